@@ -1,0 +1,259 @@
+package hashset
+
+// Benchmarks print their figure next to a baseline measured in the same run
+// (b.ReportMetric). The 10M-key cases are skipped with -short. Run:
+//
+//	go test ./hashset/ -run '^$' -bench . -benchtime 3x
+//	go test ./hashset/ -run '^$' -bench Contains
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var benchDir = sync.OnceValue(func() string {
+	d, err := os.MkdirTemp("", "hashset-bench")
+	if err != nil {
+		panic(err)
+	}
+	return d
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != nil {
+		if d, err := os.Stat(os.TempDir()); err == nil && d.IsDir() {
+			matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "hashset-bench*"))
+			for _, p := range matches {
+				os.RemoveAll(p)
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+func randomKeys(n int, seed uint64) []uint64 {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = rng.Uint64()
+	}
+	return keys
+}
+
+type benchIdx struct {
+	path  string
+	keys  []uint64
+	bytes int64
+}
+
+var (
+	benchMu    sync.Mutex
+	benchCache = map[string]*benchIdx{}
+)
+
+// benchIndex builds (once per process) an index of n random keys in one
+// dataset, with or without bloom.
+func benchIndex(b *testing.B, n int, fpr float64) *benchIdx {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	name := fmt.Sprintf("n%d-fpr%g.idx", n, fpr)
+	if x, ok := benchCache[name]; ok {
+		return x
+	}
+	keys := randomKeys(n, uint64(n))
+	bl := NewBuilder(Options{BloomFPR: fpr})
+	d, _ := bl.AddDataset(Dataset{Name: "bench"})
+	for _, k := range keys {
+		bl.Add(k, d, 0)
+	}
+	path := filepath.Join(benchDir(), name)
+	st, err := bl.WriteFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := &benchIdx{path: path, keys: keys, bytes: st.Bytes}
+	benchCache[name] = x
+	return x
+}
+
+func sizes(b *testing.B) []int {
+	if testing.Short() {
+		return []int{1_000_000}
+	}
+	return []int{1_000_000, 10_000_000}
+}
+
+// BenchmarkSort: the builder's radix sort (keys + payload) against
+// slices.Sort on the keys alone.
+func BenchmarkSort(b *testing.B) {
+	for _, n := range sizes(b) {
+		b.Run(fmt.Sprintf("keys=%dM", n/1_000_000), func(b *testing.B) {
+			src := randomKeys(n, 1)
+			keys, vals := make([]uint64, n), make([]uint32, n)
+			tk, tv := make([]uint64, n), make([]uint32, n)
+			var radix, std time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(keys, src)
+				t0 := time.Now()
+				radixSort(keys, vals, tk, tv)
+				radix += time.Since(t0)
+				copy(keys, src)
+				t0 = time.Now()
+				slices.Sort(keys)
+				std += time.Since(t0)
+			}
+			per := float64(b.N) * float64(n)
+			b.ReportMetric(float64(radix.Nanoseconds())/per, "radix-ns/key")
+			b.ReportMetric(float64(std.Nanoseconds())/per, "slices.Sort-ns/key")
+			b.ReportMetric(float64(std)/float64(radix), "speedup")
+		})
+	}
+}
+
+// BenchmarkContains: lookups in a mapped 1M-key index against a Go map
+// holding the same keys.
+func BenchmarkContains(b *testing.B) {
+	const n = 1_000_000
+	x := benchIndex(b, n, 0)
+	r, err := Open(x.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	m := make(map[uint64]uint32, n)
+	for _, k := range x.keys {
+		m[k] = 1
+	}
+	probes := map[string][]uint64{
+		"hit":  x.keys[:1<<16],
+		"miss": randomKeys(1<<16, 999),
+	}
+	for _, name := range []string{"hit", "miss"} {
+		keys := probes[name]
+		b.Run(name, func(b *testing.B) {
+			found := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, ok := r.Contains(keys[i&(1<<16-1)]); ok {
+					found++
+				}
+			}
+			b.StopTimer()
+			hashset := b.Elapsed()
+			t0 := time.Now()
+			mfound := 0
+			for i := 0; i < b.N; i++ {
+				if _, ok := m[keys[i&(1<<16-1)]]; ok {
+					mfound++
+				}
+			}
+			mapd := time.Since(t0)
+			if found != mfound {
+				b.Fatalf("found %d, map found %d", found, mfound)
+			}
+			b.ReportMetric(float64(mapd.Nanoseconds())/float64(b.N), "map-ns/op")
+			b.ReportMetric(float64(hashset)/float64(mapd), "x-map")
+		})
+	}
+}
+
+// BenchmarkOpen: time to open (and close) an index, and its size per key
+// with and without the bloom section.
+func BenchmarkOpen(b *testing.B) {
+	for _, n := range sizes(b) {
+		b.Run(fmt.Sprintf("keys=%dM", n/1_000_000), func(b *testing.B) {
+			x := benchIndex(b, n, 0)
+			nob := benchIndex(b, n, -1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r, err := Open(x.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Close()
+			}
+			b.StopTimer()
+			open := b.Elapsed()
+			t0 := time.Now() // baseline: open and close the file, nothing else
+			for i := 0; i < b.N; i++ {
+				f, err := os.Open(x.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+			base := time.Since(t0)
+			b.ReportMetric(float64(open.Microseconds())/1000/float64(b.N), "open-ms")
+			b.ReportMetric(float64(base.Microseconds())/1000/float64(b.N), "os.Open-ms")
+			b.ReportMetric(float64(x.bytes)/float64(n), "bytes/key")
+			b.ReportMetric(float64(nob.bytes)/float64(n), "bytes/key-nobloom")
+		})
+	}
+}
+
+// coldReaderAt stands for a file whose pages are not in memory: it counts
+// reads and spends a fixed latency on each.
+type coldReaderAt struct {
+	r       io.ReaderAt
+	reads   atomic.Int64
+	latency time.Duration
+}
+
+func (c *coldReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	c.reads.Add(1)
+	for t0 := time.Now(); time.Since(t0) < c.latency; {
+	}
+	return c.r.ReadAt(p, off)
+}
+
+// BenchmarkBloomColdCache: what the bloom section buys for absent keys when
+// the keys are not in memory. "bloom" asks MayContain first (filter held in
+// memory after the first call); "nobloom" goes straight to Contains.
+func BenchmarkBloomColdCache(b *testing.B) {
+	const n = 1_000_000
+	x := benchIndex(b, n, 0)
+	f, err := os.Open(x.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	absent := randomKeys(1<<16, 4242)
+	for _, mode := range []string{"bloom", "nobloom"} {
+		b.Run(mode, func(b *testing.B) {
+			cold := &coldReaderAt{r: f, latency: 20 * time.Microsecond}
+			r, err := NewReader(cold, x.bytes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.MayContain(0) // load the filter
+			cold.reads.Store(0)
+			found := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := absent[i&(1<<16-1)]
+				if mode == "bloom" && !r.MayContain(k) {
+					continue
+				}
+				if _, ok := r.Contains(k); ok {
+					found++
+				}
+			}
+			b.StopTimer()
+			if found > 0 {
+				b.Fatalf("%d absent keys found", found)
+			}
+			b.ReportMetric(float64(cold.reads.Load())/float64(b.N), "reads/op")
+		})
+	}
+}

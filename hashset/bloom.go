@@ -1,0 +1,74 @@
+package hashset
+
+// This file owns github.com/bits-and-blooms/bloom/v3: no other file of the
+// package imports it.
+//
+// A key enters the filter as its 8 big-endian bytes. The section stores the
+// filter's bit array as little-endian uint64 words; the header stores m (bits)
+// and k (hash functions). A reader over a memory-mapped file on a
+// little-endian host uses the mapped words in place (zero copy); any other
+// reader loads the section into memory once, on the first MayContain.
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/bits-and-blooms/bloom/v3"
+)
+
+// bloomFilter is the read side: a filter over words that may be mmap'd.
+type bloomFilter struct {
+	f *bloom.BloomFilter
+}
+
+// buildBloom returns the words, m and k of a filter holding keys.
+func buildBloom(keys []uint64, fpr float64) (words []uint64, m, k uint64) {
+	n := uint(len(keys))
+	if n == 0 {
+		n = 1
+	}
+	f := bloom.NewWithEstimates(n, fpr)
+	var buf [8]byte
+	for _, key := range keys {
+		binary.BigEndian.PutUint64(buf[:], key)
+		f.Add(buf[:])
+	}
+	words = f.BitSet().Words()
+	if want := int((f.Cap() + 63) / 64); len(words) < want {
+		words = append(words, make([]uint64, want-len(words))...)
+	}
+	return words, uint64(f.Cap()), uint64(f.K())
+}
+
+// bloomWords returns the number of uint64 words of a filter of m bits.
+func bloomWords(m uint64) uint64 { return (m + 63) / 64 }
+
+// nativeLittleEndian reports whether the host stores integers little-endian,
+// which lets mapped section bytes be used as []uint64 in place.
+var nativeLittleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// bloomFromBytes makes a filter from section bytes. If the bytes are 8-byte
+// aligned and the host is little-endian, they are used in place (p must then
+// outlive the filter: the reader's mapping does); otherwise they are copied.
+func bloomFromBytes(p []byte, m, k uint64) *bloomFilter {
+	nw := int(bloomWords(m))
+	var words []uint64
+	if nativeLittleEndian && len(p) >= nw*8 && nw > 0 && uintptr(unsafe.Pointer(&p[0]))%8 == 0 {
+		words = unsafe.Slice((*uint64)(unsafe.Pointer(&p[0])), nw)
+	} else {
+		words = make([]uint64, nw)
+		for i := range words {
+			words[i] = binary.LittleEndian.Uint64(p[8*i:])
+		}
+	}
+	return &bloomFilter{f: bloom.FromWithM(words, uint(m), uint(k))}
+}
+
+func (b *bloomFilter) test(key uint64) bool {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], key)
+	return b.f.Test(buf[:])
+}

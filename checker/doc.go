@@ -1,0 +1,48 @@
+// Package checker answers "is this phone number in a known leak?".
+//
+// It is the only package of phonecheck that knows what a phone number is:
+// it normalizes messy leak rows to E.164 ([Normalize]), hashes them under a
+// versioned scheme ([Key], [HashScheme]), feeds them to a
+// [github.com/phonecheck/phonecheck/hashset.Builder] ([Ingest]), and looks
+// numbers up in the resulting index ([Checker]).
+//
+// # Privacy model
+//
+// The heart of the product. Facts that shape it: a few hundred billion
+// valid phone numbers exist (2e11 to 7e11 by libphonenumber's metadata);
+// SHA-256 runs at ~12M hashes/s on one core and ~2e10/s on one consumer
+// GPU. So:
+//
+//  1. A plain hash of a phone number is not a secret: anyone can hash every
+//     valid number of a country in seconds to minutes. An index file, a
+//     published bloom filter, or a range API answering with plain-hash
+//     suffixes republishes the leak. Plain mode (this package today) is for
+//     an operator's own trusted use: local checks, their own batch runs.
+//     Index files are written readable by their owner only.
+//  2. Remote checks send only a short prefix of the hash (k-anonymity), and
+//     compare the answer on the device. What a prefix reveals depends on
+//     the country: with 20 bits a bucket holds ~5,600 valid US numbers but
+//     ~30 valid Singapore numbers; anonymity must be measured per country
+//     and shown to the user.
+//  3. For anything served to the public, bucket contents are F_k(number),
+//     an RFC 9497 OPRF under a server-held key: useless without online,
+//     rate-limited evaluations.
+//  4. Logs, errors and metrics never hold a full number or a full hash:
+//     [Redact] gives the form they use (country code and last two digits).
+//     [NormalizeError] carries only a reason, never the input.
+//
+// # Reading guide
+//
+// From main() to the inner loop in five hops:
+//
+//  1. cmd/phonecheck/main.go: the command table; build.go's runBuild.
+//  2. [Ingest]: opens every dataset file ([OpenInput]), then per file
+//     ingestFile runs a reader goroutine, normalizing workers and an
+//     in-order collector.
+//  3. normalizeRecord: [Normalize] (clean, then the library's parse and
+//     IsValidNumber) and [Key] (SHA-256, top 8 bytes).
+//  4. hashset.Builder.Add, then [Build.WriteFile]: radix sort, dedup,
+//     provenance, bloom filter, one file renamed into place.
+//  5. The lookup side: cmd/phonecheck/check.go's runCheck, [Checker.Check],
+//     [Checker.Lookup], hashset.Reader.Contains.
+package checker

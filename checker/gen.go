@@ -1,0 +1,658 @@
+package checker
+
+// Seeded synthetic leak datasets, for tests, benchmarks and the demo.
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// GenOptions say what [Generate] writes.
+type GenOptions struct {
+	Seed int64
+	N    int                // rows to write
+	Mix  map[string]float64 // region -> weight; nil means DefaultMix
+	// Format is "csv" (header id,phone,country,source) or "txt" (one
+	// number a line); "" means "csv".
+	Format string
+	// Clean makes every row E.164. By default rows are messy, as leak
+	// dumps are: many formats, labels, extensions, foreign digits,
+	// spreadsheet artefacts, and a fraction Junk of junk rows.
+	Clean bool
+	// Junk is the fraction of junk rows (empty, "N/A", too short, ...)
+	// in messy mode: 0 means 0.01, a negative value means none.
+	Junk float64
+	// Region is the dataset's default region: national formats are only
+	// written for numbers of this region, so that Normalize(raw, Region)
+	// reads them back. "" means none.
+	Region string
+}
+
+// GenStats counts what [Generate] wrote.
+type GenStats struct {
+	Rows    int            // rows written, junk included, header excluded
+	Junk    int            // junk rows
+	Regions map[string]int // non-junk rows per region
+}
+
+// DefaultMix is the motivating 2022 dump of 487 million WhatsApp numbers,
+// scaled: weights are millions of numbers per region. The largest entries
+// are the published per-country counts; the tail is rounded guesswork.
+var DefaultMix = map[string]float64{
+	"EG": 45, "IT": 35.6, "US": 32, "SA": 29, "TR": 20, "FR": 19.8,
+	"MY": 11.6, "GB": 11.5, "ES": 10.9, "RU": 10, "NG": 9, "BR": 8,
+	"IN": 6.2, "DE": 6, "ID": 5, "CO": 4.5, "AR": 4.3, "MX": 4,
+	"IL": 3.2, "PK": 3, "SG": 3, "TN": 3, "DZ": 3, "MA": 3, "BE": 3,
+	"HK": 2.9, "AE": 2.5, "IR": 2.5, "ZA": 2, "NL": 2, "CH": 1.8,
+	"IQ": 1.5, "JO": 1.2, "QA": 1, "KW": 1, "LB": 0.9, "OM": 0.8,
+}
+
+// GenNumbers returns the E.164 numbers that [Generate] draws for the same
+// seed and mix, in row order: row i of Generate's output holds number i,
+// unless it is a junk row. It returns nil if mix is not usable (see
+// Generate's errors).
+func GenNumbers(seed int64, n int, mix map[string]float64) []string {
+	d, err := newNumberDrawer(seed, mix)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, n)
+	var buf []byte
+	for i := range out {
+		_, _, nsn := d.next(buf[:0])
+		buf = nsn
+		out[i] = "+" + d.lastCC + string(nsn)
+	}
+	return out
+}
+
+// Generate writes a synthetic leak dataset of opts.N rows to w. The same
+// options give the same bytes. Numbers are valid per libphonenumber and
+// random: a region's example numbers from the library's metadata with
+// their trailing 2 to 6 digits redrawn, or, for the US and GB, their
+// fictional ranges (555-01XX in every area code that has it; London's
+// 020 7946 0XXX). Elsewhere a number drawn at random in a real range may
+// be somebody's: the data are synthetic, not fictional.
+//
+// Candidate templates and, for each, the messy forms written are checked
+// with [Normalize] once per process (a few hundred milliseconds for
+// DefaultMix); rows are not, so generation runs at millions of rows a
+// second.
+func Generate(w io.Writer, opts GenOptions) (GenStats, error) {
+	g, err := newGenerator(opts)
+	if err != nil {
+		return GenStats{}, err
+	}
+	st := GenStats{Regions: map[string]int{}}
+	counts := make([]int, len(g.d.regions))
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var cw *csv.Writer
+	source := "synthetic seed " + strconv.FormatInt(opts.Seed, 10)
+	if g.format == "csv" {
+		cw = csv.NewWriter(bw)
+		if err := cw.Write([]string{"id", "phone", "country", "source"}); err != nil {
+			return st, err
+		}
+	}
+	fields := make([]string, 4)
+	var idbuf []byte
+	for i := 0; i < opts.N; i++ {
+		row := g.next()
+		st.Rows++
+		if row.junk {
+			st.Junk++
+		} else {
+			counts[row.region]++
+		}
+		if cw != nil {
+			idbuf = strconv.AppendInt(idbuf[:0], int64(i+1), 10)
+			fields[0] = string(idbuf)
+			fields[1] = string(row.raw)
+			fields[2] = g.d.regions[row.region].region
+			fields[3] = source
+			if err := cw.Write(fields); err != nil {
+				return st, err
+			}
+		} else {
+			bw.Write(row.raw)
+			if err := bw.WriteByte('\n'); err != nil {
+				return st, err
+			}
+		}
+	}
+	if cw != nil {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return st, err
+		}
+	}
+	for i, c := range counts {
+		if c > 0 {
+			st.Regions[g.d.regions[i].region] = c
+		}
+	}
+	return st, bw.Flush()
+}
+
+// Number templates.
+
+// genTemplate is a family of numbers: an NSN prefix and k random digits.
+type genTemplate struct {
+	prefixes []string // national significant number prefixes, one drawn at random
+	k        int      // random trailing digits
+	pow      uint64   // 10^k
+}
+
+// genRegion is what the generator knows of a region.
+type genRegion struct {
+	region    string
+	cc        string
+	trunk     string
+	idd       string
+	templates []genTemplate // mobile first
+}
+
+var (
+	genRegionsMu sync.Mutex
+	genRegions   = map[string]*genRegion{}
+)
+
+// fictional number ranges, used instead of the library's examples.
+var genFictional = map[string][]genTemplate{
+	// Ofcom's drama range 020 7946 0XXX. The mobile one, 07700 900XXX,
+	// is not valid for libphonenumber.
+	"GB": {{prefixes: []string{"2079460"}, k: 3}},
+}
+
+// loadGenRegion returns the templates of region, validated with Normalize.
+func loadGenRegion(region string) (*genRegion, error) {
+	genRegionsMu.Lock()
+	defer genRegionsMu.Unlock()
+	if gr, ok := genRegions[region]; ok {
+		if gr == nil {
+			return nil, fmt.Errorf("checker: no valid numbers to generate for region %q", region)
+		}
+		return gr, nil
+	}
+	gr := buildGenRegion(region)
+	genRegions[region] = gr
+	if gr == nil {
+		return nil, fmt.Errorf("checker: no valid numbers to generate for region %q", region)
+	}
+	return gr, nil
+}
+
+func buildGenRegion(region string) *genRegion {
+	ri, ok := lookupRegion(region)
+	if !ok {
+		return nil
+	}
+	gr := &genRegion{region: region, cc: strconv.Itoa(ri.CountryCode), trunk: ri.Trunk, idd: ri.IDD}
+	rng := rand.New(rand.NewPCG(1, uint64(ri.CountryCode)))
+	valid := func(t genTemplate) bool {
+		var buf []byte
+		for range 32 {
+			buf = appendNSN(buf[:0], rng, &t)
+			if n, err := Normalize("+"+gr.cc+string(buf), ""); err != nil || n.E164 != "+"+gr.cc+string(buf) {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case region == "US":
+		// Fictional 555-01XX numbers in every area code that has them.
+		var npas []string
+		for npa := 200; npa < 1000; npa++ {
+			s := strconv.Itoa(npa) + "5550100"
+			if n, err := Normalize("+1"+s, ""); err == nil && n.Region == "US" {
+				npas = append(npas, strconv.Itoa(npa)+"55501")
+			}
+		}
+		t := genTemplate{prefixes: npas, k: 2, pow: 100}
+		if len(npas) > 0 && valid(t) {
+			gr.templates = append(gr.templates, t)
+		}
+	case genFictional[region] != nil:
+		for _, t := range genFictional[region] {
+			t.pow = pow10(t.k)
+			if valid(t) {
+				gr.templates = append(gr.templates, t)
+			}
+		}
+	}
+	if len(gr.templates) == 0 {
+		for _, ex := range ri.Examples {
+			for k := min(6, len(ex)-2); k >= 2; k-- {
+				t := genTemplate{prefixes: []string{ex[:len(ex)-k]}, k: k, pow: pow10(k)}
+				if valid(t) {
+					if !slices.ContainsFunc(gr.templates, func(o genTemplate) bool { return o.prefixes[0] == t.prefixes[0] }) {
+						gr.templates = append(gr.templates, t)
+					}
+					break
+				}
+			}
+		}
+	}
+	if len(gr.templates) == 0 {
+		return nil
+	}
+	return gr
+}
+
+func pow10(k int) uint64 {
+	p := uint64(1)
+	for range k {
+		p *= 10
+	}
+	return p
+}
+
+func appendNSN(buf []byte, rng *rand.Rand, t *genTemplate) []byte {
+	p := t.prefixes[0]
+	if len(t.prefixes) > 1 {
+		p = t.prefixes[rng.IntN(len(t.prefixes))]
+	}
+	buf = append(buf, p...)
+	v := rng.Uint64N(t.pow)
+	n := len(buf)
+	for range t.k {
+		buf = append(buf, 0)
+	}
+	for i := len(buf) - 1; i >= n; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return buf
+}
+
+// numberDrawer draws the numbers, from its own random stream, so that the
+// numbers do not depend on how they are written.
+type numberDrawer struct {
+	rng     *rand.Rand
+	regions []*genRegion
+	cum     []float64 // cumulative weights
+	lastCC  string
+}
+
+func newNumberDrawer(seed int64, mix map[string]float64) (*numberDrawer, error) {
+	if mix == nil {
+		mix = DefaultMix
+	}
+	names := make([]string, 0, len(mix))
+	for r := range mix {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	d := &numberDrawer{rng: rand.New(rand.NewPCG(uint64(seed), 0x6e756d62657273))}
+	total := 0.0
+	for _, name := range names {
+		w := mix[name]
+		if w < 0 || w != w {
+			return nil, fmt.Errorf("checker: mix weight of %s is %v", name, w)
+		}
+		if w == 0 {
+			continue
+		}
+		gr, err := loadGenRegion(strings.ToUpper(name))
+		if err != nil {
+			return nil, err
+		}
+		total += w
+		d.regions = append(d.regions, gr)
+		d.cum = append(d.cum, total)
+	}
+	if total <= 0 {
+		return nil, errors.New("checker: mix has no region with a positive weight")
+	}
+	return d, nil
+}
+
+// next draws a number: the index of its region, its template, and its
+// national significant number appended to buf.
+func (d *numberDrawer) next(buf []byte) (ri, ti int, nsn []byte) {
+	x := d.rng.Float64() * d.cum[len(d.cum)-1]
+	ri, _ = slices.BinarySearch(d.cum, x)
+	if ri >= len(d.regions) {
+		ri = len(d.regions) - 1
+	}
+	gr := d.regions[ri]
+	ti = 0
+	if len(gr.templates) > 1 && d.rng.IntN(5) == 0 { // 80% mobile
+		ti = 1 + d.rng.IntN(len(gr.templates)-1)
+	}
+	d.lastCC = gr.cc
+	return ri, ti, appendNSN(buf, d.rng, &gr.templates[ti])
+}
+
+// Messy forms.
+
+// genKind is how a number is written, before decorations.
+type genKind uint8
+
+const (
+	kindE164      genKind = iota // +201001234567
+	kindIntl                     // +20 100 123 4567, +20-100-123-4567
+	kindIntlParen                // +20 (100) 123-4567
+	kindNational                 // 0100 123 4567 (dataset region only)
+	kindNatBare                  // 100 123 4567 (dataset region only)
+	kindIDD                      // 00 20 100 123 4567 (dataset region's IDD)
+	kindDigits                   // 201001234567
+	kindTel                      // tel:+20-100-123-4567
+	numKinds
+)
+
+var kindWeights = [numKinds]int{
+	kindE164: 25, kindIntl: 20, kindIntlParen: 5, kindNational: 15,
+	kindNatBare: 6, kindIDD: 7, kindDigits: 18, kindTel: 3,
+}
+
+// genChoice is a cumulative table of the kinds allowed for one template.
+type genChoice struct {
+	kinds []genKind
+	cum   []int
+}
+
+type generator struct {
+	d       *numberDrawer
+	f       *rand.Rand // formats and junk
+	format  string
+	clean   bool
+	junk    float64
+	region  string // dataset's default region
+	idd     string // its international prefix
+	choices [][]genChoice
+	buf     []byte
+	out     []byte
+}
+
+// genRow is one generated row.
+type genRow struct {
+	raw    []byte // valid until the next call
+	e164   string // the number drawn (set even for junk rows)
+	region int    // index into d.regions
+	junk   bool
+}
+
+var (
+	genChoicesMu sync.Mutex
+	genChoices   = map[string][]genChoice{} // dataset region + "/" + region
+)
+
+func newGenerator(opts GenOptions) (*generator, error) {
+	if opts.N < 0 {
+		return nil, errors.New("checker: negative row count")
+	}
+	format := strings.ToLower(opts.Format)
+	switch format {
+	case "":
+		format = "csv"
+	case "csv", "txt":
+	default:
+		return nil, fmt.Errorf("checker: unknown format %q (want csv or txt)", opts.Format)
+	}
+	d, err := newNumberDrawer(opts.Seed, opts.Mix)
+	if err != nil {
+		return nil, err
+	}
+	g := &generator{
+		d:      d,
+		f:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x666f726d6174)),
+		format: format,
+		clean:  opts.Clean,
+		junk:   opts.Junk,
+		region: strings.ToUpper(opts.Region),
+	}
+	if g.junk == 0 {
+		g.junk = 0.01
+	}
+	if g.clean || g.junk < 0 {
+		g.junk = 0
+	}
+	if g.region != "" {
+		ri, ok := lookupRegion(g.region)
+		if !ok {
+			return nil, fmt.Errorf("checker: unknown region %q", opts.Region)
+		}
+		g.idd = ri.IDD
+		if g.idd == "" {
+			g.idd = "00"
+		}
+	}
+	if !g.clean {
+		for _, gr := range d.regions {
+			g.choices = append(g.choices, g.kindChoices(gr))
+		}
+	}
+	return g, nil
+}
+
+// kindChoices returns, per template of gr, the kinds whose rows Normalize
+// reads back (with the dataset's region) in a sample at start-up.
+func (g *generator) kindChoices(gr *genRegion) []genChoice {
+	key := g.region + "/" + gr.region
+	genChoicesMu.Lock()
+	defer genChoicesMu.Unlock()
+	if c, ok := genChoices[key]; ok {
+		return c
+	}
+	probe := &generator{region: g.region, idd: g.idd, f: rand.New(rand.NewPCG(2, 3))}
+	rng := rand.New(rand.NewPCG(4, 5))
+	var out []genChoice
+	for ti := range gr.templates {
+		var c genChoice
+		total := 0
+		for k := range numKinds {
+			if (k == kindNational || k == kindNatBare) && gr.region != g.region {
+				continue
+			}
+			if k == kindNational && gr.trunk == "" {
+				continue
+			}
+			if k == kindIDD && g.region == "" {
+				continue
+			}
+			ok := true
+			for range 8 {
+				nsn := appendNSN(nil, rng, &gr.templates[ti])
+				raw := probe.render(nil, gr, nsn, k)
+				n, err := Normalize(string(raw), g.region)
+				if err != nil || n.E164 != "+"+gr.cc+string(nsn) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				total += kindWeights[k]
+				c.kinds = append(c.kinds, k)
+				c.cum = append(c.cum, total)
+			}
+		}
+		if len(c.kinds) == 0 { // E.164 is valid by construction
+			c.kinds, c.cum = []genKind{kindE164}, []int{1}
+		}
+		out = append(out, c)
+	}
+	genChoices[key] = out
+	return out
+}
+
+// next generates one row.
+func (g *generator) next() genRow {
+	ri, ti, nsn := g.d.next(g.buf[:0])
+	g.buf = nsn
+	gr := g.d.regions[ri]
+	row := genRow{region: ri, e164: "+" + gr.cc + string(nsn)}
+	out := g.out[:0]
+	switch {
+	case g.clean:
+		out = append(append(append(out, '+'), gr.cc...), nsn...)
+	case g.junk > 0 && g.f.Float64() < g.junk:
+		row.junk = true
+		out = g.appendJunk(out, gr, nsn)
+	default:
+		c := &g.choices[ri][ti]
+		x := g.f.IntN(c.cum[len(c.cum)-1])
+		i, _ := slices.BinarySearch(c.cum, x+1)
+		out = g.decorate(out, gr, nsn, c.kinds[i])
+	}
+	g.out = out
+	row.raw = out
+	return row
+}
+
+// render writes nsn of gr in form k, with random grouping and separators.
+func (g *generator) render(out []byte, gr *genRegion, nsn []byte, k genKind) []byte {
+	seps := " -. "
+	sep := seps[g.f.IntN(len(seps))]
+	switch k {
+	case kindE164:
+		out = append(append(append(out, '+'), gr.cc...), nsn...)
+	case kindIntl:
+		out = append(append(append(out, '+'), gr.cc...), sep)
+		out = g.group(out, nsn, sep)
+	case kindIntlParen:
+		out = append(append(append(out, '+'), gr.cc...), ' ')
+		n := max(1, min(3, len(nsn)-4))
+		out = append(append(append(out, '('), nsn[:n]...), ") "...)
+		out = g.group(out, nsn[n:], '-')
+	case kindNational:
+		out = append(out, gr.trunk...)
+		out = g.group(out, nsn, sep)
+	case kindNatBare:
+		out = g.group(out, nsn, sep)
+	case kindIDD:
+		out = append(append(append(append(out, g.idd...), ' '), gr.cc...), ' ')
+		out = g.group(out, nsn, sep)
+	case kindDigits:
+		out = append(append(out, gr.cc...), nsn...)
+	case kindTel:
+		out = append(append(append(out, "tel:+"...), gr.cc...), '-')
+		out = g.group(out, nsn, '-')
+	}
+	return out
+}
+
+// group writes digits in groups of 2 to 4, separated by sep.
+func (g *generator) group(out, digits []byte, sep byte) []byte {
+	for i := 0; i < len(digits); {
+		n := 2 + g.f.IntN(3)
+		if len(digits)-(i+n) < 2 {
+			n = len(digits) - i
+		}
+		if i > 0 {
+			out = append(out, sep)
+		}
+		out = append(out, digits[i:i+n]...)
+		i += n
+	}
+	return out
+}
+
+var (
+	genLabels    = []string{"Tel: ", "Phone: ", "Mobile: ", "tel. ", "WhatsApp: ", "Ph "}
+	genExts      = []string{" ext. 12", " x3", " ext 204", " #12", " Ext: 7"}
+	genWraps     = []string{`""`, "()", "[]", "<>", "''", "  ", "\t "} // whitespace last
+	genPunct     = []string{",", ";", ".", ":", " !", " /"}
+	genDigitBase = []rune{0xFF10, 0x0660, 0x06F0} // fullwidth, Arabic-Indic, Eastern Arabic-Indic
+)
+
+// decorate writes nsn in form k with the noise leak dumps carry around
+// numbers.
+func (g *generator) decorate(out []byte, gr *genRegion, nsn []byte, k genKind) []byte {
+	start := len(out)
+	r := g.f.Uint32()
+	// One draw, bits used as independent coins (out of 1024).
+	coin := func(shift uint, per1024 uint32) bool { return (r>>shift)&1023 < per1024 }
+	digits := k == kindDigits
+	if coin(0, 20) { // spreadsheet: leading apostrophe
+		out = append(out, '\'')
+	}
+	if !digits && coin(10, 50) {
+		out = append(out, genLabels[g.f.IntN(len(genLabels))]...)
+	}
+	body := len(out)
+	out = g.render(out, gr, nsn, k)
+	switch {
+	case digits && coin(20, 60):
+		out = append(out, ".0"...) // a number exported as a float
+	case !digits && k != kindTel && coin(20, 40):
+		out = append(out, genExts[g.f.IntN(len(genExts))]...)
+	case coin(20, 70):
+		out = append(out, genPunct[g.f.IntN(len(genPunct))]...)
+	}
+	r = g.f.Uint32()
+	if !digits && coin(0, 25) {
+		// Foreign digits, the plus sign too for fullwidth.
+		base := genDigitBase[g.f.IntN(len(genDigitBase))]
+		tail := append([]byte(nil), out[body:]...)
+		out = out[:body]
+		for _, c := range tail {
+			switch {
+			case c >= '0' && c <= '9':
+				out = utf8.AppendRune(out, base+rune(c-'0'))
+			case c == '+' && base == 0xFF10:
+				out = utf8.AppendRune(out, 0xFF0B)
+			default:
+				out = append(out, c)
+			}
+		}
+	}
+	if coin(10, 50) {
+		w := genWraps[g.f.IntN(len(genWraps))]
+		if digits { // Normalize reads bare digits as international only without wrapping
+			w = genWraps[len(genWraps)-2+g.f.IntN(2)]
+		}
+		out = append(out[:start], append([]byte{w[0]}, out[start:]...)...)
+		out = append(out, w[1])
+	}
+	if coin(20, 20) { // bidi mark
+		if g.f.IntN(2) == 0 {
+			out = append(out[:start], append([]byte("\u200e"), out[start:]...)...)
+		} else {
+			out = append(out, "\u200e"...)
+		}
+	}
+	return out
+}
+
+// appendJunk writes a row that is not a valid number.
+func (g *generator) appendJunk(out []byte, gr *genRegion, nsn []byte) []byte {
+	switch g.f.IntN(9) {
+	case 0:
+		return out // empty
+	case 1:
+		words := []string{"N/A", "null", "NULL", "none", "-", "#N/A", "unknown", "n.a."}
+		return append(out, words[g.f.IntN(len(words))]...)
+	case 2:
+		words := []string{"call me", "abc", "xxxxxxx", "test", "ask reception"}
+		return append(out, words[g.f.IntN(len(words))]...)
+	case 3: // too short
+		return strconv.AppendUint(out, g.f.Uint64N(100000), 10)
+	case 4: // too short, international
+		return append(append(append(out, '+'), gr.cc...), nsn[:min(2, len(nsn))]...)
+	case 5: // too long
+		out = append(append(append(out, '+'), gr.cc...), nsn...)
+		return append(out, "90123456789"[:8]...)
+	case 6: // invalid country code
+		out = append(out, "+999 "...)
+		return append(out, nsn...)
+	case 7: // scientific notation
+		d := append(append([]byte(nil), gr.cc...), nsn...)
+		out = append(append(out, d[0], '.'), d[1:min(6, len(d))]...)
+		return strconv.AppendInt(append(out, "E+"...), int64(len(d)-1), 10)
+	default: // spreadsheet errors
+		words := []string{"#VALUE!", "#REF!", "#NAME?", "#DIV/0!"}
+		return append(out, words[g.f.IntN(len(words))]...)
+	}
+}

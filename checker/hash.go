@@ -1,0 +1,57 @@
+package checker
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// HashScheme names the function from a phone number to an index key. It is
+// recorded in every index header; a reader refuses an index built under
+// another scheme.
+//
+// sha256-e164-v1: SHA-256 of the E.164 string in ASCII (e.g. "+14155550132",
+// no newline), first 8 bytes read as a big-endian uint64. So the key's top
+// bits are the hash's first hex digits: anyone can compute a prefix with
+//
+//	printf '%s' +14155550132 | sha256sum | cut -c1-5
+//
+// This is a plain hash. It hides nothing from someone who can hash every
+// valid number (see the package documentation); it only makes keys uniform.
+const HashScheme = "sha256-e164-v1"
+
+// Key returns the index key of a number in E.164 form, under [HashScheme].
+func Key(e164 string) uint64 {
+	sum := sha256.Sum256([]byte(e164))
+	return binary.BigEndian.Uint64(sum[:8])
+}
+
+// Prefix returns the top bits of key as hex digits, bits/4 of them, the
+// form a range query sends. bits must be a multiple of 4 between 4 and 64.
+func Prefix(key uint64, bits int) string {
+	return fmt.Sprintf("%0*X", bits/4, key>>(64-bits))
+}
+
+// Redact returns a form of a phone number safe for logs and error
+// messages: the country code (when the input is E.164) and the last two
+// digits, e.g. "+44…23". A redacted form is not unique; it lets a person
+// recognise their own number without revealing it to others.
+func Redact(s string) string {
+	var digits []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			digits = append(digits, s[i])
+		}
+	}
+	last := "??"
+	if len(digits) >= 2 {
+		last = string(digits[len(digits)-2:])
+	}
+	if strings.HasPrefix(s, "+") && len(digits) > 4 {
+		if cc := countryCodeOf(string(digits)); cc != "" {
+			return "+" + cc + "…" + last
+		}
+	}
+	return "…" + last
+}

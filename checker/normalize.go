@@ -1,0 +1,339 @@
+package checker
+
+// This file owns github.com/nyaruka/phonenumbers: no other file imports it.
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// PhonenumbersVersion is the version of github.com/nyaruka/phonenumbers
+// whose metadata decides validity. It is recorded in every index header,
+// because a metadata update can turn an invalid number valid (and so change
+// the bytes of an index built from the same input).
+const PhonenumbersVersion = "github.com/nyaruka/phonenumbers v1.8.1 (libphonenumber 9.0.32 metadata)"
+
+// Number is a phone number in canonical form.
+type Number struct {
+	E164        string // "+" then country code and national number, e.g. "+447700900123"
+	Region      string // ISO 3166-1 alpha-2 region the number belongs to, e.g. "GB"; "001" for non-geographic numbers
+	CountryCode int    // e.g. 44
+}
+
+// Reason says why an input is not a valid phone number.
+type Reason string
+
+// The reasons [Normalize] gives, from the most to the least obvious.
+const (
+	ReasonEmpty              Reason = "empty"
+	ReasonNotANumber         Reason = "not a number"
+	ReasonInvalidCountryCode Reason = "invalid country code"
+	ReasonTooShort           Reason = "too short"
+	ReasonTooLong            Reason = "too long"
+	ReasonInvalidLength      Reason = "invalid length"
+	ReasonNotValid           Reason = "not a valid number"
+
+	// ReasonBadRow is not given by Normalize: a build or batch gives it to
+	// a row it could not read (no such column, broken quoting).
+	ReasonBadRow Reason = "unreadable row"
+)
+
+// Reasons lists every [Reason] in a stable order, for reports.
+var Reasons = []Reason{ReasonEmpty, ReasonNotANumber, ReasonInvalidCountryCode,
+	ReasonTooShort, ReasonTooLong, ReasonInvalidLength, ReasonNotValid, ReasonBadRow}
+
+// A NormalizeError reports why an input could not be normalized. It never
+// holds the input itself: inputs are personal data.
+type NormalizeError struct {
+	Reason Reason
+}
+
+func (e *NormalizeError) Error() string { return "checker: " + string(e.Reason) }
+
+// ReasonOf returns the [Reason] carried by err, or "" if err does not come
+// from [Normalize].
+func ReasonOf(err error) Reason {
+	var ne *NormalizeError
+	if errors.As(err, &ne) {
+		return ne.Reason
+	}
+	return ""
+}
+
+var normErrors = map[Reason]*NormalizeError{}
+
+func init() {
+	for _, r := range Reasons {
+		normErrors[r] = &NormalizeError{Reason: r}
+	}
+}
+
+func fail(r Reason) error { return normErrors[r] }
+
+// Normalize parses raw, a phone number as found in a leak dump, and returns
+// it in E.164 form. defaultRegion (ISO 3166-1 alpha-2, e.g. "EG") says how to
+// read numbers written without a country code; "" or "ZZ" means none.
+//
+// Validity is libphonenumber's IsValidNumber. Where the Go port of the
+// library differs from Google's libphonenumber, Normalize follows Google
+// (see checker/testdata/normalize.golden, which pins every such case).
+// On top of the library, Normalize:
+//   - removes invisible Unicode format characters (bidi marks, zero-width
+//     spaces, BOM) anywhere in the input;
+//   - undoes spreadsheet artefacts: a leading apostrophe, an ="..." formula
+//     wrapper, a trailing ".0" after a number exported as a float; a number
+//     in scientific notation has lost digits and is rejected;
+//   - strips trailing characters that cannot end a number, as Google's
+//     library does;
+//   - reads a digits-only input that is not valid in the default region as
+//     international, as if it began with "+" (leak dumps often hold numbers
+//     from many countries with the country code but no plus).
+//
+// The error, if any, is a *[NormalizeError]; see [ReasonOf].
+func Normalize(raw, defaultRegion string) (Number, error) {
+	s, err := clean(raw)
+	if err != nil {
+		return Number{}, err
+	}
+	region := strings.ToUpper(defaultRegion)
+	if region == "" {
+		region = "ZZ"
+	}
+	n, err := parseValid(s, region)
+	if err != nil && plainDigits(s) {
+		if n2, err2 := parseValid("+"+s, "ZZ"); err2 == nil {
+			return n2, nil
+		}
+	}
+	return n, err
+}
+
+// parseValid parses s with the library and checks validity.
+func parseValid(s, region string) (Number, error) {
+	var pn phonenumbers.PhoneNumber
+	if err := phonenumbers.ParseToNumber(s, region, &pn); err != nil {
+		return Number{}, libError(err)
+	}
+	if !phonenumbers.IsValidNumber(&pn) {
+		switch phonenumbers.IsPossibleNumberWithReason(&pn) {
+		case phonenumbers.TOO_SHORT:
+			return Number{}, fail(ReasonTooShort)
+		case phonenumbers.TOO_LONG:
+			return Number{}, fail(ReasonTooLong)
+		case phonenumbers.INVALID_LENGTH:
+			return Number{}, fail(ReasonInvalidLength)
+		case phonenumbers.INVALID_COUNTRY_CODE:
+			return Number{}, fail(ReasonInvalidCountryCode)
+		}
+		return Number{}, fail(ReasonNotValid)
+	}
+	return Number{
+		E164:        phonenumbers.Format(&pn, phonenumbers.E164),
+		Region:      phonenumbers.GetRegionCodeForNumber(&pn),
+		CountryCode: int(pn.GetCountryCode()),
+	}, nil
+}
+
+func libError(err error) error {
+	switch {
+	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+		return fail(ReasonInvalidCountryCode)
+	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+		return fail(ReasonTooShort)
+	case errors.Is(err, phonenumbers.ErrNumTooLong):
+		return fail(ReasonTooLong)
+	}
+	return fail(ReasonNotANumber)
+}
+
+// clean applies the steps Normalize documents before the library parses.
+func clean(raw string) (string, error) {
+	s := raw
+	if !isASCII(s) {
+		// Format characters go; every Unicode decimal digit becomes its
+		// ASCII digit, as Java libphonenumber reads it (the Go port
+		// converts only fullwidth and Arabic-Indic digits).
+		s = strings.Map(func(r rune) rune {
+			switch {
+			case r < utf8.RuneSelf:
+				return r
+			case isFormatChar(r):
+				return -1
+			case unicode.Is(unicode.Nd, r):
+				return '0' + rune(digitValue(r))
+			}
+			return r
+		}, s)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fail(ReasonEmpty)
+	}
+	// Spreadsheet artefacts.
+	if strings.HasPrefix(s, `="`) && strings.HasSuffix(s, `"`) && len(s) >= 3 {
+		s = strings.TrimSpace(s[2 : len(s)-1])
+	}
+	if strings.HasPrefix(s, "'") {
+		s = strings.TrimSpace(s[1:])
+	}
+	if isScientific(s) {
+		return "", fail(ReasonNotANumber)
+	}
+	if t, ok := strings.CutSuffix(s, ".0"); ok && len(t) >= 6 && allDigits(t) {
+		s = t
+	}
+	// Google's extractPossibleNumber removes trailing characters that are
+	// neither letters nor digits nor '#'; the Go port's version of that
+	// regular expression never matches, so do it here.
+	s = strings.TrimRightFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '#'
+	})
+	if s == "" {
+		return "", fail(ReasonNotANumber)
+	}
+	return s, nil
+}
+
+// isFormatChar reports invisible characters that leak dumps carry around
+// numbers: Unicode category Cf (bidi marks, zero-width spaces, BOM, soft
+// hyphen).
+func isFormatChar(r rune) bool {
+	return r >= 0x80 && unicode.Is(unicode.Cf, r)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// digitValue returns the value of r, a Unicode decimal digit (category
+// Nd). Nd digits come in contiguous runs of ten from zero, some runs
+// adjacent (mathematical digits), so count back to the start of the run.
+func digitValue(r rune) int {
+	start := r
+	for start > 0 && unicode.Is(unicode.Nd, start-1) && r-start < 60 {
+		start--
+	}
+	return int(r-start) % 10
+}
+
+// isScientific reports a number a spreadsheet printed in scientific
+// notation, such as "2.01001E+11": its low digits are gone.
+func isScientific(s string) bool {
+	i := strings.IndexAny(s, "eE")
+	if i <= 0 || i == len(s)-1 {
+		return false
+	}
+	mant, exp := s[:i], s[i+1:]
+	exp = strings.TrimPrefix(exp, "+")
+	if !allDigits(exp) {
+		return false
+	}
+	mant = strings.TrimPrefix(mant, "+")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	if frac == "" {
+		frac = "0"
+	}
+	if strings.Contains(mant, ",") {
+		intPart, frac, _ = strings.Cut(mant, ",")
+	}
+	return allDigits(intPart) && allDigits(frac)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainDigits reports an input of ASCII digits and common separators only:
+// no plus, no letters. Such an input may be an international number written
+// without its plus.
+func plainDigits(s string) bool {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/':
+		default:
+			return false
+		}
+	}
+	return digits >= 8
+}
+
+// regionInfo is what the synthetic generator needs to know of a region.
+type regionInfo struct {
+	Region      string
+	CountryCode int
+	Trunk       string   // national (trunk) prefix, e.g. "0"; may be ""
+	IDD         string   // international prefix a caller in the region dials, e.g. "00"
+	Examples    []string // national significant numbers of example numbers (mobile first)
+}
+
+// lookupRegion returns the library's metadata for region, or false if the
+// library does not know it.
+func lookupRegion(region string) (regionInfo, bool) {
+	cc := phonenumbers.GetCountryCodeForRegion(region)
+	if cc == 0 {
+		return regionInfo{}, false
+	}
+	ri := regionInfo{Region: region, CountryCode: cc, Trunk: phonenumbers.GetNddPrefixForRegion(region, true)}
+	// The library keeps a region's international prefix private; read it
+	// off how a caller in region dials a number abroad.
+	foreign := "GB"
+	if region == foreign {
+		foreign = "FR"
+	}
+	if ex := phonenumbers.GetExampleNumber(foreign); ex != nil {
+		out := phonenumbers.FormatOutOfCountryCallingNumber(ex, region)
+		if i := strings.IndexByte(out, ' '); i > 0 && allDigits(out[:i]) {
+			ri.IDD = out[:i]
+		}
+	}
+	for _, t := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE} {
+		if ex := phonenumbers.GetExampleNumberForType(region, t); ex != nil {
+			ri.Examples = append(ri.Examples, phonenumbers.GetNationalSignificantNumber(ex))
+		}
+	}
+	return ri, true
+}
+
+// supportedRegions lists every region the library has metadata for.
+func supportedRegions() []string {
+	var out []string
+	for r := range phonenumbers.GetSupportedRegions() {
+		out = append(out, r)
+	}
+	return out
+}
+
+// countryCodeOf returns the country calling code that digits (an E.164
+// number without its plus) starts with, or "".
+func countryCodeOf(digits string) string {
+	for n := 1; n <= 3 && n < len(digits); n++ {
+		cc := 0
+		for _, c := range digits[:n] {
+			cc = cc*10 + int(c-'0')
+		}
+		if phonenumbers.GetRegionCodeForCountryCode(cc) != "ZZ" {
+			return digits[:n]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/phonecheck/phonecheck/checker"
+)
+
+var cmdBuild = &Command{
+	Name:      "build",
+	UsageLine: "build --out INDEX (--dataset NAME --region R [--column COL] [--date YYYY-MM] FILE... | --manifest FILE)",
+	Short:     "build an index from leak datasets",
+	Long: `
+Build reads leak datasets, normalizes every row to E.164, hashes it and
+writes one index file: sorted keys, which datasets hold each key, a bloom
+filter, and a header recording the datasets, per-country counts and the
+library versions used.
+
+One dataset comes from flags: --dataset names it, --region says how to
+read numbers written without a country code, FILE... are its files. Several
+datasets come from a manifest (JSON or TOML):
+
+	[[dataset]]
+	name   = "whatsapp-2022"
+	date   = "2022-11"
+	source = "forum post, 2022-11-16"
+	region = "EG"
+	column = "phone"
+	files  = ["eg.csv.zst", "eg-2.csv.gz"]
+
+Files are plain text (one number a line) or CSV/TSV (the column is picked
+by --column, a header name or 1-based index, or detected), each optionally
+gzip- or zstd-compressed. A row that does not normalize is counted and
+reported with its file and line, never fatal; --rejects FILE writes every
+rejected row (file, line, reason, value) as CSV.
+
+The index is as sensitive as the datasets it came from: a plain hash of a
+phone number is easy to reverse. It is written with owner-only permissions,
+to a temporary file renamed into place, so a crash never leaves a
+half-written index.
+`,
+}
+
+var buildFlags struct {
+	out, manifest, dataset, region, column, date, source, format, rejects, reportJSON string
+	workers                                                                           int
+	quiet                                                                             bool
+}
+
+func init() {
+	cmdBuild.SetFlags = func(fs *flag.FlagSet) {
+		f := &buildFlags
+		fs.StringVar(&f.out, "out", "", "index file to write (required)")
+		fs.StringVar(&f.manifest, "manifest", "", "manifest file listing the datasets (JSON or TOML)")
+		fs.StringVar(&f.dataset, "dataset", "", "name of the dataset made of FILE...")
+		fs.StringVar(&f.region, "region", "", "default region of the dataset, e.g. EG")
+		fs.StringVar(&f.column, "column", "", "column holding the numbers: header name or 1-based index (default: detect)")
+		fs.StringVar(&f.date, "date", "", "date of the dataset, YYYY-MM")
+		fs.StringVar(&f.source, "source", "", "where the dataset comes from, free text")
+		fs.StringVar(&f.format, "format", "", "input format: txt, csv or tsv (default: detect)")
+		fs.StringVar(&f.rejects, "rejects", "", "write every rejected row to this CSV file (owner-only)")
+		fs.StringVar(&f.reportJSON, "report-json", "", "also write the build report as JSON to this file")
+		fs.IntVar(&f.workers, "workers", 0, "normalizing goroutines (default: one per core)")
+		fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	}
+	cmdBuild.Run = runBuild
+}
+
+func runBuild(ctx context.Context, cmd *Command, args []string) error {
+	f := &buildFlags
+	if f.out == "" {
+		return usagef("--out is required")
+	}
+	var specs []checker.DatasetSpec
+	switch {
+	case f.manifest != "" && (f.dataset != "" || len(args) > 0):
+		return usagef("--manifest and --dataset/FILE... do not mix").
+			hint("list every dataset in the manifest, or build one dataset from flags")
+	case f.manifest != "":
+		m, err := checker.ReadManifest(nil, f.manifest)
+		if err != nil {
+			return err
+		}
+		specs = m.Datasets
+	default:
+		if f.dataset == "" {
+			return usagef("--dataset NAME (or --manifest FILE) is required")
+		}
+		if len(args) == 0 {
+			return usagef("no input FILE for dataset %q", f.dataset)
+		}
+		if f.date != "" && !checker.ValidDate(f.date) {
+			return usagef("--date %q is not YYYY, YYYY-MM or YYYY-MM-DD", f.date)
+		}
+		specs = []checker.DatasetSpec{{Name: f.dataset, Date: f.date, Source: f.source,
+			Region: strings.ToUpper(f.region), Column: f.column, Format: f.format, Files: args}}
+	}
+	for _, s := range specs {
+		if s.Region == "" {
+			warningf("dataset %s has no --region: only numbers with a country code will be read", s.Name)
+		}
+	}
+
+	opts := checker.BuildOptions{Datasets: specs, Workers: f.workers,
+		Created: time.Now().UTC().Format("2006-01-02")}
+	if f.rejects != "" {
+		rf, err := createPrivate(f.rejects)
+		if err != nil {
+			return err
+		}
+		defer rf.Close()
+		opts.Rejects = rf
+	}
+	bar := newProgress(f.quiet, "reading")
+	opts.Progress = bar.set
+	start := time.Now()
+	b, err := checker.Ingest(ctx, opts)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	rep, err := b.WriteFile(f.out)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	printReport(stdout, f.out, rep, elapsed)
+	if f.reportJSON != "" {
+		data, _ := json.MarshalIndent(rep, "", "  ")
+		if err := writePrivate(f.reportJSON, append(data, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printReport(w io.Writer, out string, rep *checker.BuildReport, elapsed time.Duration) {
+	rate := float64(rep.Rows) / elapsed.Seconds()
+	fmt.Fprintf(w, "wrote %s: %d numbers, %s (%.2f bytes/number) in %s (%.0f rows/s)\n",
+		out, rep.Unique, humanBytes(rep.Bytes), float64(rep.Bytes)/float64(max(rep.Unique, 1)), elapsed.Round(time.Millisecond), rate)
+	fmt.Fprintf(w, "rows read %d, valid %d, invalid %d; duplicates within a dataset %d; numbers in several datasets %d\n",
+		rep.Rows, rep.Valid, rep.Rows-rep.Valid, rep.DupWithin, rep.InSeveral)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "\ndataset\trows\tvalid\tunique\tinvalid\tcolumn\n")
+	for _, d := range rep.Datasets {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", d.Name, d.Rows, d.Valid, d.Unique, d.Rows-d.Valid, strings.Join(dedup(d.Columns), ", "))
+	}
+	tw.Flush()
+	if len(rep.Invalid) > 0 {
+		fmt.Fprintf(w, "\ninvalid rows by reason (first lines):\n")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, rc := range rep.Invalid {
+			var locs []string
+			for _, l := range rc.First {
+				locs = append(locs, filepath.Base(l.File)+":"+fmt.Sprint(l.Line))
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", rc.Reason, rc.Count, strings.Join(locs, " "))
+		}
+		tw.Flush()
+	}
+	if len(rep.Countries) > 0 {
+		fmt.Fprintf(w, "\nnumbers per country: %s\n", countsLine(rep.Countries))
+	}
+}
+
+func dedup(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if len(out) == 0 || out[len(out)-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// createPrivate creates (or truncates) a file only its owner can read:
+// rejects and reports hold personal data.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode on open
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func writePrivate(path string, data []byte) error {
+	f, err := createPrivate(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

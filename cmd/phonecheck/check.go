@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/phonecheck/phonecheck"
+	"github.com/phonecheck/phonecheck/checker"
+)
+
+var cmdCheck = &Command{
+	Name:      "check",
+	UsageLine: "check [--index INDEX] [--region R] [--json] [--exit-code] NUMBER",
+	Short:     "tell whether a number is in the index, and in which datasets",
+	Long: `
+Check normalizes NUMBER to E.164 on this device, hashes it and looks it up
+in INDEX, a file built by 'phonecheck build'. Nothing leaves the device.
+With no --index, it uses a small demo index embedded in the binary, built
+from fictional numbers (testdata/demo), and says so.
+
+NUMBER may be written in any usual way: "+44 7400 123456", "(415) 555-0132"
+with --region US, "00 20 100 123 4567". A NUMBER of "-" reads the number
+from the first line of standard input, which keeps it out of shell history.
+--region (or the PHONECHECK_REGION environment variable) says how to read
+a number written without its country code.
+
+Output: the E.164 form and the datasets (name and date) that hold the
+number. --json prints one object instead:
+
+	{"e164": "+14155550132", "region": "US", "exposed": true,
+	 "datasets": [{"name": "...", "date": "2022-11"}], "demo": true}
+
+Exit status: 0 when the check ran, exposed or not; 1 for an error (an
+invalid number, an unreadable index); 2 for a usage error. With
+--exit-code, an exposed number exits 3, for scripts.
+`,
+}
+
+var checkFlags struct {
+	index, region    string
+	json, exitStatus bool
+}
+
+func init() {
+	cmdCheck.SetFlags = func(fs *flag.FlagSet) {
+		fs.StringVar(&checkFlags.index, "index", "", "index file to check against (default: the embedded demo index)")
+		fs.StringVar(&checkFlags.region, "region", os.Getenv("PHONECHECK_REGION"), "default region for a number without country code, e.g. US (env PHONECHECK_REGION)")
+		fs.BoolVar(&checkFlags.json, "json", false, "print the result as one JSON object")
+		fs.BoolVar(&checkFlags.exitStatus, "exit-code", false, "exit with status 3 when the number is exposed")
+	}
+	cmdCheck.Run = runCheck
+}
+
+// checkJSON is the --json output; scripts rely on these names.
+type checkJSON struct {
+	E164     string            `json:"e164"`
+	Region   string            `json:"region"`
+	Exposed  bool              `json:"exposed"`
+	Datasets []checker.Dataset `json:"datasets"`
+	Demo     bool              `json:"demo,omitempty"`
+}
+
+func runCheck(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("want exactly one NUMBER, got %d arguments", len(args)).
+			hint(`quote a number that has spaces: phonecheck check "+44 7400 123456"`)
+	}
+	raw := args[0]
+	if raw == "-" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("reading the number from standard input: %w", err)
+		}
+		raw = strings.TrimRight(line, "\r\n")
+	}
+	c, err := openChecker(checkFlags.index)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	res, err := c.Check(raw, checkFlags.region)
+	if err != nil {
+		r := checker.ReasonOf(err)
+		if r == "" {
+			return err
+		}
+		err := fmt.Errorf("%s is not a valid phone number: %s", checker.Redact(raw), r)
+		if checkFlags.region == "" && r != checker.ReasonEmpty {
+			return withHint(err, "a number without its country code needs --region, e.g. --region US")
+		}
+		return err
+	}
+	if checkFlags.json {
+		out := checkJSON{E164: res.Number.E164, Region: res.Number.Region, Exposed: res.Exposed,
+			Datasets: res.Datasets, Demo: c.Demo()}
+		if out.Datasets == nil {
+			out.Datasets = []checker.Dataset{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		if c.Demo() {
+			fmt.Fprintln(stderr, "phonecheck: using the embedded demo index: fictional numbers, not a real leak (use --index)")
+		}
+		printResult(c, res)
+	}
+	if res.Exposed && checkFlags.exitStatus {
+		return exitCode(exitExposed)
+	}
+	return nil
+}
+
+func printResult(c *checker.Checker, res checker.Result) {
+	n := res.Number
+	if !res.Exposed {
+		fmt.Fprintf(stdout, "%s (%s) is not in any of the %d datasets of this index.\n", n.E164, n.Region, len(c.Datasets()))
+		return
+	}
+	word := "dataset"
+	if len(res.Datasets) != 1 {
+		word = "datasets"
+	}
+	fmt.Fprintf(stdout, "%s (%s) is EXPOSED: it is in %d %s.\n", n.E164, n.Region, len(res.Datasets), word)
+	for _, d := range res.Datasets {
+		line := "  " + d.Name
+		if d.Date != "" {
+			line += "  (" + d.Date + ")"
+		}
+		if d.Source != "" {
+			line += "  " + d.Source
+		}
+		fmt.Fprintln(stdout, line)
+	}
+}
+
+// openChecker opens the index at path, or the demo index if path is "".
+func openChecker(path string) (*checker.Checker, error) {
+	if path == "" {
+		return phonecheck.Demo()
+	}
+	c, err := checker.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, withHint(err, "build an index first: phonecheck build --out %s ...", path)
+		}
+		return nil, withHint(err, "run 'phonecheck verify %s' for details; rebuild the index if it is corrupt", path)
+	}
+	return c, nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"io"
+	"strings"
+
+	"github.com/phonecheck/phonecheck/checker"
+)
+
+var cmdNormalize = &Command{
+	Name:      "normalize",
+	UsageLine: "normalize [--region R] < numbers.txt",
+	Short:     "write the E.164 form of each line of stdin, or why it is invalid",
+	Long: `
+Normalize reads lines on standard input and writes exactly one line per
+input line: the E.164 form of the number, or "invalid", a tab and the
+reason (empty, not a number, invalid country code, too short, too long,
+invalid length, not a valid number). It is the normalization that build
+uses, so it shows why a row was rejected and can clean a dataset.
+
+--region says how to read numbers written without a country code.
+`,
+}
+
+var normalizeFlags struct{ region string }
+
+func init() {
+	cmdNormalize.SetFlags = func(fs *flag.FlagSet) {
+		fs.StringVar(&normalizeFlags.region, "region", "", "default region for numbers without country code, e.g. US")
+	}
+	cmdNormalize.Run = runNormalize
+}
+
+func runNormalize(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("normalize reads standard input and takes no arguments").
+			hint("phonecheck normalize --region US < numbers.txt")
+	}
+	r := bufio.NewReaderSize(stdin, 1<<16)
+	w := bufio.NewWriterSize(stdout, 1<<16)
+	defer w.Flush()
+	for {
+		line, err := r.ReadString('\n')
+		if line == "" && err != nil {
+			if err == io.EOF {
+				return w.Flush()
+			}
+			return err
+		}
+		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		n, nerr := checker.Normalize(line, normalizeFlags.region)
+		if nerr != nil {
+			w.WriteString("invalid\t")
+			w.WriteString(string(checker.ReasonOf(nerr)))
+		} else {
+			w.WriteString(n.E164)
+		}
+		if err := w.WriteByte('\n'); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}

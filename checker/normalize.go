@@ -337,3 +337,75 @@ func countryCodeOf(digits string) string {
 	}
 	return ""
 }
+
+// libraryE164 is the naive path the benchmarks measure against: the
+// library's Parse, IsValidNumber and Format, with none of Normalize's
+// cleaning.
+func libraryE164(raw, region string) (string, bool) {
+	pn, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsValidNumber(pn) {
+		return "", false
+	}
+	return phonenumbers.Format(pn, phonenumbers.E164), true
+}
+
+// ---- Metadata for the anonymity table (anonymity.go) ----
+//
+// validityRule is what IsValidNumber checks for one region, read from the
+// library's metadata: a national significant number is valid when it
+// matches General (with one of GeneralLengths) and at least one of Types
+// (each with its own lengths, or any length when it has none).
+type validityRule struct {
+	Region         string // "001" for a non-geographic entity
+	CountryCode    int
+	General        string
+	GeneralLengths []int
+	Types          []typeRule
+}
+
+type typeRule struct {
+	Pattern string
+	Lengths []int // empty: any length the general description allows
+}
+
+// validityRules returns the rule of every region and non-geographic entity
+// the library has metadata for, read from the exported metadata collection
+// (the per-region lookup of the library is unexported).
+func validityRules() ([]validityRule, error) {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return nil, err
+	}
+	ints := func(p []int32) []int {
+		var out []int
+		for _, v := range p {
+			if v > 0 {
+				out = append(out, int(v))
+			}
+		}
+		return out
+	}
+	var rules []validityRule
+	for _, m := range coll.GetMetadata() {
+		g := m.GetGeneralDesc()
+		if g == nil || g.GetNationalNumberPattern() == "" {
+			continue
+		}
+		r := validityRule{Region: m.GetId(), CountryCode: int(m.GetCountryCode()),
+			General: g.GetNationalNumberPattern(), GeneralLengths: ints(g.GetPossibleLength())}
+		// The types getNumberTypeHelper tries, in its order.
+		for _, d := range []*phonenumbers.PhoneNumberDesc{m.GetPremiumRate(), m.GetTollFree(),
+			m.GetSharedCost(), m.GetVoip(), m.GetPersonalNumber(), m.GetPager(), m.GetUan(),
+			m.GetVoicemail(), m.GetFixedLine(), m.GetMobile()} {
+			if d == nil || d.GetNationalNumberPattern() == "" || d.GetNationalNumberPattern() == "NA" {
+				continue
+			}
+			if len(d.GetPossibleLength()) > 0 && len(ints(d.GetPossibleLength())) == 0 {
+				continue // possible length -1: the type does not exist here
+			}
+			r.Types = append(r.Types, typeRule{Pattern: d.GetNationalNumberPattern(), Lengths: ints(d.GetPossibleLength())})
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}

@@ -1,0 +1,119 @@
+package checker
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzNormalize checks Normalize's invariants on any input: no panic; a
+// result is "+" and ASCII digits (libphonenumber allows up to 17,
+// beyond E.164's 15: German numbers) with a region; normalizing a
+// result again gives it back unchanged, whatever the default region; an
+// error carries one of the documented reasons.
+func FuzzNormalize(f *testing.F) {
+	for _, c := range goldenSeeds(f) {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		if len(region) > 3 {
+			region = region[:3]
+		}
+		n, err := Normalize(raw, region)
+		if err != nil {
+			r := ReasonOf(err)
+			known := false
+			for _, k := range Reasons {
+				known = known || k == r
+			}
+			if !known {
+				t.Fatalf("Normalize(%q, %q): error %v has no known reason", raw, region, err)
+			}
+			if strings.Contains(err.Error(), raw) && len(raw) > 3 {
+				t.Fatalf("error %q quotes the input", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(n.E164, "+") || len(n.E164) < 4 || len(n.E164) > 18 || !allDigits(n.E164[1:]) {
+			t.Fatalf("Normalize(%q, %q) = %q: not E.164", raw, region, n.E164)
+		}
+		if n.Region == "" || n.CountryCode <= 0 || !strings.HasPrefix(n.E164[1:], strconv.Itoa(n.CountryCode)) {
+			t.Fatalf("Normalize(%q, %q) = %+v: inconsistent", raw, region, n)
+		}
+		for _, r2 := range []string{"", "US", n.Region} {
+			n2, err := Normalize(n.E164, r2)
+			if err != nil || n2 != n {
+				t.Fatalf("Normalize(%q, %q) = %+v, %v; want %+v (from %q)", n.E164, r2, n2, err, n, raw)
+			}
+		}
+	})
+}
+
+// goldenSeeds returns (raw, region) pairs of the golden table.
+func goldenSeeds(tb testing.TB) [][2]string {
+	f, err := os.Open("testdata/normalize.golden")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var out [][2]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		region, rest, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		i := strings.Index(rest, `" => `)
+		if i < 0 {
+			continue
+		}
+		raw, err := strconv.Unquote(rest[:i+1])
+		if err != nil {
+			continue
+		}
+		out = append(out, [2]string{raw, region})
+	}
+	return out
+}
+
+func TestNormalizeNeverQuotesInput(t *testing.T) {
+	for _, c := range goldenSeeds(t) {
+		_, err := Normalize(c[0], c[1])
+		if err != nil && len(c[0]) > 4 && strings.Contains(err.Error(), c[0]) {
+			t.Errorf("error for %q quotes the input: %v", c[0], err)
+		}
+	}
+}
+
+func TestDigitValue(t *testing.T) {
+	for _, zero := range []rune{'0', '٠', '۰', '०', '০', '๐', '０', 0x1D7CE, 0x1D7D8, 0x1D7F6} {
+		for d := rune(0); d < 10; d++ {
+			if got := digitValue(zero + d); got != int(d) {
+				t.Errorf("digitValue(%U) = %d, want %d", zero+d, got, d)
+			}
+		}
+	}
+	_ = utf8.RuneLen
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"+14155550132":  "+1…32",
+		"+201001234567": "+20…67",
+		"+85251234567":  "+852…67",
+		"0491 570 006":  "…06",
+		"7":             "…??",
+		"":              "…??",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

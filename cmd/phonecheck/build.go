@@ -104,6 +104,10 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		specs = []checker.DatasetSpec{{Name: f.dataset, Date: f.date, Source: f.source,
 			Region: strings.ToUpper(f.region), Column: f.column, Format: f.format, Files: args}}
 	}
+	// Fail before an hour of reading, not after it.
+	if fi, err := os.Stat(filepath.Dir(f.out)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("cannot write %s: directory %s does not exist", f.out, filepath.Dir(f.out))
+	}
 	for _, s := range specs {
 		if s.Region == "" {
 			warningf("dataset %s has no --region: only numbers with a country code will be read", s.Name)

@@ -2,6 +2,8 @@ package checker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -382,10 +384,11 @@ func ingestFile(ctx context.Context, in *Input, region string, workers int, emit
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var sc fastScratch
 			for b := range work {
 				b.out = make([]normalized, len(b.recs))
 				for i, rec := range b.recs {
-					b.out[i] = normalizeRecord(rec, region)
+					b.out[i] = normalizeRecord(rec, region, &sc)
 				}
 				close(b.done)
 			}
@@ -417,9 +420,19 @@ func ingestFile(ctx context.Context, in *Input, region string, workers int, emit
 	return readErr
 }
 
-func normalizeRecord(rec Record, region string) normalized {
+// normalizeRecord normalizes and hashes one record: the fast path
+// (fastnorm.go), which answers as Normalize does, and Normalize itself for
+// the inputs the fast path leaves to the library.
+func normalizeRecord(rec Record, region string, sc *fastScratch) normalized {
 	if rec.Err != nil {
 		return normalized{reason: ReasonBadRow}
+	}
+	if r := fastNormalizer().normalizeResult(rec.Raw, region, sc); r.ok {
+		if r.reason != "" {
+			return normalized{reason: r.reason}
+		}
+		sum := sha256.Sum256(r.e164)
+		return normalized{key: binary.BigEndian.Uint64(sum[:8]), region: r.region}
 	}
 	n, err := Normalize(rec.Raw, region)
 	if err != nil {

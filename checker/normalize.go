@@ -409,3 +409,66 @@ func validityRules() ([]validityRule, error) {
 	}
 	return rules, nil
 }
+
+// libDesc is one number description of the library's metadata: a
+// national-number pattern and its possible lengths.
+type libDesc struct {
+	Pattern   string
+	Lengths   []int32 // possible lengths; [-1] when the type does not exist
+	LocalOnly []int32 // lengths possible for local dialling only
+}
+
+// libRegion is the library's metadata for one region (or, with ID "001",
+// one non-geographic calling code), as the fast path needs it.
+type libRegion struct {
+	ID                 string
+	CountryCode        int
+	IDD                string // international prefix pattern
+	NPForParsing       string // national prefix for parsing pattern
+	NPTransform        string // national prefix transform rule
+	LeadingDigits      string
+	SameMobileAndFixed bool
+	General            libDesc
+	// Types in the order getNumberTypeHelper tests them: premium rate,
+	// toll free, shared cost, VoIP, personal number, pager, UAN,
+	// voicemail, fixed line, mobile.
+	Types [10]libDesc
+}
+
+// libMetadata returns the library's metadata, for fastnorm.go to compile:
+// every supported region, the non-geographic entities by calling code, and
+// for each calling code its regions in the library's order.
+func libMetadata() (regions map[string]*libRegion, nonGeo map[int]*libRegion, ccRegions map[int][]string, err error) {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	desc := func(d *phonenumbers.PhoneNumberDesc) libDesc {
+		return libDesc{Pattern: d.GetNationalNumberPattern(), Lengths: d.GetPossibleLength(), LocalOnly: d.GetPossibleLengthLocalOnly()}
+	}
+	regions, nonGeo, ccRegions = map[string]*libRegion{}, map[int]*libRegion{}, map[int][]string{}
+	for _, m := range coll.GetMetadata() {
+		r := &libRegion{
+			ID:                 m.GetId(),
+			CountryCode:        int(m.GetCountryCode()),
+			IDD:                m.GetInternationalPrefix(),
+			NPForParsing:       m.GetNationalPrefixForParsing(),
+			NPTransform:        m.GetNationalPrefixTransformRule(),
+			LeadingDigits:      m.GetLeadingDigits(),
+			SameMobileAndFixed: m.GetSameMobileAndFixedLinePattern(),
+			General:            desc(m.GetGeneralDesc()),
+			Types: [10]libDesc{desc(m.GetPremiumRate()), desc(m.GetTollFree()), desc(m.GetSharedCost()),
+				desc(m.GetVoip()), desc(m.GetPersonalNumber()), desc(m.GetPager()), desc(m.GetUan()),
+				desc(m.GetVoicemail()), desc(m.GetFixedLine()), desc(m.GetMobile())},
+		}
+		if r.ID == "001" {
+			nonGeo[r.CountryCode] = r
+		} else if phonenumbers.GetSupportedRegions()[r.ID] {
+			regions[r.ID] = r
+		}
+	}
+	for cc := range phonenumbers.GetSupportedCallingCodes() {
+		ccRegions[cc] = phonenumbers.GetRegionCodesForCountryCode(cc)
+	}
+	return regions, nonGeo, ccRegions, nil
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 )
 
@@ -33,16 +34,18 @@ type Options struct {
 // called from one goroutine at a time. Write consumes the Builder: it sorts
 // in place, and may be called only once.
 //
-// Memory: 12 bytes per added key, doubled during the sort.
+// Memory: 12 bytes per added key, kept in chunks (adding never copies
+// what was added before), and as much again while Write sorts them.
 type Builder struct {
 	opts     Options
 	datasets []Dataset
 	names    map[string]int
 	groups   []string
 	groupIDs map[string]uint16
-	keys     []uint64
-	vals     []uint32 // dataset<<16 | group
-	added    []int64  // per dataset
+	kchunks  [][]uint64 // keys as added
+	vchunks  [][]uint32 // dataset<<16 | group, alongside
+	n        int        // keys added
+	added    []int64    // per dataset
 	err      error
 	written  bool
 }
@@ -113,13 +116,88 @@ func (b *Builder) Add(key uint64, dataset int, group uint16) {
 		b.setErr(fmt.Errorf("hashset: add: dataset %d or group %d not registered", dataset, group))
 		return
 	}
-	b.keys = append(b.keys, key)
-	b.vals = append(b.vals, uint32(dataset)<<16|uint32(group))
+	last := len(b.kchunks) - 1
+	if last < 0 || len(b.kchunks[last]) == cap(b.kchunks[last]) {
+		// Chunks grow from 4096 keys to maxChunk, then stay there.
+		c := maxChunk
+		if b.n < maxChunk {
+			c = max(4096, b.n)
+		}
+		b.kchunks = append(b.kchunks, make([]uint64, 0, c))
+		b.vchunks = append(b.vchunks, make([]uint32, 0, c))
+		last++
+	}
+	b.kchunks[last] = append(b.kchunks[last], key)
+	b.vchunks[last] = append(b.vchunks[last], uint32(dataset)<<16|uint32(group))
+	b.n++
 	b.added[dataset]++
 }
 
+// maxChunk is the largest chunk of keys the Builder allocates.
+const maxChunk = 1 << 20
+
 // Len returns the number of keys added so far, duplicates included.
-func (b *Builder) Len() int { return len(b.keys) }
+func (b *Builder) Len() int { return b.n }
+
+// sorted returns the added keys sorted, with their values, stably, and
+// drops the chunks. Large inputs are scattered by their top byte straight
+// from the chunks (each freed once scattered), then each of the 256
+// buckets is sorted with scratch the size of the largest bucket: the peak
+// is twice the keys, never three times.
+func (b *Builder) sorted() ([]uint64, []uint32) {
+	n := b.n
+	if n >= 1<<22 {
+		// What the caller allocated while adding is garbage by now, and
+		// the heap may hold as much of it as the chunks: collect it before
+		// the largest allocation of the build, so that the peak is the
+		// chunks and the sorted copy, not that plus garbage.
+		runtime.GC()
+	}
+	keys, vals := make([]uint64, n), make([]uint32, n)
+	if n < 1<<16 {
+		off := 0
+		for i, c := range b.kchunks {
+			copy(keys[off:], c)
+			copy(vals[off:], b.vchunks[i])
+			off += len(c)
+		}
+		b.kchunks, b.vchunks = nil, nil
+		radixSort(keys, vals, make([]uint64, n), make([]uint32, n))
+		return keys, vals
+	}
+	var counts [256]int
+	for _, c := range b.kchunks {
+		for _, k := range c {
+			counts[k>>56]++
+		}
+	}
+	var offs [257]int
+	largest := 0
+	for i, c := range counts {
+		offs[i+1] = offs[i] + c
+		largest = max(largest, c)
+	}
+	next := offs
+	for ci, c := range b.kchunks {
+		vc := b.vchunks[ci]
+		for i, k := range c {
+			o := next[k>>56]
+			keys[o], vals[o] = k, vc[i]
+			next[k>>56] = o + 1
+		}
+		b.kchunks[ci], b.vchunks[ci] = nil, nil
+	}
+	b.kchunks, b.vchunks = nil, nil
+	tk, tv := make([]uint64, largest), make([]uint32, largest)
+	for bk := 0; bk < 256; bk++ {
+		s, e := offs[bk], offs[bk+1]
+		if !lsdSort(keys[s:e], vals[s:e], tk[:e-s], tv[:e-s], 7) {
+			copy(keys[s:e], tk[:e-s])
+			copy(vals[s:e], tv[:e-s])
+		}
+	}
+	return keys, vals
+}
 
 // BuildStats reports what Write did.
 type BuildStats struct {
@@ -232,9 +310,8 @@ func (b *Builder) build() (*built, BuildStats) {
 	if ng == 0 {
 		ng = 1
 	}
-	st := BuildStats{Added: int64(len(b.keys))}
-	keys, vals := b.keys, b.vals
-	radixSort(keys, vals, make([]uint64, len(keys)), make([]uint32, len(keys)))
+	st := BuildStats{Added: int64(b.n)}
+	keys, vals := b.sorted()
 
 	// Per-dataset, per-group counts: dense when small, a map otherwise.
 	var dense []int64
@@ -323,7 +400,6 @@ func (b *Builder) build() (*built, BuildStats) {
 		i = j
 	}
 	keys, vals = keys[:u:u], vals[:u:u]
-	b.keys, b.vals = nil, nil
 	st.Unique = int64(u)
 
 	meta := &Meta{

@@ -1,0 +1,575 @@
+package checker
+
+// Batch checks: an operator's file of subscriber numbers in, one result row
+// per input row out, at millions of rows a second.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// BatchOptions configure a [Batch].
+type BatchOptions struct {
+	// Region is the default region for numbers written without a country
+	// code ("" for none: only numbers with one are read).
+	Region string
+	// Column, Format and Header say how to read the input, as in
+	// [InputOptions].
+	Column, Format, Header string
+	// ID, if set, names a column (header name or 1-based index) whose
+	// value is copied to each output row as "id", next to the row number.
+	// The input must then be CSV or TSV.
+	ID string
+	// Output is "csv" (the default) or "jsonl".
+	Output string
+	// OnlyExposed writes only the rows of exposed numbers; the summary
+	// still counts every row.
+	OnlyExposed bool
+	// Workers is the number of goroutines that normalize, hash and look
+	// up; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called from time to time with the input bytes
+	// read so far and the input's size (-1 if unknown).
+	Progress func(done, total int64)
+}
+
+// Row statuses, as written in the output.
+const (
+	StatusExposed    = "exposed"
+	StatusNotExposed = "not_exposed"
+	StatusInvalid    = "invalid"
+)
+
+// BatchSummary is what a batch saw.
+type BatchSummary struct {
+	Input      string                   `json:"input"`
+	Format     string                   `json:"format"` // detected input format
+	Column     string                   `json:"column"` // column read
+	Rows       int64                    `json:"rows"`
+	Exposed    int64                    `json:"exposed"`
+	NotExposed int64                    `json:"not_exposed"`
+	Invalid    int64                    `json:"invalid"`
+	Reasons    []ReasonCount            `json:"invalid_reasons"` // by reason, first lines in input order
+	Countries  map[string]*CountryCount `json:"countries"`       // valid numbers per region
+	Datasets   []DatasetCount           `json:"datasets"`        // exposed numbers per dataset, in index order
+	Written    int64                    `json:"written"`         // output rows (fewer than Rows with OnlyExposed)
+	Seconds    float64                  `json:"seconds"`
+	FastPath   int64                    `json:"fast_path"` // rows the fast normalizer answered without the library
+}
+
+// CountryCount counts the valid numbers of one region.
+type CountryCount struct {
+	Checked int64 `json:"checked"`
+	Exposed int64 `json:"exposed"`
+}
+
+// DatasetCount counts the exposed numbers found in one dataset.
+type DatasetCount struct {
+	Name    string `json:"name"`
+	Date    string `json:"date,omitempty"`
+	Exposed int64  `json:"exposed"`
+}
+
+// A Batch checks every row of one input against a [Checker]'s index. Create
+// it with [Checker.OpenBatch] or [Checker.NewBatch], which read the start of
+// the input (so that an unreadable or unusable input fails before any
+// output), then call [Batch.Run] once, then [Batch.Close].
+type Batch struct {
+	c      *Checker
+	in     *Input
+	opts   BatchOptions
+	idCol  int // 0-based; -1 for none
+	fast   *fastNorm
+	names  [][]byte // per dataset: name, CSV-escaped or JSON-quoted
+	region string
+	ran    bool
+}
+
+// OpenBatch opens the input file at path ("-" is standard input) for a
+// batch check. Compression, format, header and column are detected as by
+// [OpenInput].
+func (c *Checker) OpenBatch(path string, opts BatchOptions) (*Batch, error) {
+	iopts := InputOptions{Column: opts.Column, Format: opts.Format, Header: opts.Header}
+	if opts.ID == "" {
+		in, err := OpenInput(path, iopts)
+		if err != nil {
+			return nil, err
+		}
+		return c.newBatch(in, -1, opts)
+	}
+	in, col, err := openBatchFile(path, iopts, opts.ID)
+	if err != nil {
+		return nil, err
+	}
+	return c.newBatch(in, col, opts)
+}
+
+// NewBatch is [Checker.OpenBatch] on a reader; name is used in messages.
+func (c *Checker) NewBatch(r io.Reader, name string, opts BatchOptions) (*Batch, error) {
+	iopts := InputOptions{Column: opts.Column, Format: opts.Format, Header: opts.Header}
+	if opts.ID == "" {
+		in, err := NewInput(r, name, iopts)
+		if err != nil {
+			return nil, err
+		}
+		return c.newBatch(in, -1, opts)
+	}
+	in, col, err := openBatchInput(r, name, -1, nil, iopts, opts.ID)
+	if err != nil {
+		return nil, err
+	}
+	return c.newBatch(in, col, opts)
+}
+
+func (c *Checker) newBatch(in *Input, idCol int, opts BatchOptions) (*Batch, error) {
+	b := &Batch{c: c, in: in, opts: opts, idCol: idCol, fast: fastNormalizer()}
+	bad := func(err error) (*Batch, error) {
+		in.Close()
+		return nil, err
+	}
+	switch opts.Output {
+	case "", "csv":
+		b.opts.Output = "csv"
+	case "jsonl":
+	default:
+		return bad(fmt.Errorf("checker: unknown output format %q (want csv or jsonl)", opts.Output))
+	}
+	if opts.Region != "" {
+		if _, ok := lookupRegion(opts.Region); !ok {
+			return bad(fmt.Errorf("checker: unknown region %q", opts.Region))
+		}
+	}
+	b.region = opts.Region
+	for _, d := range c.datasets {
+		if b.opts.Output == "jsonl" {
+			b.names = append(b.names, appendJSONString(nil, d.Name))
+		} else {
+			b.names = append(b.names, []byte(d.Name))
+		}
+	}
+	return b, nil
+}
+
+// Close releases the input.
+func (b *Batch) Close() error { return b.in.Close() }
+
+// Input returns the input, for its detected format and column.
+func (b *Batch) Input() *Input { return b.in }
+
+// batchChunk is a run of consecutive input rows and their output.
+type batchChunk struct {
+	recs []Record
+	ids  []string
+	out  []byte // output rows, ready to write
+	sum  chunkSummary
+	done chan struct{}
+}
+
+// chunkSummary is one chunk's share of the summary, merged in order.
+type chunkSummary struct {
+	exposed, notExposed, invalid, written, fast int64
+	reasons                                     map[Reason]*ReasonCount
+	countries                                   map[string]*CountryCount
+	datasets                                    []int64
+}
+
+const batchChunkRows = 4096
+
+// Run reads every row, writes one output row per input row (only the
+// exposed ones with OnlyExposed) to w in input order, and returns the
+// summary. Rows that cannot be read or normalized are written as invalid,
+// never dropped. An error (reading the input, writing w, ctx done) stops
+// the run; the summary then counts the rows written so far.
+func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
+	if b.ran {
+		return nil, errors.New("checker: Batch.Run called twice")
+	}
+	b.ran = true
+	start := time.Now()
+	sum := &BatchSummary{Input: b.in.name, Format: b.in.Format(), Column: b.in.Column(),
+		Countries: map[string]*CountryCount{}}
+	for _, d := range b.c.datasets {
+		sum.Datasets = append(sum.Datasets, DatasetCount{Name: d.Name, Date: d.Date})
+	}
+	reasons := map[Reason]*ReasonCount{}
+
+	if _, err := w.Write(b.header()); err != nil {
+		return sum, err
+	}
+	workers := b.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *batchChunk, workers*2)
+	ordered := make(chan *batchChunk, workers*3)
+	pool := sync.Pool{New: func() any { return new(batchChunk) }}
+	var readErr error
+	go func() { // reader
+		defer close(work)
+		defer close(ordered)
+		for {
+			ch := pool.Get().(*batchChunk)
+			ch.recs, ch.ids, ch.done = ch.recs[:0], ch.ids[:0], make(chan struct{})
+			for len(ch.recs) < batchChunkRows {
+				rec, id, err := b.next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					readErr = err
+					break
+				}
+				ch.recs = append(ch.recs, rec)
+				if b.idCol >= 0 {
+					ch.ids = append(ch.ids, id)
+				}
+			}
+			if len(ch.recs) == 0 {
+				return
+			}
+			select {
+			case work <- ch:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case ordered <- ch:
+			case <-ctx.Done():
+				return
+			}
+			if readErr != nil || len(ch.recs) < batchChunkRows {
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sc fastScratch
+			for ch := range work {
+				b.process(ch, &sc)
+				close(ch.done)
+			}
+		}()
+	}
+	var runErr error
+	for ch := range ordered {
+		select {
+		case <-ch.done:
+		case <-ctx.Done():
+		}
+		if runErr = ctx.Err(); runErr != nil {
+			break
+		}
+		if _, runErr = w.Write(ch.out); runErr != nil {
+			break
+		}
+		s := &ch.sum
+		sum.Rows += int64(len(ch.recs))
+		sum.Exposed += s.exposed
+		sum.NotExposed += s.notExposed
+		sum.Invalid += s.invalid
+		sum.Written += s.written
+		sum.FastPath += s.fast
+		for r, rc := range s.reasons {
+			t := reasons[r]
+			if t == nil {
+				t = &ReasonCount{Reason: r}
+				reasons[r] = t
+			}
+			t.Count += rc.Count
+			for _, l := range rc.First {
+				if len(t.First) < firstLines {
+					t.First = append(t.First, l)
+				}
+			}
+		}
+		for r, cc := range s.countries {
+			t := sum.Countries[r]
+			if t == nil {
+				t = &CountryCount{}
+				sum.Countries[r] = t
+			}
+			t.Checked += cc.Checked
+			t.Exposed += cc.Exposed
+		}
+		for i, n := range s.datasets {
+			sum.Datasets[i].Exposed += n
+		}
+		if b.opts.Progress != nil {
+			b.opts.Progress(b.in.BytesRead(), b.in.Size())
+		}
+		pool.Put(ch)
+	}
+	cancel()
+	for range ordered { // let the reader and workers finish
+	}
+	wg.Wait()
+	sum.Reasons = sortedReasons(reasons)
+	sum.Seconds = time.Since(start).Seconds()
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
+			return sum, fmt.Errorf("checker: stopped after %d rows: %w", sum.Rows, runErr)
+		}
+		return sum, fmt.Errorf("checker: writing results: %w", runErr)
+	}
+	if readErr != nil {
+		return sum, readErr
+	}
+	return sum, nil
+}
+
+// header returns the output's first line (none for JSONL).
+func (b *Batch) header() []byte {
+	if b.opts.Output == "jsonl" {
+		return nil
+	}
+	if b.idCol >= 0 {
+		return []byte("row,id,e164,region,status,reason,datasets\n")
+	}
+	return []byte("row,e164,region,status,reason,datasets\n")
+}
+
+// next reads one row: the record and, with an id column, its id.
+func (b *Batch) next() (Record, string, error) {
+	if b.idCol < 0 {
+		rec, err := b.in.Next()
+		return rec, "", err
+	}
+	return b.in.nextWithID(b.idCol)
+}
+
+// process normalizes, hashes and looks up the rows of ch and writes their
+// output rows.
+func (b *Batch) process(ch *batchChunk, sc *fastScratch) {
+	s := &ch.sum
+	*s = chunkSummary{reasons: s.reasons, countries: s.countries, datasets: s.datasets}
+	if s.reasons == nil {
+		s.reasons, s.countries = map[Reason]*ReasonCount{}, map[string]*CountryCount{}
+	}
+	clear(s.reasons)
+	clear(s.countries)
+	s.datasets = append(s.datasets[:0], make([]int64, len(b.c.datasets))...)
+	out := ch.out[:0]
+	jsonl := b.opts.Output == "jsonl"
+	for i := range ch.recs {
+		rec := &ch.recs[i]
+		id := ""
+		if b.idCol >= 0 {
+			id = ch.ids[i]
+		}
+		var (
+			e164   []byte
+			region string
+			reason Reason
+			sets   []int
+		)
+		if rec.Err != nil {
+			reason = ReasonBadRow
+		} else {
+			r := b.fast.normalizeResult(rec.Raw, b.region, sc)
+			if r.ok {
+				s.fast++
+				e164, region, reason = r.e164, r.region, r.reason
+			} else if n, err := Normalize(rec.Raw, b.region); err != nil {
+				reason = ReasonOf(err)
+			} else {
+				e164, region = append(sc.e164[:0], n.E164...), n.Region
+			}
+		}
+		status := StatusInvalid
+		if reason != "" {
+			s.invalid++
+			rc := s.reasons[reason]
+			if rc == nil {
+				rc = &ReasonCount{Reason: reason}
+				s.reasons[reason] = rc
+			}
+			rc.Count++
+			if len(rc.First) < firstLines {
+				rc.First = append(rc.First, Location{File: rec.File, Line: rec.Line})
+			}
+		} else {
+			sum := sha256.Sum256(e164)
+			cc := s.countries[region]
+			if cc == nil {
+				cc = &CountryCount{}
+				s.countries[region] = cc
+			}
+			cc.Checked++
+			var ok bool
+			if sets, ok = b.c.idx.Contains(binary.BigEndian.Uint64(sum[:8])); ok {
+				status = StatusExposed
+				s.exposed++
+				cc.Exposed++
+				for _, d := range sets {
+					if d >= 0 && d < len(s.datasets) {
+						s.datasets[d]++
+					}
+				}
+			} else {
+				status = StatusNotExposed
+				s.notExposed++
+			}
+		}
+		if b.opts.OnlyExposed && status != StatusExposed {
+			continue
+		}
+		s.written++
+		if jsonl {
+			out = b.appendJSONL(out, rec.Line, id, e164, region, status, reason, sets)
+		} else {
+			out = b.appendCSV(out, rec.Line, id, e164, region, status, reason, sets)
+		}
+	}
+	ch.out = out
+}
+
+func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region, status string, reason Reason, sets []int) []byte {
+	out = strconv.AppendInt(out, line, 10)
+	out = append(out, ',')
+	if b.idCol >= 0 {
+		out = appendCSVField(out, id)
+		out = append(out, ',')
+	}
+	out = append(out, e164...)
+	out = append(out, ',')
+	out = append(out, region...)
+	out = append(out, ',')
+	out = append(out, status...)
+	out = append(out, ',')
+	out = append(out, reason...)
+	out = append(out, ',')
+	if len(sets) > 0 {
+		var names []byte
+		for k, d := range sets {
+			if d < 0 || d >= len(b.names) {
+				continue
+			}
+			if k > 0 {
+				names = append(names, ';')
+			}
+			names = append(names, b.names[d]...)
+		}
+		out = appendCSVField(out, string(names))
+	}
+	return append(out, '\n')
+}
+
+func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, region, status string, reason Reason, sets []int) []byte {
+	out = append(out, `{"row":`...)
+	out = strconv.AppendInt(out, line, 10)
+	if b.idCol >= 0 {
+		out = append(out, `,"id":`...)
+		out = appendJSONString(out, id)
+	}
+	out = append(out, `,"e164":"`...)
+	out = append(out, e164...)
+	out = append(out, `","region":"`...)
+	out = append(out, region...)
+	out = append(out, `","status":"`...)
+	out = append(out, status...)
+	out = append(out, '"')
+	if reason != "" {
+		out = append(out, `,"reason":"`...)
+		out = append(out, reason...)
+		out = append(out, '"')
+	}
+	out = append(out, `,"datasets":[`...)
+	k := 0
+	for _, d := range sets {
+		if d < 0 || d >= len(b.names) {
+			continue
+		}
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, b.names[d]...)
+		k++
+	}
+	return append(out, "]}\n"...)
+}
+
+// appendCSVField appends s as one CSV field, quoted when it must be.
+func appendCSVField(out []byte, s string) []byte {
+	quote := s != "" && (s[0] == ' ' || s[len(s)-1] == ' ')
+	for i := 0; i < len(s) && !quote; i++ {
+		switch s[i] {
+		case ',', '"', '\n', '\r', ';':
+			quote = true
+		}
+	}
+	if !quote {
+		return append(out, s...)
+	}
+	out = append(out, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			out = append(out, '"')
+		}
+		out = append(out, s[i])
+	}
+	return append(out, '"')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONString(out []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				out = append(out, '\\', c)
+			case c < 0x20:
+				out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				out = append(out, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, `\ufffd`...)
+		} else if r == 0x2028 || r == 0x2029 {
+			out = append(out, '\\', 'u', '2', '0', '2', hex[r&15])
+		} else {
+			out = append(out, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(out, '"')
+}
+
+// SortedCountries returns the regions of s.Countries, most checked first.
+func (s *BatchSummary) SortedCountries() []string {
+	out := make([]string, 0, len(s.Countries))
+	for r := range s.Countries {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := s.Countries[out[i]], s.Countries[out[j]]
+		if a.Checked != b.Checked {
+			return a.Checked > b.Checked
+		}
+		return out[i] < out[j]
+	})
+	return out
+}

@@ -1,0 +1,151 @@
+package checker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/phonecheck/phonecheck/hashset"
+)
+
+// TestBatchMatchesCheck runs a batch over generated messy rows and checks
+// every output row against Normalize and Checker.Lookup, row by row, in
+// both output formats.
+func TestBatchMatchesCheck(t *testing.T) {
+	var leak, subs bytes.Buffer
+	if _, err := Generate(&leak, GenOptions{Seed: 1, N: 3000, Format: "txt", Region: "EG"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(&subs, GenOptions{Seed: 2, N: 20000, Region: "EG", Junk: 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	c := buildTestChecker(t, leak.Bytes())
+	// The input rows, for the reference.
+	var raws, ids []string
+	cr := csv.NewReader(bytes.NewReader(subs.Bytes()))
+	cr.Read()
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		ids, raws = append(ids, rec[0]), append(raws, rec[1])
+	}
+	for _, format := range []string{"csv", "jsonl"} {
+		b, err := c.NewBatch(bytes.NewReader(subs.Bytes()), "subs.csv", BatchOptions{Region: "EG", ID: "id", Output: format, Workers: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		sum, err := b.Run(context.Background(), &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		type row struct{ id, e164, status, reason string }
+		var got []row
+		sc := bufio.NewScanner(&out)
+		if format == "csv" {
+			sc.Scan() // header
+		}
+		for sc.Scan() {
+			if format == "csv" {
+				f := strings.Split(sc.Text(), ",")
+				got = append(got, row{f[1], f[2], f[4], f[5]})
+			} else {
+				var r struct{ ID, E164, Status, Reason string }
+				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, row{r.ID, r.E164, r.Status, r.Reason})
+			}
+		}
+		if len(got) != len(raws) || sum.Rows != int64(len(raws)) {
+			t.Fatalf("%s: %d output rows, summary %d; want %d", format, len(got), sum.Rows, len(raws))
+		}
+		var exposed int64
+		for i, raw := range raws {
+			want := row{id: ids[i], status: StatusInvalid}
+			if n, err := Normalize(raw, "EG"); err != nil {
+				want.reason = string(ReasonOf(err))
+			} else {
+				want.e164, want.status = n.E164, StatusNotExposed
+				if c.Lookup(n).Exposed {
+					want.status = StatusExposed
+					exposed++
+				}
+			}
+			if got[i] != want {
+				t.Fatalf("%s: row %d (%q): got %+v, want %+v", format, i+2, raw, got[i], want)
+			}
+		}
+		if sum.Exposed != exposed || sum.Exposed+sum.NotExposed+sum.Invalid != sum.Rows || sum.Datasets[0].Exposed != exposed {
+			t.Errorf("%s: summary %+v; want %d exposed", format, sum, exposed)
+		}
+		if exposed == 0 || sum.Invalid == 0 {
+			t.Errorf("%s: the test data should hold exposed and invalid rows", format)
+		}
+	}
+}
+
+func buildTestChecker(t *testing.T, leak []byte) *Checker {
+	t.Helper()
+	bd, err := Ingest(context.Background(), BuildOptions{
+		Datasets: []DatasetSpec{{Name: "leak", Region: "EG", Files: []string{"leak.txt"}}},
+		FS:       fstest.MapFS{"leak.txt": {Data: leak}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx bytes.Buffer
+	if _, err := bd.Write(&idx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := hashset.NewReader(bytes.NewReader(idx.Bytes()), int64(idx.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBatchOptionsErrors(t *testing.T) {
+	c := buildTestChecker(t, []byte("+14155550132\n"))
+	for _, tc := range []struct {
+		in   string
+		opts BatchOptions
+		want string
+	}{
+		{"phone\n+14155550132\n", BatchOptions{Output: "xml"}, "unknown output format"},
+		{"phone\n+14155550132\n", BatchOptions{Region: "XX"}, "unknown region"},
+		{"+14155550132\n", BatchOptions{ID: "2"}, "needs a CSV or TSV input"},
+		{"a,phone\n1,+14155550132\n2,+14155550133\n", BatchOptions{ID: "nope"}, `no column named "nope"`},
+	} {
+		_, err := c.NewBatch(strings.NewReader(tc.in), "in", tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewBatch(%+v) = %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+	// An index column and no header.
+	b, err := c.NewBatch(strings.NewReader("x1,+14155550132\nx2,+14155550133\n"), "in", BatchOptions{ID: "1", Column: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := b.Run(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := "row,id,e164,region,status,reason,datasets\n1,x1,+14155550132,US,exposed,,leak\n2,x2,+14155550133,US,not_exposed,,\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}

@@ -1,0 +1,261 @@
+package checker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unicode/utf8"
+)
+
+// sameResult compares the fast path with Normalize on one input and
+// describes any difference; fast reports whether the fast path answered.
+func sameResult(raw, region string) (diff string, fast bool) {
+	want, werr := Normalize(raw, region)
+	var sc fastScratch
+	got, gerr, fast := fastNormalizer().normalize(raw, region, &sc)
+	if got != want || ReasonOf(gerr) != ReasonOf(werr) || (gerr == nil) != (werr == nil) {
+		return fmt.Sprintf("fast path(%q, %q) = %+v, %v (fast %v); Normalize = %+v, %v",
+			raw, region, got, gerr, fast, want, werr), fast
+	}
+	return "", fast
+}
+
+// diffCase is one input of the differential test.
+type diffCase struct {
+	raw, region string
+	kind        string // for the coverage report
+}
+
+// differentialCases generates the inputs of the differential test: every
+// region gen can draw numbers for, in every messy form gen writes, read
+// with its own default region and with another one; the default mix with
+// no region; random digit strings; and mutations of messy rows (junk).
+// Test data is synthetic, so failures print inputs.
+func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (regions, skipped int) {
+	all := supportedRegions()
+	slices.Sort(all)
+	rng := rand.New(rand.NewPCG(11, 12))
+	mutate := func(s string) string {
+		const alphabet = "0123456789+-. ()/#;,:xXeEtT'\"=&*~[]abcNP\t"
+		extras := []string{"\u200e", "\uff0b", "\uff11", "\u0661", "\u00a0", "ext", " ext. ", "tel:", ";phone-context=+1", ".0", "E+11"}
+		b := []byte(s)
+		for range 1 + rng.IntN(3) {
+			switch op := rng.IntN(5); {
+			case op == 0 && len(b) > 0: // delete
+				i := rng.IntN(len(b))
+				b = append(b[:i], b[i+1:]...)
+			case op == 1: // insert a character
+				i := rng.IntN(len(b) + 1)
+				b = append(b[:i], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[i:]...)...)
+			case op == 2 && len(b) > 0: // replace
+				b[rng.IntN(len(b))] = alphabet[rng.IntN(len(alphabet))]
+			case op == 3: // insert a longer piece
+				i := rng.IntN(len(b) + 1)
+				b = append(b[:i], append([]byte(extras[rng.IntN(len(extras))]), b[i:]...)...)
+			default: // duplicate a digit run
+				i := rng.IntN(len(b) + 1)
+				b = append(b[:i], append([]byte(fmt.Sprint(rng.IntN(1000))), b[i:]...)...)
+			}
+		}
+		if !utf8.Valid(b) && rng.IntN(2) == 0 {
+			return strings.ToValidUTF8(string(b), "?")
+		}
+		return string(b)
+	}
+	for i, r := range all {
+		other := all[(i*7+3)%len(all)]
+		for pass, def := range []string{r, other} {
+			n := perRegion
+			if pass == 1 {
+				n = perRegion / 2
+			}
+			g, err := newGenerator(GenOptions{Seed: int64(i + 1), N: n, Mix: map[string]float64{r: 1}, Region: def, Junk: 0.03})
+			if err != nil {
+				if pass == 0 {
+					skipped++
+				}
+				break
+			}
+			if pass == 0 {
+				regions++
+			}
+			for range n {
+				row := g.next()
+				kind := "messy"
+				if row.junk {
+					kind = "junk"
+				}
+				emit(diffCase{string(row.raw), def, kind})
+				if rng.IntN(16) == 0 {
+					emit(diffCase{mutate(string(row.raw)), def, "mutated"})
+				}
+			}
+		}
+	}
+	// The default mix, no default region and a lower-case one.
+	for _, def := range []string{"", "eg", "ZZ"} {
+		genRegion := strings.ToUpper(def)
+		if genRegion == "ZZ" {
+			genRegion = ""
+		}
+		g, err := newGenerator(GenOptions{Seed: 99, N: perRegion * 10, Region: genRegion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range perRegion * 10 {
+			row := g.next()
+			emit(diffCase{string(row.raw), def, "messy"})
+		}
+	}
+	// Random digit strings, with and without separators and a plus, in
+	// random regions.
+	for range perRegion * 60 {
+		n := 1 + rng.IntN(19)
+		var b strings.Builder
+		if rng.IntN(3) == 0 {
+			b.WriteByte('+')
+		}
+		for k := range n {
+			b.WriteByte(byte('0' + rng.IntN(10)))
+			if k < n-1 && rng.IntN(5) == 0 {
+				b.WriteByte(" -.()/"[rng.IntN(6)])
+			}
+		}
+		emit(diffCase{b.String(), all[rng.IntN(len(all))], "random"})
+	}
+	return regions, skipped
+}
+
+// TestFastNormalizeDifferential runs the fast path and Normalize on over a
+// million generated inputs, result by result.
+func TestFastNormalizeDifferential(t *testing.T) {
+	perRegion := 2200 // about 1.06M inputs
+	if testing.Short() {
+		perRegion = 200
+	}
+	type stat struct{ n, fast atomic.Int64 }
+	stats := map[string]*stat{"messy": {}, "junk": {}, "mutated": {}, "random": {}}
+	var total, failures atomic.Int64
+	work := make(chan []diffCase, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for cases := range work {
+				for _, c := range cases {
+					diff, fast := sameResult(c.raw, c.region)
+					st := stats[c.kind]
+					st.n.Add(1)
+					if fast {
+						st.fast.Add(1)
+					}
+					if diff != "" && failures.Add(1) <= 50 {
+						t.Error(diff)
+					}
+				}
+				total.Add(int64(len(cases)))
+			}
+		}()
+	}
+	var batch []diffCase
+	regions, skipped := differentialCases(t, perRegion, func(c diffCase) {
+		batch = append(batch, c)
+		if len(batch) == 1024 {
+			work <- batch
+			batch = nil
+		}
+	})
+	work <- batch
+	close(work)
+	wg.Wait()
+	if f := failures.Load(); f > 0 {
+		t.Fatalf("%d of %d inputs differ", f, total.Load())
+	}
+	if !testing.Short() && total.Load() < 1_000_000 {
+		t.Fatalf("only %d inputs; want at least 1M", total.Load())
+	}
+	t.Logf("%d inputs agree; %d regions generated (%d without numbers gen can draw: covered by random digits)", total.Load(), regions, skipped)
+	for _, k := range []string{"messy", "junk", "mutated", "random"} {
+		st := stats[k]
+		t.Logf("  %-8s %8d inputs, %5.1f%% on the fast path", k, st.n.Load(), 100*float64(st.fast.Load())/float64(max(st.n.Load(), 1)))
+	}
+	if st := stats["messy"]; !testing.Short() && float64(st.fast.Load()) < 0.9*float64(st.n.Load()) {
+		t.Errorf("fast path coverage of messy rows fell below 90%%")
+	}
+}
+
+// TestFastNormalizeGolden runs the golden table through both paths.
+func TestFastNormalizeGolden(t *testing.T) {
+	for _, c := range goldenSeeds(t) {
+		for _, region := range []string{c[1], "", "US", "GB"} {
+			if diff, _ := sameResult(c[0], region); diff != "" {
+				t.Error(diff)
+			}
+		}
+	}
+}
+
+// FuzzFastNormalize checks that the fast path returns what Normalize
+// returns, on any input and default region.
+func FuzzFastNormalize(f *testing.F) {
+	for _, c := range goldenSeeds(f) {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		if len(region) > 3 {
+			region = region[:3]
+		}
+		if diff, _ := sameResult(raw, region); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+}
+
+func TestDigitDFA(t *testing.T) {
+	d, err := compileDigitDFA([]string{`1\d{2}|2[0-3]`, `(?:12|3)4?`, ``})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		s    string
+		want uint16
+	}{{"", 4}, {"123", 1}, {"23", 1}, {"24", 0}, {"12", 2}, {"124", 3}, {"3", 2}, {"34", 2}, {"1234", 0}} {
+		if got := d.match([]byte(c.s)); got != c.want {
+			t.Errorf("match(%q) = %b, want %b", c.s, got, c.want)
+		}
+	}
+	if _, err := compileDigitDFA([]string{`([2-9]\d{6})$|1`}); err != errDFAUnsupported {
+		t.Errorf("anchored pattern compiled: %v", err)
+	}
+	p, _ := compileDigitDFA([]string{`00|1[01]`})
+	for s, want := range map[string]bool{"001": true, "0": false, "110": true, "12": false, "": false} {
+		if got := p.matchPrefix([]byte(s)); got != want {
+			t.Errorf("matchPrefix(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestFastNormalizerCompiles checks that every region's metadata compiled:
+// a region left out would silently cost the library's speed.
+func TestFastNormalizerCompiles(t *testing.T) {
+	f := fastNormalizer()
+	if len(f.regions) < 200 {
+		t.Fatalf("%d regions compiled", len(f.regions))
+	}
+	for id, m := range f.regions {
+		if !m.ok {
+			t.Errorf("region %s did not compile", id)
+		}
+	}
+	for cc, c := range f.ccs {
+		if c != nil && !c.ok {
+			t.Errorf("calling code %d did not compile", cc)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 
 var cmdCheck = &Command{
 	Name:      "check",
-	UsageLine: "check [--index INDEX] [--region R] [--json] [--exit-code] NUMBER",
+	UsageLine: "check [--index INDEX | --server URL [--min-anonymity K] [--server-key KEY]] [--region R] [--json] [--exit-code] NUMBER",
 	Short:     "tell whether a number is in the index, and in which datasets",
 	Long: `
 Check normalizes NUMBER to E.164 on this device, hashes it and looks it up
@@ -36,6 +36,28 @@ number. --json prints one object instead:
 	{"e164": "+14155550132", "region": "US", "exposed": true,
 	 "datasets": [{"name": "...", "date": "2022-11"}], "demo": true}
 
+With --server URL, the check is remote: the number is still normalized
+and hashed on this device, and only the first 3 to 6 hex digits of its
+hash are sent to URL ('phonecheck serve', or a static 'phonecheck export'
+behind any web server), which answers with every hash sharing them; the
+comparison happens here. The prefix is the longest of 12, 16, 20 and 24
+bits that still leaves the number among at least K valid numbers of its
+own country (--min-anonymity, default 1000; 'phonecheck anonymity' prints
+the table). Check then says what left the device. The prefix length says
+something too: a short one means a small country.
+
+When the server offers the private mode ('phonecheck serve --private': it
+answers GET /v1/private/key), check uses it: with the prefix goes one
+blinded element (RFC 9497 VOPRF), which says nothing about the number; the
+server's answer is verified against its public key before it is compared
+here, and the bucket it returns cannot be tested offline. Otherwise the
+check is a plain range query. Check says which mode it used.
+--server-key pins the server's key: a key id (16 hex digits), a public key
+(64 hex digits, as 'phonecheck keygen' prints it) or a file holding one;
+a server with another key, or without private mode, is then refused before
+anything is sent. A server that rate-limits the check (HTTP 429) for more
+than a few seconds makes check fail and say when to try again.
+
 Exit status: 0 when the check ran, exposed or not; 1 for an error (an
 invalid number, an unreadable index); 2 for a usage error. With
 --exit-code, an exposed number exits 3, for scripts.
@@ -45,6 +67,9 @@ invalid number, an unreadable index); 2 for a usage error. With
 var checkFlags struct {
 	index, region    string
 	json, exitStatus bool
+	server           string
+	minAnonymity     float64
+	serverKey        string
 }
 
 func init() {
@@ -53,6 +78,9 @@ func init() {
 		fs.StringVar(&checkFlags.region, "region", os.Getenv("PHONECHECK_REGION"), "default region for a number without country code, e.g. US (env PHONECHECK_REGION)")
 		fs.BoolVar(&checkFlags.json, "json", false, "print the result as one JSON object")
 		fs.BoolVar(&checkFlags.exitStatus, "exit-code", false, "exit with status 3 when the number is exposed")
+		fs.StringVar(&checkFlags.server, "server", "", "check remotely against a range server or export at `URL`, sending only a hash prefix")
+		fs.StringVar(&checkFlags.serverKey, "server-key", "", "with --server: pin the server's private-mode `KEY` (key id, public key, or a file holding one)")
+		fs.Float64Var(&checkFlags.minAnonymity, "min-anonymity", checker.DefaultMinAnonymity, "with --server: the prefix sent must leave the number among at least `K` valid numbers of its country")
 	}
 	cmdCheck.Run = runCheck
 }
@@ -64,6 +92,7 @@ type checkJSON struct {
 	Exposed  bool              `json:"exposed"`
 	Datasets []checker.Dataset `json:"datasets"`
 	Demo     bool              `json:"demo,omitempty"`
+	Sent     *sentJSON         `json:"sent,omitempty"`
 }
 
 func runCheck(ctx context.Context, cmd *Command, args []string) error {
@@ -79,6 +108,15 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 		}
 		raw = strings.TrimRight(line, "\r\n")
 	}
+	if checkFlags.serverKey != "" && checkFlags.server == "" {
+		return usagef("--server-key goes with --server URL")
+	}
+	if checkFlags.server != "" {
+		if checkFlags.index != "" {
+			return usagef("--index and --server do not go together").hint("--index checks locally, --server remotely: pick one")
+		}
+		return runRemoteCheck(ctx, raw)
+	}
 	c, err := openChecker(checkFlags.index)
 	if err != nil {
 		return err
@@ -87,15 +125,7 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 
 	res, err := c.Check(raw, checkFlags.region)
 	if err != nil {
-		r := checker.ReasonOf(err)
-		if r == "" {
-			return err
-		}
-		err := fmt.Errorf("%s is not a valid phone number: %s", checker.Redact(raw), r)
-		if checkFlags.region == "" && r != checker.ReasonEmpty {
-			return withHint(err, "a number without its country code needs --region, e.g. --region US")
-		}
-		return err
+		return normalizeFailure(raw, err)
 	}
 	if checkFlags.json {
 		out := checkJSON{E164: res.Number.E164, Region: res.Number.Region, Exposed: res.Exposed,
@@ -132,15 +162,19 @@ func printResult(c *checker.Checker, res checker.Result) {
 	}
 	fmt.Fprintf(stdout, "%s (%s) is EXPOSED: it is in %d %s.\n", n.E164, n.Region, len(res.Datasets), word)
 	for _, d := range res.Datasets {
-		line := "  " + d.Name
-		if d.Date != "" {
-			line += "  (" + d.Date + ")"
-		}
-		if d.Source != "" {
-			line += "  " + d.Source
-		}
-		fmt.Fprintln(stdout, line)
+		printDataset(d)
 	}
+}
+
+func printDataset(d checker.Dataset) {
+	line := "  " + d.Name
+	if d.Date != "" {
+		line += "  (" + d.Date + ")"
+	}
+	if d.Source != "" {
+		line += "  " + d.Source
+	}
+	fmt.Fprintln(stdout, line)
 }
 
 // openChecker opens the index at path, or the demo index if path is "".
@@ -156,4 +190,17 @@ func openChecker(path string) (*checker.Checker, error) {
 		return nil, withHint(err, "run 'phonecheck verify %s' for details; rebuild the index if it is corrupt", path)
 	}
 	return c, nil
+}
+
+// normalizeFailure turns a Normalize error into the error check reports.
+func normalizeFailure(raw string, err error) error {
+	r := checker.ReasonOf(err)
+	if r == "" {
+		return err
+	}
+	err = fmt.Errorf("%s is not a valid phone number: %s", checker.Redact(raw), r)
+	if checkFlags.region == "" && r != checker.ReasonEmpty {
+		return withHint(err, "a number without its country code needs --region, e.g. --region US")
+	}
+	return err
 }

@@ -1,0 +1,36 @@
+-- wrk script: GET /range/<random 5-hex-digit prefix>, the same seeded
+-- sequence for every server. PAD=1 in the environment adds Add-Padding.
+local digits = "0123456789ABCDEF"
+local pad = os.getenv("PAD") == "1"
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+
+function init(args)
+  math.randomseed(1234 + id)
+end
+
+function request()
+  local t = {}
+  for i = 1, 5 do
+    local r = math.random(1, 16)
+    t[i] = digits:sub(r, r)
+  end
+  local headers = {}
+  if pad then headers["Add-Padding"] = "true" end
+  return wrk.format("GET", "/range/" .. table.concat(t), headers)
+end
+
+latency_report = function(summary, latency, requests)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT req/s=%.0f p50_us=%d p99_us=%d bytes_per_resp=%.0f errors=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99),
+    summary.bytes / math.max(summary.requests, 1),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end

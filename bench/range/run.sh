@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Range endpoint benchmark: phonecheck serve against nginx serving the
+# export of the same index, same random 20-bit prefixes, same run.
+#
+#   bench/range/run.sh            # 10M keys, 4 s per point, 8/32/64 connections
+#   N=1000000 DUR=2s CONNS="8 64" bench/range/run.sh
+#
+# Needs wrk and nginx (apt-get install wrk nginx). WORK (default
+# /tmp/phonecheck-bench-$N) keeps the index and the export between runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${N:-10000000}
+DUR=${DUR:-4s}
+CONNS=${CONNS:-"8 32 64"}
+THREADS=${THREADS:-2}
+WORK=${WORK:-/tmp/phonecheck-bench-$N}
+PC_PORT=${PC_PORT:-18181}
+NG_PORT=${NG_PORT:-18182}
+HERE=bench/range
+mkdir -p "$WORK"
+
+go build -o "$WORK/phonecheck" ./cmd/phonecheck
+if [ ! -f "$WORK/bench.idx" ]; then
+	go run ./$HERE/mkindex -n "$N" -out "$WORK/bench.idx"
+fi
+if [ ! -f "$WORK/export/manifest.json" ]; then
+	echo "exporting 20-bit ranges (1M files) ..." >&2
+	"$WORK/phonecheck" export --quiet --index "$WORK/bench.idx" --out "$WORK/export" --bits 20 --padding=false 2>/dev/null
+fi
+chmod 755 "$WORK"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+"$WORK/phonecheck" serve --index "$WORK/bench.idx" --addr "127.0.0.1:$PC_PORT" 2>"$WORK/serve.log" &
+pids+=($!)
+mkdir -p "$WORK/nginx/tmp"
+sed "s#@DIR@#$WORK/nginx#g; s#@PORT@#$NG_PORT#; s#@ROOT@#$WORK/export#" $HERE/nginx.conf.tmpl >"$WORK/nginx/nginx.conf"
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' 2>"$WORK/nginx/stderr.log" &
+pids+=($!)
+for url in "http://127.0.0.1:$PC_PORT/healthz" "http://127.0.0.1:$NG_PORT/manifest.json"; do
+	for _ in $(seq 50); do curl -fs -o /dev/null "$url" && break; sleep 0.1; done
+done
+
+# point SERVER URL CONNS [PAD]: prints "req/s p50_us p99_us bytes errors"
+point() {
+	PAD=${4:-0} wrk -t"$THREADS" -c"$3" -d"$DUR" -s $HERE/range.lua "$2" 2>/dev/null |
+		sed -n 's/^RESULT req\/s=\([0-9]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\) bytes_per_resp=\([0-9]*\) errors=\([0-9]*\)/\1 \2 \3 \4 \5/p'
+}
+
+echo "range benchmark: $N keys, 20-bit prefixes, wrk -t$THREADS -d$DUR, $(nproc) cores"
+printf "%-6s %-11s %9s %8s %8s %7s %7s\n" conns server "req/s" "p50 us" "p99 us" bytes errors
+for c in $CONNS; do
+	point phonecheck "http://127.0.0.1:$PC_PORT" "$c" >/dev/null # warm up
+	read -r pr p50 p99 pb pe < <(point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
+	point nginx "http://127.0.0.1:$NG_PORT" "$c" >/dev/null
+	read -r nr n50 n99 nb ne < <(point nginx "http://127.0.0.1:$NG_PORT" "$c")
+	printf "%-6s %-11s %9s %8s %8s %7s %7s\n" "$c" phonecheck "$pr" "$p50" "$p99" "$pb" "$pe"
+	printf "%-6s %-11s %9s %8s %8s %7s %7s\n" "$c" nginx "$nr" "$n50" "$n99" "$nb" "$ne"
+	awk -v a="$pr" -v b="$nr" -v c="$c" 'BEGIN { printf "%-6s ratio       %8.2fx  (target >= 1.5x)\n", c, a / b }'
+done
+# Bytes per response (headers included) with and without padding.
+read -r _ _ _ plain _ < <(DUR=2s point phonecheck "http://127.0.0.1:$PC_PORT" 8 0)
+read -r _ _ _ padded _ < <(DUR=2s point phonecheck "http://127.0.0.1:$PC_PORT" 8 1)
+echo "bytes per response (phonecheck, headers included): $plain unpadded, $padded padded"

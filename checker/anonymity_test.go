@@ -1,0 +1,80 @@
+package checker
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestAnonymityTableFresh recomputes a few regions from the metadata and
+// compares them with the shipped table: a library update that changes
+// the metadata shows here. Run 'go generate ./checker' to refresh.
+func TestAnonymityTableFresh(t *testing.T) {
+	if anonymityMetadata != PhonenumbersVersion {
+		t.Errorf("table computed from %q, the library is %q: run go generate ./checker", anonymityMetadata, PhonenumbersVersion)
+	}
+	rows, err := ComputeValidNumbers("US", "SG", "HK", "EG", "GB", "001/800", "NU")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 7 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for _, r := range rows {
+		if got := validNumbers[r.Key]; got != r.Valid || r.Valid == 0 {
+			t.Errorf("%s: shipped %d, computed %d: run go generate ./checker", r.Key, got, r.Valid)
+		}
+	}
+}
+
+// TestCountValidSmall checks the counter against brute force on patterns
+// shaped like the metadata's.
+func TestCountValidSmall(t *testing.T) {
+	for _, tc := range []struct {
+		general string
+		lengths []int
+		types   []typeRule
+	}{
+		{`[2-9]\d{3}`, []int{4}, []typeRule{{Pattern: `[2-5]\d{3}`}, {Pattern: `(?:4[0-4]|9)\d{2,3}`, Lengths: []int{4}}}},
+		{`1\d{2,4}|[3-6]\d{3}`, []int{3, 4, 5}, []typeRule{{Pattern: `1(?:0|2[1-3])\d{1,2}`}, {Pattern: `[36]\d{3}`, Lengths: []int{4}}}},
+	} {
+		got, err := countValid(validityRule{General: tc.general, GeneralLengths: tc.lengths, Types: tc.types})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := bruteValid(t, tc.general, tc.lengths, tc.types); got != want {
+			t.Errorf("%s: counted %d, brute force %d", tc.general, got, want)
+		}
+	}
+}
+
+func TestChoosePrefixBits(t *testing.T) {
+	us := Number{E164: "+14155550132", Region: "US", CountryCode: 1}
+	sg := Number{E164: "+6561234567", Region: "SG", CountryCode: 65}
+	for _, tc := range []struct {
+		n       Number
+		k       float64
+		offered []int
+		want    int
+	}{
+		{us, 1000, nil, 20},
+		{us, 100, nil, 24},
+		{us, 5e5, nil, 12},
+		{sg, 1000, nil, 16},
+		{sg, 1000, []int{20}, 20}, // refused: see below
+		{us, 1000, []int{12, 16}, 16},
+	} {
+		bits, a, err := ChoosePrefixBits(tc.n, tc.k, tc.offered)
+		if tc.offered != nil && len(tc.offered) == 1 && tc.n == sg {
+			if !errors.Is(err, ErrAnonymity) {
+				t.Errorf("SG with 20 bits only: %v, want ErrAnonymity", err)
+			}
+			continue
+		}
+		if err != nil || bits != tc.want || a < tc.k {
+			t.Errorf("%s K=%.0f %v: %d bits (anonymity %.0f, %v), want %d", tc.n.Region, tc.k, tc.offered, bits, a, err, tc.want)
+		}
+	}
+	if _, _, err := ChoosePrefixBits(Number{Region: "XX"}, 1, nil); !errors.Is(err, ErrAnonymity) {
+		t.Errorf("unknown region: %v", err)
+	}
+}

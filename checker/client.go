@@ -1,0 +1,272 @@
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Client checks numbers against a range endpoint: a [Server], or a static
+// export ([Export]) behind any web server. It normalizes and hashes the
+// number on this device, sends only a prefix of its key, and looks for the
+// rest of the key in the answer. A Client is safe for concurrent use.
+//
+// The prefix length is the longest of the lengths the server offers (see
+// [PrefixLengths]) for which the number's own country keeps at least
+// MinAnonymity valid numbers per prefix ([ChoosePrefixBits]): a server that
+// knows the number's country (from its prefix length or otherwise) still
+// sees only one of about that many numbers. Padding is asked for unless
+// NoPadding is set.
+type Client struct {
+	// BaseURL is the server's URL, e.g. "http://127.0.0.1:8080" or the
+	// base of a static export "https://cdn.example/ranges".
+	BaseURL string
+	// HTTPClient makes the requests; nil means a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// MinAnonymity is K: nil-valued (0) means DefaultMinAnonymity.
+	MinAnonymity float64
+	// NoPadding turns off Add-Padding: true.
+	NoPadding bool
+
+	mu   sync.Mutex
+	info *ServerInfo
+}
+
+// NewClient returns a Client for the server at baseURL, with the defaults.
+func NewClient(baseURL string) *Client { return &Client{BaseURL: baseURL} }
+
+// RemoteResult is the answer of a remote check, and what left the device.
+type RemoteResult struct {
+	Result
+	// Count is how many datasets hold the number, as the server said.
+	Count int
+	// DatasetsKnown reports whether Result.Datasets names exactly the
+	// datasets holding the number. A text-form answer (a static export)
+	// gives only a count: then Result.Datasets is nil unless the count
+	// equals the number of datasets.
+	DatasetsKnown bool
+	// Prefix is the hex prefix sent, Bits its length.
+	Prefix string
+	Bits   int
+	// Anonymity is the expected number of valid numbers of the number's
+	// country that share Prefix ([Anonymity]).
+	Anonymity float64
+}
+
+var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
+
+// maxResponse bounds a response body (a 12-bit range of a 10^9-key index
+// is ~40 MiB).
+const maxResponse = 256 << 20
+
+func (c *Client) http() *http.Client {
+	if c.HTTPClient != nil {
+		return c.HTTPClient
+	}
+	return defaultHTTPClient
+}
+
+// Info fetches /v1/datasets once and remembers it.
+func (c *Client) Info(ctx context.Context) (ServerInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.info != nil {
+		return *c.info, nil
+	}
+	body, _, err := c.get(ctx, "/v1/datasets", nil)
+	if err != nil {
+		return ServerInfo{}, err
+	}
+	var si ServerInfo
+	if err := json.Unmarshal(body, &si); err != nil {
+		return ServerInfo{}, fmt.Errorf("checker: %s/v1/datasets: not a phonecheck datasets document: %w", c.base(), err)
+	}
+	if si.Index.HashScheme != "" && si.Index.HashScheme != HashScheme {
+		return ServerInfo{}, fmt.Errorf("%w: %q (this build reads %q)", ErrScheme, si.Index.HashScheme, HashScheme)
+	}
+	c.info = &si
+	return si, nil
+}
+
+// Check normalizes raw on this device (see [Normalize]) and checks it
+// remotely ([Client.Lookup]).
+func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (RemoteResult, error) {
+	n, err := Normalize(raw, defaultRegion)
+	if err != nil {
+		return RemoteResult{}, err
+	}
+	return c.Lookup(ctx, n)
+}
+
+// Lookup checks a normalized number: it picks the prefix length, sends
+// the prefix, and compares the answer on this device. It sends nothing if
+// no offered length gives MinAnonymity (the error wraps [ErrAnonymity]).
+func (c *Client) Lookup(ctx context.Context, n Number) (RemoteResult, error) {
+	si, err := c.Info(ctx)
+	if err != nil {
+		return RemoteResult{}, err
+	}
+	var offered []int
+	for _, b := range si.PrefixBits {
+		if b%4 == 0 && b >= 4*MinPrefixHex && b <= 4*MaxPrefixHex {
+			offered = append(offered, b)
+		}
+	}
+	if len(offered) == 0 {
+		return RemoteResult{}, fmt.Errorf("checker: %s offers no prefix length of 12 to 32 bits", c.base())
+	}
+	k := c.MinAnonymity
+	if k <= 0 {
+		k = DefaultMinAnonymity
+	}
+	bits, anon, err := ChoosePrefixBits(n, k, offered)
+	if err != nil {
+		return RemoteResult{Result: Result{Number: n}, Bits: bits, Anonymity: anon}, err
+	}
+	key := Key(n.E164)
+	rr := RemoteResult{Result: Result{Number: n}, Prefix: Prefix(key, bits), Bits: bits, Anonymity: anon}
+	entries, err := c.Range(ctx, rr.Prefix)
+	if err != nil {
+		return rr, err
+	}
+	for _, e := range entries {
+		if e.Key != key || e.Count == 0 {
+			continue
+		}
+		rr.Exposed, rr.Count = true, e.Count
+		switch {
+		case e.Datasets != nil:
+			rr.DatasetsKnown = true
+			for _, id := range e.Datasets {
+				if id >= 0 && id < len(si.Datasets) {
+					rr.Datasets = append(rr.Datasets, si.Datasets[id].Dataset)
+				}
+			}
+		case e.Count == len(si.Datasets):
+			rr.DatasetsKnown = true
+			for _, d := range si.Datasets {
+				rr.Datasets = append(rr.Datasets, d.Dataset)
+			}
+		}
+		break
+	}
+	return rr, nil
+}
+
+// Range fetches the range of prefixHex (3 to 8 hex digits) in whichever
+// form the server gives (JSON from a Server, text from a static export).
+// Padding entries (count 0) are included.
+func (c *Client) Range(ctx context.Context, prefixHex string) ([]RangeEntry, error) {
+	if _, _, err := ParsePrefix(prefixHex); err != nil {
+		return nil, err
+	}
+	prefixHex = strings.ToUpper(prefixHex)
+	hdr := http.Header{"Accept": {"application/json, text/plain;q=0.9"}}
+	if !c.NoPadding {
+		hdr.Set("Add-Padding", "true")
+	}
+	body, ctype, err := c.get(ctx, "/range/"+prefixHex, hdr)
+	if err != nil {
+		return nil, err
+	}
+	if mt, _, _ := mime.ParseMediaType(ctype); mt == "application/json" {
+		var r struct {
+			Prefix  string `json:"prefix"`
+			Entries []struct {
+				Suffix   string `json:"suffix"`
+				Count    int    `json:"count"`
+				Datasets []int  `json:"datasets"`
+			} `json:"entries"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("checker: range: malformed JSON: %w", err)
+		}
+		out := make([]RangeEntry, 0, len(r.Entries))
+		for _, e := range r.Entries {
+			key, _, err := parseKeyHex(prefixHex + e.Suffix)
+			if err != nil || e.Count < 0 {
+				return nil, errors.New("checker: range: malformed entry")
+			}
+			ds := e.Datasets
+			if ds == nil {
+				ds = []int{}
+			}
+			out = append(out, RangeEntry{Key: key, Count: e.Count, Datasets: ds})
+		}
+		return out, nil
+	}
+	return ParseRangeText(body, prefixHex)
+}
+
+// parseKeyHex parses 16 hex digits.
+func parseKeyHex(s string) (uint64, int, error) {
+	if len(s) != 16 {
+		return 0, 0, ErrBadPrefix
+	}
+	var k uint64
+	for i := 0; i < 16; i++ {
+		c := s[i] | 0x20
+		switch {
+		case c >= '0' && c <= '9':
+			k = k<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			k = k<<4 | uint64(c-'a'+10)
+		default:
+			return 0, 0, ErrBadPrefix
+		}
+	}
+	return k, 64, nil
+}
+
+func (c *Client) base() string { return strings.TrimRight(c.BaseURL, "/") }
+
+// get fetches base+path. Errors name the server and the route, not the
+// full URL (the path holds the prefix; it is the one the caller chose to
+// send, but logs do not need it).
+func (c *Client) get(ctx context.Context, path string, hdr http.Header) ([]byte, string, error) {
+	route := path
+	if strings.HasPrefix(path, "/range/") {
+		route = "/range/…"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base()+path, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("checker: bad server URL: %w", err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", "phonecheck")
+	resp, err := c.http().Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, "", fmt.Errorf("checker: %s%s: %w", c.base(), route, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("checker: %s%s: %w", c.base(), route, err)
+	}
+	if len(body) > maxResponse {
+		return nil, "", fmt.Errorf("checker: %s%s: response larger than %d bytes", c.base(), route, maxResponse)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg := resp.Status
+		var ae apiError
+		if json.Unmarshal(body, &ae) == nil && ae.Error != "" {
+			msg += ": " + ae.Error
+		}
+		return nil, "", fmt.Errorf("checker: %s%s: %s", c.base(), route, msg)
+	}
+	return body, resp.Header.Get("Content-Type"), nil
+}

@@ -1,0 +1,162 @@
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// countingHandler counts range requests and remembers the prefix lengths
+// sent.
+type countingHandler struct {
+	h      http.Handler
+	ranges atomic.Int64
+	maxLen atomic.Int64
+}
+
+func (c *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p, ok := strings.CutPrefix(r.URL.Path, "/range/"); ok {
+		c.ranges.Add(1)
+		if int64(len(p)) > c.maxLen.Load() {
+			c.maxLen.Store(int64(len(p)))
+		}
+	}
+	c.h.ServeHTTP(w, r)
+}
+
+// checkClient runs the test numbers through cl and checks the answers.
+// exact says whether the server names the datasets (JSON) or only counts.
+func checkClient(t *testing.T, cl *Client, exact bool) {
+	t.Helper()
+	ctx := context.Background()
+	for _, n := range slices.Concat(testBoth, testOnlyA, testNone) {
+		res, err := cl.Check(ctx, n, "")
+		if err != nil {
+			t.Fatalf("%s: %v", Redact(n), err)
+		}
+		wantCount := 0
+		switch {
+		case slices.Contains(testBoth, n):
+			wantCount = 2
+		case slices.Contains(testOnlyA, n):
+			wantCount = 1
+		}
+		if res.Exposed != (wantCount > 0) || res.Count != wantCount {
+			t.Errorf("%s: exposed %v count %d, want count %d", Redact(n), res.Exposed, res.Count, wantCount)
+		}
+		if wantCount == 2 && (!res.DatasetsKnown || len(res.Datasets) != 2) {
+			t.Errorf("%s: datasets %v known %v", Redact(n), res.Datasets, res.DatasetsKnown)
+		}
+		if wantCount == 1 {
+			if exact && (!res.DatasetsKnown || len(res.Datasets) != 1 || res.Datasets[0].Name != "leak-a") {
+				t.Errorf("%s: datasets %v, want leak-a", Redact(n), res.Datasets)
+			}
+			if !exact && res.DatasetsKnown {
+				t.Errorf("%s: a text range cannot say which dataset", Redact(n))
+			}
+		}
+		if res.Prefix != Prefix(Key(n), res.Bits) || res.Anonymity < DefaultMinAnonymity {
+			t.Errorf("%s: sent %q (%d bits), anonymity %.0f", Redact(n), res.Prefix, res.Bits, res.Anonymity)
+		}
+	}
+}
+
+func TestClientAgainstServer(t *testing.T) {
+	s := newTestServer(t, 5000)
+	ch := &countingHandler{h: s}
+	ts := httptest.NewServer(ch)
+	defer ts.Close()
+	cl := NewClient(ts.URL + "/")
+	checkClient(t, cl, true)
+	if got := ch.maxLen.Load(); got != 5 {
+		t.Errorf("longest prefix sent: %d hex digits, want 5 (20 bits: US and AU keep > 1000 numbers)", got)
+	}
+	// Too much anonymity asked: nothing is sent.
+	before := ch.ranges.Load()
+	cl2 := &Client{BaseURL: ts.URL, MinAnonymity: 1e12}
+	if _, err := cl2.Check(context.Background(), testBoth[0], ""); !errors.Is(err, ErrAnonymity) {
+		t.Errorf("MinAnonymity 1e12: %v, want ErrAnonymity", err)
+	}
+	if ch.ranges.Load() != before {
+		t.Error("a range was requested although no length gives the anonymity asked")
+	}
+	// A bad server URL or a server error is an error, without the prefix.
+	bad := NewClient(ts.URL + "/nope")
+	_, err := bad.Check(context.Background(), testBoth[0], "")
+	if err == nil || strings.Contains(err.Error(), Prefix(Key(testBoth[0]), 20)) {
+		t.Errorf("bad base URL: %v", err)
+	}
+}
+
+func TestClientNoPadding(t *testing.T) {
+	s := newTestServer(t, 100)
+	var padded atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Add-Padding") == "true" {
+			padded.Add(1)
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	cl := NewClient(ts.URL)
+	cl.Check(context.Background(), testNone[0], "")
+	if padded.Load() != 1 {
+		t.Error("the client does not ask for padding by default")
+	}
+	cl.NoPadding = true
+	cl.Check(context.Background(), testNone[0], "")
+	if padded.Load() != 1 {
+		t.Error("NoPadding still asks for padding")
+	}
+}
+
+// TestClientAgainstExport serves an export with net/http's file server.
+func TestClientAgainstExport(t *testing.T) {
+	c := testIndex(t, 5000, "")
+	dir := t.TempDir()
+	st, err := Export(context.Background(), c, dir, ExportOptions{Bits: []int{12}, Padding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 1<<12 {
+		t.Errorf("%d files", st.Files)
+	}
+	// Every file is what the server answers with Add-Padding.
+	s := newTestServer(t, 5000)
+	for _, p := range []string{"000", "ABC", "FFF", "9E1"} {
+		data, err := os.ReadFile(filepath.Join(dir, "range", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := do(t, s, "GET", "/range/"+p, "Add-Padding", "true"); w.Body.String() != string(data) {
+			t.Errorf("range/%s differs from the server's padded answer", p)
+		}
+	}
+	var man ExportManifest
+	data, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err := json.Unmarshal(data, &man); err != nil || man.Format != ExportFormat || !slices.Equal(man.Bits, []int{12}) || !man.Padding {
+		t.Errorf("manifest: %+v %v", man, err)
+	}
+	ts := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer ts.Close()
+	checkClient(t, NewClient(ts.URL), false)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}

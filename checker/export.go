@@ -1,0 +1,189 @@
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// ExportOptions configures [Export].
+type ExportOptions struct {
+	// Bits are the prefix lengths to write, each a multiple of 4 in
+	// 12..24; nil means 12, 16 and 20.
+	Bits []int
+	// Padding pads every range file (see http_range.go): a static server
+	// cannot honour Add-Padding per request, so an export is padded or not.
+	Padding bool
+	// Workers writing files; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called now and then with files written so far
+	// and the total.
+	Progress func(done, total int64)
+}
+
+// ExportStats says what [Export] wrote.
+type ExportStats struct {
+	Files int64 `json:"files"` // range files
+	Bytes int64 `json:"bytes"` // of range files
+}
+
+// ExportManifest is DIR/manifest.json, written last: its presence says the
+// export is complete.
+type ExportManifest struct {
+	Format  string `json:"format"` // "phonecheck-range-export-v1"
+	IndexID string `json:"index_id"`
+	Bits    []int  `json:"bits"`
+	Padding bool   `json:"padding"`
+	ExportStats
+}
+
+// ExportFormat names the layout [Export] writes.
+const ExportFormat = "phonecheck-range-export-v1"
+
+// Export writes every range of the index of c as a static file, so any web
+// server, object store or CDN serving dir answers the same URLs as a
+// [Server] and a [Client] works against it unchanged:
+//
+//	dir/range/<PREFIX>   one file per prefix of each length, uppercase hex,
+//	                     in the text form (empty file for an empty range)
+//	dir/v1/datasets      the ServerInfo JSON, with the lengths written
+//	dir/v1/stats         the ServerStats JSON
+//	dir/manifest.json    ExportManifest, written last
+//
+// The files hold plain-hash ranges: an export is as sensitive as the index
+// (see the package documentation) and is for trusted clients only.
+func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (ExportStats, error) {
+	bits := slices.Clone(opts.Bits)
+	if len(bits) == 0 {
+		bits = []int{12, 16, 20}
+	}
+	slices.Sort(bits)
+	bits = slices.Compact(bits)
+	var total int64
+	for _, b := range bits {
+		if b%4 != 0 || b < 12 || b > 24 {
+			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: want a multiple of 4 in 12..24", b)
+		}
+		total += 1 << b
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "range"), 0o755); err != nil {
+		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "v1"), 0o755); err != nil {
+		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+	}
+	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
+	id := indexID(c.Index())
+	enc := newRangeEncoder(c.Index(), id)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type job struct {
+		bits  int
+		first uint64
+		n     uint64
+	}
+	jobs := make(chan job)
+	var st ExportStats
+	var done atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := new(rangeScratch)
+			path := []byte(filepath.Join(dir, "range") + string(filepath.Separator))
+			base := len(path)
+			for j := range jobs {
+				for p := j.first; p < j.first+j.n; p++ {
+					if err := enc.load(sc, p, j.bits, opts.Padding); err != nil {
+						fail(fmt.Errorf("checker: export: %w", err))
+						cancel()
+						return
+					}
+					sc.body = sc.appendText(sc.body[:0], j.bits)
+					path = appendPrefixHex(path[:base], p, j.bits)
+					if err := os.WriteFile(string(path), sc.body, 0o644); err != nil {
+						fail(fmt.Errorf("checker: export: %w", err))
+						cancel()
+						return
+					}
+					atomic.AddInt64(&st.Bytes, int64(len(sc.body)))
+				}
+				d := done.Add(int64(j.n))
+				if opts.Progress != nil {
+					opts.Progress(d, total)
+				}
+			}
+		}()
+	}
+send:
+	for _, b := range bits {
+		const chunk = 1024
+		for p := uint64(0); p < 1<<b; p += chunk {
+			select {
+			case jobs <- job{bits: b, first: p, n: min(chunk, 1<<b-p)}:
+			case <-ctx.Done():
+				break send
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return st, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	st.Files = done.Load()
+	si := Info(c)
+	si.PrefixBits, si.Padding, si.Static = bits, opts.Padding, true
+	stats := Stats(c)
+	man := ExportManifest{Format: ExportFormat, IndexID: id, Bits: bits, Padding: opts.Padding, ExportStats: st}
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"v1/datasets", si}, {"v1/stats", stats}, {"manifest.json", man}} {
+		data, err := json.MarshalIndent(f.v, "", "  ")
+		if err != nil {
+			return st, err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n')); err != nil {
+			return st, fmt.Errorf("checker: export: %w", err)
+		}
+	}
+	return st, nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// appendPrefixHex appends prefix, bits long, as bits/4 uppercase hex digits.
+func appendPrefixHex(dst []byte, prefix uint64, bits int) []byte {
+	for sh := bits - 4; sh >= 0; sh -= 4 {
+		dst = append(dst, hexUpper[prefix>>uint(sh)&0xF])
+	}
+	return dst
+}

@@ -1,0 +1,696 @@
+package checker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/phonecheck/phonecheck/hashset"
+)
+
+// Fictional numbers only: US 555-0100..0199 and Australia's 0491 570 xxx
+// range for drama.
+var (
+	testBoth  = []string{"+14155550132", "+61491570156"} // in both datasets
+	testOnlyA = []string{"+14155550147", "+61491570157"} // in dataset a only
+	testNone  = []string{"+14155550199", "+61491570158"} // in neither
+)
+
+// testIndex builds an in-memory index of the numbers above plus filler
+// keys (hashes of non-numbers) so that ranges are not empty. extra names a
+// variant: indexes with different extra differ.
+func testIndex(t testing.TB, filler int, extra string) *Checker {
+	t.Helper()
+	b := hashset.NewBuilder(hashset.Options{KeyScheme: HashScheme, Created: "2026-11-25", BloomFPR: -1})
+	a, _ := b.AddDataset(hashset.Dataset{Name: "leak-a", Date: "2022-11", Source: "test"})
+	c, _ := b.AddDataset(hashset.Dataset{Name: "leak-b", Date: "2024-03"})
+	us, au := b.Group("US"), b.Group("AU")
+	grp := func(e164 string) uint16 {
+		if strings.HasPrefix(e164, "+1") {
+			return us
+		}
+		return au
+	}
+	for _, n := range testBoth {
+		b.Add(Key(n), a, grp(n))
+		b.Add(Key(n), c, grp(n))
+	}
+	for _, n := range testOnlyA {
+		b.Add(Key(n), a, grp(n))
+	}
+	for i := range filler {
+		b.Add(Key(fmt.Sprintf("filler-%s-%d", extra, i)), a, b.Group("ZZ"))
+	}
+	var buf bytes.Buffer
+	if _, err := b.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := hashset.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := New(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestServer(t testing.TB, filler int) *Server {
+	t.Helper()
+	s, err := NewServer(testIndex(t, filler, ""), ServerOptions{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func do(t testing.TB, h http.Handler, method, path string, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestServerRoutes(t *testing.T) {
+	s := newTestServer(t, 2000)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		ctype        string
+	}{
+		{"GET", "/range/ABC", 200, "text/plain; charset=utf-8"},
+		{"GET", "/range/abcdef12", 200, "text/plain; charset=utf-8"},
+		{"HEAD", "/range/ABCDE", 200, "text/plain; charset=utf-8"},
+		{"GET", "/v1/datasets", 200, "application/json"},
+		{"GET", "/v1/stats", 200, "application/json"},
+		{"GET", "/healthz", 200, "text/plain; charset=utf-8"},
+		{"GET", "/metrics", 200, "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"},
+		{"GET", "/openapi.json", 200, "application/json"},
+		{"GET", "/nope", 404, "application/json"},
+		{"GET", "/", 404, "application/json"},
+		{"GET", "/range", 404, "application/json"},
+		{"POST", "/range/ABCDE", 405, "application/json"},
+		{"DELETE", "/v1/datasets", 405, "application/json"},
+		{"GET", "/range/AB", 400, "application/json"},
+		{"GET", "/range/ABCDEF123", 400, "application/json"},
+		{"GET", "/range/ABCDEFG", 400, "application/json"},
+		{"GET", "/range/", 400, "application/json"},
+		{"GET", "/range/ABC/DEF", 400, "application/json"},
+	} {
+		w := do(t, s, tc.method, tc.path)
+		if w.Code != tc.code {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, w.Code, tc.code)
+		}
+		if got := w.Header().Get("Content-Type"); !strings.HasPrefix(got, strings.SplitN(tc.ctype, ";", 2)[0]) {
+			t.Errorf("%s %s: Content-Type %q, want %q", tc.method, tc.path, got, tc.ctype)
+		}
+		if tc.code >= 400 {
+			var e apiError
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == "" {
+				t.Errorf("%s %s: body %q is not a JSON error", tc.method, tc.path, w.Body)
+			}
+			if p := strings.TrimPrefix(tc.path, "/range/"); p != tc.path && p != "" && strings.Contains(w.Body.String(), p) {
+				t.Errorf("%s %s: the error echoes the request: %s", tc.method, tc.path, w.Body)
+			}
+		}
+		if tc.code == 405 && w.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s %s: Allow %q", tc.method, tc.path, w.Header().Get("Allow"))
+		}
+	}
+}
+
+// rangeOf fetches and parses a range.
+func rangeOf(t testing.TB, h http.Handler, prefix string, hdr ...string) ([]RangeEntry, *httptest.ResponseRecorder) {
+	t.Helper()
+	w := do(t, h, "GET", "/range/"+prefix, hdr...)
+	if w.Code != 200 {
+		t.Fatalf("GET /range/%s: %d %s", prefix, w.Code, w.Body)
+	}
+	es, err := ParseRangeText(w.Body.Bytes(), prefix)
+	if err != nil {
+		t.Fatalf("GET /range/%s: %v", prefix, err)
+	}
+	return es, w
+}
+
+func TestRangeContent(t *testing.T) {
+	s := newTestServer(t, 5000)
+	for _, bits := range []int{12, 16, 20, 24, 32} {
+		for _, n := range slices.Concat(testBoth, testOnlyA, testNone) {
+			key := Key(n)
+			prefix := Prefix(key, bits)
+			es, w := rangeOf(t, s, prefix)
+			body := w.Body.String()
+			if strings.HasSuffix(body, "\r\n") || strings.Contains(strings.ReplaceAll(body, "\r\n", ""), "\n") {
+				t.Errorf("%d bits: lines must be CRLF-separated without a final CRLF", bits)
+			}
+			want := 0
+			if slices.Contains(testBoth, n) {
+				want = 2
+			} else if slices.Contains(testOnlyA, n) {
+				want = 1
+			}
+			got := 0
+			for i, e := range es {
+				if e.Key>>(64-bits) != key>>(64-bits) {
+					t.Fatalf("%d bits: key outside the prefix", bits)
+				}
+				if i > 0 && es[i-1].Key >= e.Key {
+					t.Fatalf("%d bits: entries not sorted", bits)
+				}
+				if e.Count == 0 {
+					t.Fatalf("%d bits: unpadded range has a count 0", bits)
+				}
+				if e.Key == key {
+					got = e.Count
+				}
+			}
+			if got != want {
+				t.Errorf("%s at %d bits: count %d, want %d", Redact(n), bits, got, want)
+			}
+			// The index agrees.
+			ref, _ := s.cur.Load().c.Index().Range(key>>(64-bits), bits)
+			if len(ref) != len(es) {
+				t.Errorf("%d bits: %d entries, index has %d", bits, len(es), len(ref))
+			}
+		}
+	}
+	// Lower-case prefixes give the same answer.
+	_, a := rangeOf(t, s, "ABCDE")
+	_, b := rangeOf(t, s, "abcde")
+	if a.Body.String() != b.Body.String() {
+		t.Error("lower-case prefix gives another answer")
+	}
+}
+
+func TestRangeJSON(t *testing.T) {
+	s := newTestServer(t, 3000)
+	for _, pad := range []string{"false", "true"} {
+		key := Key(testBoth[0])
+		prefix := Prefix(key, 16)
+		w := do(t, s, "GET", "/range/"+prefix, "Accept", "application/json", "Add-Padding", pad)
+		if w.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("Content-Type %q", w.Header().Get("Content-Type"))
+		}
+		var r struct {
+			Prefix  string
+			Entries []struct {
+				Suffix   string
+				Count    int
+				Datasets []int
+			}
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range r.Entries {
+			if prefix+e.Suffix == fmt.Sprintf("%016X", key) {
+				found = true
+				if e.Count != 2 || !slices.Equal(e.Datasets, []int{0, 1}) {
+					t.Errorf("entry %+v, want count 2 datasets [0 1]", e)
+				}
+			}
+			if len(e.Suffix) != 12 || e.Count != len(e.Datasets) {
+				t.Errorf("malformed entry %+v", e)
+			}
+		}
+		if !found {
+			t.Error("the number is missing from the JSON range")
+		}
+	}
+}
+
+func TestRangeCaching(t *testing.T) {
+	s := newTestServer(t, 1000)
+	w := do(t, s, "GET", "/range/ABCDE")
+	etag := w.Header().Get("ETag")
+	if !regexp.MustCompile(`^"[0-9a-f]{16}-t"$`).MatchString(etag) {
+		t.Fatalf("ETag %q", etag)
+	}
+	if cc := w.Header().Get("Cache-Control"); cc != "public, max-age=3600, immutable" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	if v := w.Header().Get("Vary"); v != "Accept, Add-Padding" {
+		t.Errorf("Vary %q", v)
+	}
+	for _, inm := range []string{etag, "W/" + etag, `"x", ` + etag, "*"} {
+		w2 := do(t, s, "GET", "/range/ABCDE", "If-None-Match", inm)
+		if w2.Code != 304 || w2.Body.Len() != 0 {
+			t.Errorf("If-None-Match %s: %d with %d bytes, want 304", inm, w2.Code, w2.Body.Len())
+		}
+		if w2.Header().Get("ETag") != etag {
+			t.Errorf("304 without the ETag")
+		}
+	}
+	if w2 := do(t, s, "GET", "/range/ABCDE", "If-None-Match", `"other"`); w2.Code != 200 {
+		t.Errorf("non-matching If-None-Match: %d", w2.Code)
+	}
+	// Every representation has its own ETag.
+	tags := map[string]bool{etag: true}
+	for _, h := range [][]string{{"Add-Padding", "true"}, {"Accept", "application/json"},
+		{"Accept", "application/json", "Add-Padding", "true"}} {
+		tg := do(t, s, "GET", "/range/ABCDE", h...).Header().Get("ETag")
+		if tags[tg] {
+			t.Errorf("%v: ETag %s shared with another representation", h, tg)
+		}
+		tags[tg] = true
+	}
+	// A padded ETag does not validate the unpadded one.
+	padTag := do(t, s, "GET", "/range/ABCDE", "Add-Padding", "true").Header().Get("ETag")
+	if w2 := do(t, s, "GET", "/range/ABCDE", "If-None-Match", padTag); w2.Code != 200 {
+		t.Errorf("padded ETag validated the unpadded response")
+	}
+	if w2 := do(t, s, "GET", "/v1/datasets", "If-None-Match", do(t, s, "GET", "/v1/datasets").Header().Get("ETag")); w2.Code != 304 {
+		t.Errorf("/v1/datasets If-None-Match: %d", w2.Code)
+	}
+	s2, _ := NewServer(testIndex(t, 1000, ""), ServerOptions{MaxAge: -1, Logger: quietLogger()})
+	defer s2.Close()
+	if cc := do(t, s2, "GET", "/range/ABC").Header().Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("MaxAge -1: Cache-Control %q", cc)
+	}
+}
+
+func TestPadding(t *testing.T) {
+	for n, want := range map[int]int{0: 16, 1: 16, 16: 16, 17: 20, 20: 20, 21: 24, 28: 28, 29: 32, 33: 40, 57: 64, 65: 80, 450: 512, 464: 512, 449: 512, 448: 448} {
+		if got := PaddedSize(n); got != want {
+			t.Errorf("PaddedSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+	s := newTestServer(t, 20000)
+	sizes := map[int]map[int]bool{} // tier -> body sizes
+	for p := range 64 {
+		prefix := fmt.Sprintf("%04X", p*1021)
+		real, _ := rangeOf(t, s, prefix)
+		es, w := rangeOf(t, s, prefix, "Add-Padding", "true")
+		tier := PaddedSize(len(real))
+		if len(es) != tier {
+			t.Fatalf("%s: %d entries padded, want tier %d", prefix, len(es), tier)
+		}
+		if sizes[tier] == nil {
+			sizes[tier] = map[int]bool{}
+		}
+		sizes[tier][w.Body.Len()] = true
+		var decoys, reals int
+		lines := strings.Split(w.Body.String(), "\r\n")
+		for i, e := range es {
+			if len(lines[i]) != len(strings.Split(lines[0], ":")[0])+2 {
+				t.Fatalf("%s: line %q has another length", prefix, lines[i])
+			}
+			if i > 0 && es[i-1].Key >= e.Key {
+				t.Fatalf("%s: padded entries not sorted or duplicated", prefix)
+			}
+			if e.Count == 0 {
+				decoys++
+			} else {
+				reals++
+			}
+		}
+		if reals != len(real) || decoys != tier-len(real) {
+			t.Fatalf("%s: %d real %d decoys, want %d and %d", prefix, reals, decoys, len(real), tier-len(real))
+		}
+		// Deterministic: the same bytes again.
+		if _, w2 := rangeOf(t, s, prefix, "Add-Padding", "true"); w2.Body.String() != w.Body.String() {
+			t.Fatalf("%s: padding differs between two requests", prefix)
+		}
+		// JSON: one size per tier too.
+		jw := do(t, s, "GET", "/range/"+prefix, "Add-Padding", "true", "Accept", "application/json")
+		if want := s.cur.Load().enc.jsonPaddedLen(4, 16, tier); jw.Body.Len() != want {
+			t.Fatalf("%s: padded JSON is %d bytes, want %d", prefix, jw.Body.Len(), want)
+		}
+	}
+	for tier, sz := range sizes {
+		if len(sz) != 1 {
+			t.Errorf("tier %d: padded responses of %d different sizes", tier, len(sz))
+		}
+	}
+	// Decoys look like real suffixes: uniform hex digits over the whole
+	// suffix (no fixed pattern), uppercase, same width.
+	es, _ := rangeOf(t, s, "FFF", "Add-Padding", "true")
+	var hi, lo int
+	for _, e := range es {
+		if e.Count == 0 {
+			if e.Key&(1<<51) != 0 {
+				hi++
+			} else {
+				lo++
+			}
+		}
+	}
+	if hi == 0 || lo == 0 {
+		t.Errorf("decoys not spread over the suffix range: %d high, %d low", hi, lo)
+	}
+}
+
+func TestPanicRecovery(t *testing.T) {
+	var buf syncBuffer
+	s, err := NewServer(testIndex(t, 100, ""), ServerOptions{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.panicHook = func(r *http.Request) {
+		if r.Header.Get("X-Test-Panic") != "" {
+			panic("boom")
+		}
+	}
+	w := do(t, s, "GET", "/range/ABCDEF01", "X-Test-Panic", "1")
+	if w.Code != 500 || !strings.Contains(w.Body.String(), `"error"`) {
+		t.Errorf("panic: %d %s, want 500 JSON", w.Code, w.Body)
+	}
+	if !strings.Contains(buf.String(), "panic serving a request") || strings.Contains(buf.String(), "ABCDEF01") {
+		t.Errorf("log: %s", buf.String())
+	}
+	if w := do(t, s, "GET", "/range/ABCDE"); w.Code != 200 {
+		t.Errorf("after a panic: %d", w.Code)
+	}
+	// Through a real server too: the process and the listener survive.
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	req, _ := http.NewRequest("GET", ts.URL+"/range/ABC", nil)
+	req.Header.Set("X-Test-Panic", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("real server: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(ts.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after a panic: %v", err)
+	}
+	resp.Body.Close()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestReloadUnderLoad swaps between two indexes while clients hammer the
+// server: no request fails, and every response is wholly from one index
+// (its ETag names the index its body came from).
+func TestReloadUnderLoad(t *testing.T) {
+	a, b := testIndex(t, 3000, "a"), testIndex(t, 3000, "b")
+	idA, idB := indexID(a.Index()), indexID(b.Index())
+	if idA == idB {
+		t.Fatal("test indexes are the same")
+	}
+	// Expected bodies per index, computed before serving.
+	prefixes := []string{"ABC", "1234", "FEDCB", Prefix(Key(testBoth[0]), 20)}
+	want := map[string]string{}
+	for _, c := range []*Checker{a, b} {
+		s0, _ := NewServer(c, ServerOptions{Logger: quietLogger()})
+		for _, p := range prefixes {
+			w := do(t, s0, "GET", "/range/"+p, "Add-Padding", "true")
+			want[w.Header().Get("ETag")+p] = w.Body.String()
+		}
+		s0.cur.Load().refs.Add(1) // keep c open: s0 is dropped, not closed
+	}
+	s, _ := NewServer(testIndex(t, 3000, "a"), ServerOptions{Logger: quietLogger()})
+	defer s.Close()
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	var requests, failures atomic.Int64
+	seen := sync.Map{}
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{}
+			for i := 0; ctx.Err() == nil; i++ {
+				p := prefixes[(g+i)%len(prefixes)]
+				req, _ := http.NewRequest("GET", ts.URL+"/range/"+p, nil)
+				req.Header.Set("Add-Padding", "true")
+				resp, err := client.Do(req)
+				if err != nil {
+					failures.Add(1)
+					t.Errorf("request failed: %v", err)
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				requests.Add(1)
+				etag := resp.Header.Get("ETag")
+				seen.Store(etag[1:17], true)
+				if err != nil || resp.StatusCode != 200 || want[etag+p] != string(body) {
+					failures.Add(1)
+					t.Errorf("GET /range/%s: status %d, body from another index than its ETag %s", p, resp.StatusCode, etag)
+					return
+				}
+			}
+		}()
+	}
+	swaps := 0
+	for ctx.Err() == nil {
+		next := testIndex(t, 3000, []string{"b", "a"}[swaps%2])
+		if err := s.Swap(next); err != nil {
+			t.Fatal(err)
+		}
+		swaps++
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	if failures.Load() > 0 {
+		t.Fatalf("%d of %d requests failed", failures.Load(), requests.Load())
+	}
+	_, sawA := seen.Load(idA)
+	_, sawB := seen.Load(idB)
+	if !sawA || !sawB || swaps < 5 {
+		t.Errorf("%d swaps, %d requests: saw index a %v, b %v", swaps, requests.Load(), sawA, sawB)
+	}
+	t.Logf("%d swaps, %d requests, no failure", swaps, requests.Load())
+}
+
+func TestSwapClosesOldIndexAfterRequests(t *testing.T) {
+	s := newTestServer(t, 100)
+	old := s.cur.Load()
+	held := s.acquire() // a request under way
+	done := make(chan error)
+	go func() { done <- s.Swap(testIndex(t, 100, "b")) }()
+	select {
+	case <-done:
+		t.Fatal("Swap returned while a request still held the old index")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if held != old {
+		t.Fatal("acquired another index")
+	}
+	held.release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.closed:
+	default:
+		t.Fatal("old index not closed")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := newTestServer(t, 3000)
+	secret := Prefix(Key(testBoth[0]), 32)
+	for _, p := range []string{secret, secret[:5], "ZZZZ", "abc"} {
+		do(t, s, "GET", "/range/"+p)
+		do(t, s, "GET", "/range/"+p, "Add-Padding", "true")
+	}
+	do(t, s, "GET", "/nope/"+secret)
+	do(t, s, "POST", "/range/ABC")
+	w := do(t, s, "GET", "/metrics")
+	body := w.Body.String()
+	for _, want := range []string{
+		`phonecheck_http_requests_total{code="200",route="/range/{prefix}"} 6`,
+		`phonecheck_http_requests_total{code="400",route="/range/{prefix}"} 2`,
+		`phonecheck_http_requests_total{code="404",route="other"} 1`,
+		`phonecheck_http_requests_total{code="405",route="/range/{prefix}"} 1`,
+		`phonecheck_http_request_duration_seconds_bucket{route="/range/{prefix}",le="+Inf"} 9`,
+		`phonecheck_range_requests_total{bits="32",padded="true"} 1`,
+		`phonecheck_range_requests_total{bits="20",padded="false"} 1`,
+		`phonecheck_index_keys 3004`,
+		`phonecheck_index_size_bytes `,
+		`phonecheck_index_build_timestamp_seconds 1.7955648e+09`,
+		`phonecheck_index_loads_total 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// No prefix, key or suffix in any metric.
+	for _, bad := range []string{secret, strings.ToLower(secret), secret[:5], fmt.Sprintf("%016X", Key(testBoth[0]))[5:], "ZZZZ", "nope"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("metrics hold %q", bad)
+		}
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "phonecheck_") && regexp.MustCompile(`"[0-9A-Fa-f]{5,}"`).MatchString(line) {
+			t.Errorf("metric label looks like a prefix: %s", line)
+		}
+	}
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for p, ops := range doc.Paths {
+		paths = append(paths, p)
+		want := "get"
+		if p == routePrivateQuery {
+			want = "post"
+		}
+		for m := range ops {
+			if m != want {
+				t.Errorf("%s: method %s, but the route takes %s only", p, m, strings.ToUpper(want))
+			}
+		}
+	}
+	slices.Sort(paths)
+	want := slices.Sorted(slices.Values(routes))
+	if !slices.Equal(paths, want) {
+		t.Errorf("openapi.json paths %v, server routes %v", paths, want)
+	}
+	// Every route documented answers 200 on a server with both indexes,
+	// and so does the document itself.
+	s := newMixedServer(t)
+	k := s.cur.Load().priv.key
+	for _, p := range routes {
+		if p == routePrivateQuery {
+			_, elems, _ := blind(k.Public(), [][]byte{oprfInput(1)}, nil)
+			body := appendRequest(nil, &privateRequest{bits: 12, prefix: 0, elements: elems})
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, httptest.NewRequest("POST", p, bytes.NewReader(body)))
+			if w.Code != 200 {
+				t.Errorf("POST %s: %d %s", p, w.Code, w.Body)
+			}
+			continue
+		}
+		if w := do(t, s, "GET", strings.Replace(p, "{prefix}", "ABCDE", 1)); w.Code != 200 {
+			t.Errorf("GET %s: %d", p, w.Code)
+		}
+	}
+	if w := do(t, s, "GET", "/openapi.json"); !bytes.Equal(w.Body.Bytes(), openAPI) {
+		t.Error("/openapi.json is not the embedded document")
+	}
+	// Documented prefix pattern = ParsePrefix.
+	rng := doc.Paths["/range/{prefix}"]["get"].(map[string]any)
+	pat := rng["parameters"].([]any)[0].(map[string]any)["schema"].(map[string]any)["pattern"].(string)
+	re := regexp.MustCompile(pat)
+	for _, p := range []string{"AB", "ABC", "abcdef12", "ABCDEF123", "XYZ", "12345678"} {
+		_, _, err := ParsePrefix(p)
+		if re.MatchString(p) != (err == nil) {
+			t.Errorf("prefix %q: pattern and ParsePrefix disagree", p)
+		}
+	}
+}
+
+func TestDatasetsAndStats(t *testing.T) {
+	s := newTestServer(t, 10)
+	var si ServerInfo
+	if err := json.Unmarshal(do(t, s, "GET", "/v1/datasets").Body.Bytes(), &si); err != nil {
+		t.Fatal(err)
+	}
+	if len(si.Datasets) != 2 || si.Datasets[0].Name != "leak-a" || si.Datasets[1].Keys != 2 ||
+		si.Index.Keys != 14 || si.Index.HashScheme != HashScheme || !slices.Equal(si.PrefixBits, PrefixLengths) || !si.Padding {
+		t.Errorf("datasets: %+v", si)
+	}
+	var st ServerStats
+	if err := json.Unmarshal(do(t, s, "GET", "/v1/stats").Body.Bytes(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Countries["US"] != 2 || st.Countries["AU"] != 2 || st.Keys != 14 {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8080": true, "[::1]:80": true, "localhost:1": true, "127.1.2.3:9": true,
+		":8080": false, "0.0.0.0:80": false, "[::]:80": false, "192.168.1.2:80": false, "example.com:80": false, "bad": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v", addr, got)
+		}
+	}
+}
+
+func TestParsePrefix(t *testing.T) {
+	for s, want := range map[string]string{"abc": "ABC/12", "ABCDEF12": "ABCDEF12/32", "0000": "0/16"} {
+		p, bits, err := ParsePrefix(s)
+		if err != nil || fmt.Sprintf("%X/%d", p, bits) != want {
+			t.Errorf("ParsePrefix(%q) = %X, %d, %v", s, p, bits, err)
+		}
+	}
+	for _, s := range []string{"", "ab", "abcdef123", "abg", " abc", "+abc"} {
+		if _, _, err := ParsePrefix(s); err == nil {
+			t.Errorf("ParsePrefix(%q) accepted", s)
+		}
+	}
+}
+
+func BenchmarkServeRange(b *testing.B) {
+	s := newTestServer(b, 200000)
+	for _, pad := range []string{"false", "true"} {
+		b.Run("padding="+pad, func(b *testing.B) {
+			reqs := make([]*http.Request, 256)
+			for i := range reqs {
+				reqs[i] = httptest.NewRequest("GET", "/range/"+fmt.Sprintf("%05X", i*4099), nil)
+				reqs[i].Header.Set("Add-Padding", pad)
+			}
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				clear(w.h)
+				s.ServeHTTP(w, reqs[i%len(reqs)])
+			}
+		})
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}

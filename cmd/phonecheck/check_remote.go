@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/phonecheck/phonecheck/checker"
+)
+
+// sentJSON is what left the device in a remote check (--json "sent").
+type sentJSON struct {
+	Server    string  `json:"server"`
+	Mode      string  `json:"mode"` // "plain" or "private"
+	Prefix    string  `json:"prefix"`
+	Bits      int     `json:"bits"`
+	Anonymity float64 `json:"anonymity"` // expected valid numbers of the country sharing the prefix
+	// Private mode: one blinded element left the device too, and the
+	// answer was verified against the key KeyID (pinned or not).
+	BlindedElements int    `json:"blinded_elements,omitempty"`
+	KeyID           string `json:"key_id,omitempty"`
+	KeyPinned       bool   `json:"key_pinned,omitempty"`
+	Entries         int    `json:"entries,omitempty"` // bucket entries received, decoys included
+	Padded          bool   `json:"padded,omitempty"`
+}
+
+// remoteHTTP is the HTTP client of remote checks.
+var remoteHTTP = &http.Client{Timeout: 30 * time.Second}
+
+// remoteMaxWait is the longest Retry-After a check waits out by itself;
+// beyond it, a rate-limited check fails and says when to try again.
+const remoteMaxWait = 3 * time.Second
+
+// runRemoteCheck is check --server: normalize and hash here; then private
+// mode if the server offers it (GET /v1/private/key answers), else a plain
+// range query. Either way only a prefix of the hash leaves the device,
+// plus, in private mode, one blinded element.
+func runRemoteCheck(ctx context.Context, raw string) error {
+	pc := &checker.PrivateClient{BaseURL: checkFlags.server, HTTP: remoteHTTP, MaxWait: remoteMaxWait}
+	if checkFlags.serverKey != "" {
+		var err error
+		if pc.PublicKey, pc.KeyID, err = parseServerKey(checkFlags.serverKey); err != nil {
+			return err
+		}
+	}
+	n, err := checker.Normalize(raw, checkFlags.region)
+	if err != nil {
+		return normalizeFailure(raw, err)
+	}
+	cfg, _, err := pc.Config(ctx)
+	var se *checker.ServerError
+	switch {
+	case err == nil:
+		return runPrivateCheck(ctx, pc, cfg, n)
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		if checkFlags.serverKey != "" {
+			return withHint(fmt.Errorf("%s does not offer private mode, and --server-key pins a private key: nothing sent", checkFlags.server),
+				"drop --server-key to accept a plain range check, or check the server's URL")
+		}
+		return runPlainCheck(ctx, n)
+	case errors.Is(err, checker.ErrKeyMismatch):
+		detail := strings.TrimPrefix(err.Error(), checker.ErrKeyMismatch.Error()+": ")
+		return withHint(fmt.Errorf("%s: refusing the server's key (%s): nothing sent", checkFlags.server, detail),
+			"the key is not the pinned one: a key rotation, or not the server you trust; get its key from a source you trust")
+	}
+	return withHint(fmt.Errorf("%s: %w", checkFlags.server, err), "is the server up? 'phonecheck serve --index INDEX' serves an index")
+}
+
+// parseServerKey reads --server-key: a key id (16 hex digits), a public
+// key (64 hex digits), or a file holding either a public key in hex or a
+// JSON document with "public_key" (the key endpoint's answer, or a key
+// file: only its public half is read).
+func parseServerKey(v string) (*checker.OPRFPublicKey, string, error) {
+	s := strings.TrimSpace(v)
+	if !isHex(s) || (len(s) != 16 && len(s) != 64) {
+		data, err := os.ReadFile(v)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, "", usagef("--server-key: want a key id (16 hex digits), a public key (64 hex digits) or a file holding one")
+			}
+			return nil, "", fmt.Errorf("--server-key: %w", err)
+		}
+		var doc struct {
+			PublicKey string `json:"public_key"`
+		}
+		s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(data)), "public key "))
+		if json.Unmarshal(data, &doc) == nil && doc.PublicKey != "" {
+			s = doc.PublicKey
+		}
+		if !isHex(s) || len(s) != 64 {
+			return nil, "", fmt.Errorf("--server-key %s: no public key (64 hex digits, or JSON with \"public_key\") in the file", v)
+		}
+	}
+	if len(s) == 16 {
+		return nil, strings.ToLower(s), nil
+	}
+	raw, _ := hex.DecodeString(s)
+	pub, err := checker.ParseOPRFPublicKey(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("--server-key: %w", err)
+	}
+	return pub, "", nil
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// runPrivateCheck checks n in private mode: the prefix length follows
+// --min-anonymity as in plain mode (among the lengths up to the server's
+// bucket bits), one blinded element goes with it, and the answer is
+// verified against the server's key before it is compared here.
+func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checker.PrivateConfig, n checker.Number) error {
+	var offered []int
+	for _, b := range checker.PrefixLengths {
+		if b < cfg.BucketBits {
+			offered = append(offered, b)
+		}
+	}
+	offered = append(offered, cfg.BucketBits)
+	bits, anon, err := checker.ChoosePrefixBits(n, checkFlags.minAnonymity, offered)
+	if err != nil {
+		return withHint(fmt.Errorf("%s: nothing sent: %w", checker.Redact(n.E164), err),
+			"lower --min-anonymity (a smaller crowd), or check locally against an index with --index")
+	}
+	pc.PrefixBits = bits
+	res, err := pc.Lookup(ctx, n)
+	if err != nil {
+		var se *checker.ServerError
+		switch {
+		case errors.As(err, &se) && se.Status == http.StatusTooManyRequests:
+			wait := "later"
+			if se.RetryAfter > 0 {
+				wait = "in " + se.RetryAfter.String()
+			}
+			return withHint(fmt.Errorf("%s rate-limited this check (%s): try again %s", checkFlags.server, se.Message, wait),
+				"the server limits evaluations per address so that nobody can test numbers in bulk")
+		case errors.Is(err, checker.ErrProof), errors.Is(err, checker.ErrKeyMismatch):
+			return withHint(err, "the answer did not come from the key the server publishes: do not trust it")
+		}
+		return withHint(fmt.Errorf("%s: %w", checkFlags.server, err), "is the server up? 'phonecheck serve --private ...' serves private queries")
+	}
+	prefix := fmt.Sprintf("%0*X", (bits+3)/4, res.Prefix)
+	pinned := pc.PublicKey != nil || pc.KeyID != ""
+	if checkFlags.json {
+		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
+			Sent: &sentJSON{Server: checkFlags.server, Mode: checker.ModePrivate, Prefix: prefix, Bits: bits, Anonymity: anon,
+				BlindedElements: 1, KeyID: res.KeyID, KeyPinned: pinned, Entries: res.Entries, Padded: res.Padded}}
+		if out.Datasets == nil {
+			out.Datasets = []checker.Dataset{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		if !res.Exposed {
+			fmt.Fprintf(stdout, "%s (%s) is not in any of the %d datasets of this server.\n", n.E164, n.Region, len(cfg.Datasets))
+		} else {
+			printResult(nil, res.Result)
+		}
+		fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) and a blinded element; your number is one of about %s valid %s numbers with this prefix.\n",
+			prefix, bits, roughCount(anon), n.Region)
+		padded := "unpadded"
+		if res.Padded {
+			padded = "padded"
+		}
+		how := "fetched from the server; pin it with --server-key " + res.KeyID
+		if pinned {
+			how = "pinned"
+		}
+		fmt.Fprintf(stdout, "The answer (%d bucket entries, %s) was verified against the server's key %s (%s).\n",
+			res.Entries, padded, res.KeyID, how)
+	}
+	if res.Exposed && checkFlags.exitStatus {
+		return exitCode(exitExposed)
+	}
+	return nil
+}
+
+// runPlainCheck checks n against a plain range endpoint or export.
+func runPlainCheck(ctx context.Context, n checker.Number) error {
+	cl := &checker.Client{BaseURL: checkFlags.server, HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity}
+	res, err := cl.Lookup(ctx, n)
+	if err != nil {
+		if errors.Is(err, checker.ErrAnonymity) {
+			return withHint(fmt.Errorf("%s: nothing sent: %w", checker.Redact(n.E164), err),
+				"lower --min-anonymity (a smaller crowd), or check locally against an index with --index")
+		}
+		return withHint(err, "is the server up? 'phonecheck serve --index INDEX' serves an index")
+	}
+	si, _ := cl.Info(ctx)
+	if checkFlags.json {
+		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
+			Demo: si.Index.Demo, Sent: &sentJSON{Server: checkFlags.server, Mode: "plain", Prefix: res.Prefix, Bits: res.Bits, Anonymity: res.Anonymity}}
+		if out.Datasets == nil {
+			out.Datasets = []checker.Dataset{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		if si.Index.Demo {
+			fmt.Fprintln(stderr, "phonecheck: the server serves the demo index: fictional numbers, not a real leak")
+		}
+		switch {
+		case !res.Exposed:
+			fmt.Fprintf(stdout, "%s (%s) is not in any of the %d datasets of this server.\n", n.E164, n.Region, len(si.Datasets))
+		case res.DatasetsKnown:
+			printResult(nil, res.Result)
+		default:
+			fmt.Fprintf(stdout, "%s (%s) is EXPOSED: it is in %d of the %d datasets of this server:\n", n.E164, n.Region, res.Count, len(si.Datasets))
+			for _, d := range si.Datasets {
+				printDataset(d.Dataset)
+			}
+		}
+		fmt.Fprintf(stdout, "Plain mode: sent prefix %s (%d bits); your number is one of about %s valid %s numbers with this prefix.\n",
+			res.Prefix, res.Bits, roughCount(res.Anonymity), n.Region)
+	}
+	if res.Exposed && checkFlags.exitStatus {
+		return exitCode(exitExposed)
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/phonecheck/phonecheck/checker"
+)
+
+var cmdServe = &Command{
+	Name: "serve",
+	UsageLine: "serve [--index INDEX] [--addr HOST:PORT] [--max-age DURATION]\n" +
+		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked]",
+	Short: "answer range queries, or private (OPRF) queries, over HTTP",
+	Long: `
+Serve answers range queries over INDEX on HTTP: a client sends 3 to 8 hex
+digits of its number's hash and compares the keys that share them on its
+own device ('phonecheck check --server URL'). With no --index it serves the
+embedded demo index of fictional numbers.
+
+Routes: GET /range/{prefix} (HIBP-style SUFFIX:COUNT lines, JSON with
+Accept: application/json, padded with Add-Padding: true), /v1/datasets,
+/v1/stats, /healthz, /metrics (Prometheus), /openapi.json. Range responses
+carry an ETag and Cache-Control: public, max-age=--max-age.
+
+With --private, INDEX is a private index ('phonecheck seal') and KEY the
+key it was sealed under ('phonecheck keygen'): serve answers GET
+/v1/private/key (the public key clients verify against) and POST
+/v1/private/query (a bucket prefix and blinded elements in, evaluations
+with a proof and the padded bucket out), and nothing it hands out can be
+tested offline. The range routes are off (404) unless --plain-ranges names
+a plain index to serve them from, for trusted clients. Evaluations are
+limited per client (IPv4 address or IPv6 /64) by a token bucket of --rate
+per second and --burst; --rate 0 turns the limit off (a server behind a
+gateway that limits). serve refuses a key file that group or others can
+read, and an index sealed under another key.
+
+SIGHUP reopens INDEX (and KEY and PLAIN) and swaps them in: requests under
+way finish on the old ones, new ones start on the new ones, and a reload
+that fails keeps the old ones; a key rotation is a new KEY and a new
+PRIVATE index in place, then SIGHUP. Rate limits carry over a reload.
+SIGINT or SIGTERM stop accepting connections and wait up to 10 s for
+requests under way.
+
+Plain-hash ranges are reversible for phone numbers: anyone who can query
+the server can hash every valid number of a country and learn which are in
+the index. Bind to loopback (the default) or serve trusted clients only;
+serve warns when it serves plain ranges on an address that is not
+loopback.
+`,
+}
+
+var serveFlags struct {
+	index, addr string
+	maxAge      time.Duration
+	private     bool
+	key, plain  string
+	rate        float64
+	burst, max  int
+	padding     string
+}
+
+// testServeListening, when set by tests, receives the bound address.
+var testServeListening func(addr string)
+
+func init() {
+	cmdServe.SetFlags = func(fs *flag.FlagSet) {
+		f := &serveFlags
+		fs.StringVar(&f.index, "index", "", "index file to serve (default: the embedded demo index); with --private, a private index")
+		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+		fs.DurationVar(&f.maxAge, "max-age", time.Hour, "Cache-Control max-age of range responses (0: no-cache)")
+		fs.BoolVar(&f.private, "private", false, "answer private (OPRF) queries from a private --index sealed under --key")
+		fs.StringVar(&f.key, "key", "", "with --private: the secret key file the index was sealed under")
+		fs.StringVar(&f.plain, "plain-ranges", "", "with --private: also serve plain-hash ranges from the plain index `PLAIN` (trusted clients only)")
+		fs.Float64Var(&f.rate, "rate", checker.DefaultPrivateRate, "with --private: evaluations per second per client (0: no limit)")
+		fs.IntVar(&f.burst, "burst", 0, "with --private: evaluations a client may spend at once (default and minimum: --max-elements)")
+		fs.IntVar(&f.max, "max-elements", checker.DefaultMaxElements, "with --private: blinded elements per request, 1..65535")
+		fs.StringVar(&f.padding, "padding", "always", "with --private: pad bucket answers `always`, or only when the client asks (asked)")
+	}
+	cmdServe.Run = runServe
+}
+
+func runServe(ctx context.Context, cmd *Command, args []string) error {
+	f := &serveFlags
+	if len(args) > 0 {
+		return usagef("serve takes no arguments").hint("give the index with --index INDEX")
+	}
+	if _, _, err := net.SplitHostPort(f.addr); err != nil {
+		return usagef("--addr: want HOST:PORT, e.g. 127.0.0.1:8080")
+	}
+	popts, err := privateServeOptions(cmd)
+	if err != nil {
+		return err
+	}
+	ixs, err := openServeIndexes()
+	if err != nil {
+		return err
+	}
+	errw := stderr // what runs after start-up writes here, not to the global a test may swap
+	log := slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	maxAge := f.maxAge
+	if maxAge == 0 {
+		maxAge = -1
+	}
+	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts})
+	if err != nil {
+		ixs.Close()
+		return err
+	}
+	defer srv.Close()
+	if ixs.Plain != nil && ixs.Plain.Demo() {
+		warningf("serving the embedded demo index: fictional numbers, not a real leak (use --index)")
+	}
+	if !checker.IsLoopback(f.addr) {
+		if ixs.Plain != nil {
+			warningf("serving plain-hash ranges on %s, which is not a loopback address: anyone who reaches it can hash every valid number of a country and learn which are in the index", f.addr)
+			hintf("serve trusted clients only (firewall, VPN, authenticating proxy), or bind 127.0.0.1")
+		}
+		if ixs.Private != nil && popts.Rate < 0 {
+			warningf("no rate limit (--rate 0) on %s, which is not a loopback address: anyone who reaches it can test numbers as fast as the server evaluates", f.addr)
+		}
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	hs := srv.HTTPServer(f.addr)
+	if ixs.Private != nil {
+		limit := "no rate limit"
+		if popts.Rate > 0 {
+			limit = fmt.Sprintf("%g evaluations/s per client, burst %d", popts.Rate, max(popts.Burst, popts.MaxElements))
+		}
+		ranges := "plain ranges off"
+		if ixs.Plain != nil {
+			ranges = fmt.Sprintf("plain ranges of %d numbers", ixs.Plain.Index().Len())
+		}
+		fmt.Fprintf(stderr, "phonecheck: serving private queries over %d keys (key id %s, %d-bit buckets, %s; %s) on http://%s\n",
+			ixs.Private.Index().Len(), ixs.Key.ID(), ixs.Private.BucketBits(), limit, ranges, ln.Addr())
+	} else {
+		fmt.Fprintf(stderr, "phonecheck: serving %d numbers (index %s) on http://%s\n", ixs.Plain.Index().Len(), srv.IndexID(), ln.Addr())
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if testServeListening != nil {
+		testServeListening(ln.Addr().String())
+	}
+	for {
+		select {
+		case <-hup:
+			if f.index == "" {
+				log.Warn("reload: nothing to reload, serving the embedded demo index")
+				continue
+			}
+			nixs, err := openServeIndexes()
+			if err != nil {
+				log.Error("reload failed, still serving the previous index", "err", err)
+				continue
+			}
+			if err := srv.SwapIndexes(nixs); err != nil {
+				log.Warn("reload", "err", err)
+			}
+			attrs := []any{"index", srv.IndexID()}
+			if nixs.Private != nil {
+				attrs = append(attrs, "keys", nixs.Private.Index().Len(), "key_id", nixs.Key.ID())
+			}
+			if nixs.Plain != nil {
+				attrs = append(attrs, "numbers", nixs.Plain.Index().Len())
+			}
+			log.Info("reloaded", attrs...)
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			fmt.Fprintln(errw, "phonecheck: shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil {
+				hs.Close()
+			}
+			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+	}
+}
+
+// privateServeOptions checks the flags of the private mode and returns
+// its handler options.
+func privateServeOptions(cmd *Command) (checker.PrivateHandlerOptions, error) {
+	f := &serveFlags
+	var o checker.PrivateHandlerOptions
+	if !f.private {
+		var set []string
+		cmd.Flag.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "key", "plain-ranges", "rate", "burst", "max-elements", "padding":
+				set = append(set, "--"+fl.Name)
+			}
+		})
+		if len(set) > 0 {
+			return o, usagef("%s only go with --private", strings.Join(set, ", ")).
+				hint("serve --private --key KEY --index PRIVATE answers private queries")
+		}
+		return o, nil
+	}
+	switch {
+	case f.key == "":
+		return o, usagef("--private needs --key KEY, the key the index was sealed under").
+			hint("phonecheck keygen --out KEY, then phonecheck seal --key KEY --in PLAIN --out PRIVATE")
+	case f.index == "":
+		return o, usagef("--private needs --index PRIVATE, an index from 'phonecheck seal'")
+	case f.plain != "" && f.plain == f.index:
+		return o, usagef("--plain-ranges names a plain index, not the private --index")
+	case f.rate < 0:
+		return o, usagef("--rate %g: want evaluations per second, or 0 for no limit", f.rate)
+	case f.max < 1 || f.max > math.MaxUint16:
+		return o, usagef("--max-elements %d not in 1..65535", f.max)
+	case f.burst < 0:
+		return o, usagef("--burst %d is negative", f.burst)
+	case f.padding != "always" && f.padding != "asked":
+		return o, usagef("--padding %q: want always or asked", f.padding)
+	}
+	o = checker.PrivateHandlerOptions{Rate: f.rate, Burst: f.burst, MaxElements: f.max, PadOnlyWhenAsked: f.padding == "asked"}
+	if f.rate == 0 {
+		o.Rate = -1 // the checker's "no limit"
+	}
+	return o, nil
+}
+
+// openServeIndexes opens what the flags name: the plain index (or a
+// fresh Checker over the demo index if --index is empty; the Server closes
+// what it serves, and closing the demo Checker is a no-op), or with
+// --private the key, the private index sealed under it, and the optional
+// plain index of --plain-ranges.
+func openServeIndexes() (checker.Indexes, error) {
+	f := &serveFlags
+	if !f.private {
+		c, err := openChecker(f.index)
+		if err != nil {
+			if errors.Is(err, checker.ErrScheme) {
+				return checker.Indexes{}, withHint(err, "a private index is served with --private --key KEY")
+			}
+			return checker.Indexes{}, err
+		}
+		return checker.Indexes{Plain: c}, nil
+	}
+	key, err := checker.LoadOPRFKey(f.key)
+	if err != nil {
+		switch {
+		case errors.Is(err, checker.ErrKeyPermissions):
+			return checker.Indexes{}, withHint(err, "chmod 600 %s: whoever reads the key can test every number against the index offline", f.key)
+		case errors.Is(err, os.ErrNotExist):
+			return checker.Indexes{}, withHint(err, "generate a key with 'phonecheck keygen --out %s' and seal the index under it", f.key)
+		}
+		return checker.Indexes{}, err
+	}
+	pix, err := checker.OpenPrivate(f.index, key)
+	if err != nil {
+		switch {
+		case errors.Is(err, checker.ErrKeyMismatch):
+			return checker.Indexes{}, withHint(err, "give the key %s was sealed under, or seal the plain index again: phonecheck seal --key %s --in PLAIN --out %s", f.index, f.key, f.index)
+		case errors.Is(err, checker.ErrNotPrivate):
+			return checker.Indexes{}, withHint(err, "seal a plain index first: phonecheck seal --key %s --in %s --out PRIVATE", f.key, f.index)
+		case errors.Is(err, os.ErrNotExist):
+			return checker.Indexes{}, err
+		}
+		return checker.Indexes{}, withHint(err, "run 'phonecheck verify %s' for details", f.index)
+	}
+	ixs := checker.Indexes{Private: pix, Key: key}
+	if f.plain != "" {
+		c, err := checker.Open(f.plain)
+		if err != nil {
+			pix.Close()
+			if errors.Is(err, checker.ErrScheme) {
+				return checker.Indexes{}, withHint(err, "--plain-ranges takes a plain index from 'phonecheck build'")
+			}
+			return checker.Indexes{}, err
+		}
+		ixs.Plain = c
+	}
+	return ixs, nil
+}

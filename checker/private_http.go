@@ -1,0 +1,719 @@
+package checker
+
+// The private endpoints (handler) and their client. The handler is
+// independent of the plain range server: mount it on any mux with
+// [PrivateHandler.Register].
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Routes of the private mode.
+const (
+	PrivateKeyPath   = "/v1/private/key"
+	PrivateQueryPath = "/v1/private/query"
+)
+
+// Defaults of [PrivateHandlerOptions].
+const (
+	DefaultMaxElements = 128 // blinded elements per request
+	DefaultPrivateRate = 5.0 // evaluations per second per client
+	DefaultMaxClients  = 100_000
+)
+
+// PrivateHandlerOptions configure a [PrivateHandler].
+type PrivateHandlerOptions struct {
+	// MaxElements caps the blinded elements of one request: 0 means
+	// DefaultMaxElements; at most 65535.
+	MaxElements int
+	// Rate is the evaluations per second allowed to one client, as a
+	// token bucket of Burst (0 means MaxElements; never below it, or a
+	// full request could never pass). 0 means DefaultPrivateRate; a
+	// negative Rate means no limit (a server behind a trusted gateway).
+	Rate  float64
+	Burst int
+	// ClientID names the client a request counts against. nil means the
+	// connection's address: the IPv4 address, or the /64 of an IPv6
+	// address (one subscriber's usual allocation). Behind a proxy, derive
+	// it from a header the proxy sets, never from one the client sets.
+	ClientID func(*http.Request) string
+	// MaxClients bounds the per-client limiters kept in memory: 0 means
+	// DefaultMaxClients.
+	MaxClients int
+	// PadOnlyWhenAsked pads bucket answers only when the request says
+	// "Add-Padding: true". By default every answer is padded: the size of
+	// an unpadded answer says how many exposed numbers share a prefix, and
+	// on a sparse index which prefixes hold any.
+	PadOnlyWhenAsked bool
+}
+
+// PrivateHandler serves the private mode: GET [PrivateKeyPath] (the public
+// key and the parameters a client needs, JSON) and POST [PrivateQueryPath]
+// (the binary query described in private.go). It is safe for concurrent
+// use.
+type PrivateHandler struct {
+	ix   *PrivateIndex
+	key  *OPRFKey
+	opts PrivateHandlerOptions
+	cfg  []byte // the key endpoint's JSON
+	mux  *http.ServeMux
+	lim  *rateLimits
+
+	evaluated func(n int) // if set, called with the elements of each evaluation (metrics)
+}
+
+// rateLimits are the per-client token buckets, shared by the handlers a
+// [Server] swaps in, so that a reload forgives no one.
+type rateLimits struct {
+	mu       sync.Mutex
+	limiters map[string]*clientLimiter
+}
+
+func newRateLimits() *rateLimits { return &rateLimits{limiters: map[string]*clientLimiter{}} }
+
+type clientLimiter struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+// NewPrivateHandler returns a handler answering from ix with key, which
+// must be the key ix was sealed under ([ErrKeyMismatch]).
+func NewPrivateHandler(ix *PrivateIndex, key *OPRFKey, opts PrivateHandlerOptions) (*PrivateHandler, error) {
+	return newPrivateHandler(ix, key, opts, newRateLimits())
+}
+
+func newPrivateHandler(ix *PrivateIndex, key *OPRFKey, opts PrivateHandlerOptions, lim *rateLimits) (*PrivateHandler, error) {
+	if key == nil || ix == nil {
+		return nil, errors.New("checker: private handler needs an index and a key")
+	}
+	if ix.KeyID() != key.ID() {
+		return nil, fmt.Errorf("%w: index key id %s, key id %s", ErrKeyMismatch, ix.KeyID(), key.ID())
+	}
+	if opts.MaxElements <= 0 {
+		opts.MaxElements = DefaultMaxElements
+	}
+	opts.MaxElements = min(opts.MaxElements, math.MaxUint16)
+	if opts.Rate == 0 {
+		opts.Rate = DefaultPrivateRate
+	}
+	opts.Burst = max(opts.Burst, opts.MaxElements)
+	if opts.ClientID == nil {
+		opts.ClientID = RemoteClientID
+	}
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = DefaultMaxClients
+	}
+	h := &PrivateHandler{ix: ix, key: key, opts: opts, lim: lim}
+	cfg := PrivateConfig{
+		Version: wireVersion, Suite: OPRFSuite, Mode: "voprf",
+		PublicKey: hex.EncodeToString(key.Public().Bytes()), KeyID: key.ID(),
+		BucketBits: ix.BucketBits(), MaxElements: opts.MaxElements,
+		Input: ix.idx.Meta().Info[InfoInput], Datasets: ix.Datasets(),
+	}
+	for _, s := range ix.Sets() {
+		cfg.Sets = append(cfg.Sets, s.Datasets)
+	}
+	if cfg.Datasets == nil {
+		cfg.Datasets = []Dataset{}
+	}
+	var err error
+	if h.cfg, err = json.MarshalIndent(cfg, "", "  "); err != nil {
+		return nil, err
+	}
+	h.cfg = append(h.cfg, '\n')
+	h.mux = http.NewServeMux()
+	h.Register(h.mux)
+	return h, nil
+}
+
+// Register adds the private routes to mux.
+func (h *PrivateHandler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+PrivateKeyPath, h.ServeKey)
+	mux.HandleFunc("POST "+PrivateQueryPath, h.ServeQuery)
+}
+
+// ServeHTTP serves the private routes alone.
+func (h *PrivateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// PrivateConfig is the JSON of GET [PrivateKeyPath].
+type PrivateConfig struct {
+	Version     int       `json:"version"`
+	Suite       string    `json:"suite"`
+	Mode        string    `json:"mode"`
+	PublicKey   string    `json:"public_key"` // hex
+	KeyID       string    `json:"key_id"`
+	BucketBits  int       `json:"bucket_bits"`
+	MaxElements int       `json:"max_elements"`
+	Input       string    `json:"input"`
+	Datasets    []Dataset `json:"datasets"`
+	Sets        [][]int   `json:"sets"` // dataset indexes of each set id
+}
+
+// ServeKey answers GET [PrivateKeyPath].
+func (h *PrivateHandler) ServeKey(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(h.cfg)
+}
+
+// ServeQuery answers POST [PrivateQueryPath].
+func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
+	limit := maxRequestSize(h.opts.MaxElements)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request larger than %d bytes (at most %d elements)", limit, h.opts.MaxElements))
+			return
+		}
+		jsonError(w, http.StatusBadRequest, "reading the request failed")
+		return
+	}
+	req, err := parseRequest(body, h.opts.MaxElements)
+	if errors.Is(err, ErrTooMany) {
+		jsonError(w, http.StatusRequestEntityTooLarge, strings.TrimPrefix(err.Error(), "checker: "))
+		return
+	}
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: "))
+		return
+	}
+	if req.bits > h.ix.BucketBits() {
+		jsonError(w, http.StatusBadRequest, fmt.Sprintf("prefix of %d bits: this index takes at most %d", req.bits, h.ix.BucketBits()))
+		return
+	}
+	n := req.count()
+	if n > 0 && h.opts.Rate > 0 {
+		if wait, ok := h.allow(h.opts.ClientID(r), n); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			jsonError(w, http.StatusTooManyRequests, fmt.Sprintf("rate limited: %g evaluations per second per client", h.opts.Rate))
+			return
+		}
+	}
+	resp := &privateResponse{bits: req.bits, keyID: h.key.Public().idBytes()}
+	if n > 0 {
+		resp.evaluated, resp.proof, err = h.key.evaluate(req.elements, nil, true)
+		if errors.Is(err, ErrBadElement) {
+			jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: ")+": not a canonical ristretto255 encoding, or the identity")
+			return
+		}
+		if err != nil {
+			jsonError(w, http.StatusInternalServerError, "evaluation failed")
+			return
+		}
+		if h.evaluated != nil {
+			h.evaluated(n)
+		}
+	}
+	if req.bits > 0 {
+		pad := !h.opts.PadOnlyWhenAsked || strings.EqualFold(r.Header.Get("Add-Padding"), "true")
+		resp.bucket, err = h.ix.lookupBucket(req.prefix, req.bits, pad)
+		if errors.Is(err, errPrefix) {
+			jsonError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err != nil {
+			jsonError(w, http.StatusInternalServerError, "reading the index failed")
+			return
+		}
+		resp.padded = pad
+	}
+	out := appendResponse(make([]byte, 0, 256), resp)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.Write(out)
+}
+
+// allow takes n evaluations from the client's bucket, or says how long to
+// wait before n are available.
+func (h *PrivateHandler) allow(id string, n int) (time.Duration, bool) {
+	now := time.Now()
+	l := h.lim
+	l.mu.Lock()
+	cl := l.limiters[id]
+	if cl == nil {
+		if len(l.limiters) >= h.opts.MaxClients {
+			h.sweep(now)
+		}
+		cl = &clientLimiter{lim: rate.NewLimiter(rate.Limit(h.opts.Rate), h.opts.Burst)}
+		l.limiters[id] = cl
+	}
+	cl.last = now
+	res := cl.lim.ReserveN(now, n)
+	l.mu.Unlock()
+	if !res.OK() {
+		return time.Hour, false
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return max(d, time.Second), false
+	}
+	return 0, true
+}
+
+// sweep forgets clients whose bucket has refilled (forgetting them changes
+// nothing), then, if still full, arbitrary ones. h.lim.mu is held.
+func (h *PrivateHandler) sweep(now time.Time) {
+	full := time.Duration(float64(h.opts.Burst) / h.opts.Rate * float64(time.Second))
+	m := h.lim.limiters
+	for id, cl := range m {
+		if now.Sub(cl.last) > full {
+			delete(m, id)
+		}
+	}
+	for id := range m {
+		if len(m) < h.opts.MaxClients*9/10 {
+			break
+		}
+		delete(m, id)
+	}
+}
+
+// RemoteClientID is the default [PrivateHandlerOptions].ClientID: the
+// IPv4 address of the connection, or the /64 network of an IPv6 one.
+func RemoteClientID(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// # Client
+
+// ModePrivate names the private (OPRF) mode in results.
+const ModePrivate = "private"
+
+// PrivateClient checks numbers against a private endpoint: the number is
+// normalized and hashed on the device, only the top bits of its hash (the
+// bucket prefix) and a blinded element leave it, and the answer is
+// compared on the device. It is safe for concurrent use once configured.
+type PrivateClient struct {
+	BaseURL string       // e.g. "https://example.org"; the routes are appended
+	HTTP    *http.Client // nil means http.DefaultClient
+	// PublicKey pins the server's key: answers are verified against it
+	// and a server presenting another key is refused. nil means the key
+	// the server publishes at PrivateKeyPath, fetched once; a pinned key
+	// obtained out of band is what guarantees that every user is
+	// evaluated under the same key.
+	PublicKey *OPRFPublicKey
+	// KeyID pins the server's key by its id (16 hex digits, as keygen and
+	// the key endpoint print it), for a client given the id rather than
+	// the key. It is a 64-bit pin: PublicKey is the stronger one.
+	KeyID string
+	// PrefixBits is how many bits of the hash are sent: 0 means the
+	// index's bucket bits; fewer bits mean a larger anonymity set and a
+	// larger answer.
+	PrefixBits int
+	NoPadding  bool          // do not ask for padding (the server may pad anyway)
+	BatchSize  int           // elements per request in LookupBatch: 0 means the server's maximum
+	Workers    int           // concurrent requests in LookupBatch: 0 means 4
+	MaxWait    time.Duration // longest Retry-After honoured on 429: 0 means 10 s, negative none
+
+	mu  sync.Mutex
+	cfg *PrivateConfig
+	pub *OPRFPublicKey
+}
+
+// PrivateResult is the answer for one number in private mode, with what
+// left the device.
+type PrivateResult struct {
+	Result
+	Mode       string // ModePrivate
+	Prefix     uint64 // the top PrefixBits bits of the number's key, as sent
+	PrefixBits int
+	KeyID      string // the key the answer was verified against
+	Entries    int    // entries of the bucket answer, decoys included
+	Padded     bool
+}
+
+// ServerError is an error answer of a private endpoint.
+type ServerError struct {
+	Status     int
+	Message    string
+	RetryAfter time.Duration // for 429
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("checker: server answered %d: %s", e.Status, e.Message)
+}
+
+func (c *PrivateClient) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// Config fetches (once) and returns the server's private-mode
+// parameters, checking the key against the pinned one if any.
+func (c *PrivateClient) Config(ctx context.Context) (*PrivateConfig, *OPRFPublicKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg != nil {
+		return c.cfg, c.pub, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+PrivateKeyPath, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, serverError(resp, data)
+	}
+	var cfg PrivateConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, nil, fmt.Errorf("%w: key endpoint: %v", ErrWire, err)
+	}
+	if cfg.Version != wireVersion || cfg.Suite != OPRFSuite || cfg.Mode != "voprf" {
+		return nil, nil, fmt.Errorf("%w: server offers version %d suite %q mode %q", ErrWire, cfg.Version, cfg.Suite, cfg.Mode)
+	}
+	if cfg.BucketBits < 1 || cfg.BucketBits > 32 || cfg.MaxElements < 1 {
+		return nil, nil, fmt.Errorf("%w: bucket bits %d, max elements %d", ErrWire, cfg.BucketBits, cfg.MaxElements)
+	}
+	raw, err := hex.DecodeString(cfg.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: public key is not hex", ErrWire)
+	}
+	pub, err := ParseOPRFPublicKey(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pub.ID() != cfg.KeyID {
+		return nil, nil, fmt.Errorf("%w: key id %s does not match the public key", ErrWire, cfg.KeyID)
+	}
+	if c.PublicKey != nil && !c.PublicKey.Equal(pub) {
+		return nil, nil, fmt.Errorf("%w: the server publishes key %s, pinned key is %s", ErrKeyMismatch, pub.ID(), c.PublicKey.ID())
+	}
+	if c.KeyID != "" && !strings.EqualFold(c.KeyID, pub.ID()) {
+		return nil, nil, fmt.Errorf("%w: the server publishes key %s, pinned key id is %s", ErrKeyMismatch, pub.ID(), strings.ToLower(c.KeyID))
+	}
+	c.cfg, c.pub = &cfg, pub
+	return c.cfg, c.pub, nil
+}
+
+func serverError(resp *http.Response, body []byte) error {
+	e := &ServerError{Status: resp.StatusCode}
+	var j struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &j) == nil && j.Error != "" {
+		e.Message = j.Error
+	} else {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
+}
+
+// query posts one request and returns the decoded response, honouring a
+// short Retry-After up to five times.
+func (c *PrivateClient) query(ctx context.Context, r *privateRequest) (*privateResponse, int, error) {
+	body := appendRequest(nil, r)
+	maxWait := c.MaxWait
+	if maxWait == 0 {
+		maxWait = 10 * time.Second
+	}
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, bytes.NewReader(body))
+		if err != nil {
+			return nil, 0, err
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if !c.NoPadding {
+			req.Header.Set("Add-Padding", "true")
+		}
+		resp, err := c.httpClient().Do(req)
+		if err != nil {
+			return nil, 0, err
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, 0, err
+		}
+		if resp.StatusCode == http.StatusOK {
+			pr, err := parseResponse(data)
+			return pr, len(body) + len(data), err
+		}
+		err = serverError(resp, data)
+		var se *ServerError
+		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && attempt < 5 && se.RetryAfter <= maxWait && maxWait > 0 {
+			select {
+			case <-time.After(se.RetryAfter):
+				continue
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			}
+		}
+		return nil, 0, err
+	}
+}
+
+// Check normalizes raw (see [Normalize]) and looks it up.
+func (c *PrivateClient) Check(ctx context.Context, raw, defaultRegion string) (PrivateResult, error) {
+	n, err := Normalize(raw, defaultRegion)
+	if err != nil {
+		return PrivateResult{}, err
+	}
+	return c.Lookup(ctx, n)
+}
+
+func (c *PrivateClient) prefixBits(cfg *PrivateConfig) (int, error) {
+	p := c.PrefixBits
+	if p == 0 {
+		p = cfg.BucketBits
+	}
+	if p < 1 || p > cfg.BucketBits {
+		return 0, fmt.Errorf("checker: prefix of %d bits: the server takes 1..%d", p, cfg.BucketBits)
+	}
+	return p, nil
+}
+
+// Lookup checks a normalized number in one round trip: the bucket prefix
+// and one blinded element go out; the evaluation, its proof and the bucket
+// come back.
+func (c *PrivateClient) Lookup(ctx context.Context, n Number) (PrivateResult, error) {
+	cfg, pub, err := c.Config(ctx)
+	if err != nil {
+		return PrivateResult{}, err
+	}
+	p, err := c.prefixBits(cfg)
+	if err != nil {
+		return PrivateResult{}, err
+	}
+	key := Key(n.E164)
+	st, elems, err := blind(pub, [][]byte{oprfInput(key)}, nil)
+	if err != nil {
+		return PrivateResult{}, err
+	}
+	prefix := key >> (64 - p)
+	resp, _, err := c.query(ctx, &privateRequest{bits: p, prefix: prefix, elements: elems})
+	if err != nil {
+		return PrivateResult{}, err
+	}
+	if err := checkResponse(resp, pub, p, 1); err != nil {
+		return PrivateResult{}, err
+	}
+	outs, err := st.finalize(resp.evaluated, resp.proof)
+	if err != nil {
+		return PrivateResult{}, err
+	}
+	return c.match(cfg, pub, n, key, outs[0], resp.bucket)
+}
+
+func checkResponse(resp *privateResponse, pub *OPRFPublicKey, bits, n int) error {
+	if resp.keyID != pub.idBytes() {
+		return fmt.Errorf("%w: server answered under key %x, expected %s (the server's key changed: fetch its key again)", ErrKeyMismatch, resp.keyID, pub.ID())
+	}
+	if resp.bits != bits || len(resp.evaluated) != n*ElementSize {
+		return fmt.Errorf("%w: answer for %d bits and %d elements, asked %d and %d", ErrWire, resp.bits, len(resp.evaluated)/ElementSize, bits, n)
+	}
+	return nil
+}
+
+// match compares the number's private key with a bucket answer.
+func (c *PrivateClient) match(cfg *PrivateConfig, pub *OPRFPublicKey, n Number, key uint64, out []byte, bk *bucket) (PrivateResult, error) {
+	p := bk.bits
+	r := PrivateResult{Result: Result{Number: n}, Mode: ModePrivate, Prefix: key >> (64 - p), PrefixBits: p,
+		KeyID: pub.ID(), Entries: len(bk.entries), Padded: bk.padded}
+	want := privateKey(key, binary.BigEndian.Uint64(out[:8]), cfg.BucketBits) & (^uint64(0) >> p)
+	for i, e := range bk.entries {
+		if e != want {
+			continue
+		}
+		r.Exposed = true
+		var set []int
+		switch {
+		case bk.sets != nil && int(bk.sets[i]) < len(cfg.Sets):
+			set = cfg.Sets[bk.sets[i]]
+		case bk.sets == nil && len(cfg.Sets) > 0:
+			set = cfg.Sets[0]
+		default:
+			return r, fmt.Errorf("%w: set id out of range", ErrWire)
+		}
+		for _, d := range set {
+			if d >= 0 && d < len(cfg.Datasets) {
+				r.Datasets = append(r.Datasets, cfg.Datasets[d])
+			}
+		}
+		break
+	}
+	return r, nil
+}
+
+// LookupBatch checks many numbers, as an operator checks its subscribers:
+// their blinded elements go in batches of BatchSize (evaluation-only
+// requests, no prefix), and the bucket of each distinct prefix is fetched
+// once (bucket-only requests, no element). The server learns the set of
+// prefixes and the number of elements, nothing else. Results are in the
+// order of ns.
+func (c *PrivateClient) LookupBatch(ctx context.Context, ns []Number) ([]PrivateResult, error) {
+	cfg, pub, err := c.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.prefixBits(cfg)
+	if err != nil {
+		return nil, err
+	}
+	bs := c.BatchSize
+	if bs <= 0 || bs > cfg.MaxElements {
+		bs = cfg.MaxElements
+	}
+	keys := make([]uint64, len(ns))
+	distinct := map[uint64]int{} // key -> index in uniq
+	var uniq []uint64
+	buckets := map[uint64]*bucket{}
+	for i, n := range ns {
+		keys[i] = Key(n.E164)
+		if _, ok := distinct[keys[i]]; !ok {
+			distinct[keys[i]] = len(uniq)
+			uniq = append(uniq, keys[i])
+		}
+		buckets[keys[i]>>(64-p)] = nil
+	}
+	outs := make([][]byte, len(uniq))
+
+	type job func(context.Context) error
+	var jobs []job
+	for lo := 0; lo < len(uniq); lo += bs {
+		chunk := uniq[lo:min(lo+bs, len(uniq))]
+		jobs = append(jobs, func(ctx context.Context) error {
+			inputs := make([][]byte, len(chunk))
+			for i, k := range chunk {
+				inputs[i] = oprfInput(k)
+			}
+			st, elems, err := blind(pub, inputs, nil)
+			if err != nil {
+				return err
+			}
+			resp, _, err := c.query(ctx, &privateRequest{elements: elems})
+			if err != nil {
+				return err
+			}
+			if err := checkResponse(resp, pub, 0, len(chunk)); err != nil {
+				return err
+			}
+			o, err := st.finalize(resp.evaluated, resp.proof)
+			if err != nil {
+				return err
+			}
+			copy(outs[lo:], o)
+			return nil
+		})
+	}
+	var bmu sync.Mutex
+	for prefix := range buckets {
+		jobs = append(jobs, func(ctx context.Context) error {
+			resp, _, err := c.query(ctx, &privateRequest{bits: p, prefix: prefix})
+			if err != nil {
+				return err
+			}
+			if err := checkResponse(resp, pub, p, 0); err != nil {
+				return err
+			}
+			bmu.Lock()
+			buckets[prefix] = resp.bucket
+			bmu.Unlock()
+			return nil
+		})
+	}
+	if err := runJobs(ctx, jobs, c.Workers); err != nil {
+		return nil, err
+	}
+	res := make([]PrivateResult, len(ns))
+	for i, n := range ns {
+		res[i], err = c.match(cfg, pub, n, keys[i], outs[distinct[keys[i]]], buckets[keys[i]>>(64-p)])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// runJobs runs jobs on workers goroutines (0 means 4) and returns the
+// first error, cancelling the rest.
+func runJobs[J ~func(context.Context) error](ctx context.Context, jobs []J, workers int) error {
+	if workers <= 0 {
+		workers = 4
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan J)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for range min(workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				if err := j(ctx); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}

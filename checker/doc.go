@@ -44,8 +44,11 @@
 //  2. [Ingest]: opens every dataset file ([OpenInput]), then per file
 //     ingestFile runs a reader goroutine, normalizing workers and an
 //     in-order collector.
-//  3. normalizeRecord: [Normalize] (clean, then the library's parse and
-//     IsValidNumber) and [Key] (SHA-256, top 8 bytes).
+//  3. normalizeRecord: the fast path (fastnorm.go: clean, then the
+//     library's parse and IsValidNumber replayed over metadata compiled
+//     to digit automata), falling back to [Normalize] itself for shapes it
+//     does not follow; then [Key] (SHA-256, top 8 bytes). Batch checks
+//     take the same path (batch.go).
 //  4. hashset.Builder.Add, then [Build.WriteFile]: radix sort, dedup,
 //     provenance, bloom filter, one file renamed into place.
 //  5. The lookup side: cmd/phonecheck/check.go's runCheck, [Checker.Check],

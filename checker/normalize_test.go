@@ -117,3 +117,14 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizerMatchesNormalize(t *testing.T) {
+	var z Normalizer
+	for _, c := range goldenSeeds(t) {
+		n1, err1 := Normalize(c[0], c[1])
+		n2, err2 := z.Normalize(c[0], c[1])
+		if n1 != n2 || ReasonOf(err1) != ReasonOf(err2) {
+			t.Errorf("%s %q: Normalize = %+v, %v; Normalizer = %+v, %v", c[1], c[0], n1, err1, n2, err2)
+		}
+	}
+}

@@ -42,6 +42,7 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 	r := bufio.NewReaderSize(stdin, 1<<16)
 	w := bufio.NewWriterSize(stdout, 1<<16)
 	defer w.Flush()
+	var z checker.Normalizer
 	for {
 		line, err := r.ReadString('\n')
 		if line == "" && err != nil {
@@ -51,7 +52,7 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 			return err
 		}
 		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		n, nerr := checker.Normalize(line, normalizeFlags.region)
+		n, nerr := z.Normalize(line, normalizeFlags.region)
 		if nerr != nil {
 			w.WriteString("invalid\t")
 			w.WriteString(string(checker.ReasonOf(nerr)))

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 dir=${BENCH_DIR:-$(mktemp -d)}
 trap '[ -z "${BENCH_DIR:-}" ] && rm -rf "$dir"' EXIT
 go build -o "$dir/phonecheck" ./cmd/phonecheck
+go build -o "$dir/floor" ./bench/floor
 for n in "${@:-10000000}"; do
 	csv="$dir/leak-$n.csv"
 	[ -f "$csv" ] || "$dir/phonecheck" gen --seed 1 --n "$n" --region EG --out "$csv"
@@ -21,5 +22,9 @@ for n in "${@:-10000000}"; do
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$dir/time-$n.txt")
 	head -2 "$dir/out-$n.txt"
 	echo "build $n rows: wall $wall, peak RSS $((rss / 1024)) MiB ($(echo "$rss $n" | awk '{printf "%.1f", $1*1024/$2}') bytes/row)"
+	# The floor: read every row and hash it once, one goroutine.
+	floor=$("$dir/floor" "$csv")
+	echo "$floor"
+	echo "$wall $floor" | awk '{split($1, t, ":"); w = (length(t) == 3) ? t[1]*3600+t[2]*60+t[3] : t[1]*60+t[2]; printf "build wall / floor: %.2fx (the floor is one core; build uses all)\n", w/$5}'
 	rm -f "$dir/leak-$n.idx"
 done

@@ -27,9 +27,10 @@
 //  3. For anything served to the public, bucket contents are F_k(number),
 //     an RFC 9497 OPRF under a server-held key: useless without online,
 //     rate-limited evaluations. The private mode: [GenerateOPRFKey], [Seal]
-//     (plain index to private index), [NewPrivateHandler] (the endpoints),
-//     [PrivateClient] (blind, verify the server's proof, unblind, compare
-//     on the device). docs/privacy.md has the threat model: what the
+//     (plain index to private index), [NewPrivateHandler] (the endpoints;
+//     [NewServerOf] serves them, with the range routes off unless it is
+//     given a plain index too), [PrivateClient] (blind, verify the
+//     server's proof, unblind, compare on the device). docs/privacy.md has the threat model: what the
 //     server, the client and a harvester learn in each mode, and what rate
 //     limiting buys; private.go has the wire format byte by byte.
 //  4. Logs, errors and metrics never hold a full number or a full hash:

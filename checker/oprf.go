@@ -1,8 +1,11 @@
 package checker
 
-// This file owns github.com/cloudflare/circl: every group operation of the
-// private mode (RFC 9497 VOPRF, ristretto255 with SHA-512) is here, behind
-// byte-level functions. private.go (index, wire format, seal) and
+// This file owns github.com/cloudflare/circl and github.com/bwesterb/go-ristretto
+// (circl's ristretto255 backend, used directly by the server's evaluation
+// for the multiplications circl's group interface does not offer): every
+// group operation of the private mode (RFC 9497 VOPRF, ristretto255 with
+// SHA-512) is here, behind byte-level functions, except the seal-only fast
+// path of oprf_fast.go. private.go (index, wire format, seal) and
 // private_http.go (handler, client) never see a circl type.
 
 import (
@@ -21,6 +24,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	r255 "github.com/bwesterb/go-ristretto"
 	"github.com/cloudflare/circl/group"
 	"github.com/cloudflare/circl/oprf"
 	"github.com/cloudflare/circl/zk/dleq"
@@ -76,6 +80,7 @@ var (
 type OPRFKey struct {
 	sk  *oprf.PrivateKey
 	k   group.Scalar
+	rk  r255.Scalar // k for go-ristretto (evaluate)
 	pub *OPRFPublicKey
 }
 
@@ -117,6 +122,10 @@ func newOPRFKey(sk *oprf.PrivateKey) (*OPRFKey, error) {
 	if err := k.UnmarshalBinary(raw); err != nil || k.IsZero() {
 		return nil, ErrKeyFile
 	}
+	var rk r255.Scalar
+	if len(raw) != ScalarSize || !rk.SetBytesStrict((*[ScalarSize]byte)(raw)) {
+		return nil, ErrKeyFile
+	}
 	pb, err := sk.Public().MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -125,7 +134,7 @@ func newOPRFKey(sk *oprf.PrivateKey) (*OPRFKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OPRFKey{sk: sk, k: k, pub: pub}, nil
+	return &OPRFKey{sk: sk, k: k, rk: rk, pub: pub}, nil
 }
 
 // Public returns the key's public half.
@@ -302,14 +311,144 @@ func LoadOPRFKey(path string) (*OPRFKey, error) {
 // r is the proof's randomness: nil means fresh randomness, which is what
 // a server must use; test vectors pass a fixed one. withProof false skips
 // the proof (only to measure what it costs; clients reject such answers).
+//
+// It computes exactly what circl's ProveBatchWithRandomnessRFC9497 does
+// (TestEvaluateMatchesCircl compares the bytes; the RFC vectors pass),
+// with less work, on go-ristretto, circl's own ristretto255 backend:
+//
+//   - every element is encoded once (circl encodes the blinded and
+//     evaluated elements again for the composites, and the public key
+//     twice per proof);
+//   - r·G, the proof's commitment to the generator, is a fixed-base
+//     multiplication with the precomputed table (circl multiplies the
+//     generator as any point, three times slower);
+//   - the multiplications by public scalars (the composite weights d_i)
+//     are variable-time; the ones by secrets (k, r) stay constant-time;
+//   - with one element, Z = d·D (variable-time) replaces k·M.
+//
+// So a one-element query costs two constant-time and two variable-time
+// multiplications, one fixed-base one and five encodings, against five
+// constant-time multiplications and nine encodings.
 func (k *OPRFKey) evaluate(blinded []byte, r []byte, withProof bool) (evaluated, proof []byte, err error) {
 	if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
 		return nil, nil, fmt.Errorf("%w: %d bytes is not a positive multiple of %d", ErrBadElement, len(blinded), ElementSize)
 	}
 	n := len(blinded) / ElementSize
+	in := make([]r255.Point, n)
+	out := make([]r255.Point, n)
+	evaluated = make([]byte, n*ElementSize)
+	var buf [ElementSize]byte
+	var zero r255.Point
+	zero.SetZero()
+	for i := range in {
+		copy(buf[:], blinded[i*ElementSize:])
+		if !in[i].SetBytes(&buf) || in[i].Equals(&zero) {
+			return nil, nil, fmt.Errorf("%w: element %d", ErrBadElement, i)
+		}
+		out[i].ScalarMult(&in[i], &k.rk)
+		out[i].BytesInto((*[ElementSize]byte)(evaluated[i*ElementSize:]))
+	}
+	if !withProof {
+		return evaluated, nil, nil
+	}
+	var rs r255.Scalar
+	if r != nil {
+		if len(r) != ScalarSize || !rs.SetBytesStrict((*[ScalarSize]byte)(r)) {
+			return nil, nil, errors.New("checker: proof randomness is not a reduced 32-byte scalar")
+		}
+	} else {
+		for rs.Rand(); rs.IsNonZeroI() == 0; rs.Rand() {
+		}
+	}
+
+	// Composites (RFC 9497 ComputeCompositesFast): d_i from a seed over
+	// the public key, M = sum d_i·C_i, Z = k·M.
+	h := sha512.New()
+	msg := make([]byte, 0, 2+sha512.Size+2+2+ElementSize+2+ElementSize+len(labelComposite))
+	msg = appendLenPrefixed(msg, k.pub.raw[:])
+	msg = appendLenPrefixed(msg, seedDST)
+	h.Write(msg)
+	seed := h.Sum(nil)
+	var m, z, t r255.Point
+	var d r255.Scalar
+	m.SetZero()
+	for i := range in {
+		msg = appendLenPrefixed(msg[:0], seed)
+		msg = binary.BigEndian.AppendUint16(msg, uint16(i))
+		msg = appendLenPrefixed(msg, blinded[i*ElementSize:(i+1)*ElementSize])
+		msg = appendLenPrefixed(msg, evaluated[i*ElementSize:(i+1)*ElementSize])
+		msg = append(msg, labelComposite...)
+		if err := hashToScalar(&d, msg); err != nil {
+			return nil, nil, err
+		}
+		if n == 1 {
+			m.PublicScalarMult(&in[0], &d)
+			z.PublicScalarMult(&out[0], &d)
+			break
+		}
+		t.PublicScalarMult(&in[i], &d)
+		m.Add(&m, &t)
+	}
+	if n > 1 {
+		z.ScalarMult(&m, &k.rk)
+	}
+
+	// Challenge over the public key, M, Z, t2 = r·G and t3 = r·M; then
+	// s = r - c·k.
+	var t2, t3 r255.Point
+	t2.ScalarMultBase(&rs)
+	t3.ScalarMult(&m, &rs)
+	msg = appendLenPrefixed(msg[:0], k.pub.raw[:])
+	for _, p := range []*r255.Point{&m, &z, &t2, &t3} {
+		p.BytesInto(&buf)
+		msg = appendLenPrefixed(msg, buf[:])
+	}
+	msg = append(msg, labelChallenge...)
+	var c, sc r255.Scalar
+	if err := hashToScalar(&c, msg); err != nil {
+		return nil, nil, err
+	}
+	sc.Mul(&c, &k.rk)
+	sc.Sub(&rs, &sc)
+	proof = make([]byte, ProofSize)
+	c.BytesInto((*[ScalarSize]byte)(proof[:ScalarSize]))
+	sc.BytesInto((*[ScalarSize]byte)(proof[ScalarSize:]))
+	return evaluated, proof, nil
+}
+
+// Labels and DSTs of RFC 9497's proofs (section 2.2), as circl's dleq
+// package writes them.
+const (
+	labelComposite = "Composite"
+	labelChallenge = "Challenge"
+)
+
+var (
+	seedDST = []byte("Seed-" + string(dleqParams.DST))
+	h2sDST  = []byte("HashToScalar-" + string(dleqParams.DST))
+)
+
+func appendLenPrefixed(dst, b []byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(b)))
+	return append(dst, b...)
+}
+
+// hashToScalar sets d to RFC 9497's HashToScalar(msg) under h2sDST (circl's
+// expand_message_xmd and reduction).
+func hashToScalar(d *r255.Scalar, msg []byte) error {
+	b, err := grp.HashToScalar(msg, h2sDST).MarshalBinary()
+	if err != nil || len(b) != ScalarSize || !d.SetBytesStrict((*[ScalarSize]byte)(b)) {
+		return errors.New("checker: hash to scalar failed")
+	}
+	return nil
+}
+
+// evaluateCircl is evaluate through circl's own DLEQ prover: the reference
+// evaluate is tested and benchmarked against.
+func (k *OPRFKey) evaluateCircl(blinded []byte, r []byte) (evaluated, proof []byte, err error) {
+	n := len(blinded) / ElementSize
 	in := make([]group.Element, n)
 	out := make([]group.Element, n)
-	evaluated = make([]byte, 0, n*ElementSize)
 	for i := range in {
 		e := grp.NewElement()
 		if err := e.UnmarshalBinary(blinded[i*ElementSize : (i+1)*ElementSize]); err != nil || e.IsIdentity() {
@@ -323,15 +462,9 @@ func (k *OPRFKey) evaluate(blinded []byte, r []byte, withProof bool) (evaluated,
 		}
 		evaluated = append(evaluated, enc...)
 	}
-	if !withProof {
-		return evaluated, nil, nil
-	}
-	rs := grp.RandomNonZeroScalar(rand.Reader)
-	if r != nil {
-		rs = grp.NewScalar()
-		if err := rs.UnmarshalBinary(r); err != nil {
-			return nil, nil, fmt.Errorf("checker: proof randomness: %w", err)
-		}
+	rs := grp.NewScalar()
+	if err := rs.UnmarshalBinary(r); err != nil {
+		return nil, nil, err
 	}
 	pr, err := dleq.Prover{Params: dleqParams}.ProveBatchWithRandomnessRFC9497(k.k, k.pub.e, in, out, rs)
 	if err != nil {

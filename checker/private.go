@@ -80,6 +80,8 @@ type PrivateIndex struct {
 	cum      []int64 // cumulative Keys of sets, for decoy set ids
 	byKey    map[string]uint16
 	bySlice  sync.Map // *int (a Reader's shared set slice) -> uint16
+	// rangeBufs recycles the entries of a bucket lookup (*[]hashset.Entry).
+	rangeBufs sync.Pool
 }
 
 // NewPrivate returns a PrivateIndex over an open private index. If key is
@@ -242,7 +244,17 @@ func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket
 	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
 		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
 	}
-	es, err := p.idx.Range(prefix, nbits)
+	bufp, _ := p.rangeBufs.Get().(*[]hashset.Entry)
+	if bufp == nil {
+		bufp = new([]hashset.Entry)
+	}
+	es, err := p.idx.AppendRange((*bufp)[:0], prefix, nbits)
+	defer func() {
+		if cap(es) <= 1<<16 {
+			*bufp = es[:0]
+			p.rangeBufs.Put(bufp)
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -255,52 +267,70 @@ func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket
 	if pad {
 		n = p.PadTier(len(es), nbits)
 	}
-	type ent struct {
-		v   uint64
-		set uint16
-	}
-	all := make([]ent, 0, n)
-	for _, e := range es {
-		id, ok := p.setID(e.Datasets)
-		if !ok {
-			return nil, fmt.Errorf("%w: a key's datasets are not in the header's sets", hashset.ErrCorrupt)
-		}
-		all = append(all, ent{e.Key & mask, id})
-	}
-	if pad && n > len(all) {
-		seen := make(map[uint64]bool, n)
-		for _, e := range all {
-			seen[e.v] = true
-		}
-		for len(all) < n {
-			v := rand.Uint64() & mask
-			if seen[v] {
-				continue
-			}
-			seen[v] = true
-			all = append(all, ent{v, p.decoySet()})
-		}
-		slices.SortFunc(all, func(a, b ent) int {
-			switch {
-			case a.v < b.v:
-				return -1
-			case a.v > b.v:
-				return 1
-			}
-			return 0
-		})
-	}
-	b.entries = make([]uint64, len(all))
+	b.entries = make([]uint64, 0, n)
 	if b.idBytes > 0 {
-		b.sets = make([]uint16, len(all))
+		b.sets = make([]uint16, 0, n)
 	}
-	for i, e := range all {
-		b.entries[i] = e.v
+	add := func(v uint64, set uint16) {
+		b.entries = append(b.entries, v)
 		if b.sets != nil {
-			b.sets[i] = e.set
+			b.sets = append(b.sets, set)
 		}
 	}
-	return b, nil
+	sets := make([]uint16, len(es))
+	var last []int // entries of one set share its slice: look it up once
+	var lastID uint16
+	for i, e := range es {
+		if len(e.Datasets) == 0 || len(e.Datasets) != len(last) || &e.Datasets[0] != &last[0] {
+			id, ok := p.setID(e.Datasets)
+			if !ok {
+				return nil, fmt.Errorf("%w: a key's datasets are not in the header's sets", hashset.ErrCorrupt)
+			}
+			last, lastID = e.Datasets, id
+		}
+		sets[i] = lastID
+		if i > 0 && e.Key <= es[i-1].Key {
+			return nil, fmt.Errorf("%w: keys out of order", hashset.ErrCorrupt)
+		}
+	}
+	if n == len(es) {
+		for i, e := range es {
+			add(e.Key&mask, sets[i])
+		}
+		return b, nil
+	}
+	// Decoys: n-len(es) uniformly random values distinct from each other
+	// and from the real entries, merged into the real ones (ascending, as
+	// the index keeps them). A collision, about n²/2^(64-p) likely, draws
+	// every decoy again: the decoys stay a uniform set of distinct values.
+	decoys := make([]uint64, n-len(es))
+	for {
+		for i := range decoys {
+			decoys[i] = rand.Uint64() & mask
+		}
+		slices.Sort(decoys)
+		b.entries, b.sets = b.entries[:0], b.sets[:0]
+		i, j := 0, 0
+		for i < len(es) || j < len(decoys) {
+			if j == len(decoys) || i < len(es) && es[i].Key&mask < decoys[j] {
+				add(es[i].Key&mask, sets[i])
+				i++
+			} else {
+				add(decoys[j], p.decoySet())
+				j++
+			}
+		}
+		distinct := true
+		for k := 1; k < len(b.entries); k++ {
+			if b.entries[k] <= b.entries[k-1] {
+				distinct = false
+				break
+			}
+		}
+		if distinct {
+			return b, nil
+		}
+	}
 }
 
 // decoySet draws a set id with the weights of the sets' key counts.

@@ -235,7 +235,11 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.padded = pad
 	}
-	out := appendResponse(make([]byte, 0, 256), resp)
+	size := respHeader + len(resp.evaluated) + len(resp.proof) + 5
+	if bk := resp.bucket; bk != nil {
+		size += (len(bk.entries)*(64-req.bits)+7)/8 + len(bk.entries)*bk.idBytes
+	}
+	out := appendResponse(make([]byte, 0, size), resp)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))

@@ -191,7 +191,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 				if r.reason != "" {
 					bd.reject(f.ds, b.recs[i].File, b.recs[i].Line, r.reason)
 					if rw != nil {
-						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), string(r.reason), b.recs[i].Raw})
+						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), string(r.reason), defuseFormula(b.recs[i].Raw)})
 					}
 					continue
 				}
@@ -443,4 +443,23 @@ func normalizeRecord(rec Record, region string, sc *fastScratch) normalized {
 		return normalized{reason: r}
 	}
 	return normalized{key: Key(n.E164), region: n.Region}
+}
+
+// defuseFormula keeps a rejected value from running as a formula when the
+// rejects file is opened in a spreadsheet: a value starting with "=", "@",
+// a tab or CR, or "+"/"-" not followed by a digit or space, gets a leading
+// apostrophe (a phone number such as "+1 415 ..." is left as it is).
+func defuseFormula(v string) string {
+	if v == "" {
+		return v
+	}
+	switch v[0] {
+	case '=', '@', '\t', '\r':
+		return "'" + v
+	case '+', '-':
+		if len(v) == 1 || !(v[1] >= '0' && v[1] <= '9' || v[1] == ' ' || v[1] == '(') {
+			return "'" + v
+		}
+	}
+	return v
 }

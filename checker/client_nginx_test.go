@@ -35,7 +35,7 @@ func TestClientAgainstNginx(t *testing.T) {
 	c := testIndex(t, 5000, "")
 	root := t.TempDir()
 	export := filepath.Join(root, "export")
-	if _, err := Export(context.Background(), c, export, ExportOptions{Bits: []int{12}, Padding: true}); err != nil {
+	if _, err := Export(context.Background(), c, export, ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o644}); err != nil {
 		t.Fatal(err)
 	}
 	// nginx workers drop privileges: make the tree readable to them.

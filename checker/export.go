@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +26,12 @@ type ExportOptions struct {
 	// Progress, if set, is called now and then with files written so far
 	// and the total.
 	Progress func(done, total int64)
+	// Mode is the permission of the files written; 0 means 0600, owner
+	// only: plain-hash ranges are as sensitive as the index. A web server
+	// running as another user needs more (0640 with a shared group, or
+	// 0644 on a machine whose users are all trusted). Directories get an x
+	// bit for each r bit.
+	Mode fs.FileMode
 }
 
 // ExportStats says what [Export] wrote.
@@ -72,10 +79,15 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 		}
 		total += 1 << b
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "range"), 0o755); err != nil {
+	fileMode := opts.Mode.Perm()
+	if fileMode == 0 {
+		fileMode = 0o600
+	}
+	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
+	if err := os.MkdirAll(filepath.Join(dir, "range"), dirMode); err != nil {
 		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "v1"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "v1"), dirMode); err != nil {
 		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 	}
 	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
@@ -115,7 +127,7 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 					}
 					sc.body = sc.appendText(sc.body[:0], j.bits)
 					path = appendPrefixHex(path[:base], p, j.bits)
-					if err := os.WriteFile(string(path), sc.body, 0o644); err != nil {
+					if err := os.WriteFile(string(path), sc.body, fileMode); err != nil {
 						fail(fmt.Errorf("checker: export: %w", err))
 						cancel()
 						return
@@ -161,16 +173,16 @@ send:
 		if err != nil {
 			return st, err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n')); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n'), fileMode); err != nil {
 			return st, fmt.Errorf("checker: export: %w", err)
 		}
 	}
 	return st, nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, mode); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {

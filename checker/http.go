@@ -122,11 +122,13 @@ type serverIndex struct {
 func (s *Server) acquire() *serverIndex {
 	for {
 		ix := s.cur.Load()
-		if ix.refs.Add(1) > 1 {
-			return ix
+		// Never take a reference from zero: at zero the index is retired
+		// and closing, and a swap has already stored its successor.
+		for n := ix.refs.Load(); n > 0; n = ix.refs.Load() {
+			if ix.refs.CompareAndSwap(n, n+1) {
+				return ix
+			}
 		}
-		// It dropped to zero (retired and closing): undo and reload.
-		ix.refs.Add(-1)
 	}
 }
 
@@ -330,11 +332,13 @@ func (s *Server) Swap(c *Checker) error { return s.SwapIndexes(Indexes{Plain: c}
 
 // SwapIndexes is [Server.Swap] for a set of indexes: a private index and
 // its key (a key rotation swaps both at once), a plain index, or both.
-// On error nothing changes and the caller still owns ixs.
+// If ixs cannot be served, the error wraps [ErrSwapRefused]: nothing
+// changes and the caller still owns ixs. Any other error comes from
+// closing the previous indexes, after the swap.
 func (s *Server) SwapIndexes(ixs Indexes) error {
 	ix, err := s.newServerIndex(ixs)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrSwapRefused, err)
 	}
 	old := s.cur.Swap(ix)
 	s.metrics.indexLoaded(ix)
@@ -342,6 +346,10 @@ func (s *Server) SwapIndexes(ixs Indexes) error {
 	<-old.closed
 	return old.closeErr
 }
+
+// ErrSwapRefused wraps the error of a swap that did not happen: the
+// previous indexes still serve, and the caller still owns the new ones.
+var ErrSwapRefused = errors.New("checker: swap refused")
 
 // IndexID returns the id of the index requests start on now.
 func (s *Server) IndexID() string { return s.cur.Load().id }

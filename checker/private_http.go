@@ -200,8 +200,15 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := req.count()
-	if n > 0 && h.opts.Rate > 0 {
-		if wait, ok := h.allow(h.opts.ClientID(r), n); !ok {
+	// A bucket costs tokens too, one per bucketCost entries it is expected
+	// to hold: otherwise short prefixes would be free bulk downloads.
+	cost := n
+	if req.bits > 0 {
+		cost += int(uint64(h.ix.Index().Len()) >> uint(req.bits) / bucketCost)
+		cost = min(cost, max(h.opts.Burst, n)) // never more than a client can ever hold
+	}
+	if cost > 0 && h.opts.Rate > 0 {
+		if wait, ok := h.allow(h.opts.ClientID(r), cost); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			jsonError(w, http.StatusTooManyRequests, fmt.Sprintf("rate limited: %g evaluations per second per client", h.opts.Rate))
 			return
@@ -245,6 +252,11 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.Write(out)
 }
+
+// bucketCost is how many bucket entries cost one rate-limit token: a
+// 20-bit bucket of the 487M-number dump (~460 entries) is free, a 12-bit
+// one (~119k entries, ~700 KB) costs 29 evaluations' worth.
+const bucketCost = 4096
 
 // allow takes n evaluations from the client's bucket, or says how long to
 // wait before n are available.

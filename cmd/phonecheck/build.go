@@ -116,13 +116,15 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 
 	opts := checker.BuildOptions{Datasets: specs, Workers: f.workers,
 		Created: time.Now().UTC().Format("2006-01-02")}
+	var rejects *privateFile
 	if f.rejects != "" {
 		rf, err := createPrivate(f.rejects)
 		if err != nil {
 			return err
 		}
-		defer rf.Close()
+		defer rf.abort()
 		opts.Rejects = rf
+		rejects = rf
 	}
 	bar := newProgress(f.quiet, "reading")
 	opts.Progress = bar.set
@@ -135,6 +137,11 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	rep, err := b.WriteFile(f.out)
 	if err != nil {
 		return err
+	}
+	if rejects != nil {
+		if err := rejects.commit(); err != nil {
+			return err
+		}
 	}
 	elapsed := time.Since(start)
 	printReport(stdout, f.out, rep, elapsed)
@@ -198,28 +205,71 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// createPrivate creates (or truncates) a file only its owner can read:
-// rejects and reports hold personal data.
-func createPrivate(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// A privateFile is a file only its owner can read (rejects, reports,
+// generated datasets hold personal data), written under a temporary name
+// in the same directory and renamed into place by commit: a failed run or
+// a crash leaves the previous file, if any, as it was.
+type privateFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+func createPrivate(path string) (*privateFile, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode on open
+	if err := f.Chmod(0o600); err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return nil, err
 	}
-	return f, nil
+	return &privateFile{File: f, path: path}, nil
 }
 
+// commit syncs, closes and renames the file into place.
+func (p *privateFile) commit() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	err := p.Sync()
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(p.Name(), p.path)
+	}
+	if err != nil {
+		os.Remove(p.Name())
+		return fmt.Errorf("writing %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// abort removes the temporary file unless commit ran; safe to defer.
+func (p *privateFile) abort() {
+	if !p.done {
+		p.done = true
+		p.Close()
+		os.Remove(p.Name())
+	}
+}
+
+// writePrivate writes data to path through a privateFile.
 func writePrivate(path string, data []byte) error {
 	f, err := createPrivate(path)
 	if err != nil {
 		return err
 	}
+	defer f.abort()
 	if _, err := f.Write(data); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	return f.commit()
 }

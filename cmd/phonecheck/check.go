@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/phonecheck/phonecheck"
 	"github.com/phonecheck/phonecheck/checker"
@@ -102,11 +101,11 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	}
 	raw := args[0]
 	if raw == "-" {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
+		line, err := readLine(bufio.NewReader(stdin))
 		if err != nil && line == "" {
 			return fmt.Errorf("reading the number from standard input: %w", err)
 		}
-		raw = strings.TrimRight(line, "\r\n")
+		raw = line
 	}
 	if checkFlags.serverKey != "" && checkFlags.server == "" {
 		return usagef("--server-key goes with --server URL")

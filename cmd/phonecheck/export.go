@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,13 +36,16 @@ static server) unless --padding=false. Serve the files with
 Content-Type text/plain.
 
 The files are plain-hash ranges: an export is as sensitive as the index
-and for trusted clients only (see 'phonecheck help serve').
+and for trusted clients only (see 'phonecheck help serve'). They are
+written owner-only (--mode 0600); a web server running as another user
+needs --mode 0640 with a shared group, or 0644 where every local user is
+trusted.
 `,
 }
 
 var exportFlags struct {
-	index, out, bits string
-	padding, quiet   bool
+	index, out, bits, mode string
+	padding, quiet         bool
 }
 
 func init() {
@@ -52,6 +56,7 @@ func init() {
 		fs.StringVar(&f.bits, "bits", "12,16,20", "prefix lengths in bits, comma-separated")
 		fs.BoolVar(&f.padding, "padding", true, "pad every range to a size tier")
 		fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+		fs.StringVar(&f.mode, "mode", "0600", "permission of the files written, octal (directories get x where files get r)")
 	}
 	cmdExport.Run = runExport
 }
@@ -72,6 +77,10 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 		}
 		bits = append(bits, b)
 	}
+	mode, err := strconv.ParseUint(f.mode, 8, 32)
+	if err != nil || mode > 0o777 || mode&0o600 != 0o600 {
+		return usagef("--mode %q: want octal permission bits the owner can read and write, e.g. 0600 or 0640", f.mode)
+	}
 	c, err := openChecker(f.index)
 	if err != nil {
 		return err
@@ -79,7 +88,7 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 	defer c.Close()
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
-	st, err := checker.Export(ctx, c, f.out, checker.ExportOptions{Bits: bits, Padding: f.padding,
+	st, err := checker.Export(ctx, c, f.out, checker.ExportOptions{Bits: bits, Padding: f.padding, Mode: fs.FileMode(mode),
 		Progress: func(done, total int64) {
 			mu.Lock()
 			p.set(done, total)

@@ -76,17 +76,24 @@ func runGen(ctx context.Context, cmd *Command, args []string) error {
 		}
 	}
 	w := stdout
+	var file *privateFile
 	if f.out != "" {
-		file, err := createPrivate(f.out)
+		var err error
+		file, err = createPrivate(f.out)
 		if err != nil {
 			return err
 		}
-		defer file.Close()
+		defer file.abort()
 		w = file
 	}
 	st, err := checker.Generate(w, opts)
 	if err != nil {
 		return err
+	}
+	if file != nil {
+		if err := file.commit(); err != nil {
+			return err
+		}
 	}
 	if f.out != "" {
 		fmt.Fprintf(stderr, "phonecheck: wrote %d rows to %s\n", st.Rows, f.out)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"strings"
@@ -44,14 +45,17 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 	defer w.Flush()
 	var z checker.Normalizer
 	for {
-		line, err := r.ReadString('\n')
+		line, err := readLine(r)
+		if err == errLineTooLong {
+			w.WriteString("invalid\t" + string(checker.ReasonTooLong) + "\n")
+			continue
+		}
 		if line == "" && err != nil {
 			if err == io.EOF {
 				return w.Flush()
 			}
 			return err
 		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		n, nerr := z.Normalize(line, normalizeFlags.region)
 		if nerr != nil {
 			w.WriteString("invalid\t")
@@ -65,5 +69,40 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+	}
+}
+
+// maxLine caps a line of input: no phone number needs more, and a stream
+// with no newline must not grow memory without bound. A longer line reads
+// as one invalid line.
+const maxLine = 64 << 10
+
+var errLineTooLong = errors.New("line longer than 64 KiB")
+
+// readLine reads one line without its "\n" or "\r\n". A line longer than
+// maxLine is consumed whole and reported as errLineTooLong.
+func readLine(r *bufio.Reader) (string, error) {
+	var buf []byte
+	long := false
+	for {
+		frag, err := r.ReadSlice('\n')
+		if !long {
+			if len(buf)+len(frag) > maxLine {
+				long, buf = true, nil
+			} else {
+				buf = append(buf, frag...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if long {
+			return "", errLineTooLong
+		}
+		if err != nil && len(buf) == 0 {
+			return "", err
+		}
+		s := strings.TrimSuffix(string(buf), "\n")
+		return strings.TrimSuffix(s, "\r"), nil
 	}
 }

@@ -172,7 +172,12 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 				continue
 			}
 			if err := srv.SwapIndexes(nixs); err != nil {
-				log.Warn("reload", "err", err)
+				if errors.Is(err, checker.ErrSwapRefused) {
+					nixs.Close() // refused: the previous index still serves
+					log.Error("reload refused, still serving the previous index", "err", err)
+					continue
+				}
+				log.Warn("reload: closing the previous index", "err", err)
 			}
 			attrs := []any{"index", srv.IndexID()}
 			if nixs.Private != nil {

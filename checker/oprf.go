@@ -247,26 +247,44 @@ func (k *OPRFKey) WriteKeyFile(path, created string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Write a temporary file, then link it into place: a crash never
+	// leaves a partial key at path, and link, unlike rename, fails if path
+	// exists.
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("checker: %s: %w (refusing to replace a key)", path, fs.ErrExist)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	if err := f.Chmod(0o600); err != nil { // umask aside, be explicit
 		f.Close()
-		os.Remove(path)
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		os.Remove(path)
 		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		os.Remove(path)
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("checker: %s: %w (refusing to replace a key)", path, fs.ErrExist)
+		}
+		return err
+	}
+	return nil
 }
 
 // LoadOPRFKey reads a key file. On Unix it refuses a file that group or

@@ -16,7 +16,7 @@ import (
 
 // TestBatchMatchesCheck runs a batch over generated messy rows and checks
 // every output row against Normalize and Checker.Lookup, row by row, in
-// both output formats.
+// both output formats, before and after preloading the index.
 func TestBatchMatchesCheck(t *testing.T) {
 	var leak, subs bytes.Buffer
 	if _, err := Generate(&leak, GenOptions{Seed: 1, N: 3000, Format: "txt", Region: "EG"}); err != nil {
@@ -37,8 +37,11 @@ func TestBatchMatchesCheck(t *testing.T) {
 		}
 		ids, raws = append(ids, rec[0]), append(raws, rec[1])
 	}
-	for _, format := range []string{"csv", "jsonl"} {
-		b, err := c.NewBatch(bytes.NewReader(subs.Bytes()), "subs.csv", BatchOptions{Region: "EG", ID: "id", Output: format, Workers: 3})
+	// The last pass preloads the index: lookups then leave ReadAt for
+	// memory and ContainsBatch's prefetching path.
+	for _, mode := range []string{"csv", "jsonl", "csv+preload"} {
+		format, preload := strings.CutSuffix(mode, "+preload")
+		b, err := c.NewBatch(bytes.NewReader(subs.Bytes()), "subs.csv", BatchOptions{Region: "EG", ID: "id", Output: format, Workers: 3, Preload: preload})
 		if err != nil {
 			t.Fatal(err)
 		}

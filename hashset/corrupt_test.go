@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -36,12 +38,19 @@ func openBoth(data []byte) ([]*Reader, error) {
 	return rs, err1
 }
 
-// exercise runs every lookup on r; it must not panic. It returns Verify's
-// error.
+// exercise runs every lookup on r; it must not panic, and ContainsBatch
+// must agree with Contains, before and after Preload (which may fail). It
+// returns Verify's error.
 func exercise(r *Reader, keys []uint64) error {
 	for _, k := range keys {
 		r.Contains(k)
 		r.MayContain(k)
+	}
+	sameBatch(r, keys)
+	if err := r.Preload(); err == nil {
+		sameBatch(r, keys)
+	} else if !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrCorrupt) {
+		panic(fmt.Sprintf("Preload: %v is neither ErrChecksum nor ErrCorrupt", err))
 	}
 	for _, bits := range []int{1, 7, 8, 13, 20, 24, 25, 32, 64} {
 		for _, k := range keys[:min(len(keys), 3)] {
@@ -51,6 +60,25 @@ func exercise(r *Reader, keys []uint64) error {
 	r.Sections()
 	r.Meta()
 	return r.Verify()
+}
+
+// sameBatch panics unless ContainsBatch answers what Contains answers.
+func sameBatch(r *Reader, keys []uint64) {
+	sets := make([][]int, len(keys))
+	found := r.ContainsBatch(keys, sets)
+	n := 0
+	for i, k := range keys {
+		ds, ok := r.Contains(k)
+		if ok {
+			n++
+		}
+		if ok != (sets[i] != nil) || !slices.Equal(ds, sets[i]) {
+			panic(fmt.Sprintf("ContainsBatch disagrees with Contains on key %d: %v, want %v, %v", i, sets[i], ds, ok))
+		}
+	}
+	if n != found {
+		panic(fmt.Sprintf("ContainsBatch found %d, Contains %d", found, n))
+	}
 }
 
 // mustFail checks that data is rejected by Open or by Verify, without

@@ -78,8 +78,8 @@ func randomSpec(seed uint64, n, nd int) spec {
 	return s
 }
 
-// readers returns the same index through both lookup paths: memory (as
-// when mapped) and io.ReaderAt.
+// readers returns the same index through the three lookup paths: memory
+// (as when mapped), io.ReaderAt, and a copy made by Preload.
 func readers(t testing.TB, data []byte) map[string]*Reader {
 	mem, err := newReader(bytes.NewReader(data), data, int64(len(data)))
 	if err != nil {
@@ -89,7 +89,14 @@ func readers(t testing.TB, data []byte) map[string]*Reader {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*Reader{"mem": mem, "readerat": ra}
+	pre, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.Preload(); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*Reader{"mem": mem, "readerat": ra, "preloaded": pre}
 }
 
 func checkReader(t *testing.T, r *Reader, want ref, rng *rand.Rand) {
@@ -112,17 +119,35 @@ func checkReader(t *testing.T, r *Reader, want ref, rng *rand.Rand) {
 		}
 	}
 	slices.Sort(keys)
+	probes := slices.Clone(keys)
 	for i := 0; i < 2000; i++ {
 		k := rng.Uint64()
 		if i%2 == 0 && len(keys) > 0 { // near misses: neighbours of present keys
 			k = keys[rng.IntN(len(keys))] + uint64(rng.IntN(3)) - 1
 		}
+		probes = append(probes, k)
 		if _, in := want[k]; in {
 			continue
 		}
 		if got, ok := r.Contains(k); ok {
 			t.Fatalf("Contains(absent %05x...) = %v, true", k>>44, got)
 		}
+	}
+	rng.Shuffle(len(probes), func(i, j int) { probes[i], probes[j] = probes[j], probes[i] })
+	sets := make([][]int, len(probes)+1)
+	found := r.ContainsBatch(probes, sets)
+	wantFound := 0
+	for i, k := range probes {
+		ds, in := want[k]
+		if in {
+			wantFound++
+		}
+		if (sets[i] != nil) != in || !slices.Equal(sets[i], ds) {
+			t.Fatalf("ContainsBatch: key %05x...: %v, want %v", k>>44, sets[i], ds)
+		}
+	}
+	if found != wantFound {
+		t.Fatalf("ContainsBatch found %d, want %d", found, wantFound)
 	}
 	b := r.Meta().DirBits
 	for _, bits := range []int{1, 2, 8, 12, 20, 24, 32, 64, b - 1, b, b + 1} {

@@ -5,6 +5,7 @@ package hashset
 import (
 	"errors"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,4 +20,30 @@ func mmapFile(f *os.File, size int64) ([]byte, func() error, error) {
 		return nil, nil, err
 	}
 	return b, func() error { return unix.Munmap(b) }, nil
+}
+
+// hugePage is the size of a transparent huge page on x86-64 and most arm64
+// kernels; on others the alignment is merely wasted.
+const hugePage = 2 << 20
+
+// allocLarge returns n zeroed bytes of anonymous memory outside the Go
+// heap, aligned to a huge page and, on Linux, advised to use huge pages
+// (see adviseHuge). The returned function frees it.
+func allocLarge(n int) ([]byte, func() error, error) {
+	if n <= 0 || n > int(^uint(0)>>1)-hugePage {
+		return nil, nil, errors.New("cannot allocate this size")
+	}
+	m, err := unix.Mmap(-1, 0, n+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, nil, err
+	}
+	skip := 0
+	if a := int(uintptr(unsafe.Pointer(unsafe.SliceData(m))) % hugePage); a != 0 {
+		skip = hugePage - a
+	}
+	b := m[skip : skip+n : skip+n]
+	if n >= hugePage {
+		adviseHuge(b)
+	}
+	return b, func() error { return unix.Munmap(m) }, nil
 }

@@ -9,6 +9,8 @@ import (
 	"math/bits"
 	"os"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Reader answers lookups on an index file. A Reader is safe for concurrent
@@ -44,6 +46,20 @@ type Reader struct {
 	hasBloom  bool
 	bloomOnce sync.Once
 	bloom     *bloomFilter
+
+	// mem is where lookups read DIR, KEYS and IDS: subslices of the file
+	// mapping, or of the copy made by Preload; nil when lookups go through
+	// ReadAt (or after Close).
+	mem       atomic.Pointer[lookupMem]
+	preMu     sync.Mutex // serializes Preload
+	preloaded bool
+	freePre   func() error // releases Preload's copy
+}
+
+// lookupMem holds the sections that lookups read, at their exact lengths
+// (checked at open): DIR (1<<b)+1 uint32, KEYS n*w bytes, IDS n*idw bytes.
+type lookupMem struct {
+	dir, keys, ids []byte
 }
 
 // Open opens the index file at path. It maps the file into memory when it
@@ -87,10 +103,17 @@ func NewReader(ra io.ReaderAt, size int64) (*Reader, error) {
 // found.
 func (r *Reader) Close() error {
 	var err error
+	r.mem.Store(nil)
+	if r.freePre != nil {
+		err = r.freePre()
+		r.freePre = nil
+	}
 	if r.unmap != nil {
 		r.data = nil
 		r.bloom = nil
-		err = r.unmap()
+		if uerr := r.unmap(); err == nil {
+			err = uerr
+		}
 		r.unmap = nil
 	}
 	if r.file != nil {
@@ -188,12 +211,25 @@ func newReader(ra io.ReaderAt, data []byte, size int64) (*Reader, error) {
 	if le.Uint32(d0[:]) != 0 || uint64(le.Uint32(dn[:])) != r.n {
 		return nil, fmt.Errorf("%w: directory does not span the keys", ErrCorrupt)
 	}
+	if r.data != nil {
+		r.mem.Store(&lookupMem{
+			dir:  sectionOf(r.data, r.dirOff, (int64(1)<<r.b+1)*4),
+			keys: sectionOf(r.data, r.keysOff, int64(r.n)*int64(r.w)),
+			ids:  sectionOf(r.data, r.idsOff, int64(r.n)*int64(r.idw)),
+		})
+	}
 	if r.hasBloom && r.data != nil {
 		sec := r.bloomSec
 		r.bloom = bloomFromBytes(r.data[sec.Offset:sec.Offset+sec.Length], h.bloomM, uint64(h.bloomK))
 		r.bloomOnce.Do(func() {})
 	}
 	return r, nil
+}
+
+// sectionOf returns p[off:off+n], whose bounds checkLayout and parseTable
+// have checked against the file size.
+func sectionOf(p []byte, off, n int64) []byte {
+	return p[off : off+n : off+n]
 }
 
 // checkLayout checks the header fields against each other and the section
@@ -380,33 +416,233 @@ var bufPool = sync.Pool{New: func() any { p := make([]byte, 4096); return &p }}
 
 // Contains reports whether key is in the index and, if so, the datasets it
 // came from, as indexes into Meta().Datasets. The slice is shared and must
-// not be modified. On a memory-mapped file Contains does not allocate.
+// not be modified. On a memory-mapped or preloaded file Contains does not
+// allocate. To look up many keys at once, [Reader.ContainsBatch] is faster.
 func (r *Reader) Contains(key uint64) (datasets []int, ok bool) {
 	var pos uint64
-	if r.data != nil {
-		pos, ok = r.findMem(key)
+	m := r.mem.Load()
+	if m != nil {
+		pos, ok = r.findMem(m, key)
 	} else {
 		pos, ok = r.findRA(key)
 	}
 	if !ok {
 		return nil, false
 	}
+	if m != nil {
+		return r.setMem(m, pos)
+	}
 	return r.setAt(pos)
 }
 
-// findMem finds key in a memory-mapped file: one directory read, then a
-// search of the key's bucket.
-func (r *Reader) findMem(key uint64) (uint64, bool) {
-	bk := key >> r.sh
-	d := r.data[r.dirOff+int64(bk)*4:] // the DIR length was checked at open
-	lo, hi := uint64(le.Uint32(d)), uint64(le.Uint32(d[4:]))
-	if lo >= hi || hi > r.n {
+// findMem finds key in memory: one directory read, then a search of the
+// key's bucket.
+func (r *Reader) findMem(m *lookupMem, key uint64) (uint64, bool) {
+	lo, hi, ok := r.bucket(m, key)
+	if !ok {
 		return 0, false
 	}
 	w := uint64(r.w)
-	keys := r.data[uint64(r.keysOff)+lo*w : uint64(r.keysOff)+hi*w]
-	i, ok := searchBucket(keys, r.w, int(hi-lo), key&r.mask, r.b)
+	i, ok := searchBucket(m.keys[lo*w:hi*w], r.w, int(hi-lo), key&r.mask, r.b)
 	return lo + uint64(i), ok
+}
+
+// bucket returns the positions [lo, hi) of key's bucket, or false if it is
+// empty or the directory is corrupt.
+func (r *Reader) bucket(m *lookupMem, key uint64) (lo, hi uint64, ok bool) {
+	d := m.dir[(key>>r.sh)*4:] // key>>sh < 1<<b: the DIR has (1<<b)+1 entries
+	lo, hi = uint64(le.Uint32(d)), uint64(le.Uint32(d[4:]))
+	return lo, hi, lo < hi && hi <= r.n
+}
+
+// setMem is setAt in memory.
+func (r *Reader) setMem(m *lookupMem, pos uint64) ([]int, bool) {
+	if r.idw == 0 {
+		if len(r.sets) == 0 {
+			return nil, false
+		}
+		return r.sets[0], true
+	}
+	off := pos * uint64(r.idw)
+	if off+uint64(r.idw) > uint64(len(m.ids)) {
+		return nil, false
+	}
+	id := getUint(m.ids[off:], r.idw)
+	if id >= uint64(len(r.sets)) {
+		return nil, false
+	}
+	return r.sets[id], true
+}
+
+// Preload copies the sections that lookups read (DIR, KEYS and IDS: about
+// w+idw bytes per key, 6 at 10M keys) into memory of the Reader's own,
+// checking their checksums on the way; lookups then read the copy. On
+// Linux the copy asks for transparent huge pages (MADV_HUGEPAGE), so that
+// lookups spread over an index larger than the TLB's reach take no TLB
+// misses, where a file mapping takes one per lookup on 4 KiB pages.
+// Measured on the 2-core VM at 10M keys: Contains 10-15% faster,
+// ContainsBatch a few percent (see BenchmarkContainsLarge); a host that
+// backs the VM with huge pages should gain more.
+//
+// Preload is for long jobs (a batch check, a server) on large indexes: it
+// reads the three sections once (0.1 to 0.2 s at 10M keys here) and holds
+// a second copy in memory, next to the file's page cache. [Open] stays
+// O(1) without it. On a checksum mismatch Preload returns an error
+// wrapping [ErrChecksum] and lookups keep reading the file. Calling
+// Preload again does nothing. Preload may run concurrently with lookups
+// (they read the file or the copy); not with Close, which frees the copy.
+func (r *Reader) Preload() error {
+	r.preMu.Lock()
+	defer r.preMu.Unlock()
+	if r.preloaded {
+		return nil
+	}
+	secs := []uint32{secKeys, secDir, secIDs} // KEYS first: huge-page aligned
+	var offs [3]int
+	total := 0
+	for i, id := range secs {
+		s, _ := r.h.section(id)
+		total = (total + 63) &^ 63 // cache-line aligned
+		offs[i] = total
+		total += int(s.Length)
+	}
+	if int64(total) > r.size+3*64 {
+		return fmt.Errorf("%w: sections larger than the file", ErrCorrupt)
+	}
+	buf, free, err := allocLarge(max(total, 1))
+	if err != nil {
+		return fmt.Errorf("hashset: preload: %w", err)
+	}
+	var parts [3][]byte
+	for i, id := range secs {
+		s, _ := r.h.section(id)
+		p := buf[offs[i] : offs[i]+int(s.Length) : offs[i]+int(s.Length)]
+		if err := r.copySection(p, s); err != nil {
+			free()
+			return err
+		}
+		parts[i] = p
+	}
+	r.preloaded, r.freePre = true, free
+	r.mem.Store(&lookupMem{keys: parts[0], dir: parts[1], ids: parts[2]})
+	return nil
+}
+
+// copySection reads section s into p (len(p) == s.Length) and checks its
+// CRC, piece by piece, each piece checked while it is still in cache.
+func (r *Reader) copySection(p []byte, s SectionInfo) error {
+	const piece = 256 << 10
+	var c uint32
+	for off := 0; off < len(p); off += piece {
+		q := p[off:min(off+piece, len(p))]
+		if err := r.readAt(q, s.Offset+int64(off)); err != nil {
+			return err
+		}
+		c = crc32.Update(c, castagnoli, q)
+	}
+	if c != s.CRC {
+		return fmt.Errorf("%w: section %s", ErrChecksum, s.Name)
+	}
+	return nil
+}
+
+// batchGroup is how many keys ContainsBatch takes through each pass: enough
+// cache misses in flight to keep the memory system busy, few enough that
+// the lines they bring in are still in L1 for the next pass. (16 to 64
+// measured alike; prefetching a whole group further ahead measured no
+// faster.)
+const batchGroup = 32
+
+// prefetchSpan is how many entries on each side of its interpolated guess
+// ContainsBatch prefetches for a search. In a bucket of c uniform keys the
+// guess is off by about sqrt(c/6) entries (5 at c = 150, the mean bucket at
+// 10M keys), so +-8 holds nearly every search; 17 entries of 5 or 6 bytes
+// span the guess's cache line and at most one line on either side.
+const prefetchSpan = 8
+
+// ContainsBatch looks up every key of keys, as [Reader.Contains] would, and
+// sets datasets[i] to the datasets of keys[i], or to nil if keys[i] is
+// absent. It returns how many keys were found. It panics if datasets is
+// shorter than keys.
+//
+// On an index larger than the CPU caches it is several times faster than
+// Contains in a loop: for a group of keys it prefetches their directory
+// entries, then the bucket entries their searches will read first, then
+// searches (prefetching the provenance ids of the keys found), so that the
+// cache misses of a group overlap instead of following one another. Its
+// results are those of Contains, even on a corrupt file (the searches are
+// the same).
+func (r *Reader) ContainsBatch(keys []uint64, datasets [][]int) int {
+	datasets = datasets[:len(keys)]
+	m := r.mem.Load()
+	found := 0
+	if m == nil {
+		for i, k := range keys {
+			s, ok := r.Contains(k)
+			datasets[i] = s
+			if ok {
+				found++
+			}
+		}
+		return found
+	}
+	var (
+		lo, cnt [batchGroup]uint64
+		pos     [batchGroup]uint64
+		ok      [batchGroup]bool
+	)
+	w := uint64(r.w)
+	for len(keys) > 0 {
+		g := min(len(keys), batchGroup)
+		ks, out := keys[:g], datasets[:g]
+		keys, datasets = keys[g:], datasets[g:]
+		// Pass 1: prefetch the directory entries.
+		for _, k := range ks {
+			prefetch(uintptr(unsafe.Pointer(&m.dir[(k>>r.sh)*4])))
+		}
+		// Pass 2: read them; prefetch the entries around each key's
+		// interpolated guess, where its search starts.
+		for i, k := range ks {
+			l, h, in := r.bucket(m, k)
+			if !in {
+				lo[i], cnt[i] = 0, 0
+				continue
+			}
+			lo[i], cnt[i] = l, h-l
+			c := int(h - l)
+			g := bucketGuess(k&r.mask, c, r.b)
+			bk := m.keys[l*w : h*w]
+			prefetch(uintptr(unsafe.Pointer(&bk[max(g-prefetchSpan, 0)*r.w])))
+			prefetch(uintptr(unsafe.Pointer(&bk[g*r.w])))
+			prefetch(uintptr(unsafe.Pointer(&bk[min(g+prefetchSpan, c-1)*r.w+r.w-1])))
+		}
+		// Pass 3: search; prefetch the provenance ids of the keys found.
+		for i, k := range ks {
+			pos[i], ok[i] = 0, false
+			if cnt[i] == 0 {
+				continue
+			}
+			l := lo[i]
+			j, f := searchBucket(m.keys[l*w:(l+cnt[i])*w], r.w, int(cnt[i]), k&r.mask, r.b)
+			pos[i], ok[i] = l+uint64(j), f
+			if f && r.idw > 0 {
+				if o := pos[i] * uint64(r.idw); o < uint64(len(m.ids)) {
+					prefetch(uintptr(unsafe.Pointer(&m.ids[o])))
+				}
+			}
+		}
+		// Pass 4: the provenance.
+		for i := range ks {
+			out[i] = nil
+			if ok[i] {
+				if s, in := r.setMem(m, pos[i]); in {
+					out[i] = s
+					found++
+				}
+			}
+		}
+	}
+	return found
 }
 
 // findRA finds key through io.ReaderAt: one read of two directory entries,
@@ -447,7 +683,8 @@ func (r *Reader) findRA(key uint64) (uint64, bool) {
 	return a + uint64(i), ok
 }
 
-// setAt returns the provenance of the key at position pos.
+// setAt returns the provenance of the key at position pos, through
+// ReadAt.
 func (r *Reader) setAt(pos uint64) ([]int, bool) {
 	if r.idw == 0 {
 		if len(r.sets) == 0 {
@@ -455,23 +692,12 @@ func (r *Reader) setAt(pos uint64) ([]int, bool) {
 		}
 		return r.sets[0], true
 	}
-	var id uint64
-	off := r.idsOff + int64(pos)*int64(r.idw)
-	if r.data != nil {
-		if off+int64(r.idw) > int64(len(r.data)) {
-			return nil, false
-		}
-		id = getUint(r.data[off:], r.idw)
-	} else {
-		var b [4]byte
-		bp := bufPool.Get().(*[]byte)
-		err := r.readAt((*bp)[:r.idw], off)
-		copy(b[:], (*bp)[:r.idw])
-		bufPool.Put(bp)
-		if err != nil {
-			return nil, false
-		}
-		id = getUint(b[:], r.idw)
+	bp := bufPool.Get().(*[]byte)
+	err := r.readAt((*bp)[:r.idw], r.idsOff+int64(pos)*int64(r.idw))
+	id := getUint(*bp, r.idw)
+	bufPool.Put(bp)
+	if err != nil {
+		return nil, false
 	}
 	if id >= uint64(len(r.sets)) {
 		return nil, false
@@ -490,12 +716,7 @@ func searchBucket(keys []byte, w, cnt int, target uint64, b int) (int, bool) {
 		return 0, false
 	}
 	at := func(i int) uint64 { return getUint(keys[i*w:], w) }
-	// Guess: target / 2^(64-b) of the way into the bucket.
-	g64, _ := bits.Mul64(target<<uint(b), uint64(cnt))
-	g := int(g64)
-	if g >= cnt {
-		g = cnt - 1
-	}
+	g := bucketGuess(target, cnt, b)
 	lo, hi := 0, cnt // the answer is in [lo, hi]
 	if at(g) < target {
 		lo = g + 1
@@ -533,6 +754,13 @@ func searchBucket(keys []byte, w, cnt int, target uint64, b int) (int, bool) {
 		}
 	}
 	return lo, lo < cnt && at(lo) == target
+}
+
+// bucketGuess is where target should sit among cnt > 0 suffixes of 64-b
+// bits spread uniformly: target / 2^(64-b) of the way into the bucket.
+func bucketGuess(target uint64, cnt, b int) int {
+	g64, _ := bits.Mul64(target<<uint(b), uint64(cnt))
+	return min(int(g64), cnt-1)
 }
 
 // Entry is one key of a [Reader.Range] answer.

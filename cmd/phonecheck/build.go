@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -126,6 +127,10 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		opts.Rejects = rf
 		rejects = rf
 	}
+	// The builder's keys are most of the live heap, and they are
+	// pointer-free, so collecting often is cheap; the default GOGC=100
+	// would let garbage from parsing grow as large as all the keys.
+	defer debug.SetGCPercent(debug.SetGCPercent(20))
 	bar := newProgress(f.quiet, "reading")
 	opts.Progress = bar.set
 	start := time.Now()

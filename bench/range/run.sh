@@ -25,7 +25,7 @@ if [ ! -f "$WORK/bench.idx" ]; then
 fi
 if [ ! -f "$WORK/export/manifest.json" ]; then
 	echo "exporting 20-bit ranges (1M files) ..." >&2
-	"$WORK/phonecheck" export --quiet --index "$WORK/bench.idx" --out "$WORK/export" --bits 20 --padding=false 2>/dev/null
+	"$WORK/phonecheck" export --quiet --index "$WORK/bench.idx" --out "$WORK/export" --bits 20 --padding=false --mode 0644 2>/dev/null
 fi
 chmod 755 "$WORK"
 

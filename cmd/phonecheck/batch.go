@@ -161,12 +161,24 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 		}
 		return err
 	}
-	if tmp != nil {
-		if err := tmp.Close(); err != nil {
+	// The summary first: a run whose summary cannot be written fails
+	// before its results appear.
+	if f.summaryJSON != "" {
+		data, _ := json.MarshalIndent(sum, "", "  ")
+		if err := writePrivate(f.summaryJSON, append(data, '\n')); err != nil {
 			return err
 		}
-		if err := os.Rename(tmp.Name(), f.out); err != nil {
-			return err
+	}
+	if tmp != nil {
+		err := tmp.Sync()
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), f.out)
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", f.out, err)
 		}
 		tmp = nil
 	}
@@ -175,12 +187,6 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 		report = stderr
 	}
 	printBatchSummary(report, sum, f.out)
-	if f.summaryJSON != "" {
-		data, _ := json.MarshalIndent(sum, "", "  ")
-		if err := writePrivate(f.summaryJSON, append(data, '\n')); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

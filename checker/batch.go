@@ -5,8 +5,6 @@ package checker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -97,7 +95,7 @@ type Batch struct {
 	c      *Checker
 	in     *Input
 	opts   BatchOptions
-	idCol  int // 0-based; -1 for none
+	hasID  bool // the input has an id column: the output carries it
 	fast   *fastNorm
 	names  [][]byte // per dataset: name, CSV-escaped or JSON-quoted
 	region string
@@ -108,40 +106,28 @@ type Batch struct {
 // batch check. Compression, format, header and column are detected as by
 // [OpenInput].
 func (c *Checker) OpenBatch(path string, opts BatchOptions) (*Batch, error) {
-	iopts := InputOptions{Column: opts.Column, Format: opts.Format, Header: opts.Header}
-	if opts.ID == "" {
-		in, err := OpenInput(path, iopts)
-		if err != nil {
-			return nil, err
-		}
-		return c.newBatch(in, -1, opts)
-	}
-	in, col, err := openBatchFile(path, iopts, opts.ID)
+	in, err := OpenInput(path, opts.inputOptions())
 	if err != nil {
 		return nil, err
 	}
-	return c.newBatch(in, col, opts)
+	return c.newBatch(in, opts)
 }
 
 // NewBatch is [Checker.OpenBatch] on a reader; name is used in messages.
 func (c *Checker) NewBatch(r io.Reader, name string, opts BatchOptions) (*Batch, error) {
-	iopts := InputOptions{Column: opts.Column, Format: opts.Format, Header: opts.Header}
-	if opts.ID == "" {
-		in, err := NewInput(r, name, iopts)
-		if err != nil {
-			return nil, err
-		}
-		return c.newBatch(in, -1, opts)
-	}
-	in, col, err := openBatchInput(r, name, -1, nil, iopts, opts.ID)
+	in, err := NewInput(r, name, opts.inputOptions())
 	if err != nil {
 		return nil, err
 	}
-	return c.newBatch(in, col, opts)
+	return c.newBatch(in, opts)
 }
 
-func (c *Checker) newBatch(in *Input, idCol int, opts BatchOptions) (*Batch, error) {
-	b := &Batch{c: c, in: in, opts: opts, idCol: idCol, fast: fastNormalizer()}
+func (o *BatchOptions) inputOptions() InputOptions {
+	return InputOptions{Column: o.Column, Format: o.Format, Header: o.Header, IDColumn: o.ID}
+}
+
+func (c *Checker) newBatch(in *Input, opts BatchOptions) (*Batch, error) {
+	b := &Batch{c: c, in: in, opts: opts, hasID: in.idCol >= 0, fast: fastNormalizer()}
 	bad := func(err error) (*Batch, error) {
 		in.Close()
 		return nil, err
@@ -183,7 +169,6 @@ func (b *Batch) Input() *Input { return b.in }
 // batchChunk is a run of consecutive input rows and their output.
 type batchChunk struct {
 	recs []Record
-	ids  []string
 	out  []byte // output rows, ready to write
 	sum  chunkSummary
 	done chan struct{}
@@ -235,9 +220,9 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 		defer close(ordered)
 		for {
 			ch := pool.Get().(*batchChunk)
-			ch.recs, ch.ids, ch.done = ch.recs[:0], ch.ids[:0], make(chan struct{})
+			ch.recs, ch.done = ch.recs[:0], make(chan struct{})
 			for len(ch.recs) < batchChunkRows {
-				rec, id, err := b.next()
+				rec, err := b.in.Next()
 				if err == io.EOF {
 					break
 				}
@@ -246,9 +231,6 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 					break
 				}
 				ch.recs = append(ch.recs, rec)
-				if b.idCol >= 0 {
-					ch.ids = append(ch.ids, id)
-				}
 			}
 			if len(ch.recs) == 0 {
 				return
@@ -352,19 +334,10 @@ func (b *Batch) header() []byte {
 	if b.opts.Output == "jsonl" {
 		return nil
 	}
-	if b.idCol >= 0 {
+	if b.hasID {
 		return []byte("row,id,e164,region,status,reason,datasets\n")
 	}
 	return []byte("row,e164,region,status,reason,datasets\n")
-}
-
-// next reads one row: the record and, with an id column, its id.
-func (b *Batch) next() (Record, string, error) {
-	if b.idCol < 0 {
-		rec, err := b.in.Next()
-		return rec, "", err
-	}
-	return b.in.nextWithID(b.idCol)
 }
 
 // batchScratch is one worker's scratch space, reused from chunk to chunk.
@@ -425,8 +398,7 @@ func (b *Batch) process(ch *batchChunk, sc *batchScratch) {
 		e164s = append(e164s, e164...)
 		row.e164[1] = int32(len(e164s))
 		if reason == "" {
-			sum := sha256.Sum256(e164)
-			keys = append(keys, binary.BigEndian.Uint64(sum[:8]))
+			keys = append(keys, keyOf(e164))
 		}
 		rows = append(rows, row)
 	}
@@ -445,10 +417,7 @@ func (b *Batch) process(ch *batchChunk, sc *batchScratch) {
 	k := 0 // next key
 	for i := range rows {
 		rec, row := &ch.recs[i], &rows[i]
-		id := ""
-		if b.idCol >= 0 {
-			id = ch.ids[i]
-		}
+		id := rec.ID
 		e164 := e164s[row.e164[0]:row.e164[1]]
 		var set []int
 		status := StatusInvalid
@@ -502,7 +471,7 @@ func (b *Batch) process(ch *batchChunk, sc *batchScratch) {
 func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region, status string, reason Reason, sets []int) []byte {
 	out = strconv.AppendInt(out, line, 10)
 	out = append(out, ',')
-	if b.idCol >= 0 {
+	if b.hasID {
 		out = appendCSVField(out, id)
 		out = append(out, ',')
 	}
@@ -533,7 +502,7 @@ func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region
 func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, region, status string, reason Reason, sets []int) []byte {
 	out = append(out, `{"row":`...)
 	out = strconv.AppendInt(out, line, 10)
-	if b.idCol >= 0 {
+	if b.hasID {
 		out = append(out, `,"id":`...)
 		out = appendJSONString(out, id)
 	}

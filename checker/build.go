@@ -2,8 +2,6 @@ package checker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -431,8 +429,7 @@ func normalizeRecord(rec Record, region string, sc *fastScratch) normalized {
 		if r.reason != "" {
 			return normalized{reason: r.reason}
 		}
-		sum := sha256.Sum256(r.e164)
-		return normalized{key: binary.BigEndian.Uint64(sum[:8]), region: r.region}
+		return normalized{key: keyOf(r.e164), region: r.region}
 	}
 	n, err := Normalize(rec.Raw, region)
 	if err != nil {

@@ -22,8 +22,12 @@ import (
 const HashScheme = "sha256-e164-v1"
 
 // Key returns the index key of a number in E.164 form, under [HashScheme].
-func Key(e164 string) uint64 {
-	sum := sha256.Sum256([]byte(e164))
+func Key(e164 string) uint64 { return keyOf([]byte(e164)) }
+
+// keyOf is [Key] on bytes, for the hot loops that hold the E.164 form in
+// a scratch buffer.
+func keyOf(e164 []byte) uint64 {
+	sum := sha256.Sum256(e164)
 	return binary.BigEndian.Uint64(sum[:8])
 }
 

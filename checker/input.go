@@ -28,6 +28,7 @@ type Record struct {
 	File string // as given to OpenInput or NewInput
 	Line int64  // 1-based line number in the (decompressed) file where the row starts
 	Raw  string // the picked field, untrimmed (line terminators removed)
+	ID   string // the IDColumn field, if InputOptions asked for one ("" if the row lacks it)
 	// Err is a row-level problem (the row has no such column, the line is
 	// too long, a field runs over several lines). Raw may then be empty.
 	// It is never fatal, and it never holds the row's content; File and
@@ -53,6 +54,10 @@ type InputOptions struct {
 	// do. A plain-text file has a header only if its first line is a phone
 	// column name.
 	Header string
+	// IDColumn, if set, is a second column (header name or 1-based index)
+	// whose value each record carries in ID, such as a customer id. Only
+	// CSV and TSV inputs have one; a name needs a header.
+	IDColumn string
 }
 
 // Row-level problems, found in [Record].Err (wrapped).
@@ -84,6 +89,7 @@ type Input struct {
 	format string // "txt", "csv" or "tsv"
 	sep    rune
 	col    int    // 0-based; -1 = whole line
+	idCol  int    // 0-based; -1 = none
 	colDsc string // for Column
 
 	// plain text
@@ -242,7 +248,11 @@ func (in *Input) detect(head []byte, opts InputOptions) error {
 		}
 	}
 
+	in.idCol = -1
 	if in.format == "txt" {
+		if strings.TrimSpace(opts.IDColumn) != "" {
+			return fmt.Errorf("checker: %s: an id column needs a CSV or TSV input; this one is plain text (one value a line)", in.name)
+		}
 		if colIdx > 0 || colName != "" {
 			return fmt.Errorf("checker: %s: column %q given but the file is plain text (one value a line); set the format to csv or tsv", in.name, opts.Column)
 		}
@@ -310,6 +320,27 @@ func (in *Input) detect(head []byte, opts InputOptions) error {
 		}
 	}
 	in.col = col
+	if id := strings.TrimSpace(opts.IDColumn); id != "" {
+		n, err := strconv.Atoi(id)
+		switch {
+		case err == nil && n < 1:
+			return fmt.Errorf("checker: %s: id column index must be 1 or more, not %d", in.name, n)
+		case err == nil:
+			in.idCol = n - 1
+		case !hasHeader:
+			return fmt.Errorf("checker: %s: id column %q is a name but the input has no header; give a 1-based index", in.name, id)
+		default:
+			for i, h := range rows[0] {
+				if strings.EqualFold(strings.TrimSpace(h), id) {
+					in.idCol = i
+					break
+				}
+			}
+			if in.idCol < 0 {
+				return fmt.Errorf("checker: %s: the header has no column named %q", in.name, id)
+			}
+		}
+	}
 	if hasHeader && len(rows) > 0 && col < len(rows[0]) && !hasDigit(rows[0][col]) {
 		in.colDsc = fmt.Sprintf("%q (column %d)", strings.TrimSpace(rows[0][col]), col+1)
 	} else {
@@ -407,6 +438,9 @@ func (in *Input) nextCSV() (Record, error) {
 	}
 	start, _ := in.cr.FieldPos(0)
 	rec := Record{File: in.name, Line: int64(start)}
+	if in.idCol >= 0 && in.idCol < len(fields) {
+		rec.ID = fields[in.idCol]
+	}
 	if in.col >= len(fields) {
 		rec.Err = fmt.Errorf("%w (row has %d fields, column %d wanted)", ErrNoColumn, len(fields), in.col+1)
 	} else {

@@ -482,3 +482,45 @@ func benchInput(b *testing.B, format string, gz bool) {
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestInputIDColumn(t *testing.T) {
+	read := func(data string, opts InputOptions) ([]Record, error) {
+		in, err := NewInput(strings.NewReader(data), "t.csv", opts)
+		if err != nil {
+			return nil, err
+		}
+		var out []Record
+		for {
+			r, err := in.Next()
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	recs, err := read("cust,phone\nA7,+14155550132\nB8,+14155550133\n", InputOptions{IDColumn: "CUST"})
+	if err != nil || len(recs) != 2 || recs[0].ID != "A7" || recs[1].ID != "B8" || recs[1].Raw != "+14155550133" || recs[1].Line != 3 {
+		t.Fatalf("by name: %+v, %v", recs, err)
+	}
+	recs, err = read("A7,+14155550132\nB8,+14155550133\nC9\n", InputOptions{IDColumn: "1", Column: "2", Header: "no", Format: "csv"})
+	if err != nil || len(recs) != 3 || recs[0].ID != "A7" || recs[2].ID != "C9" || recs[2].Err == nil {
+		t.Fatalf("by index: %+v, %v", recs, err)
+	}
+	for _, c := range []struct {
+		data string
+		opts InputOptions
+		want string
+	}{
+		{"+14155550132\n+14155550133\n", InputOptions{IDColumn: "1", Format: "txt"}, "needs a CSV or TSV"},
+		{"cust,phone\nA7,+14155550132\n", InputOptions{IDColumn: "nope"}, `no column named "nope"`},
+		{"A7,+14155550132\n", InputOptions{IDColumn: "cust", Column: "2", Header: "no"}, "has no header"},
+		{"cust,phone\nA7,+14155550132\n", InputOptions{IDColumn: "0"}, "1 or more"},
+	} {
+		if _, err := read(c.data, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q %+v: error %v, want %q", c.data, c.opts, err, c.want)
+		}
+	}
+}

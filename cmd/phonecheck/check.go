@@ -129,12 +129,7 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	if checkFlags.json {
 		out := checkJSON{E164: res.Number.E164, Region: res.Number.Region, Exposed: res.Exposed,
 			Datasets: res.Datasets, Demo: c.Demo()}
-		if out.Datasets == nil {
-			out.Datasets = []checker.Dataset{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := printCheckJSON(out); err != nil {
 			return err
 		}
 	} else {
@@ -147,6 +142,17 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 		return exitCode(exitExposed)
 	}
 	return nil
+}
+
+// printCheckJSON prints the --json result; datasets is [] rather than
+// null when the number is not exposed.
+func printCheckJSON(out checkJSON) error {
+	if out.Datasets == nil {
+		out.Datasets = []checker.Dataset{}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 func printResult(c *checker.Checker, res checker.Result) {

@@ -161,12 +161,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
 			Sent: &sentJSON{Server: checkFlags.server, Mode: checker.ModePrivate, Prefix: prefix, Bits: bits, Anonymity: anon,
 				BlindedElements: 1, KeyID: res.KeyID, KeyPinned: pinned, Entries: res.Entries, Padded: res.Padded}}
-		if out.Datasets == nil {
-			out.Datasets = []checker.Dataset{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := printCheckJSON(out); err != nil {
 			return err
 		}
 	} else {
@@ -209,12 +204,7 @@ func runPlainCheck(ctx context.Context, n checker.Number) error {
 	if checkFlags.json {
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
 			Demo: si.Index.Demo, Sent: &sentJSON{Server: checkFlags.server, Mode: "plain", Prefix: res.Prefix, Bits: res.Bits, Anonymity: res.Anonymity}}
-		if out.Datasets == nil {
-			out.Datasets = []checker.Dataset{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := printCheckJSON(out); err != nil {
 			return err
 		}
 	} else {

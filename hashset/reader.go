@@ -814,6 +814,14 @@ func (r *Reader) AppendRange(dst []Entry, prefix uint64, nbits int) ([]Entry, er
 			continue // empty, or corrupt: skip
 		}
 		top := uint64(bk) << r.sh
+		// Keys are sorted within a directory bucket: when the range
+		// starts or ends inside this one, binary-search its ends.
+		if bk == bLo && lo&r.mask != 0 {
+			s = r.lowerBound(keys, first, s, e, lo&r.mask)
+		}
+		if bk == bHi && hi&r.mask != r.mask {
+			e = r.lowerBound(keys, first, s, e, hi&r.mask+1)
+		}
 		for p := s; p < e; p++ {
 			k := top | getUint(keys[(p-first)*w:], r.w)&r.mask
 			if k < lo || k > hi {
@@ -833,6 +841,21 @@ func (r *Reader) AppendRange(dst []Entry, prefix uint64, nbits int) ([]Entry, er
 		}
 	}
 	return dst, nil
+}
+
+// lowerBound returns the first position p in [s, e) whose stored low
+// bits are >= low, or e; keys holds the positions from first on.
+func (r *Reader) lowerBound(keys []byte, first, s, e, low uint64) uint64 {
+	w := uint64(r.w)
+	for s < e {
+		m := s + (e-s)/2
+		if getUint(keys[(m-first)*w:], r.w)&r.mask < low {
+			s = m + 1
+		} else {
+			e = m
+		}
+	}
+	return s
 }
 
 // Verify checks every section checksum and the structural invariants the

@@ -135,7 +135,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	hs := srv.HTTPServer(f.addr)
+	front := srv.Front()
 	if ixs.Private != nil {
 		limit := "no rate limit"
 		if popts.Rate > 0 {
@@ -155,7 +155,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- front.Serve(ln) }()
 	if testServeListening != nil {
 		testServeListening(ln.Addr().String())
 	}
@@ -193,8 +193,8 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 			fmt.Fprintln(errw, "phonecheck: shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := hs.Shutdown(sctx); err != nil {
-				hs.Close()
+			if err := front.Shutdown(sctx); err != nil {
+				front.Close()
 			}
 			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err

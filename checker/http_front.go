@@ -1,0 +1,723 @@
+package checker
+
+// The connection front of a Server: a lean HTTP/1.1 keep-alive loop for
+// the hot routes, and net/http for everything else.
+//
+// Measured on this project's 2-core machines (bench/range/run.sh), nearly
+// all of a range request's cost under net/http was net/http's own per
+// request work (request and header allocation, the background read
+// goroutine, response buffering), not the range lookup; it held the range
+// endpoint below nginx serving the same ranges as static files. The front
+// reads simple requests straight off the connection's buffer, hands them
+// to the same Server.ServeHTTP with a reused request, header map and
+// ResponseWriter, and writes the response with a cached Date. Whatever it
+// does not recognise as simple it hands, with the bytes already read, to a
+// net/http.Server that serves the connection from then on, so every odd
+// case is answered by net/http itself. http_front_test.go checks the two
+// paths give the same responses, request by request.
+//
+// The lean path takes a request when all of these hold, and hands it off
+// otherwise:
+//   - the request line is "GET" or "HEAD", an origin-form target without
+//     '%' or control bytes, and exactly "HTTP/1.1";
+//   - the head (request line and headers) fits in the connection's 4 KiB
+//     read buffer;
+//   - exactly one Host header; no Content-Length, Transfer-Encoding,
+//     Expect or Upgrade header; no obsolete line folding; header names are
+//     tokens and values hold no control bytes but tab;
+//   - the route is a range, /v1/datasets, /v1/stats, /healthz or
+//     /openapi.json.
+//
+// Limits match [Server.HTTPServer]: IdleTimeout between requests,
+// ReadHeaderTimeout for a head that arrives in pieces, WriteTimeout for
+// writing responses (the deadlines are refreshed at most once a second,
+// so each may run up to a second short).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// frontBufSize is the read buffer of a connection on the lean path: a
+// head that does not fit goes to net/http, whose limit is 16 KiB.
+const frontBufSize = 4 << 10
+
+// Front serves a [Server] on listeners. Create it with [Server.Front].
+type Front struct {
+	s  *Server
+	hs *http.Server // what the lean path hands off
+	q  *connQueue
+
+	idle, readHeader, write time.Duration
+
+	startOnce sync.Once
+	hsErr     chan error
+
+	mu      sync.Mutex
+	lns     map[*net.Listener]struct{}
+	conns   map[*frontConn]struct{}
+	closing atomic.Bool
+
+	handOffs atomic.Int64 // connections handed to net/http (tests)
+}
+
+// Front returns the connection front of s: call [Front.Serve] with a
+// listener, and [Front.Shutdown] or [Front.Close] to stop. The limits are
+// those of [Server.HTTPServer], which also serves what the lean path hands
+// off.
+func (s *Server) Front() *Front {
+	hs := s.HTTPServer("")
+	return &Front{
+		s: s, hs: hs, q: newConnQueue(),
+		idle: hs.IdleTimeout, readHeader: hs.ReadHeaderTimeout, write: hs.WriteTimeout,
+		hsErr: make(chan error, 1),
+		lns:   map[*net.Listener]struct{}{}, conns: map[*frontConn]struct{}{},
+	}
+}
+
+// Serve accepts connections on ln until [Front.Shutdown] or [Front.Close],
+// and then returns [http.ErrServerClosed]; other errors are returned as
+// they come. Serve closes ln.
+func (f *Front) Serve(ln net.Listener) error {
+	f.startOnce.Do(func() {
+		f.q.addr = ln.Addr()
+		go func() { f.hsErr <- f.hs.Serve(f.q) }()
+	})
+	f.mu.Lock()
+	if f.closing.Load() {
+		f.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	f.lns[&ln] = struct{}{}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.lns, &ln)
+		f.mu.Unlock()
+		ln.Close()
+	}()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if f.closing.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// As net/http does: back off on EMFILE and the like.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				f.s.log.Warn("accept failed; retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		fc := &frontConn{f: f, c: c}
+		f.mu.Lock()
+		if f.closing.Load() {
+			f.mu.Unlock()
+			c.Close()
+			return http.ErrServerClosed
+		}
+		f.conns[fc] = struct{}{}
+		f.mu.Unlock()
+		go fc.serve()
+	}
+}
+
+// Shutdown stops the front gracefully, as [http.Server.Shutdown] does:
+// it closes the listeners, then closes connections as they become idle,
+// and returns once none is left or ctx is done (with ctx's error).
+func (f *Front) Shutdown(ctx context.Context) error {
+	f.stopListening()
+	hsDone := make(chan error, 1)
+	go func() { hsDone <- f.hs.Shutdown(ctx) }()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		f.mu.Lock()
+		n := len(f.conns)
+		for fc := range f.conns {
+			if fc.idle.Load() {
+				// Wake its read; it sees closing and leaves.
+				fc.c.SetReadDeadline(time.Now())
+			}
+		}
+		f.mu.Unlock()
+		if n == 0 {
+			return <-hsDone
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (f *Front) Close() error {
+	f.stopListening()
+	f.mu.Lock()
+	for fc := range f.conns {
+		fc.c.Close()
+	}
+	f.mu.Unlock()
+	return f.hs.Close()
+}
+
+func (f *Front) stopListening() {
+	f.mu.Lock()
+	f.closing.Store(true)
+	for ln := range f.lns {
+		(*ln).Close()
+	}
+	f.mu.Unlock()
+	f.q.Close()
+}
+
+func (f *Front) forget(fc *frontConn) {
+	f.mu.Lock()
+	delete(f.conns, fc)
+	f.mu.Unlock()
+}
+
+// frontConn is one connection on the lean path.
+type frontConn struct {
+	f    *Front
+	c    net.Conn
+	idle atomic.Bool // waiting for the first byte of a request
+
+	br *bufio.Reader
+	bw *bufio.Writer
+
+	rdl, wdl time.Time // when the read and write deadlines were last pushed out
+
+	req  http.Request
+	url  url.URL
+	w    frontWriter
+	keys []string // header names, for sorting
+	out  []byte   // the response head
+}
+
+var (
+	frontReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, frontBufSize) }}
+	frontWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
+func (fc *frontConn) serve() {
+	f := fc.f
+	fc.br = frontReaders.Get().(*bufio.Reader)
+	fc.br.Reset(fc.c)
+	fc.bw = frontWriters.Get().(*bufio.Writer)
+	fc.bw.Reset(fc.c)
+	fc.req.RemoteAddr = fc.c.RemoteAddr().String()
+	fc.w.hdr = http.Header{}
+	handedOff := false
+	defer func() {
+		if p := recover(); p != nil {
+			// ServeHTTP recovers its own panics; this is the front's
+			// own, or http.ErrAbortHandler: drop the connection.
+			if p != http.ErrAbortHandler {
+				f.s.log.Error("panic in the connection front", "panic", p)
+			}
+		}
+		f.forget(fc)
+		if !handedOff {
+			fc.c.Close()
+		}
+		fc.br.Reset(nil)
+		fc.bw.Reset(nil)
+		frontReaders.Put(fc.br)
+		frontWriters.Put(fc.bw)
+	}()
+	for {
+		head, ok := fc.readHead()
+		if !ok {
+			fc.bw.Flush()
+			return
+		}
+		if head == nil || !fc.parse(head) {
+			if fc.bw.Flush() != nil {
+				return
+			}
+			handedOff = fc.handOff()
+			return
+		}
+		fc.br.Discard(len(head))
+		fc.respond()
+		if fc.w.close || f.closing.Load() {
+			fc.bw.Flush()
+			return
+		}
+		if fc.br.Buffered() == 0 {
+			// Pipelined requests are answered in one write.
+			if fc.bw.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+var crlf2 = []byte("\r\n\r\n")
+
+// readHead returns the next request head (through its blank line) from
+// the read buffer, reading as needed. It returns nil, true for a head
+// that does not fit the buffer (hand off), and false when the connection
+// is done: closed, timed out, failed, or the front is shutting down.
+func (fc *frontConn) readHead() ([]byte, bool) {
+	f := fc.f
+	if fc.br.Buffered() == 0 {
+		if f.closing.Load() {
+			return nil, false
+		}
+		if now := time.Now(); now.Sub(fc.rdl) > time.Second {
+			fc.c.SetReadDeadline(now.Add(f.idle))
+			fc.rdl = now
+		}
+		fc.idle.Store(true)
+		if f.closing.Load() { // Shutdown may have looked before idle was set
+			fc.idle.Store(false)
+			return nil, false
+		}
+		_, err := fc.br.Peek(1)
+		fc.idle.Store(false)
+		if err != nil {
+			return nil, false
+		}
+	}
+	headerDeadline := false
+	for {
+		n := fc.br.Buffered()
+		b, _ := fc.br.Peek(n)
+		if i := bytes.Index(b, crlf2); i >= 0 {
+			return b[:i+4], true
+		}
+		if n == fc.br.Size() {
+			return nil, true
+		}
+		if !headerDeadline {
+			// The head arrives in pieces: it has ReadHeaderTimeout to
+			// complete.
+			fc.c.SetReadDeadline(time.Now().Add(f.readHeader))
+			fc.rdl = time.Time{} // the idle deadline must be set again
+			headerDeadline = true
+		}
+		if _, err := fc.br.Peek(n + 1); err != nil {
+			if n > 0 && !errors.Is(err, io.EOF) && !isTimeout(err) {
+				return nil, true // let net/http say what is wrong
+			}
+			return nil, false
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// parse fills fc.req from head and reports whether the lean path takes
+// the request (see the top of this file).
+func (fc *frontConn) parse(head []byte) bool {
+	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
+	if !ok {
+		return false
+	}
+	method, line, ok1 := bytes.Cut(line, []byte(" "))
+	target, proto, ok2 := bytes.Cut(line, []byte(" "))
+	if !ok1 || !ok2 || string(proto) != "HTTP/1.1" {
+		return false
+	}
+	r := &fc.req
+	switch string(method) {
+	case http.MethodGet:
+		r.Method = http.MethodGet
+	case http.MethodHead:
+		r.Method = http.MethodHead
+	default:
+		return false
+	}
+	if len(target) == 0 || target[0] != '/' {
+		return false
+	}
+	for _, c := range target {
+		if c <= ' ' || c == 0x7f || c == '%' || c == '#' || c >= 0x80 {
+			return false
+		}
+	}
+	uri := string(target)
+	path, rawQuery, hasQuery := cutString(uri, '?')
+	switch routeOf(path) {
+	case routeRange, routeDatasets, routeStats, routeHealth, routeOpenAPI:
+	default:
+		return false
+	}
+
+	clear(fc.w.hdr)
+	h := r.Header
+	if h == nil {
+		h = http.Header{}
+		r.Header = h
+	}
+	clear(h)
+	hosts := 0
+	connClose := false
+	for len(rest) > 2 {
+		var hl []byte
+		hl, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		if len(hl) == 0 {
+			break
+		}
+		colon := bytes.IndexByte(hl, ':')
+		if colon <= 0 {
+			return false
+		}
+		name, value := hl[:colon], trimOWS(hl[colon+1:])
+		for _, c := range name {
+			if !isTokenByte(c) {
+				return false // obs-fold, spaces before the colon, ...
+			}
+		}
+		for _, c := range value {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return false
+			}
+		}
+		switch {
+		case asciiEqualFold(name, "host"):
+			hosts++
+			r.Host = string(value)
+		case asciiEqualFold(name, "connection"):
+			v := string(value)
+			for len(v) > 0 {
+				var tok string
+				tok, v, _ = cutComma(v)
+				switch {
+				case asciiEqualFoldString(tok, "close"):
+					connClose = true
+				case asciiEqualFoldString(tok, "upgrade"):
+					return false
+				}
+			}
+		case asciiEqualFold(name, "content-length"), asciiEqualFold(name, "transfer-encoding"),
+			asciiEqualFold(name, "expect"), asciiEqualFold(name, "upgrade"):
+			return false
+		case asciiEqualFold(name, "accept"):
+			h["Accept"] = append(h["Accept"], string(value))
+		case asciiEqualFold(name, "add-padding"):
+			h["Add-Padding"] = append(h["Add-Padding"], string(value))
+		case asciiEqualFold(name, "if-none-match"):
+			h["If-None-Match"] = append(h["If-None-Match"], string(value))
+		}
+	}
+	if hosts != 1 || !validHost(r.Host) {
+		return false
+	}
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+	r.RequestURI = uri
+	fc.url = url.URL{Path: path}
+	if hasQuery {
+		fc.url.RawQuery = rawQuery
+	}
+	r.URL = &fc.url
+	r.Close = connClose
+	r.Body = http.NoBody
+	fc.w.reset(r.Method == http.MethodHead, connClose)
+	return true
+}
+
+// respond runs the request through the Server and writes the response.
+func (fc *frontConn) respond() {
+	f := fc.f
+	f.s.ServeHTTP(&fc.w, &fc.req)
+	w := &fc.w
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	h := w.hdr
+	if bodyAllowedForStatus(w.status) {
+		if _, ok := h["Content-Length"]; !ok {
+			h["Content-Length"] = []string{strconv.Itoa(len(w.body))}
+		}
+	} else {
+		delete(h, "Content-Length")
+		delete(h, "Content-Type")
+	}
+	out := fc.out[:0]
+	out = append(out, "HTTP/1.1 "...)
+	out = strconv.AppendInt(out, int64(w.status), 10)
+	out = append(out, ' ')
+	out = append(out, http.StatusText(w.status)...)
+	out = append(out, "\r\n"...)
+	if w.close {
+		h["Connection"] = hdrClose
+	}
+	fc.keys = fc.keys[:0]
+	for k := range h {
+		fc.keys = append(fc.keys, k)
+	}
+	slices.Sort(fc.keys)
+	for _, k := range fc.keys {
+		for _, v := range h[k] {
+			out = append(out, k...)
+			out = append(out, ": "...)
+			out = append(out, v...)
+			out = append(out, "\r\n"...)
+		}
+	}
+	now := time.Now()
+	out = append(out, "Date: "...)
+	out = appendHTTPDate(out, now)
+	out = append(out, "\r\n\r\n"...)
+	fc.out = out
+	if now.Sub(fc.wdl) > time.Second {
+		fc.c.SetWriteDeadline(now.Add(f.write))
+		fc.wdl = now
+	}
+	fc.bw.Write(out)
+	if !w.head && bodyAllowedForStatus(w.status) {
+		fc.bw.Write(w.body)
+	}
+	if cap(w.body) > 1<<20 {
+		w.body = nil // a huge range: do not keep its buffer
+	}
+	if cap(fc.out) > 64<<10 {
+		fc.out = nil
+	}
+}
+
+var hdrClose = []string{"close"}
+
+// handOff passes the connection, with the bytes read but not served, to
+// the net/http server. It reports false if the front is closing (the
+// connection is then closed by the caller).
+func (fc *frontConn) handOff() bool {
+	var pending []byte
+	if n := fc.br.Buffered(); n > 0 {
+		b, _ := fc.br.Peek(n)
+		pending = bytes.Clone(b)
+	}
+	fc.c.SetDeadline(time.Time{})
+	fc.f.handOffs.Add(1)
+	return fc.f.q.push(&replayConn{Conn: fc.c, pending: pending})
+}
+
+// frontWriter is the http.ResponseWriter of the lean path: it keeps the
+// body until the handler returns.
+type frontWriter struct {
+	hdr    http.Header
+	status int
+	body   []byte
+	head   bool // a HEAD request: the body is measured, not sent
+	close  bool
+}
+
+func (w *frontWriter) reset(head, close bool) {
+	w.status = 0
+	w.body = w.body[:0]
+	w.head = head
+	w.close = close
+}
+
+func (w *frontWriter) Header() http.Header { return w.hdr }
+
+func (w *frontWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *frontWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !bodyAllowedForStatus(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+func bodyAllowedForStatus(code int) bool {
+	return !(code >= 100 && code <= 199 || code == http.StatusNoContent || code == http.StatusNotModified)
+}
+
+// connQueue is a net.Listener whose connections are those the lean path
+// hands off.
+type connQueue struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+	addr net.Addr
+}
+
+func newConnQueue() *connQueue {
+	return &connQueue{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (q *connQueue) push(c net.Conn) bool {
+	select {
+	case q.ch <- c:
+		return true
+	case <-q.done:
+		return false
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.ch:
+		return c, nil
+	case <-q.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.done) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr {
+	if q.addr == nil {
+		return &net.TCPAddr{}
+	}
+	return q.addr
+}
+
+// replayConn is a connection whose first reads return bytes already read
+// from it.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// appendHTTPDate appends now in the HTTP date format, formatting once a
+// second.
+func appendHTTPDate(dst []byte, now time.Time) []byte {
+	sec := now.Unix()
+	d := httpDate.Load()
+	if d == nil || d.sec != sec {
+		d = &cachedDate{sec: sec, b: now.UTC().AppendFormat(nil, http.TimeFormat)}
+		httpDate.Store(d)
+	}
+	return append(dst, d.b...)
+}
+
+type cachedDate struct {
+	sec int64
+	b   []byte
+}
+
+var httpDate atomic.Pointer[cachedDate]
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func cutComma(s string) (tok, rest string, found bool) {
+	tok, rest, found = cutString(s, ',')
+	return string(trimOWS([]byte(tok))), rest, found
+}
+
+func cutString(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// isTokenByte reports a tchar of RFC 9110.
+func isTokenByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// validHost accepts the characters of a host[:port] (registered names,
+// IPv4 and bracketed IPv6); anything else goes to net/http.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '.', c == ':', c == '[', c == ']', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFoldString(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

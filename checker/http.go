@@ -427,6 +427,29 @@ func (s *Server) rangeCacheControl() []string {
 	return v
 }
 
+// statusRecorder is a ResponseWriter that knows the status written (0
+// before any).
+type statusRecorder interface {
+	http.ResponseWriter
+	statusCode() int
+}
+
+// contentLength returns a Content-Length header value, from a table for
+// the sizes most responses have.
+func contentLength(n int) []string {
+	if n >= 0 && n < len(contentLengths) {
+		return contentLengths[n]
+	}
+	return []string{strconv.Itoa(n)}
+}
+
+var contentLengths = func() (t [4096][]string) {
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
 // statusWriter records the status a handler wrote.
 type statusWriter struct {
 	http.ResponseWriter
@@ -440,6 +463,8 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+func (w *statusWriter) statusCode() int { return w.status }
+
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -451,7 +476,12 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	route := routeOf(r.URL.Path)
-	sw := &statusWriter{ResponseWriter: w}
+	var sw statusRecorder
+	if fw, ok := w.(*frontWriter); ok {
+		sw = fw // records its status itself: no wrapper to allocate
+	} else {
+		sw = &statusWriter{ResponseWriter: w}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -459,11 +489,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			// The stack names code, never request data.
 			s.log.Error("panic serving a request", "route", route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if sw.status == 0 {
+			if sw.statusCode() == 0 {
 				writeError(sw, http.StatusInternalServerError, "internal error")
 			}
 		}
-		s.metrics.observe(route, sw.status, time.Since(start))
+		s.metrics.observe(route, sw.statusCode(), time.Since(start))
 	}()
 	h := w.Header()
 	h["X-Content-Type-Options"] = hdrNosniff
@@ -538,7 +568,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	h["Content-Type"] = ctype
 	h["Cache-Control"] = cc
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = contentLength(len(body))
 	w.Write(body)
 }
 
@@ -606,7 +636,7 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 		sc.body = sc.appendText(sc.body[:0], bits)
 		h["Content-Type"] = hdrText
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(sc.body))}
+	h["Content-Length"] = contentLength(len(sc.body))
 	w.Write(sc.body)
 }
 
@@ -656,7 +686,7 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
 	h["Cache-Control"] = hdrNoStore
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = contentLength(len(body))
 	delete(h, "Etag")
 	w.WriteHeader(code)
 	w.Write(body)

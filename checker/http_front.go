@@ -208,11 +208,12 @@ type frontConn struct {
 
 	rdl, wdl time.Time // when the read and write deadlines were last pushed out
 
-	req  http.Request
-	url  url.URL
-	w    frontWriter
-	keys []string // header names, for sorting
-	out  []byte   // the response head
+	req     http.Request
+	url     url.URL
+	w       frontWriter
+	keys    []string    // header names, for sorting
+	lastHdr [3][]string // Accept, Add-Padding, If-None-Match of the last request
+	out     []byte      // the response head
 }
 
 var (
@@ -402,7 +403,9 @@ func (fc *frontConn) parse(head []byte) bool {
 		switch {
 		case asciiEqualFold(name, "host"):
 			hosts++
-			r.Host = string(value)
+			if r.Host != string(value) { // the same host as last time: no copy
+				r.Host = string(value)
+			}
 		case asciiEqualFold(name, "connection"):
 			v := string(value)
 			for len(v) > 0 {
@@ -419,11 +422,11 @@ func (fc *frontConn) parse(head []byte) bool {
 			asciiEqualFold(name, "expect"), asciiEqualFold(name, "upgrade"):
 			return false
 		case asciiEqualFold(name, "accept"):
-			h["Accept"] = append(h["Accept"], string(value))
+			fc.addHeader(h, "Accept", value, 0)
 		case asciiEqualFold(name, "add-padding"):
-			h["Add-Padding"] = append(h["Add-Padding"], string(value))
+			fc.addHeader(h, "Add-Padding", value, 1)
 		case asciiEqualFold(name, "if-none-match"):
-			h["If-None-Match"] = append(h["If-None-Match"], string(value))
+			fc.addHeader(h, "If-None-Match", value, 2)
 		}
 	}
 	if hosts != 1 || !validHost(r.Host) {
@@ -442,6 +445,23 @@ func (fc *frontConn) parse(head []byte) bool {
 	return true
 }
 
+// addHeader adds a header the handlers read. A client tends to send the
+// same value on every request of a connection: the value of the previous
+// request is kept (slot) and reused when it matches, without a copy.
+func (fc *frontConn) addHeader(h http.Header, name string, value []byte, slot int) {
+	if _, dup := h[name]; !dup {
+		if prev := fc.lastHdr[slot]; prev != nil && prev[0] == string(value) {
+			h[name] = prev
+			return
+		}
+		v := []string{string(value)}
+		fc.lastHdr[slot] = v
+		h[name] = v
+		return
+	}
+	h[name] = append(slices.Clip(h[name]), string(value))
+}
+
 // respond runs the request through the Server and writes the response.
 func (fc *frontConn) respond() {
 	f := fc.f
@@ -453,7 +473,7 @@ func (fc *frontConn) respond() {
 	h := w.hdr
 	if bodyAllowedForStatus(w.status) {
 		if _, ok := h["Content-Length"]; !ok {
-			h["Content-Length"] = []string{strconv.Itoa(len(w.body))}
+			h["Content-Length"] = contentLength(len(w.body))
 		}
 	} else {
 		delete(h, "Content-Length")
@@ -536,6 +556,8 @@ func (w *frontWriter) reset(head, close bool) {
 }
 
 func (w *frontWriter) Header() http.Header { return w.hdr }
+
+func (w *frontWriter) statusCode() int { return w.status }
 
 func (w *frontWriter) WriteHeader(code int) {
 	if w.status == 0 {

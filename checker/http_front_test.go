@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/hashset"
 )
 
 // startFront serves s through a Front on a loopback port.
@@ -475,4 +478,56 @@ func BenchmarkFront(b *testing.B) {
 	b.ReportMetric(f, "front-ns/req")
 	b.ReportMetric(r, "nethttp-ns/req")
 	b.ReportMetric(r/f, "speedup-x")
+}
+
+// discardConn is a net.Conn that swallows writes.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (discardConn) SetWriteDeadline(time.Time) error { return nil }
+
+// TestFrontAllocs: the lean path allocates next to nothing per request,
+// so a busy server collects little garbage (and pauses little for it).
+func TestFrontAllocs(t *testing.T) {
+	// Over a memory-mapped index, as served (an index read through an
+	// io.ReaderAt allocates its reads).
+	path := filepath.Join(t.TempDir(), "test.idx")
+	b := hashset.NewBuilder(hashset.Options{KeyScheme: HashScheme, BloomFPR: -1})
+	ds, _ := b.AddDataset(hashset.Dataset{Name: "leak-a"})
+	for i := range 3000 {
+		b.Add(Key(fmt.Sprintf("+1415555%04d", i)), ds, b.Group("US"))
+	}
+	if _, err := b.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(c, ServerOptions{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := s.Front()
+	fc := &frontConn{f: f, c: discardConn{}}
+	fc.w.hdr = http.Header{}
+	fc.bw = bufio.NewWriter(io.Discard)
+	for _, head := range [][]byte{
+		[]byte("GET /range/ABCDE HTTP/1.1\r\nHost: phonecheck.test\r\nUser-Agent: wrk\r\n\r\n"),
+		[]byte("GET /range/ABCDE HTTP/1.1\r\nHost: phonecheck.test\r\nAdd-Padding: true\r\n\r\n"),
+		[]byte("GET /v1/datasets HTTP/1.1\r\nHost: phonecheck.test\r\n\r\n"),
+	} {
+		allocs := testing.AllocsPerRun(200, func() {
+			if !fc.parse(head) {
+				t.Fatalf("%q handed off", head)
+			}
+			fc.respond()
+		})
+		// The request URI string; header values repeated from the last
+		// request are reused.
+		if allocs > 1 {
+			t.Errorf("%q: %.1f allocations per request, want <= 1", head, allocs)
+		}
+	}
 }

@@ -131,6 +131,7 @@ type rangeScratch struct {
 	entries []hashset.Entry
 	decoys  []uint64
 	body    []byte
+	rng     rand.ChaCha8 // the decoys' generator, reseeded per range
 }
 
 // load reads the range of prefix (bits long) into sc, with its decoys
@@ -155,7 +156,8 @@ func (e *rangeEncoder) load(sc *rangeScratch, prefix uint64, bits int, pad bool)
 	copy(in[:], e.padKey[:])
 	binary.BigEndian.PutUint64(in[32:], prefix)
 	in[40] = byte(bits)
-	rng := rand.NewChaCha8(sha256.Sum256(in[:]))
+	rng := &sc.rng
+	rng.Seed(sha256.Sum256(in[:]))
 	sufBits := 64 - bits
 	mask := ^uint64(0) >> uint(bits)
 	if sufBits == 64 {

@@ -18,6 +18,7 @@ package checker
 //
 // The lean path takes a request when all of these hold, and hands it off
 // otherwise:
+//   - lines end in CRLF;
 //   - the request line is "GET" or "HEAD", an origin-form target without
 //     '%' or control bytes, and exactly "HTTP/1.1";
 //   - the head (request line and headers) fits in the connection's 4 KiB
@@ -307,10 +308,14 @@ func (fc *frontConn) readHead() ([]byte, bool) {
 		n := fc.br.Buffered()
 		b, _ := fc.br.Peek(n)
 		if i := bytes.Index(b, crlf2); i >= 0 {
-			return b[:i+4], true
+			b = b[:i+4]
+			if hasBareLF(b) {
+				return nil, true
+			}
+			return b, true
 		}
-		if n == fc.br.Size() {
-			return nil, true
+		if n == fc.br.Size() || hasBareLF(b) {
+			return nil, true // too big, or lines end in a bare LF: net/http's
 		}
 		if !headerDeadline {
 			// The head arrives in pieces: it has ReadHeaderTimeout to
@@ -326,6 +331,21 @@ func (fc *frontConn) readHead() ([]byte, bool) {
 			return nil, false
 		}
 	}
+}
+
+// hasBareLF reports a line feed not preceded by a carriage return.
+func hasBareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func isTimeout(err error) bool {

@@ -200,6 +200,10 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 		{"absolute form", "GET http://x/range/ABC HTTP/1.1\r\nHost: x\r\n\r\n", nil, false},
 		{"bad version", "GET /range/ABC HTTP/9.9\r\nHost: x\r\n\r\n", nil, false},
 		{"garbage", "HELLO\r\n\r\n", nil, false},
+		{"bare LF", "GET /range/ABC HTTP/1.1\nHost: x\n\n", nil, false},
+		{"bare LF in a header", "GET /range/ABC HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", nil, false},
+		{"leading CRLF", "\r\nGET /range/ABC HTTP/1.1\r\nHost: x\r\n\r\n", nil, false},
+		{"tab in value", get("/range/ABC", "Add-Padding:\ttrue\t\r\n"), nil, true},
 		{"pipelined", get("/range/ABCDE") + "HEAD /range/ABCDE HTTP/1.1\r\nHost: x\r\n\r\n" + get("/v1/datasets") +
 			"POST /range/ABC HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" + get("/range/FFFFF", "Add-Padding: true\r\n"),
 			[]string{"GET", "HEAD", "GET", "POST", "GET"}, false},

@@ -19,15 +19,17 @@ package checker
 // The lean path takes a request when all of these hold, and hands it off
 // otherwise:
 //   - lines end in CRLF;
-//   - the request line is "GET" or "HEAD", an origin-form target without
-//     '%' or control bytes, and exactly "HTTP/1.1";
+//   - the request line is "GET" or "HEAD" (or "POST" for a private
+//     query), an origin-form target without '%' or control bytes, and
+//     exactly "HTTP/1.1";
 //   - the head (request line and headers) fits in the connection's 4 KiB
 //     read buffer;
-//   - exactly one Host header; no Content-Length, Transfer-Encoding,
-//     Expect or Upgrade header; no obsolete line folding; header names are
-//     tokens and values hold no control bytes but tab;
+//   - exactly one Host header; no Transfer-Encoding, Expect or Upgrade
+//     header; no Content-Length but on a POST, which has exactly one, of
+//     at most 64 KiB; no obsolete line folding; header names are tokens
+//     and values hold no control bytes but tab;
 //   - the route is a range, /v1/datasets, /v1/stats, /healthz or
-//     /openapi.json.
+//     /openapi.json, or for a POST the private query.
 //
 // Limits match [Server.HTTPServer]: IdleTimeout between requests,
 // ReadHeaderTimeout for a head that arrives in pieces, WriteTimeout for
@@ -61,7 +63,7 @@ type Front struct {
 	hs *http.Server // what the lean path hands off
 	q  *connQueue
 
-	idle, readHeader, write time.Duration
+	idle, readHeader, read, write time.Duration
 
 	startOnce sync.Once
 	hsErr     chan error
@@ -82,7 +84,7 @@ func (s *Server) Front() *Front {
 	hs := s.HTTPServer("")
 	return &Front{
 		s: s, hs: hs, q: newConnQueue(),
-		idle: hs.IdleTimeout, readHeader: hs.ReadHeaderTimeout, write: hs.WriteTimeout,
+		idle: hs.IdleTimeout, readHeader: hs.ReadHeaderTimeout, read: hs.ReadTimeout, write: hs.WriteTimeout,
 		hsErr: make(chan error, 1),
 		lns:   map[*net.Listener]struct{}{}, conns: map[*frontConn]struct{}{},
 	}
@@ -212,8 +214,11 @@ type frontConn struct {
 	req     http.Request
 	url     url.URL
 	w       frontWriter
+	bodyLen int         // Content-Length of the request
+	body    []byte      // the request body
+	bodyR   frontBody   // reads body
 	keys    []string    // header names, for sorting
-	lastHdr [3][]string // Accept, Add-Padding, If-None-Match of the last request
+	lastHdr [4][]string // Accept, Add-Padding, If-None-Match, Content-Type of the last request
 	out     []byte      // the response head
 }
 
@@ -262,6 +267,9 @@ func (fc *frontConn) serve() {
 			return
 		}
 		fc.br.Discard(len(head))
+		if fc.bodyLen > 0 && !fc.readBody() {
+			return
+		}
 		fc.respond()
 		if fc.w.close || f.closing.Load() {
 			fc.bw.Flush()
@@ -371,6 +379,8 @@ func (fc *frontConn) parse(head []byte) bool {
 		r.Method = http.MethodGet
 	case http.MethodHead:
 		r.Method = http.MethodHead
+	case http.MethodPost:
+		r.Method = http.MethodPost
 	default:
 		return false
 	}
@@ -384,8 +394,12 @@ func (fc *frontConn) parse(head []byte) bool {
 	}
 	uri := string(target)
 	path, rawQuery, hasQuery := cutString(uri, '?')
-	switch routeOf(path) {
-	case routeRange, routeDatasets, routeStats, routeHealth, routeOpenAPI:
+	switch route := routeOf(path); {
+	case r.Method == http.MethodPost:
+		if route != routePrivateQuery {
+			return false
+		}
+	case route == routeRange, route == routeDatasets, route == routeStats, route == routeHealth, route == routeOpenAPI:
 	default:
 		return false
 	}
@@ -399,6 +413,7 @@ func (fc *frontConn) parse(head []byte) bool {
 	clear(h)
 	hosts := 0
 	connClose := false
+	bodyLen := -1
 	for len(rest) > 2 {
 		var hl []byte
 		hl, rest, _ = bytes.Cut(rest, []byte("\r\n"))
@@ -438,9 +453,17 @@ func (fc *frontConn) parse(head []byte) bool {
 					return false
 				}
 			}
-		case asciiEqualFold(name, "content-length"), asciiEqualFold(name, "transfer-encoding"),
-			asciiEqualFold(name, "expect"), asciiEqualFold(name, "upgrade"):
+		case asciiEqualFold(name, "content-length"):
+			if r.Method != http.MethodPost || bodyLen >= 0 {
+				return false
+			}
+			if bodyLen = parseContentLength(value); bodyLen < 0 {
+				return false
+			}
+		case asciiEqualFold(name, "transfer-encoding"), asciiEqualFold(name, "expect"), asciiEqualFold(name, "upgrade"):
 			return false
+		case asciiEqualFold(name, "content-type"):
+			fc.addHeader(h, "Content-Type", value, 3)
 		case asciiEqualFold(name, "accept"):
 			fc.addHeader(h, "Accept", value, 0)
 		case asciiEqualFold(name, "add-padding"):
@@ -452,6 +475,10 @@ func (fc *frontConn) parse(head []byte) bool {
 	if hosts != 1 || !validHost(r.Host) {
 		return false
 	}
+	if r.Method == http.MethodPost && bodyLen < 0 {
+		return false // a body of unknown length
+	}
+	fc.bodyLen = max(bodyLen, 0)
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	r.RequestURI = uri
 	fc.url = url.URL{Path: path}
@@ -461,9 +488,69 @@ func (fc *frontConn) parse(head []byte) bool {
 	r.URL = &fc.url
 	r.Close = connClose
 	r.Body = http.NoBody
+	r.ContentLength = int64(fc.bodyLen)
 	fc.w.reset(r.Method == http.MethodHead, connClose)
 	return true
 }
+
+// frontMaxBody caps the request bodies the lean path reads (a private
+// query of DefaultMaxElements is ~4 KiB); longer ones go to net/http.
+const frontMaxBody = 64 << 10
+
+// parseContentLength parses a Content-Length the lean path takes: 1 to 7
+// digits, at most frontMaxBody; -1 otherwise.
+func parseContentLength(v []byte) int {
+	if len(v) == 0 || len(v) > 7 {
+		return -1
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > frontMaxBody {
+		return -1
+	}
+	return n
+}
+
+// readBody reads the request body, within ReadTimeout when it is not
+// all in the buffer yet, and reports whether it could.
+func (fc *frontConn) readBody() bool {
+	n := fc.bodyLen
+	if cap(fc.body) < n {
+		fc.body = make([]byte, n)
+	}
+	fc.body = fc.body[:n]
+	if fc.br.Buffered() < n {
+		fc.c.SetReadDeadline(time.Now().Add(fc.f.read))
+		fc.rdl = time.Time{}
+	}
+	if _, err := io.ReadFull(fc.br, fc.body); err != nil {
+		return false
+	}
+	fc.bodyR = frontBody{b: fc.body}
+	fc.req.Body = &fc.bodyR
+	return true
+}
+
+// frontBody is a request body read in full.
+type frontBody struct {
+	b []byte
+}
+
+func (r *frontBody) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (r *frontBody) Close() error { return nil }
 
 // addHeader adds a header the handlers read. A client tends to send the
 // same value on every request of a connection: the value of the previous
@@ -539,6 +626,9 @@ func (fc *frontConn) respond() {
 	}
 	if cap(fc.out) > 64<<10 {
 		fc.out = nil
+	}
+	if cap(fc.body) > 8<<10 {
+		fc.body = nil
 	}
 }
 

@@ -535,3 +535,88 @@ func TestFrontAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontPrivateMatchesNetHTTP: private queries (POST with a body) on
+// the lean path get the answers net/http gives, errors byte for byte;
+// valid answers carry a fresh proof each time, so they are compared by
+// status, headers and size, and checked by the client.
+func TestFrontPrivateMatchesNetHTTP(t *testing.T) {
+	ixs := newPrivateIndexes(t)
+	k := ixs.Key
+	s, err := NewServerOf(ixs, ServerOptions{Logger: quietLogger(), Private: PrivateHandlerOptions{Rate: -1, MaxElements: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fast, front := startFront(t, s, nil)
+	ref := startNetHTTP(t, s)
+
+	query := func(n int, bits int) []byte {
+		var inputs [][]byte
+		for i := range n {
+			inputs = append(inputs, oprfInput(Key(testBoth[i%len(testBoth)])))
+		}
+		var elems []byte
+		if n > 0 {
+			var err error
+			if _, elems, err = blind(k.Public(), inputs, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return appendRequest(nil, &privateRequest{bits: bits, prefix: Key(testBoth[0]) >> (64 - bits), elements: elems})
+	}
+	post := func(body []byte, hdr ...string) string {
+		return "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n" +
+			fmt.Sprintf("Content-Length: %d\r\n", len(body)) + strings.Join(hdr, "") + "\r\n" + string(body)
+	}
+	valid := query(1, 12)
+	cases := []struct {
+		name, raw string
+		lean      bool
+		sameBody  bool
+	}{
+		{"one element and a bucket", post(valid), true, false},
+		{"padding asked", post(valid, "Add-Padding: true\r\n"), true, false},
+		{"four elements", post(query(4, 0)), true, false},
+		{"bucket only", post(query(0, 12)), true, false},
+		{"too many elements", post(query(5, 12)), true, true},
+		{"malformed", post([]byte{9, 9, 9}), true, true},
+		{"empty body", post(nil), true, true},
+		{"body over the handler's limit", post(make([]byte, 5000)), true, true},
+		{"body over the front's limit", post(make([]byte, 70000)), false, true},
+		{"two content lengths", "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", false, true},
+		{"chunked", "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\x01\x01\x00\r\n0\r\n\r\n", false, true},
+		{"no length", "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\n\r\n", false, true},
+		{"get the query route", "GET " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\n\r\n", false, true},
+		{"pipelined", post(valid) + post([]byte{9}) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + post(query(2, 12)), true, false},
+	}
+	for _, c := range cases {
+		methods := []string{"POST"}
+		if strings.HasPrefix(c.raw, "GET") {
+			methods = []string{"GET"}
+		}
+		if c.name == "pipelined" {
+			methods = []string{"POST", "POST", "GET", "POST"}
+		}
+		before := front.handOffs.Load()
+		a, aliveA := exchange(t, fast, c.raw, methods...)
+		if handed := front.handOffs.Load() > before; handed == c.lean {
+			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
+		}
+		b, aliveB := exchange(t, ref, c.raw, methods...)
+		compareResponses(t, c.name, a, b, c.sameBody)
+		for i := range a {
+			if len(a[i].body) != len(b[i].body) {
+				t.Errorf("%s #%d: %d-byte body, net/http %d", c.name, i, len(a[i].body), len(b[i].body))
+			}
+			if a[i].status == 200 && methods[i] == "POST" {
+				if _, err := parseResponse([]byte(a[i].body)); err != nil {
+					t.Errorf("%s #%d: %v", c.name, i, err)
+				}
+			}
+		}
+		if aliveA != aliveB {
+			t.Errorf("%s: connection open after the answer: front %v, net/http %v", c.name, aliveA, aliveB)
+		}
+	}
+}

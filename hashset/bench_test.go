@@ -19,23 +19,25 @@ import (
 	"time"
 )
 
-var benchDir = sync.OnceValue(func() string {
-	d, err := os.MkdirTemp("", "hashset-bench")
-	if err != nil {
-		panic(err)
-	}
-	return d
-})
+// benchDir is this process's scratch directory for benchmark indexes,
+// created on first use and removed by TestMain.
+var (
+	benchDirPath string
+	benchDir     = sync.OnceValue(func() string {
+		d, err := os.MkdirTemp("", "hashset-bench")
+		if err != nil {
+			panic(err)
+		}
+		benchDirPath = d
+		return d
+	})
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchDir != nil {
-		if d, err := os.Stat(os.TempDir()); err == nil && d.IsDir() {
-			matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "hashset-bench*"))
-			for _, p := range matches {
-				os.RemoveAll(p)
-			}
-		}
+	if benchDirPath != "" {
+		// Only this process's own directory: a concurrent run keeps its.
+		os.RemoveAll(benchDirPath)
 	}
 	os.Exit(code)
 }

@@ -53,6 +53,10 @@ import (
 // and an index is closed once its last request is done. The per-client
 // rate limits of the private mode carry over a swap. A Server is safe for
 // concurrent use.
+//
+// A Server is an http.Handler for any net/http server ([Server.HTTPServer]
+// configures one for load); [Server.Front] serves it faster, with a lean
+// HTTP/1.1 path for the hot routes in front of net/http.
 type Server struct {
 	cur     atomic.Pointer[serverIndex]
 	opts    ServerOptions

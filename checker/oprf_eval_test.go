@@ -3,7 +3,8 @@ package checker
 import (
 	"bytes"
 	"crypto/rand"
-	"fmt"
+	"crypto/sha512"
+	"filippo.io/edwards25519"
 	"testing"
 )
 
@@ -61,35 +62,78 @@ func TestEvaluateMatchesCircl(t *testing.T) {
 	}
 }
 
-// BenchmarkEvaluateVsCircl is one query's server work through evaluate
-// and through circl's prover, with the speed-up.
-func BenchmarkEvaluateVsCircl(b *testing.B) {
+// evalComponents times the parts of a one-element evaluation on the fast
+// path, to see where the time goes.
+func BenchmarkEvalParts(b *testing.B) {
 	k, _ := GenerateOPRFKey()
-	r := grp.RandomNonZeroScalar(rand.Reader)
-	rb, _ := r.MarshalBinary()
-	for _, n := range []int{1, 16} {
-		inputs := make([][]byte, n)
-		for i := range inputs {
-			inputs[i] = oprfInput(uint64(i))
+	_, elems, _ := blind(k.Public(), [][]byte{[]byte("x")}, nil)
+	var p, q extPoint
+	decodeElement(&p, elems)
+	var tabs combTables
+	d := k.ev.half.digits
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			decodeElement(&p, elems)
 		}
-		_, elems, _ := blind(k.Public(), inputs, nil)
-		var mine, circl float64
-		b.Run(fmt.Sprintf("evaluate/n=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				k.evaluate(elems, nil, true)
-			}
-			mine = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			b.ReportMetric(mine/1e3/float64(n), "us/element")
-		})
-		b.Run(fmt.Sprintf("circl/n=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				k.evaluateCircl(elems, rb)
-			}
-			circl = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			b.ReportMetric(circl/1e3/float64(n), "us/element")
-			if mine > 0 {
-				b.ReportMetric(circl/mine, "x-speedup")
-			}
-		})
+	})
+	b.Run("build8", func(b *testing.B) {
+		for b.Loop() {
+			tabs.build(&p, 8)
+		}
+	})
+	b.Run("build4", func(b *testing.B) {
+		for b.Loop() {
+			tabs.build(&p, 4)
+		}
+	})
+	tabs.build(&p, 8)
+	b.Run("mulCT8", func(b *testing.B) {
+		for b.Loop() {
+			tabs.mulCT(&q, &d)
+		}
+	})
+	b.Run("mulVT8", func(b *testing.B) {
+		for b.Loop() {
+			tabs.mulVT(&q, &d)
+		}
+	})
+	tabs.build(&p, 4)
+	b.Run("mulCT4", func(b *testing.B) {
+		for b.Loop() {
+			tabs.mulCT(&q, &d)
+		}
+	})
+	b.Run("fullmult", func(b *testing.B) {
+		for b.Loop() {
+			k.ev.half.mult(&q, &p)
+		}
+	})
+	b.Run("basemult", func(b *testing.B) {
+		for b.Loop() {
+			pointToExt(&q, new(edwards25519.Point).ScalarBaseMult(&k.ev.k))
+		}
+	})
+	pts := make([]extPoint, 4)
+	enc := make([][32]byte, 4)
+	sc := make([]fe, 28)
+	for i := range pts {
+		pts[i] = p
 	}
+	b.Run("encode4", func(b *testing.B) {
+		for b.Loop() {
+			encodeDoubled(enc, pts, sc)
+		}
+	})
+	b.Run("encode1", func(b *testing.B) {
+		for b.Loop() {
+			encodeDoubled(enc[:1], pts[:1], sc)
+		}
+	})
+	h := sha512.New()
+	var s edwards25519.Scalar
+	b.Run("h2s", func(b *testing.B) {
+		for b.Loop() {
+			hashToScalarFast(&s, h, elems)
+		}
+	})
 }

@@ -1,0 +1,463 @@
+package checker
+
+// The server's evaluation with its batched DLEQ proof (RFC 9497 section
+// 2.2.1, GenerateProof with ComputeCompositesFast) on the field arithmetic
+// and point formulas of oprf_fast.go (filippo.io/edwards25519/field, amd64
+// assembly multiplication and squaring). It computes exactly what circl's
+// prover computes: oprf_eval_test.go compares the bytes with
+// evaluateCircl over random keys, elements, batch sizes and proof
+// randomness, runs the RFC 9497 vectors, compares the decoding's
+// rejections with circl's, and fuzzes both.
+//
+// Constant time. The key k, the proof randomness t and every scalar
+// derived from them (k/2, k·d/2, t/2, t·d/2, s = t - c·k) are handled in
+// constant time: edwards25519's fiat-crypto scalar arithmetic, branch-free
+// signed radix-16 recoding, and multiplications with a fixed sequence of
+// doublings and additions and constant-time table lookups
+// ([combTables.mulCT], [fastSealKey.mult], edwards25519's ScalarBaseMult).
+// Variable time is used only where every input is public: decoding the
+// client's elements, the composite weights d_i (a hash of the public key,
+// the blinded and the evaluated elements, which the client recomputes) and
+// M = sum d_i·C_i ([combTables.mulVT], edwards25519's
+// VarTimeMultiScalarMult), and the encodings' special case of an identity.
+//
+// Where the work goes. A one-element query needs Eval = k·C, then (once
+// d = d_0 is known from Eval's encoding) M = d·C, Z = k·M = (k·d)·C,
+// t2 = t·G and t3 = t·M = (t·d)·C: four products of the same base C and
+// one of the generator. Instead of four full variable-base
+// multiplications (252 doublings each), [combTables] precomputes, once per
+// query, the multiples 1..8 of C, 2^32·C, ..., 2^224·C (224 doublings and
+// 56 additions); each product is then a Straus sum over the eight 32-bit
+// chunks of its scalar: 28 doublings and 64 additions. t2 is edwards25519's
+// fixed-base multiplication (precomputed table of the generator). With n
+// elements, Eval_i = k·C_i are full constant-time multiplications, M is a
+// variable-time multi-scalar multiplication, and Z = k·M and t3 = t·M share
+// a table of M in four chunks.
+//
+// Encodings. Every point is computed halved (the scalars are multiplied
+// by 1/2 mod l) and encoded doubled, which turns the encoding's inverse
+// square root into an inversion that a batch shares ([encodeDoubled]):
+// the evaluated elements share one inversion, and M, Z, t2, t3 another.
+// Decoding the client's elements (one inverse square root each) remains.
+
+import (
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"math/big"
+	"sync"
+
+	"filippo.io/edwards25519"
+)
+
+// evalKey is what the fast evaluation needs of a key, computed once.
+type evalKey struct {
+	k    edwards25519.Scalar
+	half *fastSealKey // the signed radix-16 digits of k/2
+}
+
+func newEvalKey(raw []byte) (*evalKey, error) {
+	ek := &evalKey{half: newFastSealKey(raw)}
+	if _, err := ek.k.SetCanonicalBytes(raw); err != nil {
+		return nil, err
+	}
+	return ek, nil
+}
+
+// scalarHalf is 1/2 mod l = (l+1)/2.
+var scalarHalf = func() *edwards25519.Scalar {
+	h := new(big.Int).Rsh(new(big.Int).Add(groupOrder, big.NewInt(1)), 1)
+	var b [32]byte
+	h.FillBytes(b[:])
+	for i := range 16 {
+		b[i], b[31-i] = b[31-i], b[i]
+	}
+	s, err := new(edwards25519.Scalar).SetCanonicalBytes(b[:])
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// radix16 returns the signed radix-16 digits of s, each in [-8, 8), the
+// top one in [-8, 8] (s < l < 2^253), without branches on s.
+func radix16(s *edwards25519.Scalar) (d [64]int8) {
+	var b [32]byte
+	copy(b[:], s.Bytes())
+	for i := range 32 {
+		d[2*i] = int8(b[i] & 15)
+		d[2*i+1] = int8(b[i] >> 4)
+	}
+	for i := range 63 {
+		carry := (d[i] + 8) >> 4
+		d[i] -= carry << 4
+		d[i+1] += carry
+	}
+	return d
+}
+
+// decodeElement sets p to RFC 9496's Decode (section 4.3.1) of b and
+// reports whether b is the canonical encoding of a ristretto255 element
+// other than the identity: what circl's UnmarshalBinary followed by
+// IsIdentity accepts. Variable time: b is public.
+func decodeElement(p *extPoint, b []byte) bool {
+	var s fe
+	if _, err := s.SetBytes(b); err != nil {
+		return false
+	}
+	// Canonical: s < p and the top bit clear (SetBytes reduces and drops
+	// it), and s non-negative (even).
+	if string(s.Bytes()) != string(b) || s.IsNegative() == 1 {
+		return false
+	}
+	var ss, u1, u2, u2sq, v, tmp, invsqrt, denX, denY fe
+	ss.Square(&s)
+	u1.Subtract(feOne, &ss)
+	u2.Add(feOne, &ss)
+	u2sq.Square(&u2)
+	v.Square(&u1)
+	v.Multiply(&v, feD)
+	v.Negate(&v)
+	v.Subtract(&v, &u2sq)
+	tmp.Multiply(&v, &u2sq)
+	_, wasSquare := invsqrt.SqrtRatio(feOne, &tmp)
+	denX.Multiply(&invsqrt, &u2)
+	denY.Multiply(&invsqrt, &denX)
+	denY.Multiply(&denY, &v)
+	p.X.Add(&s, &s)
+	p.X.Multiply(&p.X, &denX)
+	p.X.Absolute(&p.X)
+	p.Y.Multiply(&u1, &denY)
+	p.Z.One()
+	p.T.Multiply(&p.X, &p.Y)
+	if wasSquare != 1 || p.T.IsNegative() == 1 || p.Y.Equal(&feZero) == 1 {
+		return false
+	}
+	// The identity's only canonical encoding is s = 0, which decodes to
+	// (0, 1): refuse x = 0.
+	return p.X.Equal(&feZero) != 1
+}
+
+// combChunks is the most chunks a [combTables] splits a scalar into.
+const combChunks = 8
+
+// combTables holds, for a base P and h chunks of w = 64/h radix-16 digits,
+// the multiples 1..8 of P_j = 16^(w·j)·P, j < h, as cached points: a
+// multiplication by any scalar is then a Straus sum over the h chunks,
+// 4(w-1) doublings and 64 additions, instead of 252 doublings.
+type combTables struct {
+	h, w int
+	t    [combChunks][8]cachedPoint
+}
+
+// build sets c to the tables of p in h chunks (h divides 64, h <=
+// [combChunks]). p is public: building is the same sequence of
+// operations whatever p is anyway.
+func (c *combTables) build(p *extPoint, h int) {
+	c.h, c.w = h, 64/h
+	var cur extPoint = *p
+	var acc p1p1
+	var tmp extPoint
+	var pp p2
+	for j := range h {
+		tab := &c.t[j]
+		tab[0].fromExt(&cur)
+		// 2·cur by doubling, then (i+1)·cur = i·cur + cur.
+		pp = p2{cur.X, cur.Y, cur.Z}
+		acc.double(&pp)
+		tmp.fromP1P1(&acc)
+		tab[1].fromExt(&tmp)
+		for i := 2; i < 8; i++ {
+			acc.add(&tmp, &tab[0])
+			tmp.fromP1P1(&acc)
+			tab[i].fromExt(&tmp)
+		}
+		if j == h-1 {
+			break
+		}
+		pp = p2{cur.X, cur.Y, cur.Z}
+		for range 4*c.w - 1 {
+			acc.double(&pp)
+			pp.fromP1P1(&acc)
+		}
+		acc.double(&pp)
+		cur.fromP1P1(&acc)
+	}
+}
+
+// mulCT sets v = s·P for the scalar of the digits d, in constant time
+// with respect to d: a fixed sequence of doublings and additions, and
+// constant-time lookups ([selectCached]).
+func (c *combTables) mulCT(v *extPoint, d *[64]int8) {
+	var acc p1p1
+	var pp p2
+	var m cachedPoint
+	v.X.Zero()
+	v.Y.One()
+	v.Z.One()
+	v.T.Zero()
+	for i := c.w - 1; i >= 0; i-- {
+		if i != c.w-1 {
+			pp.fromP1P1(&acc)
+			for range 3 {
+				acc.double(&pp)
+				pp.fromP1P1(&acc)
+			}
+			acc.double(&pp)
+			v.fromP1P1(&acc)
+		}
+		for j := range c.h {
+			selectCached(&m, &c.t[j], d[j*c.w+i])
+			acc.add(v, &m)
+			if j != c.h-1 || i == 0 {
+				v.fromP1P1(&acc)
+			}
+		}
+	}
+}
+
+// mulVT sets v = s·P for the scalar of the digits d, in variable time: d
+// must be public (the composite weights).
+func (c *combTables) mulVT(v *extPoint, d *[64]int8) {
+	var acc p1p1
+	var pp p2
+	var m cachedPoint
+	v.X.Zero()
+	v.Y.One()
+	v.Z.One()
+	v.T.Zero()
+	started := false
+	for i := c.w - 1; i >= 0; i-- {
+		if started {
+			pp = p2{v.X, v.Y, v.Z}
+			for range 3 {
+				acc.double(&pp)
+				pp.fromP1P1(&acc)
+			}
+			acc.double(&pp)
+			v.fromP1P1(&acc)
+		}
+		for j := range c.h {
+			x := d[j*c.w+i]
+			switch {
+			case x > 0:
+				acc.add(v, &c.t[j][x-1])
+			case x < 0:
+				t := &c.t[j][-x-1]
+				m.YplusX, m.YminusX, m.Z = t.YminusX, t.YplusX, t.Z
+				m.T2d.Negate(&t.T2d)
+				acc.add(v, &m)
+			default:
+				continue
+			}
+			v.fromP1P1(&acc)
+			started = true
+		}
+	}
+}
+
+// extToPoint and pointToExt move between oprf_fast.go's points and
+// edwards25519's, whose fixed-base and multi-scalar multiplications the
+// evaluation uses.
+func extToPoint(p *extPoint) *edwards25519.Point {
+	q, err := new(edwards25519.Point).SetExtendedCoordinates(&p.X, &p.Y, &p.Z, &p.T)
+	if err != nil {
+		panic("checker: point off the curve") // decoded or computed points never are
+	}
+	return q
+}
+
+func pointToExt(p *extPoint, q *edwards25519.Point) {
+	x, y, z, t := q.ExtendedCoordinates()
+	p.X, p.Y, p.Z, p.T = *x, *y, *z, *t
+}
+
+// evalScratch is the per-call state of a one-element evaluation, pooled:
+// the tables are 10 KiB.
+type evalScratch struct {
+	tabs    combTables
+	pts     [4]extPoint
+	enc     [4][32]byte
+	scratch [7 * 4]fe
+	h       hash.Hash
+	msg     []byte
+}
+
+var evalPool = sync.Pool{New: func() any {
+	return &evalScratch{h: sha512.New(), msg: make([]byte, 0, 256)}
+}}
+
+// hashToScalarFast sets d to RFC 9497's HashToScalar(msg) under h2sDST:
+// expand_message_xmd with SHA-512 to 64 bytes (RFC 9380 section 5.3.1,
+// one block), read little-endian and reduced mod l, as circl's
+// ristretto255 group does.
+func hashToScalarFast(d *edwards25519.Scalar, h hash.Hash, msg []byte) {
+	var zeros [sha512.BlockSize]byte
+	var b0, b1 [sha512.Size]byte
+	h.Reset()
+	h.Write(zeros[:])
+	h.Write(msg)
+	h.Write([]byte{0, 64, 0})
+	h.Write(h2sDST)
+	h.Write([]byte{byte(len(h2sDST))})
+	h.Sum(b0[:0])
+	h.Reset()
+	h.Write(b0[:])
+	h.Write([]byte{1})
+	h.Write(h2sDST)
+	h.Write([]byte{byte(len(h2sDST))})
+	h.Sum(b1[:0])
+	if _, err := d.SetUniformBytes(b1[:]); err != nil {
+		panic(err) // 64 bytes
+	}
+}
+
+// proofRandomness sets t to the proof's randomness: r if not nil (a
+// canonical 32-byte scalar; test vectors), else a uniformly random
+// non-zero scalar from crypto/rand.
+func proofRandomness(t *edwards25519.Scalar, r []byte) error {
+	if r != nil {
+		if len(r) != ScalarSize {
+			return errors.New("checker: proof randomness is not a reduced 32-byte scalar")
+		}
+		if _, err := t.SetCanonicalBytes(r); err != nil {
+			return errors.New("checker: proof randomness is not a reduced 32-byte scalar")
+		}
+		return nil
+	}
+	var zero edwards25519.Scalar
+	var b [64]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("checker: proof randomness: %w", err)
+		}
+		t.SetUniformBytes(b[:])
+		if t.Equal(&zero) == 0 {
+			return nil
+		}
+	}
+}
+
+// evaluateFast is [OPRFKey.evaluate] on the fast path; see the file
+// comment.
+func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evaluated, proof []byte, err error) {
+	if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
+		return nil, nil, fmt.Errorf("%w: %d bytes is not a positive multiple of %d", ErrBadElement, len(blinded), ElementSize)
+	}
+	n := len(blinded) / ElementSize
+	ek := k.ev
+	sc := evalPool.Get().(*evalScratch)
+	defer evalPool.Put(sc)
+	evaluated = make([]byte, n*ElementSize)
+
+	// Decode every element, then Eval_i = k·C_i, computed as (k/2)·C_i
+	// and encoded doubled, the encodings sharing one inversion.
+	var in, half []extPoint
+	var enc [][32]byte
+	var feScratch []fe
+	if n == 1 {
+		in, half, enc, feScratch = sc.pts[:1], sc.pts[1:2], sc.enc[:1], sc.scratch[:7]
+	} else {
+		in, half = make([]extPoint, n), make([]extPoint, n)
+		enc, feScratch = make([][32]byte, n), make([]fe, 7*n)
+	}
+	for i := range in {
+		if !decodeElement(&in[i], blinded[i*ElementSize:(i+1)*ElementSize]) {
+			return nil, nil, fmt.Errorf("%w: element %d", ErrBadElement, i)
+		}
+	}
+	var t edwards25519.Scalar
+	if withProof {
+		if err := proofRandomness(&t, r); err != nil {
+			return nil, nil, err
+		}
+	}
+	var c0 [64]int8 // digits, reused below
+	if n == 1 && withProof {
+		sc.tabs.build(&in[0], 8)
+		sc.tabs.mulCT(&half[0], &ek.half.digits)
+	} else {
+		for i := range in {
+			ek.half.mult(&half[i], &in[i])
+		}
+	}
+	encodeDoubled(enc, half, feScratch)
+	for i := range enc {
+		copy(evaluated[i*ElementSize:], enc[i][:])
+	}
+	if !withProof {
+		return evaluated, nil, nil
+	}
+
+	// Composites (ComputeCompositesFast): d_i from a seed over the public
+	// key, M = sum d_i·C_i, Z = k·M. Everything here is halved: pts holds
+	// M/2, Z/2, t2/2, t3/2.
+	msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
+	msg = appendLenPrefixed(msg, seedDST)
+	sc.h.Reset()
+	sc.h.Write(msg)
+	var seed [sha512.Size]byte
+	sc.h.Sum(seed[:0])
+	ds := make([]edwards25519.Scalar, n) // d_i/2, public
+	for i := range n {
+		msg = appendLenPrefixed(msg[:0], seed[:])
+		msg = binary.BigEndian.AppendUint16(msg, uint16(i))
+		msg = appendLenPrefixed(msg, blinded[i*ElementSize:(i+1)*ElementSize])
+		msg = appendLenPrefixed(msg, evaluated[i*ElementSize:(i+1)*ElementSize])
+		msg = append(msg, labelComposite...)
+		hashToScalarFast(&ds[i], sc.h, msg)
+		ds[i].Multiply(&ds[i], scalarHalf)
+	}
+	pts := &sc.pts
+	var th, s edwards25519.Scalar
+	th.Multiply(&t, scalarHalf)
+	if n == 1 {
+		// All of M, Z and t3 are multiples of C: reuse its tables.
+		// M/2 = (d/2)·C, public scalar: variable time.
+		c0 = radix16(&ds[0])
+		sc.tabs.mulVT(&pts[0], &c0)
+		// Z/2 = (k·d/2)·C and t3/2 = (t·d/2)·C: secret scalars.
+		s.Multiply(&ek.k, &ds[0])
+		c0 = radix16(&s)
+		sc.tabs.mulCT(&pts[1], &c0)
+		s.Multiply(&t, &ds[0])
+		c0 = radix16(&s)
+		sc.tabs.mulCT(&pts[3], &c0)
+	} else {
+		// M/2 = sum (d_i/2)·C_i, public: variable-time multi-scalar.
+		scalars := make([]*edwards25519.Scalar, n)
+		points := make([]*edwards25519.Point, n)
+		for i := range n {
+			scalars[i], points[i] = &ds[i], extToPoint(&in[i])
+		}
+		pointToExt(&pts[0], new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points))
+		// Z/2 = k·(M/2) and t3/2 = t·(M/2), one table of M/2.
+		sc.tabs.build(&pts[0], 4)
+		c0 = radix16(&ek.k)
+		sc.tabs.mulCT(&pts[1], &c0)
+		c0 = radix16(&t)
+		sc.tabs.mulCT(&pts[3], &c0)
+	}
+	// t2/2 = (t/2)·G, fixed base, constant time.
+	pointToExt(&pts[2], new(edwards25519.Point).ScalarBaseMult(&th))
+	encodeDoubled(sc.enc[:], pts[:], sc.scratch[:])
+
+	// Challenge over the public key, M, Z, t2, t3; then s = t - c·k.
+	msg = appendLenPrefixed(msg[:0], k.pub.raw[:])
+	for i := range sc.enc {
+		msg = appendLenPrefixed(msg, sc.enc[i][:])
+	}
+	msg = append(msg, labelChallenge...)
+	var c edwards25519.Scalar
+	hashToScalarFast(&c, sc.h, msg)
+	sc.msg = msg
+	s.Multiply(&c, &ek.k)
+	s.Subtract(&t, &s)
+	proof = make([]byte, 0, ProofSize)
+	proof = append(proof, c.Bytes()...)
+	proof = append(proof, s.Bytes()...)
+	return evaluated, proof, nil
+}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -385,9 +386,10 @@ func BenchmarkEvaluateFast(b *testing.B) {
 }
 
 // BenchmarkPrivateQueryFastVsOld is BenchmarkPrivateQuery's padded
-// one-number query through the handler (no network), with evaluate on the
-// fast path and on the previous one, alternating rounds in the same run:
-// queries/s of each (medians) and the ratio.
+// one-number query through the handler (no network), from one and from
+// two goroutines at once, with evaluate on the fast path and on the
+// previous one, alternating rounds in the same run: queries/s of each
+// (medians) and the ratio.
 //
 //	go test ./checker -run '^$' -bench BenchmarkPrivateQueryFastVsOld -benchtime 1x
 func BenchmarkPrivateQueryFastVsOld(b *testing.B) {
@@ -407,29 +409,40 @@ func BenchmarkPrivateQueryFastVsOld(b *testing.B) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
-			b.Fatal(rec.Code, rec.Body.String())
+			panic(rec.Body.String())
 		}
 	}
 	const reps = 300
-	round := func(old bool) float64 {
+	// round returns the queries/s of conns goroutines querying at once.
+	round := func(old bool, conns int) float64 {
 		evaluateWithR255 = old
 		defer func() { evaluateWithR255 = false }()
 		t := time.Now()
-		for range reps {
-			query()
+		var wg sync.WaitGroup
+		for range conns {
+			wg.Go(func() {
+				for range reps {
+					query()
+				}
+			})
 		}
-		return reps / time.Since(t).Seconds()
-	}
-	var fast, old []float64
-	for b.Loop() {
-		for range 7 {
-			fast = append(fast, round(false))
-			old = append(old, round(true))
-		}
+		wg.Wait()
+		return float64(conns*reps) / time.Since(t).Seconds()
 	}
 	med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
-	b.ReportMetric(med(fast), "fast-queries/s")
-	b.ReportMetric(med(old), "old-queries/s")
-	b.ReportMetric(med(fast)/med(old), "x-vs-old")
-	b.ReportMetric(0, "ns/op")
+	for _, conns := range []int{1, 2} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			var fast, old []float64
+			for b.Loop() {
+				for range 7 {
+					fast = append(fast, round(false, conns))
+					old = append(old, round(true, conns))
+				}
+			}
+			b.ReportMetric(med(fast), "fast-queries/s")
+			b.ReportMetric(med(old), "old-queries/s")
+			b.ReportMetric(med(fast)/med(old), "x-vs-old")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

@@ -1,12 +1,14 @@
 package checker
 
 // This file owns github.com/cloudflare/circl and github.com/bwesterb/go-ristretto
-// (circl's ristretto255 backend, used directly by the server's evaluation
-// for the multiplications circl's group interface does not offer): every
-// group operation of the private mode (RFC 9497 VOPRF, ristretto255 with
-// SHA-512) is here, behind byte-level functions, except the seal-only fast
-// path of oprf_fast.go. private.go (index, wire format, seal) and
-// private_http.go (handler, client) never see a circl type.
+// (circl's ristretto255 backend, used directly by evaluateR255, the
+// previous server evaluation, for the multiplications circl's group
+// interface does not offer): every group operation of the private mode
+// (RFC 9497 VOPRF, ristretto255 with SHA-512) is here, behind byte-level
+// functions, except the seal-only fast path of oprf_fast.go and the
+// server's evaluation of oprf_eval.go, which circl's prover here
+// (evaluateCircl) is the reference of. private.go (index, wire format,
+// seal) and private_http.go (handler, client) never see a circl type.
 
 import (
 	"crypto"

@@ -446,3 +446,41 @@ func BenchmarkPrivateQueryFastVsOld(b *testing.B) {
 		})
 	}
 }
+
+// TestEvaluateFastConcurrent: evaluations from several goroutines at once
+// (sharing the pooled scratch and the key) give circl's bytes; run with
+// -race.
+func TestEvaluateFastConcurrent(t *testing.T) {
+	k, _ := GenerateOPRFKey()
+	r := mrand.New(mrand.NewPCG(3, 3))
+	type job struct{ elems, rb, ev, proof []byte }
+	var jobs []job
+	for i := range 24 {
+		elems := randomElements(r, 1+i%3)
+		rb, _ := grp.RandomScalar(rand.Reader).MarshalBinary()
+		ev, proof, err := k.evaluateCircl(elems, rb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, job{elems, rb, ev, proof})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 3 * len(jobs) {
+				j := jobs[(i+g*7)%len(jobs)]
+				ev, proof, err := k.evaluateFast(j.elems, j.rb, true)
+				if err != nil || !bytes.Equal(ev, j.ev) || !bytes.Equal(proof, j.proof) {
+					errs <- fmt.Sprintf("goroutine %d job %d: differs from circl (%v)", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

@@ -123,20 +123,8 @@ func newPrivateHandler(ix *PrivateIndex, key *OPRFKey, opts PrivateHandlerOption
 		opts.MaxClients = DefaultMaxClients
 	}
 	h := &PrivateHandler{ix: ix, key: key, opts: opts, lim: lim}
-	cfg := PrivateConfig{
-		Version: wireVersion, Suite: OPRFSuite, Mode: "voprf",
-		PublicKey: hex.EncodeToString(key.Public().Bytes()), KeyID: key.ID(),
-		BucketBits: ix.BucketBits(), MaxElements: opts.MaxElements,
-		Input: ix.idx.Meta().Info[InfoInput], Datasets: ix.Datasets(),
-	}
-	for _, s := range ix.Sets() {
-		cfg.Sets = append(cfg.Sets, s.Datasets)
-	}
-	if cfg.Datasets == nil {
-		cfg.Datasets = []Dataset{}
-	}
 	var err error
-	if h.cfg, err = json.MarshalIndent(cfg, "", "  "); err != nil {
+	if h.cfg, err = json.MarshalIndent(privateConfig(ix, key.Public(), opts.MaxElements), "", "  "); err != nil {
 		return nil, err
 	}
 	h.cfg = append(h.cfg, '\n')
@@ -179,6 +167,23 @@ type PrivateConfig struct {
 	// files, at BASE/v1/private/bucket/<p>/<HEX> ([PrivateBucketPath]);
 	// nil means that buckets are asked for with bucket-only queries.
 	StaticBucketBits []int `json:"static_bucket_bits,omitempty"`
+}
+
+// privateConfig is the key document of ix under pub.
+func privateConfig(ix *PrivateIndex, pub *OPRFPublicKey, maxElements int) *PrivateConfig {
+	cfg := &PrivateConfig{
+		Version: wireVersion, Suite: OPRFSuite, Mode: "voprf",
+		PublicKey: hex.EncodeToString(pub.Bytes()), KeyID: pub.ID(),
+		BucketBits: ix.BucketBits(), MaxElements: maxElements,
+		Input: ix.idx.Meta().Info[InfoInput], Datasets: ix.Datasets(),
+	}
+	for _, s := range ix.Sets() {
+		cfg.Sets = append(cfg.Sets, s.Datasets)
+	}
+	if cfg.Datasets == nil {
+		cfg.Datasets = []Dataset{}
+	}
+	return cfg
 }
 
 // ServeKey answers GET [PrivateKeyPath].

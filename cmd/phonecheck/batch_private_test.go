@@ -16,8 +16,9 @@ import (
 )
 
 // privateFixture builds the demo index, a key and the private index
-// sealed under it in dir, with the CLI, and returns the key id.
-func privateFixture(t *testing.T, dir string) string {
+// sealed under it in dir, with the CLI (seal given sealArgs), and returns
+// the key id.
+func privateFixture(t *testing.T, dir string, sealArgs ...string) string {
 	t.Helper()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	if code, _, errOut := runPC(t, "build", "--quiet", "--out", p("plain.idx"), "--manifest",
@@ -28,7 +29,7 @@ func privateFixture(t *testing.T, dir string) string {
 	if code != 0 {
 		t.Fatalf("keygen: exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := runPC(t, "seal", "--quiet", "--key", p("server.key"), "--in", p("plain.idx"), "--out", p("private.idx")); code != 0 {
+	if code, _, errOut := runPC(t, append([]string{"seal", "--quiet", "--key", p("server.key"), "--in", p("plain.idx"), "--out", p("private.idx")}, sealArgs...)...); code != 0 {
 		t.Fatalf("seal: exit %d: %s", code, errOut)
 	}
 	return regexp.MustCompile(`key id ([0-9a-f]{16})`).FindStringSubmatch(out)[1]

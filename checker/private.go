@@ -770,6 +770,56 @@ func (k *OPRFKey) sealKeys(keys []uint64, b, workers int) []uint64 {
 // with a few dataset sets, 5.5 with one. Errors are JSON {"error": "..."}
 // with 400 (malformed request), 413 (too many elements, body too large),
 // 429 (rate limited, with Retry-After) or 500.
+//
+// Batches ([PrivateClient.OpenBatch], [PrivateClient.LookupBatch]) never
+// send a prefix and elements together: evaluation-only requests (p = 0,
+// n up to max_elements) and bucket-only requests (n = 0, one per distinct
+// prefix), so the server learns the set of prefixes and the number of
+// elements, and cannot pair an element with a prefix.
+//
+// # Static buckets (split deployment)
+//
+// Buckets are static: [ExportPrivate] writes each one as a file, for any
+// web server, object store or CDN, and only evaluations need the server
+// holding the key. Under the export's base URL:
+//
+//	/v1/private/key                the key document (JSON, [PrivateConfig])
+//	                               with two more fields: "evaluate_url", the
+//	                               base URL evaluations go to (absolute, or
+//	                               relative to the export's base URL), and
+//	                               "static_bucket_bits", the lengths p
+//	                               whose buckets are files
+//	/v1/private/bucket/<p>/<HEX>   the bucket of a prefix of p bits, HEX
+//	                               being ceil(p/4) uppercase hex digits of
+//	                               the right-aligned prefix (p = 20: 5
+//	                               digits, "/v1/private/bucket/20/9E191")
+//
+// A bucket file is byte for byte the response a server gives a
+// bucket-only request (n = 0) asking for padding:
+//
+//	off   size   field
+//	0     1      version: 1
+//	1     1      suite: 1
+//	2     1      p
+//	3     1      flags: 1 (padded; an export is always padded)
+//	4     8      key id
+//	12    2      n: 0 (no evaluation, so no proof either)
+//	14    4      m: entries, real and decoy
+//	18    1      w: set id bytes per entry
+//	19    E      entries, packed as above
+//	19+E  m*w    set ids
+//
+// The bytes are the same because the decoys are a deterministic function
+// of the index and the prefix (see lookupBucket): the CDN and the server,
+// or two servers, cannot be told apart, and their answers cannot be
+// compared to strip the decoys. A client of a split deployment GETs the
+// bucket from the base URL and POSTs an evaluation-only request (p = 0)
+// to evaluate_url + [PrivateQueryPath]: the web server learns the prefix,
+// the evaluation server blinded elements only, not even the prefix. The
+// file does not name its prefix, and nothing signs the bucket contents:
+// a web server serving wrong or altered files can make answers wrong, as
+// a lying server can, but learns no more than the prefix; the proof on
+// every evaluation still binds the evaluations to the published key.
 
 const (
 	wireVersion = 1

@@ -386,17 +386,16 @@ func (p *PrivateIndex) decoys(prefix uint64, nbits int, mask uint64, es []hashse
 	for i := range ds {
 		ds[i] = next()
 	}
-	sorted := slices.Clone(ds)
-	slices.SortFunc(sorted, byValue)
+	slices.SortFunc(ds, byValue)
 	ok := true
-	for i, d := range sorted {
-		if i > 0 && d.value == sorted[i-1].value || real(d.value) {
+	for i, d := range ds {
+		if i > 0 && d.value == ds[i-1].value || real(d.value) {
 			ok = false
 			break
 		}
 	}
 	if ok {
-		return sorted
+		return ds
 	}
 	// Slow path: the same stream from the start, skipping collisions.
 	rng = rand.NewChaCha8(sha256.Sum256(in[:]))

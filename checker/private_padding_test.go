@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/hashset"
 )
 
 // TestPrivatePaddingDeterministic: the decoys of a padded bucket are a
@@ -86,5 +88,30 @@ func TestPrivatePaddingDeterministic(t *testing.T) {
 		if !slices.Contains(before, d) {
 			t.Errorf("a new decoy appeared after one more real entry")
 		}
+	}
+}
+
+// TestDecoysCollide drives the decoys' slow path: in a 5-bit space,
+// candidates collide with each other and with real entries; the decoys
+// are still distinct, never real, sorted, and the same on every call.
+func TestDecoysCollide(t *testing.T) {
+	k, err := GenerateOPRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", fictionalSpace()[:100]})
+	const mask = 1<<5 - 1
+	es := []hashset.Entry{{Key: 3}, {Key: 7}, {Key: 20}}
+	ds := ix.decoys(0x123, 12, mask, es, 25)
+	if len(ds) != 25 {
+		t.Fatalf("%d decoys, want 25", len(ds))
+	}
+	for i, d := range ds {
+		if d.value > mask || d.value == 3 || d.value == 7 || d.value == 20 || i > 0 && d.value <= ds[i-1].value {
+			t.Errorf("decoy %d: %d (real entries 3, 7, 20; after %v)", i, d.value, ds[:i])
+		}
+	}
+	if again := ix.decoys(0x123, 12, mask, es, 25); !slices.Equal(ds, again) {
+		t.Errorf("two draws differ: %v, %v", ds, again)
 	}
 }

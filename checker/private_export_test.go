@@ -144,6 +144,22 @@ func TestExportPrivateSplit(t *testing.T) {
 		}
 	}
 
+	// A relative evaluate_url: one host serves the files and, under
+	// /eval/, the evaluations.
+	dir2 := t.TempDir()
+	if _, err := ExportPrivate(context.Background(), ix, dir2, PrivateExportOptions{EvaluateURL: "eval/"}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir2)))
+	mux.Handle("/eval/", http.StripPrefix("/eval", evalH))
+	one := httptest.NewServer(mux)
+	defer one.Close()
+	res, err := (&PrivateClient{BaseURL: one.URL + "/"}).Check(context.Background(), f.exposed[10], "")
+	if err != nil || !res.Exposed {
+		t.Errorf("relative evaluate_url: %+v %v", res, err)
+	}
+
 	// An index without a padding seed is refused.
 	ix.padFixed = false
 	if _, err := ExportPrivate(context.Background(), ix, t.TempDir(), PrivateExportOptions{EvaluateURL: evalSrv.URL}); err == nil || !strings.Contains(err.Error(), "seal it again") {

@@ -90,9 +90,10 @@ type DatasetCount struct {
 	Exposed int64  `json:"exposed"`
 }
 
-// A Batch checks every row of one input against a [Checker]'s index. Create
-// it with [Checker.OpenBatch] or [Checker.NewBatch], which read the start of
-// the input (so that an unreadable or unusable input fails before any
+// A Batch checks every row of one input against a [Checker]'s index, or
+// a private server's ([PrivateClient.OpenBatch]). Create it with
+// [Checker.OpenBatch] or [Checker.NewBatch], which read the start of the
+// input (so that an unreadable or unusable input fails before any
 // output), then call [Batch.Run] once, then [Batch.Close].
 type Batch struct {
 	in     *Input
@@ -104,7 +105,7 @@ type Batch struct {
 	ran    bool
 	// datasets are the index's datasets, in index order; lookup fills
 	// sets[i] with the datasets holding keys[i] (nil: not exposed), from
-	// the local index (c) or a private server.
+	// a Checker's index or a private server.
 	datasets []Dataset
 	lookup   func(ctx context.Context, keys []uint64, sets [][]int) error
 	// finish, if set, completes the summary at the end of Run.

@@ -160,8 +160,8 @@ type PrivateConfig struct {
 	//
 	// EvaluateURL is the base URL of the server that answers
 	// evaluation-only queries (POST EvaluateURL + [PrivateQueryPath] with
-	// p = 0), absolute or relative to the URL this document was fetched
-	// from; "" means the server that published this document.
+	// p = 0), absolute or relative to the base URL the document was
+	// fetched under; "" means that base URL.
 	EvaluateURL string `json:"evaluate_url,omitempty"`
 	// StaticBucketBits lists the prefix lengths whose buckets are static
 	// files, at BASE/v1/private/bucket/<p>/<HEX> ([PrivateBucketPath]);
@@ -377,7 +377,7 @@ type PrivateClient struct {
 	PrefixBits int
 	NoPadding  bool          // do not ask for padding (the server may pad anyway)
 	BatchSize  int           // elements per request in LookupBatch: 0 means the server's maximum
-	Workers    int           // concurrent requests in LookupBatch: 0 means 4
+	Workers    int           // concurrent requests in LookupBatch and OpenBatch: 0 means 4
 	MaxWait    time.Duration // longest Retry-After honoured on 429: 0 means 10 s, negative none
 	MaxRetries int           // 429 answers waited out per request: 0 means 5
 	// CacheBytes bounds the buckets a batch ([PrivateClient.OpenBatch])

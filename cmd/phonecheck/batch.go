@@ -183,6 +183,11 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 		if sum != nil && f.out != "-" {
 			err = fmt.Errorf("%w (after %d rows; %s not written)", err, sum.Rows, f.out)
 		}
+		var se *checker.ServerError
+		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
+			return withHint(err, "the server asked to wait %s, longer than batch waits (%s): a batch of many numbers needs a server configured for it (serve --private --rate)",
+				se.RetryAfter, batchMaxWait)
+		}
 		return err
 	}
 	// The summary first: a run whose summary cannot be written fails

@@ -165,6 +165,18 @@ func TestBatchServer(t *testing.T) {
 		t.Errorf("summary does not say the run was rate limited:\n%s", out)
 	}
 
+	// A limit so low that the wait would exceed batch's longest: the run
+	// fails, says why, and writes no results.
+	stuck := privateHTTPServer(t, dir, checker.PrivateHandlerOptions{Rate: 0.0001, Burst: 2, MaxElements: 2})
+	code, _, errOut = runPC(t, append([]string{"batch", "--server", stuck, "--out", p("r3.csv")}, common...)...)
+	if code != 1 || !strings.Contains(errOut, "server answered 429") || !strings.Contains(errOut, "r3.csv not written") ||
+		!strings.Contains(errOut, "longer than batch waits (10m0s)") {
+		t.Errorf("stuck rate limit: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(p("r3.csv")); err == nil {
+		t.Errorf("a failed batch wrote its results file")
+	}
+
 	// A plain server: refused before anything is sent or written.
 	plain := httptest.NewServer(mustPlainServer(t, p("plain.idx")))
 	defer plain.Close()

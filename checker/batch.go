@@ -72,6 +72,9 @@ type BatchSummary struct {
 	Written    int64                    `json:"written"`         // output rows (fewer than Rows with OnlyExposed)
 	Seconds    float64                  `json:"seconds"`
 	FastPath   int64                    `json:"fast_path"` // rows the fast normalizer answered without the library
+	// Sent says what left the device, for a batch against a private
+	// server ([PrivateClient.OpenBatch]); nil for a local batch.
+	Sent *PrivateBatchSent `json:"sent,omitempty"`
 }
 
 // CountryCount counts the valid numbers of one region.
@@ -87,12 +90,12 @@ type DatasetCount struct {
 	Exposed int64  `json:"exposed"`
 }
 
-// A Batch checks every row of one input against a [Checker]'s index. Create
-// it with [Checker.OpenBatch] or [Checker.NewBatch], which read the start of
-// the input (so that an unreadable or unusable input fails before any
+// A Batch checks every row of one input against a [Checker]'s index, or
+// a private server's ([PrivateClient.OpenBatch]). Create it with
+// [Checker.OpenBatch] or [Checker.NewBatch], which read the start of the
+// input (so that an unreadable or unusable input fails before any
 // output), then call [Batch.Run] once, then [Batch.Close].
 type Batch struct {
-	c      *Checker
 	in     *Input
 	opts   BatchOptions
 	hasID  bool // the input has an id column: the output carries it
@@ -100,6 +103,13 @@ type Batch struct {
 	names  [][]byte // per dataset: name, CSV-escaped or JSON-quoted
 	region string
 	ran    bool
+	// datasets are the index's datasets, in index order; lookup fills
+	// sets[i] with the datasets holding keys[i] (nil: not exposed), from
+	// a Checker's index or a private server.
+	datasets []Dataset
+	lookup   func(ctx context.Context, keys []uint64, sets [][]int) error
+	// finish, if set, completes the summary at the end of Run.
+	finish func(*BatchSummary)
 }
 
 // OpenBatch opens the input file at path ("-" is standard input) for a
@@ -127,7 +137,21 @@ func (o *BatchOptions) inputOptions() InputOptions {
 }
 
 func (c *Checker) newBatch(in *Input, opts BatchOptions) (*Batch, error) {
-	b := &Batch{c: c, in: in, opts: opts, hasID: in.idCol >= 0, fast: fastNormalizer()}
+	if opts.Preload {
+		if err := c.idx.Preload(); err != nil {
+			in.Close()
+			return nil, fmt.Errorf("checker: index: %w", err)
+		}
+	}
+	return newBatchOf(in, opts, c.datasets, func(_ context.Context, keys []uint64, sets [][]int) error {
+		c.idx.ContainsBatch(keys, sets)
+		return nil
+	})
+}
+
+// newBatchOf returns a batch over in that looks keys up with lookup.
+func newBatchOf(in *Input, opts BatchOptions, datasets []Dataset, lookup func(context.Context, []uint64, [][]int) error) (*Batch, error) {
+	b := &Batch{in: in, opts: opts, hasID: in.idCol >= 0, fast: fastNormalizer(), datasets: datasets, lookup: lookup}
 	bad := func(err error) (*Batch, error) {
 		in.Close()
 		return nil, err
@@ -145,12 +169,7 @@ func (c *Checker) newBatch(in *Input, opts BatchOptions) (*Batch, error) {
 		}
 	}
 	b.region = opts.Region
-	if opts.Preload {
-		if err := c.idx.Preload(); err != nil {
-			return bad(fmt.Errorf("checker: index: %w", err))
-		}
-	}
-	for _, d := range c.datasets {
+	for _, d := range datasets {
 		if b.opts.Output == "jsonl" {
 			b.names = append(b.names, appendJSONString(nil, d.Name))
 		} else {
@@ -170,6 +189,7 @@ func (b *Batch) Input() *Input { return b.in }
 type batchChunk struct {
 	recs []Record
 	out  []byte // output rows, ready to write
+	err  error  // the lookup failed: the run stops here
 	sum  chunkSummary
 	done chan struct{}
 }
@@ -197,7 +217,7 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 	start := time.Now()
 	sum := &BatchSummary{Input: b.in.name, Format: b.in.Format(), Column: b.in.Column(),
 		Countries: map[string]*CountryCount{}}
-	for _, d := range b.c.datasets {
+	for _, d := range b.datasets {
 		sum.Datasets = append(sum.Datasets, DatasetCount{Name: d.Name, Date: d.Date})
 	}
 	reasons := map[Reason]*ReasonCount{}
@@ -257,18 +277,21 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 			defer wg.Done()
 			var sc batchScratch
 			for ch := range work {
-				b.process(ch, &sc)
+				b.process(ctx, ch, &sc)
 				close(ch.done)
 			}
 		}()
 	}
-	var runErr error
+	var runErr, lookErr error
 	for ch := range ordered {
 		select {
 		case <-ch.done:
 		case <-ctx.Done():
 		}
 		if runErr = ctx.Err(); runErr != nil {
+			break
+		}
+		if lookErr = ch.err; lookErr != nil {
 			break
 		}
 		if _, runErr = w.Write(ch.out); runErr != nil {
@@ -317,6 +340,12 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 	wg.Wait()
 	sum.Reasons = sortedReasons(reasons)
 	sum.Seconds = time.Since(start).Seconds()
+	if b.finish != nil {
+		b.finish(sum)
+	}
+	if lookErr != nil {
+		return sum, fmt.Errorf("checker: stopped after %d rows: %w", sum.Rows, lookErr)
+	}
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded) {
 			return sum, fmt.Errorf("checker: stopped after %d rows: %w", sum.Rows, runErr)
@@ -358,10 +387,12 @@ type batchRow struct {
 
 // process normalizes, hashes and looks up the rows of ch and writes their
 // output rows. It normalizes and hashes the whole chunk first, then looks
-// the keys up in one [hashset.Reader.ContainsBatch] call, whose cache
-// misses overlap (a lookup in a 10M-key index costs a few hundred ns
-// alone, under 100 ns batched), then writes.
-func (b *Batch) process(ch *batchChunk, sc *batchScratch) {
+// the keys up in one call: locally one [hashset.Reader.ContainsBatch],
+// whose cache misses overlap (a lookup in a 10M-key index costs a few
+// hundred ns alone, under 100 ns batched); against a private server, the
+// chunk's blinded evaluations and buckets. Then it writes. A failed lookup
+// sets ch.err and writes nothing.
+func (b *Batch) process(ctx context.Context, ch *batchChunk, sc *batchScratch) {
 	s := &ch.sum
 	*s = chunkSummary{reasons: s.reasons, countries: s.countries, datasets: s.datasets}
 	if s.reasons == nil {
@@ -369,7 +400,8 @@ func (b *Batch) process(ch *batchChunk, sc *batchScratch) {
 	}
 	clear(s.reasons)
 	clear(s.countries)
-	s.datasets = append(s.datasets[:0], make([]int64, len(b.c.datasets))...)
+	s.datasets = append(s.datasets[:0], make([]int64, len(b.datasets))...)
+	ch.err = nil
 
 	// Normalize and hash.
 	rows, e164s, keys := sc.rows[:0], sc.e164[:0], sc.keys[:0]
@@ -409,7 +441,10 @@ func (b *Batch) process(ch *batchChunk, sc *batchScratch) {
 		sc.sets = make([][]int, len(keys))
 	}
 	sets := sc.sets[:len(keys)]
-	b.c.idx.ContainsBatch(keys, sets)
+	if err := b.lookup(ctx, keys, sets); err != nil {
+		ch.err = err
+		return
+	}
 
 	// Count and write.
 	out := ch.out[:0]

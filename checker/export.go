@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -48,6 +50,10 @@ type ExportManifest struct {
 	Bits    []int  `json:"bits"`
 	Padding bool   `json:"padding"`
 	ExportStats
+	// A private export ([ExportPrivate]) names the key its buckets were
+	// sealed under and the evaluation server.
+	KeyID       string `json:"key_id,omitempty"`
+	EvaluateURL string `json:"evaluate_url,omitempty"`
 }
 
 // ExportFormat names the layout [Export] writes.
@@ -198,4 +204,193 @@ func appendPrefixHex(dst []byte, prefix uint64, bits int) []byte {
 		dst = append(dst, hexUpper[prefix>>uint(sh)&0xF])
 	}
 	return dst
+}
+
+// # Private export
+
+// PrivateExportFormat names the layout [ExportPrivate] writes.
+const PrivateExportFormat = "phonecheck-private-export-v1"
+
+// PrivateExportOptions configures [ExportPrivate].
+type PrivateExportOptions struct {
+	// EvaluateURL is the base URL of the evaluation server ('serve
+	// --private' with the key), written into the key document as
+	// "evaluate_url": absolute, or relative to the export's base URL.
+	// Required.
+	EvaluateURL string
+	// Bits are the prefix lengths whose buckets are written, each in
+	// 1..B; nil means those of [PrefixLengths] below B, and B.
+	Bits []int
+	// MaxElements is the evaluation server's max_elements, written into
+	// the key document: 0 means DefaultMaxElements.
+	MaxElements int
+	// Workers, Progress and Mode are as in [ExportOptions]; Mode 0 means
+	// 0600.
+	Workers  int
+	Progress func(done, total int64)
+	Mode     fs.FileMode
+}
+
+// ExportPrivate writes every bucket of a private index as a static file,
+// so that a web server, object store or CDN serving dir answers the
+// bucket half of the private mode, and a [PrivateClient] given its base
+// URL fetches buckets there and sends only evaluation-only requests to the
+// evaluation server. It needs no secret key:
+//
+//	dir/v1/private/bucket/<p>/<HEX>  the bucket of each prefix of each length
+//	                                 p, HEX being ceil(p/4) uppercase hex
+//	                                 digits ([PrivateBucketPath]): the bytes
+//	                                 of a bucket-only response (see the
+//	                                 wire format), always padded
+//	dir/v1/private/key               the key document ([PrivateConfig]) with
+//	                                 evaluate_url and static_bucket_bits
+//	dir/v1/datasets, dir/v1/stats    as the private server answers them
+//	dir/manifest.json                ExportManifest, written last
+//
+// The buckets are padded with the decoys a server pads them with (a
+// deterministic function of the index and the prefix), so the export and
+// the server answer a bucket with the same bytes. An index sealed before
+// padding was deterministic is refused: seal it again.
+func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts PrivateExportOptions) (ExportStats, error) {
+	if !p.DeterministicPadding() {
+		return ExportStats{}, fmt.Errorf("checker: export: the private index has no padding seed (sealed by an older phonecheck): seal it again, or its buckets' decoys would differ from a server's")
+	}
+	if opts.EvaluateURL == "" {
+		return ExportStats{}, fmt.Errorf("checker: export: a private export needs the evaluation server's URL")
+	}
+	pubRaw, err := hex.DecodeString(p.idx.Meta().Info[InfoPublicKey])
+	if err != nil {
+		return ExportStats{}, fmt.Errorf("%w: public key in header", ErrNotPrivate)
+	}
+	pub, err := ParseOPRFPublicKey(pubRaw)
+	if err != nil {
+		return ExportStats{}, err
+	}
+	if pub.ID() != p.KeyID() {
+		return ExportStats{}, fmt.Errorf("%w: header's public key %s and key id %s differ", ErrNotPrivate, pub.ID(), p.KeyID())
+	}
+	bits := slices.Clone(opts.Bits)
+	if len(bits) == 0 {
+		for _, b := range PrefixLengths {
+			if b < p.BucketBits() {
+				bits = append(bits, b)
+			}
+		}
+		bits = append(bits, p.BucketBits())
+	}
+	slices.Sort(bits)
+	bits = slices.Compact(bits)
+	var total int64
+	for _, b := range bits {
+		if b < 1 || b > p.BucketBits() {
+			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: this index takes 1..%d", b, p.BucketBits())
+		}
+		total += 1 << b
+	}
+	fileMode := opts.Mode.Perm()
+	if fileMode == 0 {
+		fileMode = 0o600
+	}
+	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
+	for _, b := range bits {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(privateBucketDir[1:]), strconv.Itoa(b)), dirMode); err != nil {
+			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+		}
+	}
+	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
+	// Check every length before writing a file: a length too short for
+	// the index fails here.
+	for _, b := range bits {
+		if _, err := p.lookupBucket(0, b, true); err != nil {
+			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+		}
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type job struct {
+		bits  int
+		first uint64
+		n     uint64
+	}
+	jobs := make(chan job)
+	var st ExportStats
+	var done atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body []byte
+			for j := range jobs {
+				for prefix := j.first; prefix < j.first+j.n; prefix++ {
+					bk, err := p.lookupBucket(prefix, j.bits, true)
+					if err != nil {
+						fail(fmt.Errorf("checker: export: %w", err))
+						cancel()
+						return
+					}
+					body = appendResponse(body[:0], &privateResponse{bits: j.bits, padded: true, keyID: pub.idBytes(), bucket: bk})
+					path := filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, j.bits)))
+					if err := os.WriteFile(path, body, fileMode); err != nil {
+						fail(fmt.Errorf("checker: export: %w", err))
+						cancel()
+						return
+					}
+					atomic.AddInt64(&st.Bytes, int64(len(body)))
+				}
+				d := done.Add(int64(j.n))
+				if opts.Progress != nil {
+					opts.Progress(d, total)
+				}
+			}
+		}()
+	}
+send:
+	for _, b := range bits {
+		const chunk = 1024
+		for prefix := uint64(0); prefix < 1<<b; prefix += chunk {
+			select {
+			case jobs <- job{bits: b, first: prefix, n: min(chunk, 1<<b-prefix)}:
+			case <-ctx.Done():
+				break send
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return st, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	st.Files = done.Load()
+	maxElements := opts.MaxElements
+	if maxElements <= 0 {
+		maxElements = DefaultMaxElements
+	}
+	cfg := privateConfig(p, pub, maxElements)
+	cfg.EvaluateURL, cfg.StaticBucketBits = opts.EvaluateURL, bits
+	man := ExportManifest{Format: PrivateExportFormat, IndexID: indexID(p.idx), Bits: bits, Padding: true, ExportStats: st,
+		KeyID: p.KeyID(), EvaluateURL: opts.EvaluateURL}
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"v1/private/key", cfg}, {"v1/datasets", PrivateInfo(p)}, {"v1/stats", PrivateStats(p)}, {"manifest.json", man}} {
+		data, err := json.MarshalIndent(f.v, "", "  ")
+		if err != nil {
+			return st, err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n'), fileMode); err != nil {
+			return st, fmt.Errorf("checker: export: %w", err)
+		}
+	}
+	return st, nil
 }

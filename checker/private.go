@@ -7,7 +7,10 @@ package checker
 
 import (
 	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +48,19 @@ const (
 	InfoInput      = "phonecheck.private.input"       // how an OPRF input is made
 	InfoSets       = "phonecheck.private.sets"        // JSON of []PrivateSet
 	InfoPlainKeys  = "phonecheck.private.plain_keys"  // keys of the plain index sealed
+	// InfoPadSeed seeds the decoys of padded buckets (64 hex digits):
+	// SHA-256 of padSeedLabel and the secret key, so that re-sealing under
+	// the same key gives the same decoys and the seed says nothing of the
+	// key. Whoever knows it can tell decoys from real entries, which only
+	// whoever holds the index can anyway; nothing serves it.
+	InfoPadSeed = "phonecheck.private.pad_seed"
+)
+
+// padSeedLabel and padKeyLabel separate the hashes that make the padding
+// key.
+const (
+	padSeedLabel = "phonecheck private padding seed v1\x00"
+	padKeyLabel  = "phonecheck private padding v1\x00"
 )
 
 // Errors of the private index.
@@ -80,6 +96,11 @@ type PrivateIndex struct {
 	cum      []int64 // cumulative Keys of sets, for decoy set ids
 	byKey    map[string]uint16
 	bySlice  sync.Map // *int (a Reader's shared set slice) -> uint16
+	// padKey seeds the decoys of each bucket (see lookupBucket);
+	// padFixed says it comes from the index (InfoPadSeed), not from a
+	// random draw at open (an index sealed before the seed existed).
+	padKey   [32]byte
+	padFixed bool
 	// rangeBufs recycles the entries of a bucket lookup (*[]hashset.Entry).
 	rangeBufs sync.Pool
 }
@@ -120,8 +141,21 @@ func NewPrivate(idx *hashset.Reader, key *OPRFKey) (*PrivateIndex, error) {
 	for _, d := range m.Datasets {
 		p.datasets = append(p.datasets, Dataset{Name: d.Name, Date: d.Date, Source: d.Source})
 	}
+	if seed, err := hex.DecodeString(m.Info[InfoPadSeed]); err == nil && len(seed) == sha256.Size {
+		p.padKey = sha256.Sum256(append([]byte(padKeyLabel), seed...))
+		p.padFixed = true
+	} else if _, err := crand.Read(p.padKey[:]); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
+
+// DeterministicPadding reports whether the decoys of a padded bucket are a
+// function of the index and the prefix (an index sealed with a padding
+// seed), so that every server and every export of the index pads a bucket
+// with the same decoys. For an older index they are drawn at random once
+// per open: seal it again.
+func (p *PrivateIndex) DeterministicPadding() bool { return p.padFixed }
 
 // OpenPrivate opens the private index at path. A server passes its key:
 // an index sealed under another key is refused ([ErrKeyMismatch]).
@@ -233,7 +267,18 @@ const maxBucketEntries = 1 << 20
 var errPrefix = errors.New("bad prefix")
 
 // lookupBucket returns the entries of the keys whose top bits bits are
-// prefix, padded with random decoys to [PrivateIndex.PadTier] if pad.
+// prefix, padded with decoys to [PrivateIndex.PadTier] if pad.
+//
+// Decoys are a deterministic function of the index's padding key and the
+// prefix: the first n-m values of a ChaCha8 stream seeded with
+// SHA-256(padKey || uint64be(prefix) || bits) that collide neither with a
+// real entry nor with an earlier decoy, each with a set id drawn from the
+// same stream. So a bucket is the same bytes from every server, replica
+// and static export of the index, on every request: comparing two answers
+// (a CDN's and a server's, two servers', two days') cannot strip the
+// decoys, as it could if they were drawn afresh each time. And an update
+// of the index that adds a real entry to a bucket drops that bucket's last
+// decoy and keeps the others.
 func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket, error) {
 	if nbits < 1 || nbits > p.bits {
 		return nil, fmt.Errorf("%w: %d bits, this index takes 1..%d", errPrefix, nbits, p.bits)
@@ -299,46 +344,94 @@ func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket
 		}
 		return b, nil
 	}
-	// Decoys: n-len(es) uniformly random values distinct from each other
-	// and from the real entries, merged into the real ones (ascending, as
-	// the index keeps them). A collision, about n²/2^(64-p) likely, draws
-	// every decoy again: the decoys stay a uniform set of distinct values.
-	decoys := make([]uint64, n-len(es))
-	for {
-		for i := range decoys {
-			decoys[i] = rand.Uint64() & mask
-		}
-		slices.Sort(decoys)
-		b.entries, b.sets = b.entries[:0], b.sets[:0]
-		i, j := 0, 0
-		for i < len(es) || j < len(decoys) {
-			if j == len(decoys) || i < len(es) && es[i].Key&mask < decoys[j] {
-				add(es[i].Key&mask, sets[i])
-				i++
-			} else {
-				add(decoys[j], p.decoySet())
-				j++
-			}
-		}
-		distinct := true
-		for k := 1; k < len(b.entries); k++ {
-			if b.entries[k] <= b.entries[k-1] {
-				distinct = false
-				break
-			}
-		}
-		if distinct {
-			return b, nil
+	// Decoys: n-len(es) pseudorandom values distinct from each other and
+	// from the real entries (see above), merged into the real ones
+	// (ascending, as the index keeps them).
+	decoys := p.decoys(prefix, nbits, mask, es, n-len(es))
+	i, j := 0, 0
+	for i < len(es) || j < len(decoys) {
+		if j == len(decoys) || i < len(es) && es[i].Key&mask < decoys[j].value {
+			add(es[i].Key&mask, sets[i])
+			i++
+		} else {
+			add(decoys[j].value, decoys[j].set)
+			j++
 		}
 	}
+	return b, nil
 }
 
-// decoySet draws a set id with the weights of the sets' key counts.
-func (p *PrivateIndex) decoySet() uint16 {
+type decoy struct {
+	value uint64
+	set   uint16
+}
+
+// decoys returns the want decoys of a bucket, sorted by value. Each
+// candidate takes two words of the stream, a value and a set id draw;
+// a candidate that collides with a real entry or an earlier one, about
+// n²/2^(64-p) likely, is skipped.
+func (p *PrivateIndex) decoys(prefix uint64, nbits int, mask uint64, es []hashset.Entry, want int) []decoy {
+	var in [32 + 9]byte
+	copy(in[:], p.padKey[:])
+	binary.BigEndian.PutUint64(in[32:], prefix)
+	in[40] = byte(nbits)
+	rng := rand.NewChaCha8(sha256.Sum256(in[:]))
+	next := func() decoy { return decoy{value: rng.Uint64() & mask, set: p.decoySet(rng.Uint64())} }
+	real := func(v uint64) bool {
+		_, found := slices.BinarySearchFunc(es, v, func(e hashset.Entry, v uint64) int { return compareU64(e.Key&mask, v) })
+		return found
+	}
+	// Fast path: the first want candidates, if none collides.
+	ds := make([]decoy, want)
+	for i := range ds {
+		ds[i] = next()
+	}
+	slices.SortFunc(ds, byValue)
+	ok := true
+	for i, d := range ds {
+		if i > 0 && d.value == ds[i-1].value || real(d.value) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return ds
+	}
+	// Slow path: the same stream from the start, skipping collisions.
+	rng = rand.NewChaCha8(sha256.Sum256(in[:]))
+	seen := make(map[uint64]bool, want)
+	ds = ds[:0]
+	for len(ds) < want {
+		d := next()
+		if seen[d.value] || real(d.value) {
+			continue
+		}
+		seen[d.value] = true
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, byValue)
+	return ds
+}
+
+func byValue(a, b decoy) int { return compareU64(a.value, b.value) }
+
+func compareU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// decoySet turns a random word into a set id drawn with the weights of
+// the sets' key counts.
+func (p *PrivateIndex) decoySet(r uint64) uint16 {
 	if len(p.cum) <= 1 {
 		return 0
 	}
-	x := rand.Int64N(p.cum[len(p.cum)-1])
+	x := int64(r % uint64(p.cum[len(p.cum)-1]))
 	i, _ := slices.BinarySearch(p.cum, x+1)
 	return uint16(min(i, len(p.cum)-1))
 }
@@ -473,7 +566,13 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashse
 	}
 	setsJSON, _ := json.Marshal(sets)
 
+	sk, err := opts.Key.sk.MarshalBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	padSeed := sha256.Sum256(append([]byte(padSeedLabel), sk...))
 	info := map[string]string{
+		InfoPadSeed:    hex.EncodeToString(padSeed[:]),
 		InfoBucketBits: strconv.Itoa(bb),
 		InfoKeyID:      opts.Key.ID(),
 		InfoPublicKey:  fmt.Sprintf("%x", opts.Key.Public().Bytes()),
@@ -670,6 +769,56 @@ func (k *OPRFKey) sealKeys(keys []uint64, b, workers int) []uint64 {
 // with a few dataset sets, 5.5 with one. Errors are JSON {"error": "..."}
 // with 400 (malformed request), 413 (too many elements, body too large),
 // 429 (rate limited, with Retry-After) or 500.
+//
+// Batches ([PrivateClient.OpenBatch], [PrivateClient.LookupBatch]) never
+// send a prefix and elements together: evaluation-only requests (p = 0,
+// n up to max_elements) and bucket-only requests (n = 0, one per distinct
+// prefix), so the server learns the set of prefixes and the number of
+// elements, and cannot pair an element with a prefix.
+//
+// # Static buckets (split deployment)
+//
+// Buckets are static: [ExportPrivate] writes each one as a file, for any
+// web server, object store or CDN, and only evaluations need the server
+// holding the key. Under the export's base URL:
+//
+//	/v1/private/key                the key document (JSON, [PrivateConfig])
+//	                               with two more fields: "evaluate_url", the
+//	                               base URL evaluations go to (absolute, or
+//	                               relative to the export's base URL), and
+//	                               "static_bucket_bits", the lengths p
+//	                               whose buckets are files
+//	/v1/private/bucket/<p>/<HEX>   the bucket of a prefix of p bits, HEX
+//	                               being ceil(p/4) uppercase hex digits of
+//	                               the right-aligned prefix (p = 20: 5
+//	                               digits, "/v1/private/bucket/20/9E191")
+//
+// A bucket file is byte for byte the response a server gives a
+// bucket-only request (n = 0) asking for padding:
+//
+//	off   size   field
+//	0     1      version: 1
+//	1     1      suite: 1
+//	2     1      p
+//	3     1      flags: 1 (padded; an export is always padded)
+//	4     8      key id
+//	12    2      n: 0 (no evaluation, so no proof either)
+//	14    4      m: entries, real and decoy
+//	18    1      w: set id bytes per entry
+//	19    E      entries, packed as above
+//	19+E  m*w    set ids
+//
+// The bytes are the same because the decoys are a deterministic function
+// of the index and the prefix (see lookupBucket): the CDN and the server,
+// or two servers, cannot be told apart, and their answers cannot be
+// compared to strip the decoys. A client of a split deployment GETs the
+// bucket from the base URL and POSTs an evaluation-only request (p = 0)
+// to evaluate_url + [PrivateQueryPath]: the web server learns the prefix,
+// the evaluation server blinded elements only, not even the prefix. The
+// file does not name its prefix, and nothing signs the bucket contents:
+// a web server serving wrong or altered files can make answers wrong, as
+// a lying server can, but learns no more than the prefix; the proof on
+// every evaluation still binds the evaluations to the published key.
 
 const (
 	wireVersion = 1

@@ -17,6 +17,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,20 +123,8 @@ func newPrivateHandler(ix *PrivateIndex, key *OPRFKey, opts PrivateHandlerOption
 		opts.MaxClients = DefaultMaxClients
 	}
 	h := &PrivateHandler{ix: ix, key: key, opts: opts, lim: lim}
-	cfg := PrivateConfig{
-		Version: wireVersion, Suite: OPRFSuite, Mode: "voprf",
-		PublicKey: hex.EncodeToString(key.Public().Bytes()), KeyID: key.ID(),
-		BucketBits: ix.BucketBits(), MaxElements: opts.MaxElements,
-		Input: ix.idx.Meta().Info[InfoInput], Datasets: ix.Datasets(),
-	}
-	for _, s := range ix.Sets() {
-		cfg.Sets = append(cfg.Sets, s.Datasets)
-	}
-	if cfg.Datasets == nil {
-		cfg.Datasets = []Dataset{}
-	}
 	var err error
-	if h.cfg, err = json.MarshalIndent(cfg, "", "  "); err != nil {
+	if h.cfg, err = json.MarshalIndent(privateConfig(ix, key.Public(), opts.MaxElements), "", "  "); err != nil {
 		return nil, err
 	}
 	h.cfg = append(h.cfg, '\n')
@@ -164,6 +154,36 @@ type PrivateConfig struct {
 	Input       string    `json:"input"`
 	Datasets    []Dataset `json:"datasets"`
 	Sets        [][]int   `json:"sets"` // dataset indexes of each set id
+	// A split deployment (a static export, [ExportPrivate], served by a
+	// CDN, and an evaluation server holding the key) names where the
+	// evaluations go and which buckets are static files.
+	//
+	// EvaluateURL is the base URL of the server that answers
+	// evaluation-only queries (POST EvaluateURL + [PrivateQueryPath] with
+	// p = 0), absolute or relative to the base URL the document was
+	// fetched under; "" means that base URL.
+	EvaluateURL string `json:"evaluate_url,omitempty"`
+	// StaticBucketBits lists the prefix lengths whose buckets are static
+	// files, at BASE/v1/private/bucket/<p>/<HEX> ([PrivateBucketPath]);
+	// nil means that buckets are asked for with bucket-only queries.
+	StaticBucketBits []int `json:"static_bucket_bits,omitempty"`
+}
+
+// privateConfig is the key document of ix under pub.
+func privateConfig(ix *PrivateIndex, pub *OPRFPublicKey, maxElements int) *PrivateConfig {
+	cfg := &PrivateConfig{
+		Version: wireVersion, Suite: OPRFSuite, Mode: "voprf",
+		PublicKey: hex.EncodeToString(pub.Bytes()), KeyID: pub.ID(),
+		BucketBits: ix.BucketBits(), MaxElements: maxElements,
+		Input: ix.idx.Meta().Info[InfoInput], Datasets: ix.Datasets(),
+	}
+	for _, s := range ix.Sets() {
+		cfg.Sets = append(cfg.Sets, s.Datasets)
+	}
+	if cfg.Datasets == nil {
+		cfg.Datasets = []Dataset{}
+	}
+	return cfg
 }
 
 // ServeKey answers GET [PrivateKeyPath].
@@ -357,12 +377,21 @@ type PrivateClient struct {
 	PrefixBits int
 	NoPadding  bool          // do not ask for padding (the server may pad anyway)
 	BatchSize  int           // elements per request in LookupBatch: 0 means the server's maximum
-	Workers    int           // concurrent requests in LookupBatch: 0 means 4
+	Workers    int           // concurrent requests in LookupBatch and OpenBatch: 0 means 4
 	MaxWait    time.Duration // longest Retry-After honoured on 429: 0 means 10 s, negative none
+	MaxRetries int           // 429 answers waited out per request: 0 means 5
+	// CacheBytes bounds the buckets a batch ([PrivateClient.OpenBatch])
+	// keeps: 0 means DefaultBucketCacheBytes.
+	CacheBytes int64
 
 	mu  sync.Mutex
 	cfg *PrivateConfig
 	pub *OPRFPublicKey
+
+	// gate holds every request back until a Retry-After has passed, so
+	// that concurrent requests wait out a 429 together.
+	gateMu sync.Mutex
+	gate   time.Time
 }
 
 // PrivateResult is the answer for one number in private mode, with what
@@ -440,6 +469,22 @@ func (c *PrivateClient) Config(ctx context.Context) (*PrivateConfig, *OPRFPublic
 	if pub.ID() != cfg.KeyID {
 		return nil, nil, fmt.Errorf("%w: key id %s does not match the public key", ErrWire, cfg.KeyID)
 	}
+	for _, b := range cfg.StaticBucketBits {
+		if b < 1 || b > cfg.BucketBits {
+			return nil, nil, fmt.Errorf("%w: static buckets of %d bits, the index has %d", ErrWire, b, cfg.BucketBits)
+		}
+	}
+	if cfg.EvaluateURL != "" {
+		base, err := url.Parse(strings.TrimRight(c.BaseURL, "/") + "/")
+		if err != nil {
+			return nil, nil, err
+		}
+		ev, err := base.Parse(cfg.EvaluateURL)
+		if err != nil || ev.Scheme != "http" && ev.Scheme != "https" {
+			return nil, nil, fmt.Errorf("%w: evaluate_url is not an http(s) URL", ErrWire)
+		}
+		cfg.EvaluateURL = ev.String()
+	}
 	if c.PublicKey != nil && !c.PublicKey.Equal(pub) {
 		return nil, nil, fmt.Errorf("%w: the server publishes key %s, pinned key is %s", ErrKeyMismatch, pub.ID(), c.PublicKey.ID())
 	}
@@ -466,16 +511,87 @@ func serverError(resp *http.Response, body []byte) error {
 	return e
 }
 
-// query posts one request and returns the decoded response, honouring a
-// short Retry-After up to five times.
+// evalURL returns the URL evaluation-only queries go to.
+func (c *PrivateClient) evalURL(cfg *PrivateConfig) string {
+	if cfg.EvaluateURL != "" {
+		return strings.TrimRight(cfg.EvaluateURL, "/") + PrivateQueryPath
+	}
+	return strings.TrimRight(c.BaseURL, "/") + PrivateQueryPath
+}
+
+// split reports whether the configuration names a split deployment:
+// buckets and evaluations from different places, so a lookup takes a
+// bucket request and an evaluation-only request.
+func (cfg *PrivateConfig) split() bool {
+	return cfg.EvaluateURL != "" || len(cfg.StaticBucketBits) > 0
+}
+
+// static reports whether buckets of p bits are static files.
+func (cfg *PrivateConfig) static(p int) bool { return slices.Contains(cfg.StaticBucketBits, p) }
+
+// PrivateBucketPath returns the path, under the base URL of a static
+// export, of the bucket of prefix (p bits): "/v1/private/bucket/<p>/<HEX>",
+// HEX being ceil(p/4) uppercase hex digits of the right-aligned prefix.
+func PrivateBucketPath(prefix uint64, p int) string {
+	return fmt.Sprintf("%s/%d/%0*X", privateBucketDir, p, (p+3)/4, prefix)
+}
+
+const privateBucketDir = "/v1/private/bucket"
+
+// rateLimited is called, if not nil, each time a request waits out a 429.
+type rateLimited func(wait time.Duration, message string)
+
+// waitGate waits until no Retry-After holds requests back.
+func (c *PrivateClient) waitGate(ctx context.Context) error {
+	c.gateMu.Lock()
+	d := time.Until(c.gate)
+	c.gateMu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// holdGate holds every request back for d.
+func (c *PrivateClient) holdGate(d time.Duration) {
+	c.gateMu.Lock()
+	if t := time.Now().Add(d); t.After(c.gate) {
+		c.gate = t
+	}
+	c.gateMu.Unlock()
+}
+
+// query posts one request to the server's query route and returns the
+// decoded response, waiting out a Retry-After of up to MaxWait up to
+// MaxRetries times.
 func (c *PrivateClient) query(ctx context.Context, r *privateRequest) (*privateResponse, int, error) {
+	return c.queryAt(ctx, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, r, nil)
+}
+
+// queryAt is query at the given URL; onLimit, if set, is told of each
+// 429 waited out.
+func (c *PrivateClient) queryAt(ctx context.Context, u string, r *privateRequest, onLimit rateLimited) (*privateResponse, int, error) {
 	body := appendRequest(nil, r)
 	maxWait := c.MaxWait
 	if maxWait == 0 {
 		maxWait = 10 * time.Second
 	}
+	retries := c.MaxRetries
+	if retries <= 0 {
+		retries = 5
+	}
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, bytes.NewReader(body))
+		if err := c.waitGate(ctx); err != nil {
+			return nil, 0, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 		if err != nil {
 			return nil, 0, err
 		}
@@ -498,16 +614,102 @@ func (c *PrivateClient) query(ctx context.Context, r *privateRequest) (*privateR
 		}
 		err = serverError(resp, data)
 		var se *ServerError
-		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && attempt < 5 && se.RetryAfter <= maxWait && maxWait > 0 {
-			select {
-			case <-time.After(se.RetryAfter):
-				continue
-			case <-ctx.Done():
-				return nil, 0, ctx.Err()
+		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && attempt < retries && se.RetryAfter <= maxWait && maxWait > 0 {
+			wait := se.RetryAfter
+			if wait <= 0 {
+				wait = time.Second // no Retry-After: do not hammer
 			}
+			c.holdGate(wait)
+			if onLimit != nil {
+				onLimit(wait, se.Message)
+			}
+			continue
 		}
 		return nil, 0, err
 	}
+}
+
+// getBucket fetches the static bucket file of prefix (p bits) from a
+// split deployment: the bytes of a bucket-only response.
+func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*privateResponse, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+PrivateBucketPath(prefix, p), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, 0, serverError(resp, data)
+	}
+	pr, err := parseResponse(data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bucket file of %d bits: %w", p, err)
+	}
+	if len(pr.evaluated) != 0 {
+		return nil, 0, fmt.Errorf("%w: a bucket file with evaluations", ErrWire)
+	}
+	return pr, len(data), nil
+}
+
+// fetchBucket returns the bucket of prefix (p bits): a static file in a
+// split deployment that exports buckets of p bits, else a bucket-only
+// query (no element) to the server. Either way the prefix is all it
+// reveals.
+func (c *PrivateClient) fetchBucket(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, prefix uint64, p int, onLimit rateLimited) (*bucket, int, error) {
+	var (
+		resp *privateResponse
+		n    int
+		err  error
+	)
+	if cfg.static(p) {
+		resp, n, err = c.getBucket(ctx, prefix, p)
+	} else {
+		resp, n, err = c.queryAt(ctx, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, &privateRequest{bits: p, prefix: prefix}, onLimit)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := checkResponse(resp, pub, p, 0); err != nil {
+		return nil, 0, err
+	}
+	return resp.bucket, n, nil
+}
+
+// evaluateKeys has the OPRF of each key evaluated blindly in one
+// evaluation-only request (no prefix), verifies the proof and returns the
+// first 8 bytes of each output, in order.
+func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, keys []uint64, onLimit rateLimited) ([]uint64, int, error) {
+	inputs := make([][]byte, len(keys))
+	for i, k := range keys {
+		inputs[i] = oprfInput(k)
+	}
+	st, elems, err := blind(pub, inputs, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, n, err := c.queryAt(ctx, c.evalURL(cfg), &privateRequest{elements: elems}, onLimit)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := checkResponse(resp, pub, 0, len(keys)); err != nil {
+		return nil, 0, err
+	}
+	outs, err := st.finalize(resp.evaluated, resp.proof)
+	if err != nil {
+		return nil, 0, err
+	}
+	r := make([]uint64, len(outs))
+	for i, o := range outs {
+		r[i] = binary.BigEndian.Uint64(o[:8])
+	}
+	return r, n, nil
 }
 
 // Check normalizes raw (see [Normalize]) and looks it up.
@@ -521,6 +723,16 @@ func (c *PrivateClient) Check(ctx context.Context, raw, defaultRegion string) (P
 
 func (c *PrivateClient) prefixBits(cfg *PrivateConfig) (int, error) {
 	p := c.PrefixBits
+	if len(cfg.StaticBucketBits) > 0 && cfg.EvaluateURL != "" {
+		// A static export answers no bucket query: only its lengths.
+		if p == 0 {
+			p = slices.Max(cfg.StaticBucketBits)
+		}
+		if !cfg.static(p) {
+			return 0, fmt.Errorf("checker: prefix of %d bits: the export holds buckets of %v bits", p, cfg.StaticBucketBits)
+		}
+		return p, nil
+	}
 	if p == 0 {
 		p = cfg.BucketBits
 	}
@@ -543,11 +755,27 @@ func (c *PrivateClient) Lookup(ctx context.Context, n Number) (PrivateResult, er
 		return PrivateResult{}, err
 	}
 	key := Key(n.E164)
+	prefix := key >> (64 - p)
+	if cfg.split() {
+		// Two requests: the bucket (from the export, or the server), and
+		// an evaluation-only request, which tells the evaluator nothing
+		// but a blinded element, not even the prefix.
+		bk, _, err := c.fetchBucket(ctx, cfg, pub, prefix, p, nil)
+		if err != nil {
+			return PrivateResult{}, err
+		}
+		outs, _, err := c.evaluateKeys(ctx, cfg, pub, []uint64{key}, nil)
+		if err != nil {
+			return PrivateResult{}, err
+		}
+		var out [8]byte
+		binary.BigEndian.PutUint64(out[:], outs[0])
+		return c.match(cfg, pub, n, key, out[:], bk)
+	}
 	st, elems, err := blind(pub, [][]byte{oprfInput(key)}, nil)
 	if err != nil {
 		return PrivateResult{}, err
 	}
-	prefix := key >> (64 - p)
 	resp, _, err := c.query(ctx, &privateRequest{bits: p, prefix: prefix, elements: elems})
 	if err != nil {
 		return PrivateResult{}, err
@@ -633,29 +861,14 @@ func (c *PrivateClient) LookupBatch(ctx context.Context, ns []Number) ([]Private
 		}
 		buckets[keys[i]>>(64-p)] = nil
 	}
-	outs := make([][]byte, len(uniq))
+	outs := make([]uint64, len(uniq))
 
 	type job func(context.Context) error
 	var jobs []job
 	for lo := 0; lo < len(uniq); lo += bs {
 		chunk := uniq[lo:min(lo+bs, len(uniq))]
 		jobs = append(jobs, func(ctx context.Context) error {
-			inputs := make([][]byte, len(chunk))
-			for i, k := range chunk {
-				inputs[i] = oprfInput(k)
-			}
-			st, elems, err := blind(pub, inputs, nil)
-			if err != nil {
-				return err
-			}
-			resp, _, err := c.query(ctx, &privateRequest{elements: elems})
-			if err != nil {
-				return err
-			}
-			if err := checkResponse(resp, pub, 0, len(chunk)); err != nil {
-				return err
-			}
-			o, err := st.finalize(resp.evaluated, resp.proof)
+			o, _, err := c.evaluateKeys(ctx, cfg, pub, chunk, nil)
 			if err != nil {
 				return err
 			}
@@ -666,15 +879,12 @@ func (c *PrivateClient) LookupBatch(ctx context.Context, ns []Number) ([]Private
 	var bmu sync.Mutex
 	for prefix := range buckets {
 		jobs = append(jobs, func(ctx context.Context) error {
-			resp, _, err := c.query(ctx, &privateRequest{bits: p, prefix: prefix})
+			bk, _, err := c.fetchBucket(ctx, cfg, pub, prefix, p, nil)
 			if err != nil {
 				return err
 			}
-			if err := checkResponse(resp, pub, p, 0); err != nil {
-				return err
-			}
 			bmu.Lock()
-			buckets[prefix] = resp.bucket
+			buckets[prefix] = bk
 			bmu.Unlock()
 			return nil
 		})
@@ -683,8 +893,10 @@ func (c *PrivateClient) LookupBatch(ctx context.Context, ns []Number) ([]Private
 		return nil, err
 	}
 	res := make([]PrivateResult, len(ns))
+	var out [8]byte
 	for i, n := range ns {
-		res[i], err = c.match(cfg, pub, n, keys[i], outs[distinct[keys[i]]], buckets[keys[i]>>(64-p)])
+		binary.BigEndian.PutUint64(out[:], outs[distinct[keys[i]]])
+		res[i], err = c.match(cfg, pub, n, keys[i], out[:], buckets[keys[i]>>(64-p)])
 		if err != nil {
 			return nil, err
 		}

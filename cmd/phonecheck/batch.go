@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -18,9 +20,10 @@ import (
 )
 
 var cmdBatch = &Command{
-	Name:      "batch",
-	UsageLine: "batch --index INDEX --region R [--column COL] [--id COL] [--in FILE|-] [--out FILE|-] [--format csv|jsonl] [--only-exposed] [--summary-json FILE]",
-	Short:     "check every number of a file (an operator's subscribers) against an index",
+	Name: "batch",
+	UsageLine: "batch --index INDEX --region R [--column COL] [--id COL] [--in FILE|-] [--out FILE|-] [--format csv|jsonl] [--only-exposed] [--summary-json FILE]\n" +
+		"       phonecheck batch --server URL [--server-key KEY] --region R [same input and output flags]",
+	Short: "check every number of a file (an operator's subscribers) against an index or a private server",
 	Long: `
 Batch checks every row of a file of phone numbers, such as an operator's
 subscriber list, against an index, and writes one result row per input row,
@@ -54,15 +57,33 @@ FILE also writes it as JSON. The results hold personal data: --out and
 --summary-json files are written readable by their owner only, --out
 through a temporary file renamed when the run completes.
 
+With --server URL instead of --index, the rows are checked against a
+server's private index ('phonecheck serve --private', or a static export
+with its evaluation server) without the numbers leaving this machine:
+the same input, the same result rows, the same summary and exit status.
+Each number is hashed here; the server gets the B-bit prefixes of the
+buckets fetched (bucket-only requests, each bucket once while a 512 MiB
+cache holds it) and blinded elements (evaluation-only requests of up to
+the server's max_elements, which say nothing about the numbers), and
+every answer is verified against the server's key; --server-key pins it,
+as for 'check --server'. The summary says how many prefixes and elements
+were sent. A server without private mode is refused before anything is
+sent: plain prefixes of millions of numbers are not sent to a server.
+The server rate-limits evaluations per client: batch waits out each 429
+(saying so on standard error) and goes on; an operator checking millions
+of numbers needs a server configured for it (serve --private --rate).
+
 Exit status: 0 when every row was checked (whatever the statuses), 1 for
-an error (an unreadable index or input, reported before any output; a read
-or write error or an interruption during the run, after which the results
+an error (an unreadable index or input, or a server without private mode
+or with another key, reported before any output; a read or write error,
+a server error or an interruption during the run, after which the results
 are incomplete and --out is not written), 2 for a usage error.
 `,
 }
 
 var batchFlags struct {
 	index, region, column, id, in, out, format, summaryJSON string
+	server, serverKey                                       string
 	onlyExposed, quiet                                      bool
 	workers                                                 int
 }
@@ -70,7 +91,9 @@ var batchFlags struct {
 func init() {
 	cmdBatch.SetFlags = func(fs *flag.FlagSet) {
 		f := &batchFlags
-		fs.StringVar(&f.index, "index", "", "index file to check against (required)")
+		fs.StringVar(&f.index, "index", "", "index file to check against (this or --server)")
+		fs.StringVar(&f.server, "server", "", "check against the private index of the server at `URL` instead (numbers do not leave this machine)")
+		fs.StringVar(&f.serverKey, "server-key", "", "with --server: pin the server's key (`KEY`: key id, public key, or a file holding one)")
 		fs.StringVar(&f.region, "region", "", "default region for numbers without country code, e.g. EG")
 		fs.StringVar(&f.column, "column", "", "column holding the numbers: header name or 1-based index (default: detect)")
 		fs.StringVar(&f.id, "id", "", "column copied to each result row as its id: header name or 1-based index")
@@ -90,8 +113,12 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 	switch {
 	case len(args) > 0:
 		return usagef("batch takes no arguments").hint("give the input with --in FILE (or on standard input)")
-	case f.index == "":
-		return usagef("--index is required").hint("phonecheck batch --index leak.idx --region EG --in subscribers.csv --out results.csv")
+	case f.index == "" && f.server == "":
+		return usagef("--index or --server is required").hint("phonecheck batch --index leak.idx --region EG --in subscribers.csv --out results.csv")
+	case f.index != "" && f.server != "":
+		return usagef("--index and --server exclude each other: check against a local index or a private server")
+	case f.serverKey != "" && f.server == "":
+		return usagef("--server-key only goes with --server")
 	case f.format != "csv" && f.format != "jsonl":
 		return usagef("--format %q: want csv or jsonl", f.format)
 	case f.out != "-" && f.out == f.in:
@@ -103,23 +130,20 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 	}
 
 	// Everything that can fail before the run fails before any output.
-	c, err := checker.Open(f.index)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return withHint(err, "build an index first: phonecheck build --out %s ...", f.index)
-		}
-		return withHint(err, "run 'phonecheck verify %s' for details; rebuild the index if it is corrupt", f.index)
-	}
-	defer c.Close()
 	var bar *progress
 	opts := checker.BatchOptions{Region: region, Column: f.column, ID: f.id, Output: f.format,
 		OnlyExposed: f.onlyExposed, Workers: f.workers,
 		Progress: func(done, total int64) { bar.set(done, total) }}
 	var b *checker.Batch
-	if f.in == "-" {
-		b, err = c.NewBatch(stdin, "-", opts)
+	var err error
+	if f.server != "" {
+		b, err = openRemoteBatch(ctx, opts)
 	} else {
-		b, err = c.OpenBatch(f.in, opts)
+		var c *checker.Checker
+		c, b, err = openLocalBatch(opts)
+		if c != nil {
+			defer c.Close()
+		}
 	}
 	if err != nil {
 		return err
@@ -159,6 +183,11 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 		if sum != nil && f.out != "-" {
 			err = fmt.Errorf("%w (after %d rows; %s not written)", err, sum.Rows, f.out)
 		}
+		var se *checker.ServerError
+		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
+			return withHint(err, "the server asked to wait %s, longer than batch waits (%s): a batch of many numbers needs a server configured for it (serve --private --rate)",
+				se.RetryAfter, batchMaxWait)
+		}
 		return err
 	}
 	// The summary first: a run whose summary cannot be written fails
@@ -188,6 +217,77 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 	}
 	printBatchSummary(report, sum, f.out)
 	return nil
+}
+
+// openLocalBatch opens the index of --index and a batch over it; the
+// caller closes both.
+func openLocalBatch(opts checker.BatchOptions) (*checker.Checker, *checker.Batch, error) {
+	f := &batchFlags
+	c, err := checker.Open(f.index)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, withHint(err, "build an index first: phonecheck build --out %s ...", f.index)
+		}
+		return nil, nil, withHint(err, "run 'phonecheck verify %s' for details; rebuild the index if it is corrupt", f.index)
+	}
+	var b *checker.Batch
+	if f.in == "-" {
+		b, err = c.NewBatch(stdin, "-", opts)
+	} else {
+		b, err = c.OpenBatch(f.in, opts)
+	}
+	return c, b, err
+}
+
+// batchMaxWait is the longest Retry-After a batch waits out; a server
+// asking for more is refusing this client in practice.
+const batchMaxWait = 10 * time.Minute
+
+// openRemoteBatch opens the batch of --server: private mode only, with
+// the key checked (and pinned with --server-key) before anything is sent.
+func openRemoteBatch(ctx context.Context, opts checker.BatchOptions) (*checker.Batch, error) {
+	f := &batchFlags
+	pc := &checker.PrivateClient{BaseURL: f.server, HTTP: remoteHTTP, MaxWait: batchMaxWait, MaxRetries: 100}
+	if f.serverKey != "" {
+		var err error
+		if pc.PublicKey, pc.KeyID, err = parseServerKey(f.serverKey); err != nil {
+			return nil, err
+		}
+	}
+	_, _, err := pc.Config(ctx)
+	var se *checker.ServerError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		return nil, withHint(fmt.Errorf("%s offers no private mode (%s answers 404): nothing sent", f.server, checker.PrivateKeyPath),
+			"batch --server sends no plain prefixes of subscribers' numbers; ask for a private server (serve --private), or check against a local index with --index")
+	case errors.Is(err, checker.ErrKeyMismatch):
+		detail := strings.TrimPrefix(err.Error(), checker.ErrKeyMismatch.Error()+": ")
+		return nil, withHint(fmt.Errorf("%s: refusing the server's key (%s): nothing sent", f.server, detail),
+			"the key is not the pinned one: a key rotation, or not the server you trust; get its key from a source you trust")
+	default:
+		return nil, withHint(fmt.Errorf("%s: %w", f.server, err), "is the server up? 'phonecheck serve --private ...' serves private queries")
+	}
+	var mu sync.Mutex
+	var last time.Time
+	popts := checker.PrivateBatchOptions{BatchOptions: opts,
+		RateLimited: func(wait time.Duration, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if time.Since(last) < 30*time.Second {
+				return
+			}
+			first := last.IsZero()
+			last = time.Now()
+			warningf("%s is rate limiting this client (%s): waiting %s, then going on", f.server, msg, wait)
+			if first {
+				hintf("a batch of many numbers needs a server configured for it: ask its operator for a higher --rate for your address (phonecheck serve --private --rate), or a server of your own")
+			}
+		}}
+	if f.in == "-" {
+		return pc.NewBatch(ctx, stdin, "-", popts)
+	}
+	return pc.OpenBatch(ctx, f.in, popts)
 }
 
 func printBatchSummary(w io.Writer, s *checker.BatchSummary, out string) {
@@ -231,4 +331,29 @@ func printBatchSummary(w io.Writer, s *checker.BatchSummary, out string) {
 		}
 		fmt.Fprintln(w)
 	}
+	if t := s.Sent; t != nil {
+		pinned := "fetched from the server"
+		if t.KeyPinned {
+			pinned = "pinned"
+		}
+		fmt.Fprintf(w, "\nPrivate mode: sent %s of %d bits (%s) and %s (%s) to %s; no number left this machine. Every answer was verified against the server's key %s (%s).\n",
+			plural(t.Prefixes, "prefix", "prefixes"), t.PrefixBits, plural(t.BucketRequests, "bucket request", "bucket requests"),
+			plural(t.BlindedElements, "blinded element", "blinded elements"), plural(t.EvalRequests, "evaluation request", "evaluation requests"),
+			t.Server, t.KeyID, pinned)
+		if !strings.HasPrefix(t.Evaluator, strings.TrimRight(t.Server, "/")+"/") {
+			fmt.Fprintf(w, "Evaluations went to %s, which saw the blinded elements only, not the prefixes.\n", t.Evaluator)
+		}
+		if t.RateLimited > 0 {
+			fmt.Fprintf(w, "The server rate-limited this client %d times (%s waited).\n", t.RateLimited,
+				time.Duration(t.RateLimitSeconds*float64(time.Second)).Round(time.Second))
+		}
+	}
+}
+
+// plural returns "1 one" or "n many".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

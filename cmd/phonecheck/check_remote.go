@@ -28,6 +28,10 @@ type sentJSON struct {
 	KeyPinned       bool   `json:"key_pinned,omitempty"`
 	Entries         int    `json:"entries,omitempty"` // bucket entries received, decoys included
 	Padded          bool   `json:"padded,omitempty"`
+	// Evaluator is where the blinded element went when it is not Server
+	// (a static export naming its evaluation server), which then saw no
+	// prefix.
+	Evaluator string `json:"evaluator,omitempty"`
 }
 
 // remoteHTTP is the HTTP client of remote checks.
@@ -133,6 +137,11 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		}
 	}
 	offered = append(offered, cfg.BucketBits)
+	split := cfg.EvaluateURL != ""
+	if split && len(cfg.StaticBucketBits) > 0 {
+		// A static export: the lengths it holds.
+		offered = cfg.StaticBucketBits
+	}
 	bits, anon, err := checker.ChoosePrefixBits(n, checkFlags.minAnonymity, offered)
 	if err != nil {
 		return withHint(fmt.Errorf("%s: nothing sent: %w", checker.Redact(n.E164), err),
@@ -161,6 +170,9 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
 			Sent: &sentJSON{Server: checkFlags.server, Mode: checker.ModePrivate, Prefix: prefix, Bits: bits, Anonymity: anon,
 				BlindedElements: 1, KeyID: res.KeyID, KeyPinned: pinned, Entries: res.Entries, Padded: res.Padded}}
+		if split {
+			out.Sent.Evaluator = cfg.EvaluateURL
+		}
 		if err := printCheckJSON(out); err != nil {
 			return err
 		}
@@ -170,8 +182,13 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		} else {
 			printResult(nil, res.Result)
 		}
-		fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) and a blinded element; your number is one of about %s valid %s numbers with this prefix.\n",
-			prefix, bits, roughCount(anon), n.Region)
+		if split {
+			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) to %s and a blinded element, without the prefix, to %s; your number is one of about %s valid %s numbers with this prefix.\n",
+				prefix, bits, checkFlags.server, strings.TrimSuffix(cfg.EvaluateURL, "/"), roughCount(anon), n.Region)
+		} else {
+			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) and a blinded element; your number is one of about %s valid %s numbers with this prefix.\n",
+				prefix, bits, roughCount(anon), n.Region)
+		}
 		padded := "unpadded"
 		if res.Padded {
 			padded = "padded"

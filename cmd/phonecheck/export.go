@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,9 +16,10 @@ import (
 )
 
 var cmdExport = &Command{
-	Name:      "export",
-	UsageLine: "export [--index INDEX] --out DIR [--bits 12,16,20] [--padding=false]",
-	Short:     "write every range of an index as a static file",
+	Name: "export",
+	UsageLine: "export [--index INDEX] --out DIR [--bits 12,16,20] [--padding=false]\n" +
+		"       phonecheck export --index PRIVATE --out DIR --evaluate-url URL [--bits 12,16,20] [--max-elements N]",
+	Short: "write every range, or every private bucket, of an index as a static file",
 	Long: `
 Export writes every range of INDEX as a static file under DIR, so that any
 static web server, object store or CDN serving DIR answers range queries
@@ -40,12 +44,36 @@ and for trusted clients only (see 'phonecheck help serve'). They are
 written owner-only (--mode 0600); a web server running as another user
 needs --mode 0640 with a shared group, or 0644 where every local user is
 trusted.
+
+Given a private index ('phonecheck seal'), export writes its buckets
+instead: they are static, and only the evaluations need the key server.
+It needs no key:
+
+	DIR/v1/private/bucket/<BITS>/<HEX>  one file per prefix of each --bits
+	                     length (HEX: BITS/4 hex digits, rounded up): the
+	                     bytes a server answers a bucket-only query with,
+	                     always padded, with the same decoys
+	DIR/v1/private/key   the key document: public key, parameters, and
+	                     evaluate_url, where evaluations go (--evaluate-url,
+	                     the base URL of 'serve --private' with the key)
+	DIR/v1/datasets, DIR/v1/stats, DIR/manifest.json  as above
+
+--bits defaults to the lengths of 12, 16, 20 and 24 below the index's
+bucket bits B, and B. 'check --server URL' and 'batch --server URL', URL
+serving DIR, fetch buckets from it and send evaluation-only requests to
+the evaluation server: the web server learns the prefix, the evaluation
+server blinded elements only, not even the prefix. --max-elements must
+be the evaluation server's. Serve the files with any Content-Type.
+Private buckets are useless without the key server, but their number of
+entries still says a little (the padding tier): they are written
+owner-only too by default.
 `,
 }
 
 var exportFlags struct {
-	index, out, bits, mode string
-	padding, quiet         bool
+	index, out, bits, mode, evaluateURL string
+	padding, quiet                      bool
+	maxElements                         int
 }
 
 func init() {
@@ -57,6 +85,8 @@ func init() {
 		fs.BoolVar(&f.padding, "padding", true, "pad every range to a size tier")
 		fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 		fs.StringVar(&f.mode, "mode", "0600", "permission of the files written, octal (directories get x where files get r)")
+		fs.StringVar(&f.evaluateURL, "evaluate-url", "", "private index: base `URL` of the evaluation server (serve --private), written into the key document")
+		fs.IntVar(&f.maxElements, "max-elements", checker.DefaultMaxElements, "private index: the evaluation server's --max-elements")
 	}
 	cmdExport.Run = runExport
 }
@@ -69,6 +99,26 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 	if f.out == "" {
 		return usagef("--out DIR is required")
 	}
+	set := map[string]bool{}
+	cmd.Flag.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	mode, err := strconv.ParseUint(f.mode, 8, 32)
+	if err != nil || mode > 0o777 || mode&0o600 != 0o600 {
+		return usagef("--mode %q: want octal permission bits the owner can read and write, e.g. 0600 or 0640", f.mode)
+	}
+	c, err := openChecker(f.index)
+	if errors.Is(err, checker.ErrScheme) {
+		if pix, perr := checker.OpenPrivate(f.index, nil); perr == nil {
+			defer pix.Close()
+			return runExportPrivate(ctx, pix, set, fs.FileMode(mode))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if set["evaluate-url"] || set["max-elements"] {
+		return usagef("--evaluate-url and --max-elements go with a private index; %s is a plain one", f.index)
+	}
 	var bits []int
 	for _, s := range strings.Split(f.bits, ",") {
 		b, err := strconv.Atoi(strings.TrimSpace(s))
@@ -77,15 +127,6 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 		}
 		bits = append(bits, b)
 	}
-	mode, err := strconv.ParseUint(f.mode, 8, 32)
-	if err != nil || mode > 0o777 || mode&0o600 != 0o600 {
-		return usagef("--mode %q: want octal permission bits the owner can read and write, e.g. 0600 or 0640", f.mode)
-	}
-	c, err := openChecker(f.index)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
 	st, err := checker.Export(ctx, c, f.out, checker.ExportOptions{Bits: bits, Padding: f.padding, Mode: fs.FileMode(mode),
@@ -100,5 +141,54 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 	}
 	fmt.Fprintf(stderr, "phonecheck: wrote %d range files (%s) to %s\n", st.Files, humanBytes(st.Bytes), f.out)
 	warningf("%s holds plain-hash ranges: it is as sensitive as the index; serve it to trusted clients only", f.out)
+	return nil
+}
+
+// runExportPrivate is export of a private index: its buckets as static
+// files, and the key document naming the evaluation server.
+func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[string]bool, mode fs.FileMode) error {
+	f := &exportFlags
+	switch {
+	case f.evaluateURL == "":
+		return usagef("a private index needs --evaluate-url URL, the evaluation server's base URL").
+			hint("phonecheck export --index %s --out %s --evaluate-url https://eval.example.org", f.index, f.out)
+	case set["padding"] && !f.padding:
+		return usagef("--padding=false: private buckets are always padded")
+	case f.maxElements < 1 || f.maxElements > math.MaxUint16:
+		return usagef("--max-elements %d not in 1..65535", f.maxElements)
+	}
+	u, err := url.Parse(f.evaluateURL)
+	if err != nil || u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return usagef("--evaluate-url %q: want an http(s) URL, or a path relative to the export's base URL", f.evaluateURL)
+	}
+	var bits []int
+	if set["bits"] {
+		for _, s := range strings.Split(f.bits, ",") {
+			b, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || b < 1 || b > pix.BucketBits() {
+				return usagef("--bits: %q is not a prefix length of this index, 1 to %d", s, pix.BucketBits())
+			}
+			bits = append(bits, b)
+		}
+	}
+	if !pix.DeterministicPadding() {
+		return withHint(fmt.Errorf("%s was sealed before private padding was deterministic: its exported decoys would differ from a server's", f.index),
+			"seal the plain index again: phonecheck seal --key KEY --in PLAIN --out %s", f.index)
+	}
+	p := newProgress(f.quiet, "export")
+	var mu sync.Mutex
+	st, err := checker.ExportPrivate(ctx, pix, f.out, checker.PrivateExportOptions{EvaluateURL: f.evaluateURL, Bits: bits,
+		MaxElements: f.maxElements, Mode: mode,
+		Progress: func(done, total int64) {
+			mu.Lock()
+			p.set(done, total)
+			mu.Unlock()
+		}})
+	p.finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "phonecheck: wrote %d private bucket files (%s, key id %s) to %s; evaluations go to %s\n",
+		st.Files, humanBytes(st.Bytes), pix.KeyID(), f.out, f.evaluateURL)
 	return nil
 }

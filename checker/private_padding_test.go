@@ -1,0 +1,117 @@
+package checker
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/phonecheck/phonecheck/hashset"
+)
+
+// TestPrivatePaddingDeterministic: the decoys of a padded bucket are a
+// function of the index (its padding seed, from the key) and the prefix:
+// the same bytes on every lookup, from every open of the index, from a
+// second seal of the same plain index under the same key; another key
+// gives other decoys; and a bucket that gains a real entry keeps all its
+// decoys but its last.
+func TestPrivatePaddingDeterministic(t *testing.T) {
+	k, err := GenerateOPRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := GenerateOPRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nums := fictionalSpace()[:3000]
+	seal := func(k *OPRFKey, nums []string) *PrivateIndex {
+		ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", nums[:2000]}, testDS{"leak-b", nums[1500:]})
+		if !ix.DeterministicPadding() {
+			t.Fatal("a fresh seal has no padding seed")
+		}
+		return ix
+	}
+	a, b, other := seal(k, nums), seal(k, nums), seal(k2, nums)
+	bucketOf := func(ix *PrivateIndex, prefix uint64) []byte {
+		bk, err := ix.lookupBucket(prefix, 12, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return appendResponse(nil, &privateResponse{bits: 12, padded: true, bucket: bk})
+	}
+	full := Key(nums[0]) >> 52
+	for _, prefix := range []uint64{full, 0xABC, 0x001} {
+		x := bucketOf(a, prefix)
+		if !bytes.Equal(x, bucketOf(a, prefix)) || !bytes.Equal(x, bucketOf(b, prefix)) {
+			t.Errorf("bucket %03X: two lookups or two seals under one key differ", prefix)
+		}
+		if bytes.Equal(x, bucketOf(other, prefix)) {
+			t.Errorf("bucket %03X: the same bytes under another key", prefix)
+		}
+	}
+
+	// One more exposed number in a bucket: its old decoys stay, but one.
+	var extra string
+	for _, e := range fictionalSpace()[3000:] {
+		if Key(e)>>52 == full {
+			extra = e
+			break
+		}
+	}
+	if extra == "" {
+		t.Fatal("no fictional number in the bucket")
+	}
+	grown, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", append(slices.Clone(nums[:2000]), extra)}, testDS{"leak-b", nums[1500:]})
+	decoysOf := func(ix *PrivateIndex) []uint64 {
+		bk, err := ix.lookupBucket(full, 12, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, _ := ix.Index().Range(full, 12)
+		var real []uint64
+		for _, e := range es {
+			real = append(real, e.Key&(^uint64(0)>>12))
+		}
+		var ds []uint64
+		for _, v := range bk.entries {
+			if !slices.Contains(real, v) {
+				ds = append(ds, v)
+			}
+		}
+		return ds
+	}
+	before, after := decoysOf(a), decoysOf(grown)
+	if len(after) != len(before)-1 {
+		t.Fatalf("%d decoys before, %d after one more real entry", len(before), len(after))
+	}
+	for _, d := range after {
+		if !slices.Contains(before, d) {
+			t.Errorf("a new decoy appeared after one more real entry")
+		}
+	}
+}
+
+// TestDecoysCollide drives the decoys' slow path: in a 5-bit space,
+// candidates collide with each other and with real entries; the decoys
+// are still distinct, never real, sorted, and the same on every call.
+func TestDecoysCollide(t *testing.T) {
+	k, err := GenerateOPRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", fictionalSpace()[:100]})
+	const mask = 1<<5 - 1
+	es := []hashset.Entry{{Key: 3}, {Key: 7}, {Key: 20}}
+	ds := ix.decoys(0x123, 12, mask, es, 25)
+	if len(ds) != 25 {
+		t.Fatalf("%d decoys, want 25", len(ds))
+	}
+	for i, d := range ds {
+		if d.value > mask || d.value == 3 || d.value == 7 || d.value == 20 || i > 0 && d.value <= ds[i-1].value {
+			t.Errorf("decoy %d: %d (real entries 3, 7, 20; after %v)", i, d.value, ds[:i])
+		}
+	}
+	if again := ix.decoys(0x123, 12, mask, es, 25); !slices.Equal(ds, again) {
+		t.Errorf("two draws differ: %v, %v", ds, again)
+	}
+}

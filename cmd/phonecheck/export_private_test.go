@@ -36,6 +36,22 @@ func TestExportPrivate(t *testing.T) {
 		t.Errorf("--bits 16 of a 12-bit index: exit %d: %s", code, errOut)
 	}
 
+	// info never prints the padding seed, in either form.
+	ix, err := checker.OpenPrivate(p("private.idx"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := ix.Index().Meta().Info[checker.InfoPadSeed]
+	ix.Close()
+	if len(seed) != 64 {
+		t.Fatalf("pad seed %q", seed)
+	}
+	for _, args := range [][]string{{"info", p("private.idx")}, {"info", "--json", p("private.idx")}} {
+		if code, out, errOut := runPC(t, args...); code != 0 || strings.Contains(out, seed) || !strings.Contains(out, "not shown") {
+			t.Errorf("%v: exit %d, seed shown %v: %s", args, code, strings.Contains(out, seed), errOut)
+		}
+	}
+
 	code, _, errOut := runPC(t, "export", "--quiet", "--index", p("private.idx"), "--out", p("cdn"), "--evaluate-url", eval)
 	if code != 0 || !strings.Contains(errOut, "wrote 4096 private bucket files") || !strings.Contains(errOut, "key id "+id) {
 		t.Fatalf("export: exit %d: %s", code, errOut)

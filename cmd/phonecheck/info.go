@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/phonecheck/phonecheck/checker"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -42,7 +44,7 @@ func runInfo(ctx context.Context, cmd *Command, args []string) error {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
 	defer r.Close()
-	m := r.Meta()
+	m := redactMeta(r.Meta())
 	if infoFlags.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -108,4 +110,17 @@ func countsLine(m map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s %d", c.k, c.v))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// redactMeta hides the header entries that must not be printed: a private
+// index's padding seed would let whoever reads it tell its decoys from
+// real entries.
+func redactMeta(m *hashset.Meta) *hashset.Meta {
+	if _, ok := m.Info[checker.InfoPadSeed]; !ok {
+		return m
+	}
+	c := *m
+	c.Info = maps.Clone(m.Info)
+	c.Info[checker.InfoPadSeed] = "(set, not shown: it tells decoys from real entries)"
+	return &c
 }

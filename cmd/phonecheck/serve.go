@@ -122,6 +122,10 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if ixs.Plain != nil && ixs.Plain.Demo() {
 		warningf("serving the embedded demo index: fictional numbers, not a real leak (use --index)")
 	}
+	if ixs.Private != nil && !ixs.Private.DeterministicPadding() {
+		warningf("%s was sealed before padding was made deterministic: its decoys change at every start, so answers from before and after a restart can be compared to strip them", f.index)
+		hintf("seal it again: phonecheck seal --key %s --in PLAIN --out %s", f.key, f.index)
+	}
 	if !checker.IsLoopback(f.addr) {
 		if ixs.Plain != nil {
 			warningf("serving plain-hash ranges on %s, which is not a loopback address: anyone who reaches it can hash every valid number of a country and learn which are in the index", f.addr)

@@ -417,6 +417,7 @@ type fastSealer struct {
 	enc     [fastBatch][32]byte
 	scratch [7 * fastBatch]fe
 	input   []byte
+	ifma    *ifmaState // the 8-way multiplication; nil: one at a time
 }
 
 func (k *OPRFKey) newFastSealer() *fastSealer {
@@ -434,6 +435,9 @@ func newFastSealerFromScalar(raw []byte) *fastSealer {
 	s.dstTail = append(append([]byte(nil), dstHashToGroup...), byte(len(dstHashToGroup)))
 	s.input = append([]byte(nil), OPRFInputLabel...)
 	s.input = append(s.input, make([]byte, 8)...)
+	if useIFMA {
+		s.ifma = new(ifmaState)
+	}
 	return s
 }
 
@@ -452,13 +456,26 @@ func (s *fastSealer) expand(u *[64]byte, input []byte) {
 	s.buf = b0
 }
 
-// point computes (k/2)·HashToGroup(input) into s.pts[i].
+// point computes (k/2)·HashToGroup(input) into s.pts[i]; on the 8-way
+// path, only HashToGroup(input), and [fastSealer.mult] multiplies.
 func (s *fastSealer) point(i int, input []byte) {
 	var u [64]byte
 	s.expand(&u, input)
+	if s.ifma != nil {
+		hashToGroup(&s.pts[i], &u)
+		return
+	}
 	var p extPoint
 	hashToGroup(&p, &u)
 	s.key.mult(&s.pts[i], &p)
+}
+
+// mult finishes what [fastSealer.point] left for the 8-way path:
+// s.pts[:n] = (k/2)·s.pts[:n].
+func (s *fastSealer) mult(n int) {
+	if s.ifma != nil {
+		s.ifma.multIFMA(s.key, s.pts[:n])
+	}
 }
 
 // finalize returns SHA-512(len(x) || x || 32 || enc || "Finalize")
@@ -486,6 +503,7 @@ func (s *fastSealer) outputs(keys, out []uint64) {
 			binary.BigEndian.PutUint64(s.input[len(OPRFInputLabel):], key)
 			s.point(i, s.input)
 		}
+		s.mult(n)
 		encodeDoubled(s.enc[:n], s.pts[:n], s.scratch[:7*n])
 		for i, key := range keys[:n] {
 			binary.BigEndian.PutUint64(s.input[len(OPRFInputLabel):], key)
@@ -504,6 +522,7 @@ func (s *fastSealer) full(inputs [][]byte) [][]byte {
 		for i, in := range inputs[:n] {
 			s.point(i, in)
 		}
+		s.mult(n)
 		encodeDoubled(s.enc[:n], s.pts[:n], s.scratch[:7*n])
 		for i, in := range inputs[:n] {
 			res = append(res, s.finalize(make([]byte, 0, sha512.Size), in, &s.enc[i]))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	mrand "math/rand/v2"
 	"os"
 	"runtime"
@@ -19,8 +20,11 @@ import (
 // bit with circl's FullEvaluate (through [sealer], which
 // TestSealerMatchesCircl ties to FullEvaluate). Inputs are random bytes of
 // random lengths (0-200) and the seal's own inputs (label || plain key),
-// in batches of every size around the 64-element encoding batch.
+// in batches of every size around the 64-element encoding batch (so also
+// every remainder modulo 8 of the 8-way path). Where the CPU has AVX-512
+// IFMA, both the 8-way path and the one-element fallback are checked.
 func TestFastSealerMatchesCircl(t *testing.T) {
+	t.Logf("8-way IFMA path: %v", useIFMA)
 	const keys, perKey = 64, 320
 	if testing.Short() {
 		t.Skip("20k scalar multiplications twice")
@@ -41,6 +45,12 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 				return
 			}
 			ref, fast := k.newSealer(), k.newFastSealer()
+			one := k.newFastSealer()
+			one.ifma = nil
+			fasts := []*fastSealer{fast}
+			if fast.ifma != nil {
+				fasts = append(fasts, one)
+			}
 			// Half random byte strings, checked with full...
 			var inputs [][]byte
 			for range perKey / 2 {
@@ -52,11 +62,17 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 			}
 			for len(inputs) > 0 {
 				n := min(len(inputs), 1+r.IntN(2*fastBatch+2))
-				got := fast.full(inputs[:n])
+				var got [][][]byte
+				for _, f := range fasts {
+					got = append(got, f.full(inputs[:n]))
+				}
 				for i, in := range inputs[:n] {
-					if want := ref.full(in); !bytes.Equal(got[i], want) {
-						errs <- "key " + k.ID() + ": full differs"
-						return
+					want := ref.full(in)
+					for p := range got {
+						if !bytes.Equal(got[p][i], want) {
+							errs <- fmt.Sprintf("key %s, path %d: full differs", k.ID(), p)
+							return
+						}
 					}
 				}
 				inputs = inputs[n:]
@@ -66,16 +82,18 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 			for j := range plain {
 				plain[j] = r.Uint64()
 			}
-			out := make([]uint64, len(plain))
-			for lo := 0; lo < len(plain); {
-				n := min(len(plain)-lo, 1+r.IntN(2*fastBatch+2))
-				fast.outputs(plain[lo:lo+n], out[lo:lo+n])
-				lo += n
-			}
-			for j, p := range plain {
-				if want := ref.output(p); out[j] != want {
-					errs <- "key " + k.ID() + ": output differs"
-					return
+			for fi, f := range fasts {
+				out := make([]uint64, len(plain))
+				for lo := 0; lo < len(plain); {
+					n := min(len(plain)-lo, 1+r.IntN(2*fastBatch+2))
+					f.outputs(plain[lo:lo+n], out[lo:lo+n])
+					lo += n
+				}
+				for j, p := range plain {
+					if want := ref.output(p); out[j] != want {
+						errs <- fmt.Sprintf("key %s, path %d: output differs", k.ID(), fi)
+						return
+					}
 				}
 			}
 		}()
@@ -112,12 +130,15 @@ func TestFastSealerRFC9497Vectors(t *testing.T) {
 	if len(v.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}
-	s := k.newFastSealer()
-	for i, tv := range v.Vectors {
-		got := s.full(tv.Input)
-		for j := range tv.Input {
-			if !bytes.Equal(got[j], tv.Output[j]) {
-				t.Errorf("vector %d input %d: %x, want %x", i, j, got[j], tv.Output[j])
+	one := k.newFastSealer()
+	one.ifma = nil
+	for _, s := range []*fastSealer{k.newFastSealer(), one} {
+		for i, tv := range v.Vectors {
+			got := s.full(tv.Input)
+			for j := range tv.Input {
+				if !bytes.Equal(got[j], tv.Output[j]) {
+					t.Errorf("8-way %v, vector %d input %d: %x, want %x", s.ifma != nil, i, j, got[j], tv.Output[j])
+				}
 			}
 		}
 	}
@@ -186,9 +207,13 @@ func FuzzFastSealer(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		got := k.newFastSealer().full([][]byte{input, input})
-		if !bytes.Equal(got[0], want) || !bytes.Equal(got[1], want) {
-			t.Fatalf("fast %x, circl %x", got[0], want)
+		one := k.newFastSealer()
+		one.ifma = nil
+		for _, s := range []*fastSealer{k.newFastSealer(), one} {
+			got := s.full([][]byte{input, input})
+			if !bytes.Equal(got[0], want) || !bytes.Equal(got[1], want) {
+				t.Fatalf("fast (8-way %v) %x, circl %x", s.ifma != nil, got[0], want)
+			}
 		}
 	})
 }
@@ -219,6 +244,9 @@ func BenchmarkFastSeal(b *testing.B) {
 	}
 	enc := make([][32]byte, n)
 	scratch := make([]fe, 7*fastBatch)
+	fs1 := k.newFastSealer()
+	fs1.ifma = nil // the one-element path
+	ifma := fs.ifma != nil
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	per := func(f func()) float64 {
@@ -240,6 +268,15 @@ func BenchmarkFastSeal(b *testing.B) {
 				}
 			}))
 			m["fast"] = append(m["fast"], per(func() { fs.outputs(keys, out) }))
+			if ifma {
+				m["fast-1way"] = append(m["fast-1way"], per(func() { fs1.outputs(keys, out) }))
+				m["fast-mult-8way"] = append(m["fast-mult-8way"], per(func() {
+					for lo := 0; lo < n; lo += fastBatch {
+						copy(fs.pts[:], pts[lo:lo+fastBatch])
+						fs.mult(fastBatch)
+					}
+				}))
+			}
 			m["fast-h2g"] = append(m["fast-h2g"], per(func() {
 				var u [64]byte
 				var p extPoint
@@ -271,5 +308,11 @@ func BenchmarkFastSeal(b *testing.B) {
 		b.ReportMetric(med(v), name+"-ns/elem")
 	}
 	b.ReportMetric(med(m["circl-FullEvaluate"])/med(m["fast"]), "x-fast-vs-circl")
+	if ifma {
+		b.ReportMetric(med(m["circl-FullEvaluate"])/med(m["fast-1way"]), "x-fast-1way-vs-circl")
+		b.ReportMetric(med(m["fast-1way"])/med(m["fast"]), "x-fast-vs-1way")
+	}
+	b.ReportMetric(1e9/med(m["circl-FullEvaluate"]), "circl-FullEvaluate-elem/s")
+	b.ReportMetric(1e9/med(m["fast"]), "fast-elem/s")
 	b.ReportMetric(0, "ns/op")
 }

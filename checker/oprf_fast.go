@@ -457,12 +457,12 @@ func (s *fastSealer) expand(u *[64]byte, input []byte) {
 }
 
 // point computes (k/2)·HashToGroup(input) into s.pts[i]; on the 8-way
-// path, only HashToGroup(input), and [fastSealer.mult] multiplies.
+// path, only expand_message_xmd, and [fastSealer.mult] does the rest.
 func (s *fastSealer) point(i int, input []byte) {
 	var u [64]byte
 	s.expand(&u, input)
 	if s.ifma != nil {
-		hashToGroup(&s.pts[i], &u)
+		s.ifma.setInput(i, &u)
 		return
 	}
 	var p extPoint
@@ -470,11 +470,10 @@ func (s *fastSealer) point(i int, input []byte) {
 	s.key.mult(&s.pts[i], &p)
 }
 
-// mult finishes what [fastSealer.point] left for the 8-way path:
-// s.pts[:n] = (k/2)·s.pts[:n].
+// mult finishes what [fastSealer.point] left for the 8-way path.
 func (s *fastSealer) mult(n int) {
 	if s.ifma != nil {
-		s.ifma.multIFMA(s.key, s.pts[:n])
+		s.ifma.hashMult(s.key, s.pts[:n])
 	}
 }
 

@@ -36,6 +36,11 @@ type fe8 [5][8]uint64
 //go:noescape
 func ifmaMul(z, x, y *fe8)
 
+// ifmaSquare sets z = x^(2^n), n >= 1.
+//
+//go:noescape
+func ifmaSquare(z, x *fe8, n int)
+
 //go:noescape
 func ifmaAdd(z, x, y *fe8)
 
@@ -56,9 +61,16 @@ type (
 )
 
 var (
-	fe8D2       = broadcast8(feD2)
-	fe8Zero     fe8
-	cached8Zero = cached8{YplusX: broadcast8(feOne), YminusX: broadcast8(feOne), Z: broadcast8(feOne)}
+	fe8D2             = broadcast8(feD2)
+	fe8Zero           fe8
+	fe8One            = broadcast8(feOne)
+	fe8MinusOne       = broadcast8(feMinusOne)
+	fe8D              = broadcast8(feD)
+	fe8SqrtM1         = broadcast8(feSqrtM1)
+	fe8OneMinusDSq    = broadcast8(feOneMinusDSq)
+	fe8DMinusOneSq    = broadcast8(feDMinusOneSq)
+	fe8SqrtADMinusOne = broadcast8(feSqrtADMinusOne)
+	cached8Zero       = cached8{YplusX: broadcast8(feOne), YminusX: broadcast8(feOne), Z: broadcast8(feOne)}
 )
 
 func broadcast8(v *fe) fe8 {
@@ -80,12 +92,22 @@ func (r *fe8) setLane(j int, v *fe) {
 	r[4][j] = binary.LittleEndian.Uint64(b[24:32]) >> 12 & m
 }
 
-// lane sets v to lane j.
-func (r *fe8) lane(v *fe, j int) {
-	// Carry, then reduce to the canonical value as field.Element.Bytes
-	// does, and pack.
+// setLaneBytes sets lane j to the little-endian b[:32], its top bit
+// dropped, as field.Element.SetBytes (the value may be p or above).
+func (r *fe8) setLaneBytes(j int, b []byte) {
 	const m = 1<<51 - 1
-	l0, l1, l2, l3, l4 := r[0][j], r[1][j], r[2][j], r[3][j], r[4][j]
+	r[0][j] = binary.LittleEndian.Uint64(b[0:8]) & m
+	r[1][j] = binary.LittleEndian.Uint64(b[6:14]) >> 3 & m
+	r[2][j] = binary.LittleEndian.Uint64(b[12:20]) >> 6 & m
+	r[3][j] = binary.LittleEndian.Uint64(b[19:27]) >> 1 & m
+	r[4][j] = binary.LittleEndian.Uint64(b[24:32]) >> 12 & m
+}
+
+// canon returns the limbs of lane j reduced to [0, p), as
+// field.Element's reduce.
+func (r *fe8) canon(j int) (l0, l1, l2, l3, l4 uint64) {
+	const m = 1<<51 - 1
+	l0, l1, l2, l3, l4 = r[0][j], r[1][j], r[2][j], r[3][j], r[4][j]
 	c0, c1, c2, c3, c4 := l0>>51, l1>>51, l2>>51, l3>>51, l4>>51
 	l0 = l0&m + c4*19
 	l1 = l1&m + c0
@@ -107,6 +129,12 @@ func (r *fe8) lane(v *fe, j int) {
 	l4 += l3 >> 51
 	l3 &= m
 	l4 &= m
+	return
+}
+
+// lane sets v to lane j.
+func (r *fe8) lane(v *fe, j int) {
+	l0, l1, l2, l3, l4 := r.canon(j)
 	var b [32]byte
 	binary.LittleEndian.PutUint64(b[0:8], l0|l1<<51)
 	binary.LittleEndian.PutUint64(b[8:16], l1>>13|l2<<38)
@@ -115,6 +143,134 @@ func (r *fe8) lane(v *fe, j int) {
 	if _, err := v.SetBytes(b[:]); err != nil {
 		panic(err) // 32 bytes always decode
 	}
+}
+
+// mask8 is a condition per lane: all ones (true) or zero (false).
+type mask8 [8]uint64
+
+// isNegative8 is field.Element.IsNegative of every lane.
+func isNegative8(x *fe8) (m mask8) {
+	for j := range 8 {
+		l0, _, _, _, _ := x.canon(j)
+		m[j] = -(l0 & 1)
+	}
+	return m
+}
+
+// equal8 is field.Element.Equal of every lane.
+func equal8(x, y *fe8) (m mask8) {
+	for j := range 8 {
+		a0, a1, a2, a3, a4 := x.canon(j)
+		b0, b1, b2, b3, b4 := y.canon(j)
+		d := a0 ^ b0 | a1 ^ b1 | a2 ^ b2 | a3 ^ b3 | a4 ^ b4
+		m[j] = (d|-d)>>63 - 1
+	}
+	return m
+}
+
+// select8 sets z to a in the lanes of m, to b in the others.
+func select8(z, a, b *fe8, m *mask8) {
+	for i := range 5 {
+		for j := range 8 {
+			z[i][j] = b[i][j] ^ m[j]&(a[i][j]^b[i][j])
+		}
+	}
+}
+
+// absolute8 is field.Element.Absolute of every lane.
+func absolute8(z, x *fe8) {
+	var neg fe8
+	ifmaSub(&neg, &fe8Zero, x)
+	m := isNegative8(x)
+	select8(z, &neg, x, &m)
+}
+
+// pow22523x8 sets z = x^((p-5)/8), as field.Element.Pow22523.
+func pow22523x8(z, x *fe8) {
+	var t0, t1, t2 fe8
+	ifmaSquare(&t0, x, 1)     // x^2
+	ifmaSquare(&t1, &t0, 2)   // x^8
+	ifmaMul(&t1, x, &t1)      // x^9
+	ifmaMul(&t0, &t0, &t1)    // x^11
+	ifmaSquare(&t0, &t0, 1)   // x^22
+	ifmaMul(&t0, &t1, &t0)    // x^31 = 2^5 - 1
+	ifmaSquare(&t1, &t0, 5)   // 2^10 - 2^5
+	ifmaMul(&t0, &t1, &t0)    // 2^10 - 1
+	ifmaSquare(&t1, &t0, 10)  // 2^20 - 2^10
+	ifmaMul(&t1, &t1, &t0)    // 2^20 - 1
+	ifmaSquare(&t2, &t1, 20)  // 2^40 - 2^20
+	ifmaMul(&t1, &t2, &t1)    // 2^40 - 1
+	ifmaSquare(&t1, &t1, 10)  // 2^50 - 2^10
+	ifmaMul(&t0, &t1, &t0)    // 2^50 - 1
+	ifmaSquare(&t1, &t0, 50)  // 2^100 - 2^50
+	ifmaMul(&t1, &t1, &t0)    // 2^100 - 1
+	ifmaSquare(&t2, &t1, 100) // 2^200 - 2^100
+	ifmaMul(&t1, &t2, &t1)    // 2^200 - 1
+	ifmaSquare(&t1, &t1, 50)  // 2^250 - 2^50
+	ifmaMul(&t0, &t1, &t0)    // 2^250 - 1
+	ifmaSquare(&t0, &t0, 2)   // 2^252 - 4
+	ifmaMul(z, &t0, x)        // 2^252 - 3
+}
+
+// sqrtRatio8 is field.Element.SqrtRatio of every lane.
+func sqrtRatio8(r, u, v *fe8) (wasSquare mask8) {
+	var v2, uv3, uv7, rr, check, uNeg, t fe8
+	ifmaSquare(&v2, v, 1)
+	ifmaMul(&t, &v2, v)
+	ifmaMul(&uv3, u, &t)
+	ifmaSquare(&t, &v2, 1)
+	ifmaMul(&uv7, &uv3, &t)
+	pow22523x8(&t, &uv7)
+	ifmaMul(&rr, &uv3, &t)
+	ifmaSquare(&t, &rr, 1)
+	ifmaMul(&check, v, &t)
+	ifmaSub(&uNeg, &fe8Zero, u)
+	correct := equal8(&check, u)
+	flipped := equal8(&check, &uNeg)
+	ifmaMul(&t, &uNeg, &fe8SqrtM1)
+	flippedI := equal8(&check, &t)
+	ifmaMul(&t, &rr, &fe8SqrtM1) // r' = sqrt(-1)·r
+	var either mask8
+	for j := range 8 {
+		either[j] = flipped[j] | flippedI[j]
+		wasSquare[j] = correct[j] | flipped[j]
+	}
+	select8(&rr, &t, &rr, &either)
+	absolute8(r, &rr)
+	return wasSquare
+}
+
+// elligator8 is [elligator] of every lane.
+func elligator8(p *ext8, t *fe8) {
+	var r, u, v, s, sp, c, n, w0, w1, w2, w3, tmp fe8
+	ifmaSquare(&r, t, 1)
+	ifmaMul(&r, &r, &fe8SqrtM1)
+	ifmaAdd(&u, &r, &fe8One)
+	ifmaMul(&u, &u, &fe8OneMinusDSq)
+	ifmaMul(&tmp, &r, &fe8D)
+	ifmaSub(&v, &fe8MinusOne, &tmp)
+	ifmaAdd(&tmp, &r, &fe8D)
+	ifmaMul(&v, &v, &tmp)
+	wasSquare := sqrtRatio8(&s, &u, &v)
+	ifmaMul(&sp, &s, t)
+	absolute8(&sp, &sp)
+	ifmaSub(&sp, &fe8Zero, &sp)
+	select8(&s, &s, &sp, &wasSquare)
+	select8(&c, &fe8MinusOne, &r, &wasSquare)
+	ifmaSub(&tmp, &r, &fe8One)
+	ifmaMul(&n, &c, &tmp)
+	ifmaMul(&n, &n, &fe8DMinusOneSq)
+	ifmaSub(&n, &n, &v)
+	ifmaAdd(&w0, &s, &s)
+	ifmaMul(&w0, &w0, &v)
+	ifmaMul(&w1, &n, &fe8SqrtADMinusOne)
+	ifmaSquare(&tmp, &s, 1)
+	ifmaSub(&w2, &fe8One, &tmp)
+	ifmaAdd(&w3, &fe8One, &tmp)
+	ifmaMul(&p.X, &w0, &w3)
+	ifmaMul(&p.Y, &w2, &w1)
+	ifmaMul(&p.Z, &w1, &w3)
+	ifmaMul(&p.T, &w0, &w2)
 }
 
 func (v *ext8) fromP1P1(p *p1p18) {
@@ -156,12 +312,12 @@ func (v *p1p18) add(p *ext8, q *cached8) {
 // double sets v = 2p, as [p1p1.double].
 func (v *p1p18) double(p *p28) {
 	var xx, yy, zz2, xpys fe8
-	ifmaMul(&xx, &p.X, &p.X)
-	ifmaMul(&yy, &p.Y, &p.Y)
-	ifmaMul(&zz2, &p.Z, &p.Z)
+	ifmaSquare(&xx, &p.X, 1)
+	ifmaSquare(&yy, &p.Y, 1)
+	ifmaSquare(&zz2, &p.Z, 1)
 	ifmaAdd(&zz2, &zz2, &zz2)
 	ifmaAdd(&xpys, &p.X, &p.Y)
-	ifmaMul(&xpys, &xpys, &xpys)
+	ifmaSquare(&xpys, &xpys, 1)
 	ifmaAdd(&v.Y, &yy, &xx)
 	ifmaSub(&v.Z, &yy, &xx)
 	ifmaSub(&v.X, &xpys, &v.Y)
@@ -177,6 +333,53 @@ type ifmaState struct {
 	tmp, q, r ext8
 	pp        p28
 	swap, nt  fe8
+	u         [fastBatch][64]byte // hash_to_field outputs, for hashMult
+	t1, t2    fe8
+	h1, h2    ext8
+	hc        cached8
+}
+
+// setInput stores expand_message_xmd's 64 bytes for element i of the
+// batch.
+func (s *ifmaState) setInput(i int, u *[64]byte) { s.u[i] = *u }
+
+// hashToGroup8 sets s.q to [hashToGroup] of s.u[lo+j] in lane j, lanes
+// past n repeating lane 0.
+func (s *ifmaState) hashToGroup8(lo, n int) {
+	for j := range 8 {
+		u := &s.u[lo]
+		if j < n {
+			u = &s.u[lo+j]
+		}
+		s.t1.setLaneBytes(j, u[:32])
+		s.t2.setLaneBytes(j, u[32:])
+	}
+	elligator8(&s.h1, &s.t1)
+	elligator8(&s.h2, &s.t2)
+	s.hc.fromExt(&s.h2)
+	s.acc.add(&s.h1, &s.hc)
+	s.q.fromP1P1(&s.acc)
+}
+
+// hashMult sets ps[i] = (k/2)·HashToGroup of the inputs stored by
+// setInput, 8 at a time.
+func (s *ifmaState) hashMult(fk *fastSealKey, ps []extPoint) {
+	for lo := 0; lo < len(ps); lo += 8 {
+		g := ps[lo:min(lo+8, len(ps))]
+		s.hashToGroup8(lo, len(g))
+		s.mult8(fk)
+		s.store(g)
+	}
+}
+
+// store sets g[j] to lane j of s.r.
+func (s *ifmaState) store(g []extPoint) {
+	for j := range g {
+		s.r.X.lane(&g[j].X, j)
+		s.r.Y.lane(&g[j].Y, j)
+		s.r.Z.lane(&g[j].Z, j)
+		s.r.T.lane(&g[j].T, j)
+	}
 }
 
 // selectCached8 sets s.m = x·q from s.table in constant time, -8 <= x <= 8,
@@ -243,11 +446,6 @@ func (s *ifmaState) multIFMA(fk *fastSealKey, ps []extPoint) {
 			s.q.T.setLane(j, &p.T)
 		}
 		s.mult8(fk)
-		for j := range g {
-			s.r.X.lane(&g[j].X, j)
-			s.r.Y.lane(&g[j].Y, j)
-			s.r.Z.lane(&g[j].Z, j)
-			s.r.T.lane(&g[j].T, j)
-		}
+		s.store(g)
 	}
 }

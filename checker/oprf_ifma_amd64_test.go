@@ -61,6 +61,8 @@ func TestIFMAFieldOps(t *testing.T) {
 		{"mul", ifmaMul, func(a, b *big.Int) *big.Int { return new(big.Int).Mul(a, b) }},
 		{"add", ifmaAdd, func(a, b *big.Int) *big.Int { return new(big.Int).Add(a, b) }},
 		{"sub", ifmaSub, func(a, b *big.Int) *big.Int { return new(big.Int).Sub(a, b) }},
+		{"square", func(z, x, _ *fe8) { ifmaSquare(z, x, 1) }, func(a, _ *big.Int) *big.Int { return new(big.Int).Mul(a, a) }},
+		{"square^3", func(z, x, _ *fe8) { ifmaSquare(z, x, 3) }, func(a, _ *big.Int) *big.Int { return new(big.Int).Exp(a, big.NewInt(8), nil) }},
 	}
 	var x, y, z fe8
 	for it := range 20000 {
@@ -164,5 +166,67 @@ func TestIFMAMultMatchesOne(t *testing.T) {
 				t.Fatalf("key %d point %d of %d differs", ki, i, n)
 			}
 		}
+	}
+}
+
+// TestIFMAHashToGroupMatchesOne checks that the 8-way HashToGroup gives,
+// in every lane, the same projective coordinates as [hashToGroup]: on
+// random 64-byte strings, and on field-element halves that take the
+// map's edge cases (0, 1, p-1, p, p+1 and 2^255-1 encodings, which are
+// non-canonical or have the dropped top bit set, and values around them).
+func TestIFMAHashToGroupMatchesOne(t *testing.T) {
+	needIFMA(t)
+	var halves [][32]byte
+	le := func(v *big.Int) (b [32]byte) {
+		v = new(big.Int).And(v, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1)))
+		v.FillBytes(b[:])
+		for k := range 16 {
+			b[k], b[31-k] = b[31-k], b[k]
+		}
+		return b
+	}
+	pr := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	for _, d := range []int64{-2, -1, 0, 1, 2, 19} {
+		halves = append(halves, le(big.NewInt(d+2)), le(new(big.Int).Add(pr, big.NewInt(d))),
+			le(new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(d-1))))
+	}
+	var sqrtM1 [32]byte
+	copy(sqrtM1[:], feSqrtM1.Bytes())
+	halves = append(halves, [32]byte{}, sqrtM1)
+	r := mrand.New(mrand.NewPCG(5, 6))
+	var us [][64]byte
+	for range 2000 {
+		var u [64]byte
+		rand.Read(u[:])
+		switch r.IntN(4) {
+		case 0:
+			copy(u[:32], halves[r.IntN(len(halves))][:])
+		case 1:
+			copy(u[32:], halves[r.IntN(len(halves))][:])
+		case 2:
+			copy(u[:32], halves[r.IntN(len(halves))][:])
+			copy(u[32:], halves[r.IntN(len(halves))][:])
+		}
+		us = append(us, u)
+	}
+	s := new(ifmaState)
+	for lo := 0; lo < len(us); lo += 8 {
+		n := min(8, len(us)-lo, 1+r.IntN(8))
+		for j := range n {
+			s.setInput(j, &us[lo+j])
+		}
+		s.hashToGroup8(0, n)
+		for j := range n {
+			var want, got extPoint
+			hashToGroup(&want, &us[lo+j])
+			s.q.X.lane(&got.X, j)
+			s.q.Y.lane(&got.Y, j)
+			s.q.Z.lane(&got.Z, j)
+			s.q.T.lane(&got.T, j)
+			if got.X.Equal(&want.X) != 1 || got.Y.Equal(&want.Y) != 1 || got.Z.Equal(&want.Z) != 1 || got.T.Equal(&want.T) != 1 {
+				t.Fatalf("input %x: 8-way HashToGroup differs", us[lo+j])
+			}
+		}
+		lo = lo - 8 + n
 	}
 }

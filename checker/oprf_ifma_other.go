@@ -8,6 +8,10 @@ const useIFMA = false
 
 type ifmaState struct{}
 
-func (s *ifmaState) multIFMA(fk *fastSealKey, ps []extPoint) {
+func (s *ifmaState) setInput(i int, u *[64]byte) {
+	panic("checker: no IFMA path on this platform")
+}
+
+func (s *ifmaState) hashMult(fk *fastSealKey, ps []extPoint) {
 	panic("checker: no IFMA path on this platform")
 }

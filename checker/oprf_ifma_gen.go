@@ -23,18 +23,24 @@ func p(format string, args ...any) { fmt.Fprintf(&b, "\t"+format+"\n", args...) 
 
 func z(i int) string { return fmt.Sprintf("Z%d", i) }
 
-// carry propagates limbs r[0..4] (each below 2^62) to limbs below 2^51,
-// r[0] below 2^52; mask holds 2^51-1 and c19 holds 19 in every lane.
-func carry(r [5]int, mask, c19, t int) {
-	for i := 0; i < 4; i++ {
-		p("VPSRLQ $51, %s, %s", z(r[i]), z(t))
-		p("VPANDQ %s, %s, %s", z(mask), z(r[i]), z(r[i]))
-		p("VPADDQ %s, %s, %s", z(t), z(r[i+1]), z(r[i+1]))
+// carry propagates the carries of limbs r[0..4], each below 2^61, in
+// one parallel step: limb i keeps its low 51 bits plus the carry of limb
+// i-1 (below 2^10), limb 0 plus 19 times the carry of limb 4, so every
+// limb ends below 2^52. mask holds 2^51-1 and c19 holds 19 in every lane;
+// Z5-Z9 (y, consumed by then) are scratch.
+func carry(r [5]int, mask, c19, _ int) {
+	scratch := [5]int{5, 6, 7, 8, 9}
+	for i := range 5 {
+		p("VPSRLQ $51, %s, %s", z(r[i]), z(scratch[i]))
 	}
-	p("VPSRLQ $51, %s, %s", z(r[4]), z(t))
-	p("VPANDQ %s, %s, %s", z(mask), z(r[4]), z(r[4]))
-	p("VPMULLQ %s, %s, %s", z(c19), z(t), z(t))
-	p("VPADDQ %s, %s, %s", z(t), z(r[0]), z(r[0]))
+	for i := range 5 {
+		p("VPANDQ %s, %s, %s", z(mask), z(r[i]), z(r[i]))
+	}
+	for i := 1; i < 5; i++ {
+		p("VPADDQ %s, %s, %s", z(scratch[i-1]), z(r[i]), z(r[i]))
+	}
+	// 19 times a carry below 2^10 fits in the 52 bits of VPMADD52LUQ.
+	p("VPMADD52LUQ %s, %s, %s", z(c19), z(scratch[4]), z(r[0]))
 }
 
 // Registers of mul: x in Z0-Z4, y in Z5-Z9 (unused when squaring),

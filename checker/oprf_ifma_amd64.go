@@ -41,11 +41,24 @@ func ifmaMul(z, x, y *fe8)
 //go:noescape
 func ifmaSquare(z, x *fe8, n int)
 
+// ifmaSquare2 sets z[k] = x[k]^(2^n) for k = 0, 1, n >= 1, two
+// independent chains that the CPU overlaps.
+//
+//go:noescape
+func ifmaSquare2(z, x *[2]fe8, n int)
+
 //go:noescape
 func ifmaAdd(z, x, y *fe8)
 
 //go:noescape
 func ifmaSub(z, x, y *fe8)
+
+// ifmaSelect sets dst to the table entry whose mask (masks[:8]) is all
+// ones, to the identity if none is, and then negates it if masks[8] is
+// all ones. It reads every entry whatever the masks.
+//
+//go:noescape
+func ifmaSelect(dst *cached8, table *[8]cached8, masks *[9]uint64)
 
 // ifmaCmov sets the n consecutive fe8 at dst to those at src if mask is
 // all ones, and leaves them if it is zero.
@@ -185,92 +198,110 @@ func absolute8(z, x *fe8) {
 	select8(z, &neg, x, &m)
 }
 
-// pow22523x8 sets z = x^((p-5)/8), as field.Element.Pow22523.
-func pow22523x8(z, x *fe8) {
-	var t0, t1, t2 fe8
-	ifmaSquare(&t0, x, 1)     // x^2
-	ifmaSquare(&t1, &t0, 2)   // x^8
-	ifmaMul(&t1, x, &t1)      // x^9
-	ifmaMul(&t0, &t0, &t1)    // x^11
-	ifmaSquare(&t0, &t0, 1)   // x^22
-	ifmaMul(&t0, &t1, &t0)    // x^31 = 2^5 - 1
-	ifmaSquare(&t1, &t0, 5)   // 2^10 - 2^5
-	ifmaMul(&t0, &t1, &t0)    // 2^10 - 1
-	ifmaSquare(&t1, &t0, 10)  // 2^20 - 2^10
-	ifmaMul(&t1, &t1, &t0)    // 2^20 - 1
-	ifmaSquare(&t2, &t1, 20)  // 2^40 - 2^20
-	ifmaMul(&t1, &t2, &t1)    // 2^40 - 1
-	ifmaSquare(&t1, &t1, 10)  // 2^50 - 2^10
-	ifmaMul(&t0, &t1, &t0)    // 2^50 - 1
-	ifmaSquare(&t1, &t0, 50)  // 2^100 - 2^50
-	ifmaMul(&t1, &t1, &t0)    // 2^100 - 1
-	ifmaSquare(&t2, &t1, 100) // 2^200 - 2^100
-	ifmaMul(&t1, &t2, &t1)    // 2^200 - 1
-	ifmaSquare(&t1, &t1, 50)  // 2^250 - 2^50
-	ifmaMul(&t0, &t1, &t0)    // 2^250 - 1
-	ifmaSquare(&t0, &t0, 2)   // 2^252 - 4
-	ifmaMul(z, &t0, x)        // 2^252 - 3
+// pow22523x16 sets z[k] = x[k]^((p-5)/8), as field.Element.Pow22523,
+// the two chains side by side.
+func pow22523x16(z, x *[2]fe8) {
+	var t0, t1, t2 [2]fe8
+	mul := func(z, x, y *[2]fe8) {
+		ifmaMul(&z[0], &x[0], &y[0])
+		ifmaMul(&z[1], &x[1], &y[1])
+	}
+	ifmaSquare2(&t0, x, 1)     // x^2
+	ifmaSquare2(&t1, &t0, 2)   // x^8
+	mul(&t1, x, &t1)           // x^9
+	mul(&t0, &t0, &t1)         // x^11
+	ifmaSquare2(&t0, &t0, 1)   // x^22
+	mul(&t0, &t1, &t0)         // x^31 = 2^5 - 1
+	ifmaSquare2(&t1, &t0, 5)   // 2^10 - 2^5
+	mul(&t0, &t1, &t0)         // 2^10 - 1
+	ifmaSquare2(&t1, &t0, 10)  // 2^20 - 2^10
+	mul(&t1, &t1, &t0)         // 2^20 - 1
+	ifmaSquare2(&t2, &t1, 20)  // 2^40 - 2^20
+	mul(&t1, &t2, &t1)         // 2^40 - 1
+	ifmaSquare2(&t1, &t1, 10)  // 2^50 - 2^10
+	mul(&t0, &t1, &t0)         // 2^50 - 1
+	ifmaSquare2(&t1, &t0, 50)  // 2^100 - 2^50
+	mul(&t1, &t1, &t0)         // 2^100 - 1
+	ifmaSquare2(&t2, &t1, 100) // 2^200 - 2^100
+	mul(&t1, &t2, &t1)         // 2^200 - 1
+	ifmaSquare2(&t1, &t1, 50)  // 2^250 - 2^50
+	mul(&t0, &t1, &t0)         // 2^250 - 1
+	ifmaSquare2(&t0, &t0, 2)   // 2^252 - 4
+	mul(z, &t0, x)             // 2^252 - 3
 }
 
-// sqrtRatio8 is field.Element.SqrtRatio of every lane.
-func sqrtRatio8(r, u, v *fe8) (wasSquare mask8) {
-	var v2, uv3, uv7, rr, check, uNeg, t fe8
-	ifmaSquare(&v2, v, 1)
-	ifmaMul(&t, &v2, v)
-	ifmaMul(&uv3, u, &t)
-	ifmaSquare(&t, &v2, 1)
-	ifmaMul(&uv7, &uv3, &t)
-	pow22523x8(&t, &uv7)
-	ifmaMul(&rr, &uv3, &t)
-	ifmaSquare(&t, &rr, 1)
-	ifmaMul(&check, v, &t)
-	ifmaSub(&uNeg, &fe8Zero, u)
-	correct := equal8(&check, u)
-	flipped := equal8(&check, &uNeg)
-	ifmaMul(&t, &uNeg, &fe8SqrtM1)
-	flippedI := equal8(&check, &t)
-	ifmaMul(&t, &rr, &fe8SqrtM1) // r' = sqrt(-1)·r
-	var either mask8
-	for j := range 8 {
-		either[j] = flipped[j] | flippedI[j]
-		wasSquare[j] = correct[j] | flipped[j]
+// sqrtRatio16 is field.Element.SqrtRatio of every lane of both halves.
+func sqrtRatio16(r, u, v *[2]fe8) (wasSquare [2]mask8) {
+	var uv3, uv7, t [2]fe8
+	for k := range 2 {
+		var v2 fe8
+		ifmaSquare(&v2, &v[k], 1)
+		ifmaMul(&t[k], &v2, &v[k])
+		ifmaMul(&uv3[k], &u[k], &t[k])
+		ifmaSquare(&t[k], &v2, 1)
+		ifmaMul(&uv7[k], &uv3[k], &t[k])
 	}
-	select8(&rr, &t, &rr, &either)
-	absolute8(r, &rr)
+	pow22523x16(&t, &uv7)
+	for k := range 2 {
+		var rr, check, uNeg, t2 fe8
+		ifmaMul(&rr, &uv3[k], &t[k])
+		ifmaSquare(&t2, &rr, 1)
+		ifmaMul(&check, &v[k], &t2)
+		ifmaSub(&uNeg, &fe8Zero, &u[k])
+		correct := equal8(&check, &u[k])
+		flipped := equal8(&check, &uNeg)
+		ifmaMul(&t2, &uNeg, &fe8SqrtM1)
+		flippedI := equal8(&check, &t2)
+		ifmaMul(&t2, &rr, &fe8SqrtM1) // r' = sqrt(-1)·r
+		var either mask8
+		for j := range 8 {
+			either[j] = flipped[j] | flippedI[j]
+			wasSquare[k][j] = correct[j] | flipped[j]
+		}
+		select8(&rr, &t2, &rr, &either)
+		absolute8(&r[k], &rr)
+	}
 	return wasSquare
 }
 
-// elligator8 is [elligator] of every lane.
-func elligator8(p *ext8, t *fe8) {
-	var r, u, v, s, sp, c, n, w0, w1, w2, w3, tmp fe8
-	ifmaSquare(&r, t, 1)
-	ifmaMul(&r, &r, &fe8SqrtM1)
-	ifmaAdd(&u, &r, &fe8One)
-	ifmaMul(&u, &u, &fe8OneMinusDSq)
-	ifmaMul(&tmp, &r, &fe8D)
-	ifmaSub(&v, &fe8MinusOne, &tmp)
-	ifmaAdd(&tmp, &r, &fe8D)
-	ifmaMul(&v, &v, &tmp)
-	wasSquare := sqrtRatio8(&s, &u, &v)
-	ifmaMul(&sp, &s, t)
-	absolute8(&sp, &sp)
-	ifmaSub(&sp, &fe8Zero, &sp)
-	select8(&s, &s, &sp, &wasSquare)
-	select8(&c, &fe8MinusOne, &r, &wasSquare)
-	ifmaSub(&tmp, &r, &fe8One)
-	ifmaMul(&n, &c, &tmp)
-	ifmaMul(&n, &n, &fe8DMinusOneSq)
-	ifmaSub(&n, &n, &v)
-	ifmaAdd(&w0, &s, &s)
-	ifmaMul(&w0, &w0, &v)
-	ifmaMul(&w1, &n, &fe8SqrtADMinusOne)
-	ifmaSquare(&tmp, &s, 1)
-	ifmaSub(&w2, &fe8One, &tmp)
-	ifmaAdd(&w3, &fe8One, &tmp)
-	ifmaMul(&p.X, &w0, &w3)
-	ifmaMul(&p.Y, &w2, &w1)
-	ifmaMul(&p.Z, &w1, &w3)
-	ifmaMul(&p.T, &w0, &w2)
+// elligator16 is [elligator] of every lane of both halves.
+func elligator16(p *[2]ext8, t *[2]fe8) {
+	var r, u, v, s [2]fe8
+	for k := range 2 {
+		var tmp fe8
+		ifmaSquare(&r[k], &t[k], 1)
+		ifmaMul(&r[k], &r[k], &fe8SqrtM1)
+		ifmaAdd(&u[k], &r[k], &fe8One)
+		ifmaMul(&u[k], &u[k], &fe8OneMinusDSq)
+		ifmaMul(&tmp, &r[k], &fe8D)
+		ifmaSub(&v[k], &fe8MinusOne, &tmp)
+		ifmaAdd(&tmp, &r[k], &fe8D)
+		ifmaMul(&v[k], &v[k], &tmp)
+	}
+	wasSquare := sqrtRatio16(&s, &u, &v)
+	for k := range 2 {
+		var sp, c, n, w0, w1, w2, w3, tmp fe8
+		s, r, v, t, p := &s[k], &r[k], &v[k], &t[k], &p[k]
+		ifmaMul(&sp, s, t)
+		absolute8(&sp, &sp)
+		ifmaSub(&sp, &fe8Zero, &sp)
+		select8(s, s, &sp, &wasSquare[k])
+		select8(&c, &fe8MinusOne, r, &wasSquare[k])
+		ifmaSub(&tmp, r, &fe8One)
+		ifmaMul(&n, &c, &tmp)
+		ifmaMul(&n, &n, &fe8DMinusOneSq)
+		ifmaSub(&n, &n, v)
+		ifmaAdd(&w0, s, s)
+		ifmaMul(&w0, &w0, v)
+		ifmaMul(&w1, &n, &fe8SqrtADMinusOne)
+		ifmaSquare(&tmp, s, 1)
+		ifmaSub(&w2, &fe8One, &tmp)
+		ifmaAdd(&w3, &fe8One, &tmp)
+		ifmaMul(&p.X, &w0, &w3)
+		ifmaMul(&p.Y, &w2, &w1)
+		ifmaMul(&p.Z, &w1, &w3)
+		ifmaMul(&p.T, &w0, &w2)
+	}
 }
 
 func (v *ext8) fromP1P1(p *p1p18) {
@@ -334,8 +365,8 @@ type ifmaState struct {
 	pp        p28
 	swap, nt  fe8
 	u         [fastBatch][64]byte // hash_to_field outputs, for hashMult
-	t1, t2    fe8
-	h1, h2    ext8
+	t         [2]fe8              // the two field elements of each input
+	h         [2]ext8             // their elligator maps
 	hc        cached8
 }
 
@@ -351,13 +382,12 @@ func (s *ifmaState) hashToGroup8(lo, n int) {
 		if j < n {
 			u = &s.u[lo+j]
 		}
-		s.t1.setLaneBytes(j, u[:32])
-		s.t2.setLaneBytes(j, u[32:])
+		s.t[0].setLaneBytes(j, u[:32])
+		s.t[1].setLaneBytes(j, u[32:])
 	}
-	elligator8(&s.h1, &s.t1)
-	elligator8(&s.h2, &s.t2)
-	s.hc.fromExt(&s.h2)
-	s.acc.add(&s.h1, &s.hc)
+	elligator16(&s.h, &s.t)
+	s.hc.fromExt(&s.h[1])
+	s.acc.add(&s.h[0], &s.hc)
 	s.q.fromP1P1(&s.acc)
 }
 
@@ -387,17 +417,12 @@ func (s *ifmaState) store(g []extPoint) {
 func (s *ifmaState) selectCached8(x int8) {
 	xmask := x >> 7
 	xabs := uint8((x + xmask) ^ xmask)
-	s.m = cached8Zero
+	var masks [9]uint64
 	for j := 1; j <= 8; j++ {
-		mask := -uint64(subtle.ConstantTimeByteEq(xabs, uint8(j)))
-		ifmaCmov(&s.m.YplusX, &s.table[j-1].YplusX, 4, mask)
+		masks[j-1] = -uint64(subtle.ConstantTimeByteEq(xabs, uint8(j)))
 	}
-	neg := -uint64(xmask & 1)
-	s.swap = s.m.YplusX
-	ifmaCmov(&s.m.YplusX, &s.m.YminusX, 1, neg)
-	ifmaCmov(&s.m.YminusX, &s.swap, 1, neg)
-	ifmaSub(&s.nt, &fe8Zero, &s.m.T2d)
-	ifmaCmov(&s.m.T2d, &s.nt, 1, neg)
+	masks[8] = -uint64(xmask & 1)
+	ifmaSelect(&s.m, &s.table, &masks)
 }
 
 // mult8 sets s.r = (k/2)·s.q lane by lane, as [fastSealKey.mult].

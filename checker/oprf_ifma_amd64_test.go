@@ -105,6 +105,22 @@ func TestIFMAFieldOps(t *testing.T) {
 		if z != w {
 			t.Fatal("aliased mul differs")
 		}
+		// ifmaSquare2 is ifmaSquare twice (checked above against
+		// math/big), aliased or not.
+		n := 1 + it%5
+		in := [2]fe8{x, y}
+		var out [2]fe8
+		ifmaSquare2(&out, &in, n)
+		var w0, w1 fe8
+		ifmaSquare(&w0, &x, n)
+		ifmaSquare(&w1, &y, n)
+		if out[0] != w0 || out[1] != w1 {
+			t.Fatal("ifmaSquare2 differs from ifmaSquare")
+		}
+		ifmaSquare2(&in, &in, n)
+		if in != out {
+			t.Fatal("aliased ifmaSquare2 differs")
+		}
 	}
 	// ifmaCmov.
 	randFe8(r, &x)
@@ -228,5 +244,48 @@ func TestIFMAHashToGroupMatchesOne(t *testing.T) {
 			}
 		}
 		lo = lo - 8 + n
+	}
+}
+
+// TestIFMASelect checks the table lookup for every digit -8..8 against
+// its definition ([selectCached]): the entry |x| (the identity for 0),
+// negated for x < 0, on tables of limbs up to 2^52-1.
+func TestIFMASelect(t *testing.T) {
+	needIFMA(t)
+	pr := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	r := mrand.New(mrand.NewPCG(7, 8))
+	s := new(ifmaState)
+	for range 50 {
+		for e := range s.table {
+			c := &s.table[e]
+			for _, f := range []*fe8{&c.YplusX, &c.YminusX, &c.Z, &c.T2d} {
+				randFe8(r, f)
+			}
+		}
+		for x := int8(-8); x <= 8; x++ {
+			s.selectCached8(x)
+			want := cached8Zero
+			if x != 0 {
+				want = s.table[max(x, -x)-1]
+			}
+			if x < 0 {
+				want.YplusX, want.YminusX = want.YminusX, want.YplusX
+				ifmaSub(&want.T2d, &fe8Zero, &want.T2d)
+			}
+			got := []*fe8{&s.m.YplusX, &s.m.YminusX, &s.m.Z, &s.m.T2d}
+			for c, w := range []*fe8{&want.YplusX, &want.YminusX, &want.Z, &want.T2d} {
+				for j := range 8 {
+					for i := range 5 {
+						if got[c][i][j] >= 1<<52 {
+							t.Fatalf("x=%d: limb not below 2^52", x)
+						}
+					}
+					g, wv := fe8Value(got[c], j), fe8Value(w, j)
+					if g.Mod(g, pr).Cmp(wv.Mod(wv, pr)) != 0 {
+						t.Fatalf("x=%d coordinate %d lane %d differs", x, c, j)
+					}
+				}
+			}
+		}
 	}
 }

@@ -29,7 +29,10 @@ func z(i int) string { return fmt.Sprintf("Z%d", i) }
 // limb ends below 2^52. mask holds 2^51-1 and c19 holds 19 in every lane;
 // Z5-Z9 (y, consumed by then) are scratch.
 func carry(r [5]int, mask, c19, _ int) {
-	scratch := [5]int{5, 6, 7, 8, 9}
+	carryWith(r, mask, c19, [5]int{5, 6, 7, 8, 9})
+}
+
+func carryWith(r [5]int, mask, c19 int, scratch [5]int) {
 	for i := range 5 {
 		p("VPSRLQ $51, %s, %s", z(r[i]), z(scratch[i]))
 	}
@@ -161,6 +164,39 @@ func main() {
 	p("RET")
 	b.WriteString("\n")
 
+	// ifmaSquare2: z[k] = x[k]^(2^n) for k = 0, 1, n >= 1: two
+	// independent chains of squarings, which the CPU overlaps (one chain
+	// is bound by latency, not throughput).
+	b.WriteString("// func ifmaSquare2(z, x *[2]fe8, n int)\nTEXT ·ifmaSquare2(SB), NOSPLIT, $0-24\n")
+	p("MOVQ z+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ n+16(FP), CX")
+	consts(mask, c19)
+	load("", "SI", 0)
+	p("ADDQ $320, SI")
+	load("", "SI", 5)
+	p("ADDQ $320, DI")
+	store(5, "DI")
+	p("SUBQ $320, DI")
+	store(0, "DI")
+	b.WriteString("sq2loop:\n")
+	for k := range 2 {
+		if k == 1 {
+			p("ADDQ $320, DI")
+		}
+		load("", "DI", 0)
+		mul(true)
+		store(L(0), "DI")
+		if k == 1 {
+			p("SUBQ $320, DI")
+		}
+	}
+	p("DECQ CX")
+	p("JNZ sq2loop")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
 	// ifmaAdd: z = x+y.
 	b.WriteString("// func ifmaAdd(z, x, y *fe8)\nTEXT ·ifmaAdd(SB), NOSPLIT, $0-24\n")
 	p("MOVQ z+0(FP), DI")
@@ -200,6 +236,67 @@ func main() {
 	consts(mask, c19)
 	carry([5]int{0, 1, 2, 3, 4}, mask, c19, t)
 	store(0, "DI")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
+	// ifmaSelect: the table lookup of the multiplication, in registers.
+	// dst = table[j] for the j whose mask (masks[j], j < 8) is all ones,
+	// the identity (1, 1, 1, 0) if none is; then, if masks[8] is all
+	// ones, the negation: YplusX and YminusX swapped, T2d = 4p - T2d,
+	// carried. Every entry is read and combined whatever the masks.
+	b.WriteString("// func ifmaSelect(dst *cached8, table *[8]cached8, masks *[9]uint64)\nTEXT ·ifmaSelect(SB), NOSPLIT, $0-24\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ table+8(FP), SI")
+	p("MOVQ masks+16(FP), DX")
+	p("MOVQ $1, R8")
+	for i := range 20 {
+		if i%5 == 0 && i < 15 {
+			p("VPBROADCASTQ R8, %s", z(i))
+		} else {
+			p("VPXORQ %s, %s, %s", z(i), z(i), z(i))
+		}
+	}
+	for j := range 8 {
+		p("VPBROADCASTQ %d(DX), Z31", 8*j)
+		for i := range 20 {
+			tmp := z(20 + i%10)
+			p("VMOVDQU64 %d(SI), %s", 1280*j+64*i, tmp)
+			p("VPXORQ %s, %s, %s", z(i), tmp, tmp)
+			p("VPANDQ Z31, %s, %s", tmp, tmp)
+			p("VPXORQ %s, %s, %s", tmp, z(i), z(i))
+		}
+	}
+	p("VPBROADCASTQ 64(DX), Z31")
+	for i := range 5 {
+		tmp := z(20 + i)
+		p("VPXORQ %s, %s, %s", z(i), z(5+i), tmp)
+		p("VPANDQ Z31, %s, %s", tmp, tmp)
+		p("VPXORQ %s, %s, %s", tmp, z(i), z(i))
+		p("VPXORQ %s, %s, %s", tmp, z(5+i), z(5+i))
+	}
+	for i := range 15 {
+		p("VMOVDQU64 %s, %d(DI)", z(i), 64*i)
+	}
+	// nt = 4p - T2d in Z20-Z24, carried; then T2d = nt where negating.
+	p("MOVQ $0x1fffffffffffb4, R8")
+	p("VPBROADCASTQ R8, Z25")
+	p("MOVQ $0x1ffffffffffffc, R8")
+	p("VPBROADCASTQ R8, Z26")
+	p("VPSUBQ Z15, Z25, Z20")
+	for i := 1; i < 5; i++ {
+		p("VPSUBQ %s, Z26, %s", z(15+i), z(20+i))
+	}
+	consts(mask, 30)
+	carryWith([5]int{20, 21, 22, 23, 24}, mask, 30, [5]int{0, 1, 2, 3, 4})
+	for i := range 5 {
+		p("VPXORQ %s, %s, %s", z(15+i), z(20+i), z(20+i))
+		p("VPANDQ Z31, %s, %s", z(20+i), z(20+i))
+		p("VPXORQ %s, %s, %s", z(20+i), z(15+i), z(15+i))
+	}
+	for i := 15; i < 20; i++ {
+		p("VMOVDQU64 %s, %d(DI)", z(i), 64*i)
+	}
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")

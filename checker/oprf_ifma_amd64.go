@@ -60,6 +60,18 @@ func ifmaSub(z, x, y *fe8)
 //go:noescape
 func ifmaSelect(dst *cached8, table *[8]cached8, masks *[9]uint64)
 
+// ifmaDouble4 sets v = 16·v: four times p1p18.double of the p28 of v.
+// s is scratch.
+//
+//go:noescape
+func ifmaDouble4(v *p1p18, s *[8]fe8)
+
+// ifmaAddCached sets v = v + m: ext8.fromP1P1 of v, then p1p18.add.
+// s is scratch.
+//
+//go:noescape
+func ifmaAddCached(v *p1p18, m *cached8, s *[8]fe8)
+
 // ifmaCmov sets the n consecutive fe8 at dst to those at src if mask is
 // all ones, and leaves them if it is zero.
 //
@@ -363,7 +375,7 @@ type ifmaState struct {
 	acc       p1p18
 	tmp, q, r ext8
 	pp        p28
-	swap, nt  fe8
+	scratch   [8]fe8
 	u         [fastBatch][64]byte // hash_to_field outputs, for hashMult
 	t         [2]fe8              // the two field elements of each input
 	h         [2]ext8             // their elligator maps
@@ -439,17 +451,11 @@ func (s *ifmaState) mult8(fk *fastSealKey) {
 	s.tmp.Z = cached8Zero.Z
 	s.acc.add(&s.tmp, &s.m)
 	for i := 62; i >= 0; i-- {
-		s.pp.fromP1P1(&s.acc)
-		s.acc.double(&s.pp)
-		s.pp.fromP1P1(&s.acc)
-		s.acc.double(&s.pp)
-		s.pp.fromP1P1(&s.acc)
-		s.acc.double(&s.pp)
-		s.pp.fromP1P1(&s.acc)
-		s.acc.double(&s.pp)
-		s.tmp.fromP1P1(&s.acc)
+		// 4 times s.pp.fromP1P1(&s.acc); s.acc.double(&s.pp), then
+		// s.tmp.fromP1P1(&s.acc); s.acc.add(&s.tmp, &s.m), in assembly.
+		ifmaDouble4(&s.acc, &s.scratch)
 		s.selectCached8(fk.digits[i])
-		s.acc.add(&s.tmp, &s.m)
+		ifmaAddCached(&s.acc, &s.m, &s.scratch)
 	}
 	s.r.fromP1P1(&s.acc)
 }

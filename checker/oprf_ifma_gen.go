@@ -108,6 +108,69 @@ func mul(square bool) {
 	carry([5]int{L(0), L(1), L(2), L(3), L(4)}, mask, c19, t)
 }
 
+// loadAt loads the fe8 at the memory operand m ("off(REG)") into
+// registers first..first+4.
+func loadAt(m string, first int) {
+	off, reg := 0, ""
+	fmt.Sscanf(strings.Replace(m, "(", " ", 1), "%d %s", &off, &reg)
+	reg = strings.TrimSuffix(reg, ")")
+	for i := range 5 {
+		p("VMOVDQU64 %d(%s), %s", off+64*i, reg, z(first+i))
+	}
+}
+
+func storeAt(first int, m string) {
+	off, reg := 0, ""
+	fmt.Sscanf(strings.Replace(m, "(", " ", 1), "%d %s", &off, &reg)
+	reg = strings.TrimSuffix(reg, ")")
+	for i := range 5 {
+		p("VMOVDQU64 %s, %d(%s)", z(first+i), off+64*i, reg)
+	}
+}
+
+// gmul, gsq, gadd and gsub are ifmaMul, ifmaSquare(·, ·, 1), ifmaAdd
+// and ifmaSub on memory operands, inline; mask and c19 must be loaded.
+func gmul(dst, a, b string) {
+	loadAt(a, 0)
+	loadAt(b, 5)
+	mul(false)
+	storeAt(L(0), dst)
+}
+
+func gsq(dst, a string) {
+	loadAt(a, 0)
+	mul(true)
+	storeAt(L(0), dst)
+}
+
+func gadd(dst, a, b string) {
+	loadAt(a, 0)
+	loadAt(b, 5)
+	for i := range 5 {
+		p("VPADDQ %s, %s, %s", z(5+i), z(i), z(i))
+	}
+	carry([5]int{0, 1, 2, 3, 4}, mask, c19, t)
+	storeAt(0, dst)
+}
+
+func gsub(dst, a, b string) {
+	loadAt(a, 0)
+	loadAt(b, 5)
+	p("MOVQ $0x1fffffffffffb4, R8")
+	p("VPBROADCASTQ R8, Z10")
+	p("MOVQ $0x1ffffffffffffc, R8")
+	p("VPBROADCASTQ R8, Z11")
+	p("VPADDQ Z10, Z0, Z0")
+	for i := 1; i < 5; i++ {
+		p("VPADDQ Z11, %s, %s", z(i), z(i))
+	}
+	for i := range 5 {
+		p("VPSUBQ %s, %s, %s", z(5+i), z(i), z(i))
+	}
+	carry([5]int{0, 1, 2, 3, 4}, mask, c19, t)
+	storeAt(0, dst)
+}
+
 func load(reg, base string, first int) {
 	for i := range 5 {
 		p("VMOVDQU64 %d(%s), %s", 64*i, base, z(first+i))
@@ -297,6 +360,60 @@ func main() {
 	for i := 15; i < 20; i++ {
 		p("VMOVDQU64 %s, %d(DI)", z(i), 64*i)
 	}
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
+	// ifmaDouble4: v = 16·v, four times [p1p18.double] of the p28 of v,
+	// the same operations in the same order, without a call each.
+	b.WriteString("// func ifmaDouble4(v *p1p18, s *[8]fe8)\nTEXT ·ifmaDouble4(SB), NOSPLIT, $0-16\n")
+	p("MOVQ v+0(FP), DI")
+	p("MOVQ s+8(FP), SI")
+	p("MOVQ $4, CX")
+	consts(mask, c19)
+	b.WriteString("dbl4loop:\n")
+	X, Y, Z, T := "0(DI)", "320(DI)", "640(DI)", "960(DI)"
+	sc := func(k int) string { return fmt.Sprintf("%d(SI)", 320*k) }
+	gmul(sc(0), X, T)
+	gmul(sc(1), Y, Z)
+	gmul(sc(2), Z, T)
+	gsq(sc(3), sc(0))
+	gsq(sc(4), sc(1))
+	gsq(sc(5), sc(2))
+	gadd(sc(5), sc(5), sc(5))
+	gadd(sc(6), sc(0), sc(1))
+	gsq(sc(6), sc(6))
+	gadd(Y, sc(4), sc(3))
+	gsub(Z, sc(4), sc(3))
+	gsub(X, sc(6), Y)
+	gsub(T, sc(5), Z)
+	p("DECQ CX")
+	p("JNZ dbl4loop")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
+	// ifmaAddCached: v = v + m, as [ext8.fromP1P1] then [p1p18.add].
+	b.WriteString("// func ifmaAddCached(v *p1p18, m *cached8, s *[8]fe8)\nTEXT ·ifmaAddCached(SB), NOSPLIT, $0-24\n")
+	p("MOVQ v+0(FP), DI")
+	p("MOVQ m+8(FP), DX")
+	p("MOVQ s+16(FP), SI")
+	consts(mask, c19)
+	gmul(sc(0), X, T) // ext X
+	gmul(sc(1), Y, Z) // ext Y
+	gmul(sc(2), Z, T) // ext Z
+	gmul(sc(3), X, Y) // ext T
+	gadd(sc(4), sc(1), sc(0))
+	gsub(sc(5), sc(1), sc(0))
+	gmul(sc(6), sc(4), "0(DX)")
+	gmul(sc(7), sc(5), "320(DX)")
+	gmul(sc(4), sc(3), "960(DX)")
+	gmul(sc(5), sc(2), "640(DX)")
+	gadd(sc(5), sc(5), sc(5))
+	gsub(X, sc(6), sc(7))
+	gadd(Y, sc(6), sc(7))
+	gadd(Z, sc(5), sc(4))
+	gsub(T, sc(5), sc(4))
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")

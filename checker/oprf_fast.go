@@ -17,7 +17,9 @@ package checker
 //     multiplication uses k/2 mod l, and the batch encodes 2·(k/2)·P = k·P,
 //     for which the encoding's inverse square root becomes an inverse;
 //   - expand_message_xmd starts from the SHA-512 state after its 128-byte
-//     zero block, computed once.
+//     zero block, computed once;
+//   - on CPUs with AVX-512 IFMA, HashToGroup and the multiplication run
+//     8 elements at a time (oprf_ifma_amd64.go).
 //
 // The multiplication stays constant-time in the key: a fixed sequence of
 // 4 doublings and 1 addition per digit, with constant-time table lookups,

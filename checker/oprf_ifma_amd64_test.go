@@ -325,3 +325,24 @@ func TestIFMAFusedMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// multIFMA, for tests, sets ps[i] = (k/2)·ps[i] for every i, 8 at a time; a last
+// group of fewer than 8 fills its spare lanes with copies of its first
+// point and drops their results.
+func (s *ifmaState) multIFMA(fk *fastSealKey, ps []extPoint) {
+	for lo := 0; lo < len(ps); lo += 8 {
+		g := ps[lo:min(lo+8, len(ps))]
+		for j := range 8 {
+			p := &g[0]
+			if j < len(g) {
+				p = &g[j]
+			}
+			s.q.X.setLane(j, &p.X)
+			s.q.Y.setLane(j, &p.Y)
+			s.q.Z.setLane(j, &p.Z)
+			s.q.T.setLane(j, &p.T)
+		}
+		s.mult8(fk)
+		s.store(g)
+	}
+}

@@ -3,9 +3,14 @@
 package checker
 
 import (
+	"bytes"
 	"crypto/rand"
 	"math/big"
 	mrand "math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -344,5 +349,30 @@ func (s *ifmaState) multIFMA(fk *fastSealKey, ps []extPoint) {
 		}
 		s.mult8(fk)
 		s.store(g)
+	}
+}
+
+// TestIFMAAsmGenerated checks that oprf_ifma_amd64.s is what
+// oprf_ifma_gen.go writes: the tests above prove the generated code, so
+// it must not be edited by hand.
+func TestIFMAAsmGenerated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the generator")
+	}
+	out := filepath.Join(t.TempDir(), "gen.s")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", "oprf_ifma_gen.go", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot run the generator: %v\n%s", err, b)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := os.ReadFile("oprf_ifma_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, have) {
+		t.Error("oprf_ifma_amd64.s differs from oprf_ifma_gen.go's output: go generate ./checker")
 	}
 }

@@ -3,7 +3,7 @@
 // This program writes oprf_ifma_amd64.s, the AVX-512 IFMA field
 // arithmetic of the 8-way seal path (oprf_ifma_amd64.go):
 //
-//	go run oprf_ifma_gen.go
+//	go run oprf_ifma_gen.go [output file]
 //
 // A field element of 8 lanes (fe8) is 5 limbs of radix 2^51, each limb a
 // vector of 8 uint64 (one per lane), as filippo.io/edwards25519/field
@@ -441,7 +441,11 @@ func main() {
 	p("VZEROUPPER")
 	p("RET")
 
-	if err := os.WriteFile("oprf_ifma_amd64.s", []byte(b.String()), 0o644); err != nil {
+	out := "oprf_ifma_amd64.s"
+	if len(os.Args) > 1 {
+		out = os.Args[1] // for TestIFMAAsmGenerated
+	}
+	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 		panic(err)
 	}
 }

@@ -33,7 +33,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-"$WORK/phonecheck" serve --index "$WORK/bench.idx" --addr "127.0.0.1:$PC_PORT" 2>"$WORK/serve.log" &
+env ${SERVE_ENV:-} "$WORK/phonecheck" serve --index "$WORK/bench.idx" --addr "127.0.0.1:$PC_PORT" 2>"$WORK/serve.log" &
 pids+=($!)
 mkdir -p "$WORK/nginx/tmp"
 sed "s#@DIR@#$WORK/nginx#g; s#@PORT@#$NG_PORT#; s#@ROOT@#$WORK/export#" $HERE/nginx.conf.tmpl >"$WORK/nginx/nginx.conf"

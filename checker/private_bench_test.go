@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/hashset"
 )
 
 // BenchmarkSeal measures sealing (F_k of every plain key, the key in hand)
@@ -150,4 +152,35 @@ func BenchmarkPrivateQuery(b *testing.B) {
 			b.ReportMetric(float64(respBytes-fixed)/float64(max(entries, 1)), "bytes/entry")
 		})
 	}
+}
+
+// BenchmarkBucketLookup times a padded bucket answer (range, set ids,
+// deterministic decoys, merge) of ~390 real entries padded to 448,
+// against reading the same range alone in the same run (the floor).
+func BenchmarkBucketLookup(b *testing.B) {
+	k, _ := GenerateOPRFKey()
+	space := fictionalSpace()
+	var nums []string
+	for i := range 100_000 {
+		nums = append(nums, space[i%len(space)]+string(rune('a'+i/len(space))))
+	}
+	ix, _ := testPrivateIndex(b, k, 8, testDS{"a", nums[:60_000]}, testDS{"b", nums[50_000:]})
+	var lookup, floor time.Duration
+	var es []hashset.Entry
+	n := 0
+	for b.Loop() {
+		prefix := uint64(n % 256)
+		n++
+		t0 := time.Now()
+		if _, err := ix.lookupBucket(prefix, 8, true); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		es, _ = ix.idx.AppendRange(es[:0], prefix, 8)
+		floor += time.Since(t1)
+		lookup += t1.Sub(t0)
+	}
+	b.ReportMetric(float64(lookup.Nanoseconds())/float64(n), "lookup-ns/bucket")
+	b.ReportMetric(float64(floor.Nanoseconds())/float64(n), "range-ns/bucket")
+	b.ReportMetric(float64(lookup)/float64(floor), "x-range")
 }

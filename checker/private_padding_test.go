@@ -2,6 +2,7 @@ package checker
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -102,7 +103,7 @@ func TestDecoysCollide(t *testing.T) {
 	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", fictionalSpace()[:100]})
 	const mask = 1<<5 - 1
 	es := []hashset.Entry{{Key: 3}, {Key: 7}, {Key: 20}}
-	ds := ix.decoys(0x123, 12, mask, es, 25)
+	ds := ix.decoys(new(bucketScratch), 0x123, 12, mask, es, 25)
 	if len(ds) != 25 {
 		t.Fatalf("%d decoys, want 25", len(ds))
 	}
@@ -111,7 +112,43 @@ func TestDecoysCollide(t *testing.T) {
 			t.Errorf("decoy %d: %d (real entries 3, 7, 20; after %v)", i, d.value, ds[:i])
 		}
 	}
-	if again := ix.decoys(0x123, 12, mask, es, 25); !slices.Equal(ds, again) {
+	if again := ix.decoys(new(bucketScratch), 0x123, 12, mask, es, 25); !slices.Equal(ds, again) {
 		t.Errorf("two draws differ: %v, %v", ds, again)
+	}
+}
+
+// TestSortDecoys: the packed sort orders decoys as the comparison sort
+// does, sets travelling with their values, on both of its paths.
+func TestSortDecoys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var sc bucketScratch
+	for _, vbits := range []int{12, 44, 54, 60, 63} {
+		for _, n := range []int{0, 1, 2, 3, 17, 500, 3000} {
+			ds := make([]decoy, n)
+			for i := range ds {
+				ds[i] = decoy{value: rng.Uint64() >> (64 - vbits), set: uint16(rng.IntN(1 << 16))}
+				if i > 0 && rng.IntN(4) == 0 {
+					ds[i].value = ds[i-1].value // ties keep a set each
+				}
+			}
+			want := slices.Clone(ds)
+			slices.SortStableFunc(want, byValue)
+			got := slices.Clone(ds)
+			sc.sortDecoys(got, vbits)
+			if !slices.EqualFunc(got, want, func(a, b decoy) bool { return a.value == b.value }) {
+				t.Fatalf("vbits %d n %d: values out of order", vbits, n)
+			}
+			// Sets: the same multiset per value.
+			count := map[decoy]int{}
+			for i := range got {
+				count[got[i]]++
+				count[want[i]]--
+			}
+			for d, c := range count {
+				if c != 0 {
+					t.Fatalf("vbits %d n %d: decoy %v count off by %d", vbits, n, d, c)
+				}
+			}
+		}
 	}
 }

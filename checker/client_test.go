@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -159,4 +160,35 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestReExport: exporting again into the same directory replaces every
+// file whole, with the mode asked for this time, and leaves no temporary
+// file behind.
+func TestReExport(t *testing.T) {
+	c := testIndex(t, 500, "")
+	dir := t.TempDir()
+	if _, err := Export(context.Background(), c, dir, ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Export(context.Background(), c, dir, ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
+		if strings.HasSuffix(path, ".tmp") {
+			t.Errorf("left behind: %s", path)
+		}
+		if fi, err := d.Info(); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v after a re-export with 0600", path, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil || n != 1<<12+3 {
+		t.Errorf("%d files, %v", n, err)
+	}
 }

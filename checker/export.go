@@ -133,7 +133,7 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 					}
 					sc.body = sc.appendText(sc.body[:0], j.bits)
 					path = appendPrefixHex(path[:base], p, j.bits)
-					if err := os.WriteFile(string(path), sc.body, fileMode); err != nil {
+					if err := replaceFile(string(path), sc.body, fileMode); err != nil {
 						fail(fmt.Errorf("checker: export: %w", err))
 						cancel()
 						return
@@ -184,6 +184,34 @@ send:
 		}
 	}
 	return st, nil
+}
+
+// replaceFile writes data to path through a temporary file renamed over
+// it: a web server reading an export being redone sees the old file or the
+// new one, never a truncated one; an interrupted export leaves no partial
+// file under a served name; and a file written again takes the mode asked
+// for now (os.WriteFile keeps an existing file's mode). The temporary name
+// is unique to the writer, so concurrent writers never share one.
+func replaceFile(path string, data []byte, mode fs.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".export-*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
@@ -338,7 +366,7 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 					}
 					body = appendResponse(body[:0], &privateResponse{bits: j.bits, padded: true, keyID: pub.idBytes(), bucket: bk})
 					path := filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, j.bits)))
-					if err := os.WriteFile(path, body, fileMode); err != nil {
+					if err := replaceFile(path, body, fileMode); err != nil {
 						fail(fmt.Errorf("checker: export: %w", err))
 						cancel()
 						return

@@ -282,7 +282,44 @@ var errPrefix = errors.New("bad prefix")
 // decoys, as it could if they were drawn afresh each time. And an update
 // of the index that adds a real entry to a bucket drops that bucket's last
 // decoy and keeps the others.
+//
+// Decoys exist at B bits only: a padded bucket of p < B bits is the union
+// of its 2^(B-p) padded B-bit buckets, in order. Were a shorter bucket
+// padded with its own decoys, the entries it shares with its sub-buckets
+// would be exactly the real ones, and intersecting two lengths would strip
+// every decoy. So every length shows the same decoys, and a p-bit answer
+// holds as many entries as the sum of its sub-buckets' tiers.
 func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket, error) {
+	if !pad || nbits >= p.bits || nbits < 1 || prefix>>nbits != 0 {
+		return p.lookupOne(prefix, nbits, pad)
+	}
+	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
+	}
+	shift := p.bits - nbits
+	b := &bucket{bits: nbits, idBytes: p.setIDBytes(), padded: true}
+	for sub := prefix << shift; sub < (prefix+1)<<shift; sub++ {
+		sb, err := p.lookupOne(sub, p.bits, true)
+		if err != nil {
+			return nil, err
+		}
+		if len(b.entries)+len(sb.entries) > maxBucketEntries {
+			return nil, fmt.Errorf("%w: over %d entries under this prefix; use more bits", errPrefix, maxBucketEntries)
+		}
+		hi := (sub & (1<<shift - 1)) << (64 - p.bits)
+		for _, v := range sb.entries {
+			b.entries = append(b.entries, hi|v)
+		}
+		if b.idBytes > 0 {
+			b.sets = append(b.sets, sb.sets...)
+		}
+	}
+	return b, nil
+}
+
+// lookupOne is lookupBucket for one bucket: unpadded at any length, or
+// padded at B bits.
+func (p *PrivateIndex) lookupOne(prefix uint64, nbits int, pad bool) (*bucket, error) {
 	if nbits < 1 || nbits > p.bits {
 		return nil, fmt.Errorf("%w: %d bits, this index takes 1..%d", errPrefix, nbits, p.bits)
 	}

@@ -152,3 +152,56 @@ func TestSortDecoys(t *testing.T) {
 		}
 	}
 }
+
+// TestPaddingAcrossLengths: decoys survive comparing bucket lengths. The
+// entries a short bucket shares with its sub-buckets must not be the real
+// ones alone: a short padded bucket is exactly the union of its padded
+// B-bit buckets, decoys included.
+func TestPaddingAcrossLengths(t *testing.T) {
+	k, err := GenerateOPRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nums := fictionalSpace()[:3000]
+	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", nums[:2000]}, testDS{"leak-b", nums[1500:]})
+	type entry struct {
+		key uint64
+		set uint16
+	}
+	entriesOf := func(prefix uint64, bits int) []entry {
+		bk, err := ix.lookupBucket(prefix, bits, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []entry
+		for i, v := range bk.entries {
+			e := entry{key: prefix<<(64-bits) | v}
+			if bk.sets != nil {
+				e.set = bk.sets[i]
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	for _, short := range []int{4, 8, 11} {
+		prefix := Key(nums[7]) >> (64 - short)
+		got := entriesOf(prefix, short)
+		var union []entry
+		shift := 12 - short
+		for sub := prefix << shift; sub < (prefix+1)<<shift; sub++ {
+			union = append(union, entriesOf(sub, 12)...)
+		}
+		if !slices.Equal(got, union) {
+			t.Errorf("%d-bit bucket: %d entries, not the union of its 12-bit buckets (%d)", short, len(got), len(union))
+		}
+		real, _ := ix.Index().Range(prefix, short)
+		if len(got) <= len(real) {
+			t.Errorf("%d-bit bucket: %d entries for %d real: not padded", short, len(got), len(real))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].key <= got[i-1].key {
+				t.Fatalf("%d-bit bucket: entries out of order", short)
+			}
+		}
+	}
+}

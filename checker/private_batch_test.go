@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -228,5 +229,49 @@ func TestPrivateBatchNoPrivateMode(t *testing.T) {
 	var se *ServerError
 	if !errors.As(err, &se) || se.Status != 404 {
 		t.Fatalf("batch against a plain server: %v", err)
+	}
+}
+
+// TestPrivateBatchTransientErrors: a server that drops connections and
+// answers 502 now and then does not cost the run: requests are retried,
+// and the results are the local batch's.
+func TestPrivateBatchTransientErrors(t *testing.T) {
+	f := newPrivateBatchFixture(t, 60)
+	h, err := NewPrivateHandler(f.priv, f.key, PrivateHandlerOptions{Rate: -1, MaxElements: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, failed atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch i := n.Add(1); {
+		case r.URL.Path != PrivateQueryPath:
+		case i%5 == 2:
+			failed.Add(1)
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		case i%5 == 4:
+			failed.Add(1)
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("no hijacker")
+				return
+			}
+			c, _, _ := hj.Hijack()
+			c.Close() // a dropped connection
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	input := f.input()
+	opts := BatchOptions{Region: "US", Column: "msisdn", ID: "subscriber"}
+	want, _ := runLocalBatch(t, f.local, input, opts)
+	pc := &PrivateClient{BaseURL: srv.URL, TransientRetries: 3}
+	got, _ := runPrivateBatch(t, pc, input, PrivateBatchOptions{BatchOptions: opts})
+	if got != want {
+		t.Errorf("private batch through transient errors differs from the local one:\n%s", firstDiff(got, want))
+	}
+	if failed.Load() == 0 {
+		t.Error("no request failed: the test tests nothing")
 	}
 }

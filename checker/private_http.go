@@ -380,6 +380,11 @@ type PrivateClient struct {
 	Workers    int           // concurrent requests in LookupBatch and OpenBatch: 0 means 4
 	MaxWait    time.Duration // longest Retry-After honoured on 429: 0 means 10 s, negative none
 	MaxRetries int           // 429 answers waited out per request: 0 means 5
+	// TransientRetries is how many times a request is retried, with
+	// backoff from half a second to 30 s, after a network error or a 502,
+	// 503 or 504 answer: 0 means 2, negative none. Retrying reveals nothing
+	// new: a request is the same blinded elements or the same prefix.
+	TransientRetries int
 	// CacheBytes bounds the buckets a batch ([PrivateClient.OpenBatch])
 	// keeps: 0 means DefaultBucketCacheBytes.
 	CacheBytes int64
@@ -568,6 +573,20 @@ func (c *PrivateClient) holdGate(d time.Duration) {
 	c.gateMu.Unlock()
 }
 
+func (c *PrivateClient) maxWait() time.Duration {
+	if c.MaxWait == 0 {
+		return 10 * time.Second
+	}
+	return c.MaxWait
+}
+
+func (c *PrivateClient) maxRetries() int {
+	if c.MaxRetries <= 0 {
+		return 5
+	}
+	return c.MaxRetries
+}
+
 // query posts one request to the server's query route and returns the
 // decoded response, waiting out a Retry-After of up to MaxWait up to
 // MaxRetries times.
@@ -579,14 +598,8 @@ func (c *PrivateClient) query(ctx context.Context, r *privateRequest) (*privateR
 // 429 waited out.
 func (c *PrivateClient) queryAt(ctx context.Context, u string, r *privateRequest, onLimit rateLimited) (*privateResponse, int, error) {
 	body := appendRequest(nil, r)
-	maxWait := c.MaxWait
-	if maxWait == 0 {
-		maxWait = 10 * time.Second
-	}
-	retries := c.MaxRetries
-	if retries <= 0 {
-		retries = 5
-	}
+	maxWait, retries := c.maxWait(), c.maxRetries()
+	transient := 0
 	for attempt := 0; ; attempt++ {
 		if err := c.waitGate(ctx); err != nil {
 			return nil, 0, err
@@ -599,12 +612,10 @@ func (c *PrivateClient) queryAt(ctx context.Context, u string, r *privateRequest
 		if !c.NoPadding {
 			req.Header.Set("Add-Padding", "true")
 		}
-		resp, err := c.httpClient().Do(req)
-		if err != nil {
-			return nil, 0, err
+		resp, data, err := c.do(req)
+		if c.retryTransient(ctx, &transient, resp, err) {
+			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
 		if err != nil {
 			return nil, 0, err
 		}
@@ -629,24 +640,85 @@ func (c *PrivateClient) queryAt(ctx context.Context, u string, r *privateRequest
 	}
 }
 
-// getBucket fetches the static bucket file of prefix (p bits) from a
-// split deployment: the bytes of a bucket-only response.
-func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*privateResponse, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+PrivateBucketPath(prefix, p), nil)
-	if err != nil {
-		return nil, 0, err
-	}
+// do sends req and reads the whole answer (at most 64 MiB).
+func (c *PrivateClient) do(req *http.Request) (*http.Response, []byte, error) {
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	resp.Body.Close()
-	if err != nil {
-		return nil, 0, err
+	return resp, data, err
+}
+
+// retryTransient reports whether a request should be sent again after a
+// network error or a 502, 503 or 504 answer, having waited out its
+// backoff; *n counts the retries of the request so far.
+func (c *PrivateClient) retryTransient(ctx context.Context, n *int, resp *http.Response, err error) bool {
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case err != nil:
+	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+			return false // a server saying when: let the caller decide, as for 429
+		}
+	default:
+		return false
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, 0, serverError(resp, data)
+	limit := c.TransientRetries
+	if limit == 0 {
+		limit = 2
+	}
+	if *n >= limit {
+		return false
+	}
+	wait := min(time.Duration(500<<*n)*time.Millisecond, 30*time.Second)
+	*n++
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// getBucket fetches the static bucket file of prefix (p bits) from a
+// split deployment: the bytes of a bucket-only response. A 429 from the
+// file server is waited out as the query's are.
+func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*privateResponse, int, error) {
+	var (
+		data      []byte
+		transient int
+	)
+	for attempt := 0; ; attempt++ {
+		if err := c.waitGate(ctx); err != nil {
+			return nil, 0, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.BaseURL, "/")+PrivateBucketPath(prefix, p), nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		var resp *http.Response
+		resp, data, err = c.do(req)
+		if c.retryTransient(ctx, &transient, resp, err) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		err = serverError(resp, data)
+		var se *ServerError
+		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && attempt < c.maxRetries() && se.RetryAfter <= c.maxWait() && c.maxWait() > 0 {
+			c.holdGate(max(se.RetryAfter, time.Second))
+			continue
+		}
+		return nil, 0, err
 	}
 	pr, err := parseResponse(data)
 	if err != nil {

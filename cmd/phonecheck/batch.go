@@ -185,8 +185,11 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 		}
 		var se *checker.ServerError
 		if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
-			return withHint(err, "the server asked to wait %s, longer than batch waits (%s): a batch of many numbers needs a server configured for it (serve --private --rate)",
-				se.RetryAfter, batchMaxWait)
+			if se.RetryAfter > batchMaxWait {
+				return withHint(err, "the server asked to wait %s, longer than batch waits (%s): a batch of many numbers needs a server configured for it (serve --private --rate)",
+					se.RetryAfter, batchMaxWait)
+			}
+			return withHint(err, "the server kept rate limiting after %d waits: a batch of many numbers needs a server configured for it (serve --private --rate)", batchMaxRetries)
 		}
 		return err
 	}
@@ -243,11 +246,21 @@ func openLocalBatch(opts checker.BatchOptions) (*checker.Checker, *checker.Batch
 // asking for more is refusing this client in practice.
 const batchMaxWait = 10 * time.Minute
 
+// batchMaxRetries is how many 429s one request of a batch waits out, and
+// batchTransientRetries how many network errors or 502/503/504 answers it
+// retries (backoff 0.5 s to 30 s: about 4 minutes in all), so that a
+// run of hours survives a server restart or a proxy's hiccup.
+const (
+	batchMaxRetries       = 100
+	batchTransientRetries = 12
+)
+
 // openRemoteBatch opens the batch of --server: private mode only, with
 // the key checked (and pinned with --server-key) before anything is sent.
 func openRemoteBatch(ctx context.Context, opts checker.BatchOptions) (*checker.Batch, error) {
 	f := &batchFlags
-	pc := &checker.PrivateClient{BaseURL: f.server, HTTP: remoteHTTP, MaxWait: batchMaxWait, MaxRetries: 100}
+	pc := &checker.PrivateClient{BaseURL: f.server, HTTP: remoteHTTP, MaxWait: batchMaxWait, MaxRetries: batchMaxRetries,
+		TransientRetries: batchTransientRetries}
 	if f.serverKey != "" {
 		var err error
 		if pc.PublicKey, pc.KeyID, err = parseServerKey(f.serverKey); err != nil {

@@ -166,3 +166,39 @@ func TestExportPrivateSplit(t *testing.T) {
 		t.Errorf("legacy index: %v", err)
 	}
 }
+
+// TestEvaluateURLChecked: a key document cannot send evaluations to a
+// plain-http server from an https base, nor to a URL with a query.
+func TestEvaluateURLChecked(t *testing.T) {
+	f := newPrivateBatchFixture(t, 10)
+	h, err := NewPrivateHandler(f.priv, f.key, PrivateHandlerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ url, want string }{
+		{"http://127.0.0.1:9/", "plain http under an https"},
+		{"https://127.0.0.1:9/eval?x=1", "query or a fragment"},
+		{"ftp://127.0.0.1:9/", "not an http(s) URL"},
+		{"https://127.0.0.1:9/", ""},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal(h.cfg, &doc); err != nil {
+			t.Fatal(err)
+		}
+		doc["evaluate_url"] = c.url
+		body, _ := json.Marshal(doc)
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		}))
+		pc := &PrivateClient{BaseURL: srv.URL, HTTP: srv.Client()}
+		cfg, _, err := pc.Config(context.Background())
+		srv.Close()
+		switch {
+		case c.want == "" && (err != nil || cfg.EvaluateURL != c.url):
+			t.Errorf("%s: %v", c.url, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want an error with %q", c.url, err, c.want)
+		}
+	}
+}

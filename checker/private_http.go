@@ -485,8 +485,16 @@ func (c *PrivateClient) Config(ctx context.Context) (*PrivateConfig, *OPRFPublic
 			return nil, nil, err
 		}
 		ev, err := base.Parse(cfg.EvaluateURL)
-		if err != nil || ev.Scheme != "http" && ev.Scheme != "https" {
+		if err != nil || ev.Scheme != "http" && ev.Scheme != "https" || ev.Host == "" {
 			return nil, nil, fmt.Errorf("%w: evaluate_url is not an http(s) URL", ErrWire)
+		}
+		if base.Scheme == "https" && ev.Scheme != "https" {
+			// The blinded elements reveal nothing, but a downgrade lets
+			// anyone on the path answer the evaluations.
+			return nil, nil, fmt.Errorf("%w: evaluate_url is plain http under an https base URL", ErrWire)
+		}
+		if ev.RawQuery != "" || ev.Fragment != "" {
+			return nil, nil, fmt.Errorf("%w: evaluate_url has a query or a fragment", ErrWire)
 		}
 		cfg.EvaluateURL = ev.String()
 	}

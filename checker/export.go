@@ -215,15 +215,7 @@ func replaceFile(path string, data []byte, mode fs.FileMode) error {
 }
 
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return replaceFile(path, data, mode)
 }
 
 // appendPrefixHex appends prefix, bits long, as bits/4 uppercase hex digits.

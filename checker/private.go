@@ -144,7 +144,11 @@ func NewPrivate(idx *hashset.Reader, key *OPRFKey) (*PrivateIndex, error) {
 	for _, d := range m.Datasets {
 		p.datasets = append(p.datasets, Dataset{Name: d.Name, Date: d.Date, Source: d.Source})
 	}
-	if seed, err := hex.DecodeString(m.Info[InfoPadSeed]); err == nil && len(seed) == sha256.Size {
+	if hs, ok := m.Info[InfoPadSeed]; ok {
+		seed, err := hex.DecodeString(hs)
+		if err != nil || len(seed) != sha256.Size {
+			return nil, fmt.Errorf("%w: malformed padding seed in header", hashset.ErrCorrupt)
+		}
 		p.padKey = sha256.Sum256(append([]byte(padKeyLabel), seed...))
 		p.padFixed = true
 	} else if _, err := crand.Read(p.padKey[:]); err != nil {

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -202,6 +203,23 @@ func TestPaddingAcrossLengths(t *testing.T) {
 			if got[i].key <= got[i-1].key {
 				t.Fatalf("%d-bit bucket: entries out of order", short)
 			}
+		}
+	}
+}
+
+// TestCorruptPadSeed: a padding seed that does not decode is a corrupt
+// index, not one sealed before seeds existed.
+func TestCorruptPadSeed(t *testing.T) {
+	k, err := GenerateOPRFKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", fictionalSpace()[:50]})
+	m := ix.Index().Meta()
+	for _, bad := range []string{"zz", "abcd", ""} {
+		m.Info[InfoPadSeed] = bad
+		if _, err := NewPrivate(ix.Index(), k); !errors.Is(err, hashset.ErrCorrupt) {
+			t.Errorf("seed %q: %v, want ErrCorrupt", bad, err)
 		}
 	}
 }

@@ -70,6 +70,10 @@ owner-only too by default.
 `,
 }
 
+// maxExportBits bounds an export's prefix lengths: 2^24 files is already
+// 16M files.
+const maxExportBits = 24
+
 var exportFlags struct {
 	index, out, bits, mode, evaluateURL string
 	padding, quiet                      bool
@@ -165,8 +169,8 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 	if set["bits"] {
 		for _, s := range strings.Split(f.bits, ",") {
 			b, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || b < 1 || b > pix.BucketBits() {
-				return usagef("--bits: %q is not a prefix length of this index, 1 to %d", s, pix.BucketBits())
+			if hi := min(pix.BucketBits(), maxExportBits); err != nil || b < 1 || b > hi {
+				return usagef("--bits: %q is not a prefix length to export from this index, 1 to %d", s, hi)
 			}
 			bits = append(bits, b)
 		}

@@ -3,8 +3,8 @@ package checker
 // This file owns filippo.io/edwards25519 (its field package only): a
 // seal-only fast path for F_k, proven equal to circl's FullEvaluate by
 // oprf_fast_test.go (differential test, RFC 9497 vectors, fuzz target).
-// Everything protocol-facing (blinding, evaluation with proofs, client
-// finalization) stays on circl in oprf.go.
+// The server's evaluation with proofs builds on it in oprf_eval.go; the
+// client side (blinding, finalization) stays on circl in oprf.go.
 //
 // What makes it faster than the circl-based [sealer], per element:
 //   - field arithmetic: edwards25519's amd64 assembly multiplication and
@@ -38,6 +38,7 @@ import (
 	"hash"
 	"math/big"
 
+	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
 )
 
@@ -147,31 +148,17 @@ type fastSealKey struct {
 
 // newFastSealKey recodes the 32-byte little-endian scalar k.
 func newFastSealKey(k []byte) *fastSealKey {
-	be := make([]byte, len(k))
-	for i, b := range k {
-		be[len(k)-1-i] = b
+	// k/2 mod l in constant time: k (little-endian, zero-extended to 64
+	// bytes) reduced mod l, times 1/2.
+	var wide [64]byte
+	copy(wide[:], k)
+	var h edwards25519.Scalar
+	if _, err := h.SetUniformBytes(wide[:]); err != nil {
+		panic(err) // 64 bytes: cannot fail
 	}
-	n := new(big.Int).SetBytes(be)
-	half := new(big.Int).Rsh(new(big.Int).Add(groupOrder, big.NewInt(1)), 1) // 1/2 mod l
-	n.Mul(n, half).Mod(n, groupOrder)
-	var b [32]byte
-	n.FillBytes(b[:])
-	for i := range 16 {
-		b[i], b[31-i] = b[31-i], b[i]
-	}
-	// As edwards25519's signedRadix16: digits in [-8, 8), the top one
-	// in [-8, 8] since n < l < 2^253.
-	fk := new(fastSealKey)
-	for i := range 32 {
-		fk.digits[2*i] = int8(b[i] & 15)
-		fk.digits[2*i+1] = int8(b[i] >> 4)
-	}
-	for i := range 63 {
-		carry := (fk.digits[i] + 8) >> 4
-		fk.digits[i] -= carry << 4
-		fk.digits[i+1] += carry
-	}
-	return fk
+	h.Multiply(&h, scalarHalf)
+	clear(wide[:])
+	return &fastSealKey{digits: radix16(&h)}
 }
 
 // mult sets v = (k/2)·q in constant time with respect to the key.

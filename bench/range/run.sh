@@ -43,21 +43,32 @@ for url in "http://127.0.0.1:$PC_PORT/healthz" "http://127.0.0.1:$NG_PORT/manife
 	for _ in $(seq 50); do curl -fs -o /dev/null "$url" && break; sleep 0.1; done
 done
 
-# point SERVER URL CONNS [PAD]: prints "req/s p50_us p99_us bytes errors"
+# ticks PID...: CPU time (user and system, clock ticks) of the processes.
+ticks() { (cd /proc && cat "${@/%//stat}" 2>/dev/null) | awk '{ s += $14 + $15 } END { print s + 0 }'; }
+HZ=$(getconf CLK_TCK)
+
+# point SERVER URL CONNS [PAD]: prints "req/s p50_us p99_us bytes errors
+# cpu_us", cpu_us the server's CPU time per request (PIDS: its processes).
 point() {
-	PAD=${4:-0} wrk -t"$THREADS" -c"$3" -d"$DUR" -s $HERE/range.lua "$2" 2>/dev/null |
-		sed -n 's/^RESULT req\/s=\([0-9]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\) bytes_per_resp=\([0-9]*\) errors=\([0-9]*\)/\1 \2 \3 \4 \5/p'
+	local b a out
+	b=$(ticks ${PIDS:-})
+	out=$(PAD=${4:-0} wrk -t"$THREADS" -c"$3" -d"$DUR" -s $HERE/range.lua "$2" 2>/dev/null |
+		sed -n 's/^RESULT req\/s=\([0-9]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\) bytes_per_resp=\([0-9]*\) errors=\([0-9]*\)/\1 \2 \3 \4 \5/p')
+	a=$(ticks ${PIDS:-})
+	echo "$out $(awk -v a="$a" -v b="$b" -v r="${out%% *}" -v d="${DUR%s}" -v hz="$HZ" 'BEGIN { printf "%.1f", (a - b) * 1e6 / hz / (r * d) }')"
 }
 
-echo "range benchmark: $N keys, 20-bit prefixes, wrk -t$THREADS -d$DUR, $(nproc) cores"
-printf "%-6s %-11s %9s %8s %8s %7s %7s\n" conns server "req/s" "p50 us" "p99 us" bytes errors
+PC_PIDS=${pids[0]}
+NG_PIDS="${pids[1]} $(pgrep -P "${pids[1]}" | tr '\n' ' ')"
+echo "range benchmark: $N keys, 20-bit prefixes, wrk -t$THREADS -d$DUR, $(nproc) cores${SERVE_ENV:+, serve with $SERVE_ENV}"
+printf "%-6s %-11s %9s %8s %8s %7s %7s %7s\n" conns server "req/s" "p50 us" "p99 us" bytes errors "cpu us"
 for c in $CONNS; do
-	point phonecheck "http://127.0.0.1:$PC_PORT" "$c" >/dev/null # warm up
-	read -r pr p50 p99 pb pe < <(point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
-	point nginx "http://127.0.0.1:$NG_PORT" "$c" >/dev/null
-	read -r nr n50 n99 nb ne < <(point nginx "http://127.0.0.1:$NG_PORT" "$c")
-	printf "%-6s %-11s %9s %8s %8s %7s %7s\n" "$c" phonecheck "$pr" "$p50" "$p99" "$pb" "$pe"
-	printf "%-6s %-11s %9s %8s %8s %7s %7s\n" "$c" nginx "$nr" "$n50" "$n99" "$nb" "$ne"
+	PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c" >/dev/null # warm up
+	read -r pr p50 p99 pb pe pc < <(PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
+	PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c" >/dev/null
+	read -r nr n50 n99 nb ne nc < <(PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c")
+	printf "%-6s %-11s %9s %8s %8s %7s %7s %7s\n" "$c" phonecheck "$pr" "$p50" "$p99" "$pb" "$pe" "$pc"
+	printf "%-6s %-11s %9s %8s %8s %7s %7s %7s\n" "$c" nginx "$nr" "$n50" "$n99" "$nb" "$ne" "$nc"
 	awk -v a="$pr" -v b="$nr" -v c="$c" 'BEGIN { printf "%-6s ratio       %8.2fx  (target >= 1.5x)\n", c, a / b }'
 done
 # Bytes per response (headers included) with and without padding.

@@ -44,6 +44,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -212,6 +213,9 @@ type frontConn struct {
 	rdl, wdl time.Time // when the read and write deadlines were last pushed out
 
 	req     http.Request
+	reqHdr  http.Header // the request's header map, reused
+	host    string      // the last request's Host
+	remote  string      // the connection's remote address
 	url     url.URL
 	w       frontWriter
 	bodyLen int         // Content-Length of the request
@@ -233,7 +237,7 @@ func (fc *frontConn) serve() {
 	fc.br.Reset(fc.c)
 	fc.bw = frontWriters.Get().(*bufio.Writer)
 	fc.bw.Reset(fc.c)
-	fc.req.RemoteAddr = fc.c.RemoteAddr().String()
+	fc.remote = fc.c.RemoteAddr().String()
 	fc.w.hdr = http.Header{}
 	handedOff := false
 	defer func() {
@@ -332,6 +336,10 @@ func (fc *frontConn) readHead() ([]byte, bool) {
 			fc.rdl = time.Time{} // the idle deadline must be set again
 			headerDeadline = true
 		}
+		// Answers to earlier pipelined requests go out before waiting.
+		if fc.bw.Buffered() > 0 && fc.bw.Flush() != nil {
+			return nil, false
+		}
 		if _, err := fc.br.Peek(n + 1); err != nil {
 			if n > 0 && !errors.Is(err, io.EOF) && !isTimeout(err) {
 				return nil, true // let net/http say what is wrong
@@ -373,14 +381,14 @@ func (fc *frontConn) parse(head []byte) bool {
 	if !ok1 || !ok2 || string(proto) != "HTTP/1.1" {
 		return false
 	}
-	r := &fc.req
+	var m string
 	switch string(method) {
 	case http.MethodGet:
-		r.Method = http.MethodGet
+		m = http.MethodGet
 	case http.MethodHead:
-		r.Method = http.MethodHead
+		m = http.MethodHead
 	case http.MethodPost:
-		r.Method = http.MethodPost
+		m = http.MethodPost
 	default:
 		return false
 	}
@@ -395,7 +403,7 @@ func (fc *frontConn) parse(head []byte) bool {
 	uri := string(target)
 	path, rawQuery, hasQuery := cutString(uri, '?')
 	switch route := routeOf(path); {
-	case r.Method == http.MethodPost:
+	case m == http.MethodPost:
 		if route != routePrivateQuery {
 			return false
 		}
@@ -405,10 +413,10 @@ func (fc *frontConn) parse(head []byte) bool {
 	}
 
 	clear(fc.w.hdr)
-	h := r.Header
+	h := fc.reqHdr
 	if h == nil {
 		h = http.Header{}
-		r.Header = h
+		fc.reqHdr = h
 	}
 	clear(h)
 	hosts := 0
@@ -438,8 +446,8 @@ func (fc *frontConn) parse(head []byte) bool {
 		switch {
 		case asciiEqualFold(name, "host"):
 			hosts++
-			if r.Host != string(value) { // the same host as last time: no copy
-				r.Host = string(value)
+			if fc.host != string(value) { // the same host as last time: no copy
+				fc.host = string(value)
 			}
 		case asciiEqualFold(name, "connection"):
 			v := string(value)
@@ -454,7 +462,7 @@ func (fc *frontConn) parse(head []byte) bool {
 				}
 			}
 		case asciiEqualFold(name, "content-length"):
-			if r.Method != http.MethodPost || bodyLen >= 0 {
+			if m != http.MethodPost || bodyLen >= 0 {
 				return false
 			}
 			if bodyLen = parseContentLength(value); bodyLen < 0 {
@@ -470,26 +478,35 @@ func (fc *frontConn) parse(head []byte) bool {
 			fc.addHeader(h, "Add-Padding", value, 1)
 		case asciiEqualFold(name, "if-none-match"):
 			fc.addHeader(h, "If-None-Match", value, 2)
+		default:
+			if m == http.MethodPost {
+				// A private query's handler may read any header (a
+				// ClientID from a proxy's header): all of them, as
+				// net/http gives. Evaluation dwarfs the copies.
+				k := textproto.CanonicalMIMEHeaderKey(string(name))
+				h[k] = append(h[k], string(value))
+			}
 		}
 	}
-	if hosts != 1 || !validHost(r.Host) {
+	if hosts != 1 || !validHost(fc.host) {
 		return false
 	}
-	if r.Method == http.MethodPost && bodyLen < 0 {
+	if m == http.MethodPost && bodyLen < 0 {
 		return false // a body of unknown length
 	}
 	fc.bodyLen = max(bodyLen, 0)
-	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
-	r.RequestURI = uri
 	fc.url = url.URL{Path: path}
 	if hasQuery {
 		fc.url.RawQuery = rawQuery
 	}
-	r.URL = &fc.url
-	r.Close = connClose
-	r.Body = http.NoBody
-	r.ContentLength = int64(fc.bodyLen)
-	fc.w.reset(r.Method == http.MethodHead, connClose)
+	// A fresh request each time: nothing a handler set on the last one
+	// (Form, a context, ...) carries over.
+	fc.req = http.Request{
+		Method: m, URL: &fc.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: http.NoBody, ContentLength: int64(fc.bodyLen), Close: connClose,
+		Host: fc.host, RemoteAddr: fc.remote, RequestURI: uri,
+	}
+	fc.w.reset(m == http.MethodHead, connClose)
 	return true
 }
 
@@ -525,6 +542,9 @@ func (fc *frontConn) readBody() bool {
 	}
 	fc.body = fc.body[:n]
 	if fc.br.Buffered() < n {
+		if fc.bw.Buffered() > 0 && fc.bw.Flush() != nil {
+			return false
+		}
 		fc.c.SetReadDeadline(time.Now().Add(fc.f.read))
 		fc.rdl = time.Time{}
 	}
@@ -592,7 +612,8 @@ func (fc *frontConn) respond() {
 	out = append(out, ' ')
 	out = append(out, http.StatusText(w.status)...)
 	out = append(out, "\r\n"...)
-	if w.close {
+	if w.close || f.closing.Load() {
+		w.close = true
 		h["Connection"] = hdrClose
 	}
 	fc.keys = fc.keys[:0]
@@ -604,7 +625,13 @@ func (fc *frontConn) respond() {
 		for _, v := range h[k] {
 			out = append(out, k...)
 			out = append(out, ": "...)
+			n := len(out)
 			out = append(out, v...)
+			for i := n; i < len(out); i++ {
+				if out[i] == '\r' || out[i] == '\n' {
+					out[i] = ' ' // as net/http does: no header splitting
+				}
+			}
 			out = append(out, "\r\n"...)
 		}
 	}
@@ -621,10 +648,11 @@ func (fc *frontConn) respond() {
 	if !w.head && bodyAllowedForStatus(w.status) {
 		fc.bw.Write(w.body)
 	}
-	if cap(w.body) > 1<<20 {
-		w.body = nil // a huge range: do not keep its buffer
+	// Big buffers are not kept for a connection's idle life.
+	if cap(w.body) > 64<<10 {
+		w.body = nil
 	}
-	if cap(fc.out) > 64<<10 {
+	if cap(fc.out) > 16<<10 {
 		fc.out = nil
 	}
 	if cap(fc.body) > 8<<10 {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -241,24 +243,35 @@ func TestPrivateBatchTransientErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n, failed atomic.Int64
+	// Every request fails the first time it is sent (a 502 or a dropped
+	// connection, in turn) and succeeds when retried.
+	var (
+		mu     sync.Mutex
+		seen   = map[string]bool{}
+		failed atomic.Int64
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch i := n.Add(1); {
-		case r.URL.Path != PrivateQueryPath:
-		case i%5 == 2:
-			failed.Add(1)
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		case i%5 == 4:
-			failed.Add(1)
-			hj, ok := w.(http.Hijacker)
-			if !ok {
-				t.Error("no hijacker")
+		if r.URL.Path == PrivateQueryPath {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			mu.Lock()
+			first := !seen[string(body)]
+			seen[string(body)] = true
+			mu.Unlock()
+			if first {
+				if failed.Add(1)%2 == 0 {
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+				hj, ok := w.(http.Hijacker)
+				if !ok {
+					t.Error("no hijacker")
+					return
+				}
+				c, _, _ := hj.Hijack()
+				c.Close() // a dropped connection
 				return
 			}
-			c, _, _ := hj.Hijack()
-			c.Close() // a dropped connection
-			return
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -266,7 +279,7 @@ func TestPrivateBatchTransientErrors(t *testing.T) {
 	input := f.input()
 	opts := BatchOptions{Region: "US", Column: "msisdn", ID: "subscriber"}
 	want, _ := runLocalBatch(t, f.local, input, opts)
-	pc := &PrivateClient{BaseURL: srv.URL, TransientRetries: 3}
+	pc := &PrivateClient{BaseURL: srv.URL, TransientRetries: 3, firstBackoff: time.Millisecond}
 	got, _ := runPrivateBatch(t, pc, input, PrivateBatchOptions{BatchOptions: opts})
 	if got != want {
 		t.Errorf("private batch through transient errors differs from the local one:\n%s", firstDiff(got, want))

@@ -385,6 +385,7 @@ type PrivateClient struct {
 	// 503 or 504 answer: 0 means 2, negative none. Retrying reveals nothing
 	// new: a request is the same blinded elements or the same prefix.
 	TransientRetries int
+	firstBackoff     time.Duration // tests: the first backoff, 0 means 500 ms
 	// CacheBytes bounds the buckets a batch ([PrivateClient.OpenBatch])
 	// keeps: 0 means DefaultBucketCacheBytes.
 	CacheBytes int64
@@ -681,7 +682,11 @@ func (c *PrivateClient) retryTransient(ctx context.Context, n *int, resp *http.R
 	if *n >= limit {
 		return false
 	}
-	wait := min(time.Duration(500<<*n)*time.Millisecond, 30*time.Second)
+	first := c.firstBackoff
+	if first == 0 {
+		first = 500 * time.Millisecond
+	}
+	wait := min(first<<*n, 30*time.Second)
 	*n++
 	t := time.NewTimer(wait)
 	defer t.Stop()

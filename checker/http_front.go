@@ -218,6 +218,7 @@ type frontConn struct {
 	remote  string      // the connection's remote address
 	url     url.URL
 	w       frontWriter
+	served  int         // requests answered on this connection
 	bodyLen int         // Content-Length of the request
 	body    []byte      // the request body
 	bodyR   frontBody   // reads body
@@ -275,6 +276,7 @@ func (fc *frontConn) serve() {
 			return
 		}
 		fc.respond()
+		fc.served++
 		if fc.w.close || f.closing.Load() {
 			fc.bw.Flush()
 			return
@@ -315,6 +317,16 @@ func (fc *frontConn) readHead() ([]byte, bool) {
 			return nil, false
 		}
 	}
+	if fc.served > 0 && fc.br.Buffered() < 4 {
+		// As net/http between requests: wait for 4 bytes, and close
+		// silently on fewer.
+		if fc.bw.Buffered() > 0 && fc.bw.Flush() != nil {
+			return nil, false
+		}
+		if _, err := fc.br.Peek(4); err != nil {
+			return nil, false
+		}
+	}
 	headerDeadline := false
 	for {
 		n := fc.br.Buffered()
@@ -341,8 +353,11 @@ func (fc *frontConn) readHead() ([]byte, bool) {
 			return nil, false
 		}
 		if _, err := fc.br.Peek(n + 1); err != nil {
-			if n > 0 && !errors.Is(err, io.EOF) && !isTimeout(err) {
-				return nil, true // let net/http say what is wrong
+			if n > 0 && !isTimeout(err) && (fc.served == 0 || n >= 4) {
+				// A partial head: net/http says what is wrong. (After a
+				// first request, it closes silently on fewer than 4
+				// bytes, as here.)
+				return nil, true
 			}
 			return nil, false
 		}
@@ -598,9 +613,10 @@ func (fc *frontConn) respond() {
 		w.status = http.StatusOK
 	}
 	h := w.hdr
+	computedLength := false // net/http's own Content-Length goes last
 	if bodyAllowedForStatus(w.status) {
 		if _, ok := h["Content-Length"]; !ok {
-			h["Content-Length"] = contentLength(len(w.body))
+			computedLength = true
 		}
 	} else {
 		delete(h, "Content-Length")
@@ -614,8 +630,10 @@ func (fc *frontConn) respond() {
 	out = append(out, "\r\n"...)
 	if w.close || f.closing.Load() {
 		w.close = true
-		h["Connection"] = hdrClose
 	}
+	// The handler's headers sorted, then those net/http adds itself, in
+	// its order (Connection, Date, a computed Content-Length): the same
+	// bytes as net/http, but for the Date.
 	fc.keys = fc.keys[:0]
 	for k := range h {
 		fc.keys = append(fc.keys, k)
@@ -635,10 +653,19 @@ func (fc *frontConn) respond() {
 			out = append(out, "\r\n"...)
 		}
 	}
+	if w.close {
+		out = append(out, "Connection: close\r\n"...)
+	}
 	now := time.Now()
 	out = append(out, "Date: "...)
 	out = appendHTTPDate(out, now)
-	out = append(out, "\r\n\r\n"...)
+	out = append(out, "\r\n"...)
+	if computedLength {
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, int64(len(w.body)), 10)
+		out = append(out, "\r\n"...)
+	}
+	out = append(out, "\r\n"...)
 	fc.out = out
 	if now.Sub(fc.wdl) > time.Second {
 		fc.c.SetWriteDeadline(now.Add(f.write))
@@ -659,8 +686,6 @@ func (fc *frontConn) respond() {
 		fc.body = nil
 	}
 }
-
-var hdrClose = []string{"close"}
 
 // handOff passes the connection, with the bytes read but not served, to
 // the net/http server. It reports false if the front is closing (the

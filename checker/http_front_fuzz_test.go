@@ -1,0 +1,54 @@
+package checker
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var dateLine = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r\n`)
+
+// rawExchange writes raw on a new connection, half-closes it, and
+// returns every byte the server sends until it closes, Date lines removed.
+func rawExchange(t *testing.T, addr string, raw []byte) []byte {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write(raw)
+	c.(*net.TCPConn).CloseWrite()
+	out, _ := io.ReadAll(c)
+	return dateLine.ReplaceAll(out, nil)
+}
+
+// FuzzFrontMatchesNetHTTP: for any bytes a client sends (and then ends
+// its side), the front answers exactly what net/http answers serving
+// the same Server, byte for byte but the Date lines.
+func FuzzFrontMatchesNetHTTP(f *testing.F) {
+	for _, seed := range []string{
+		"GET /range/ABCDE HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /range/abc HTTP/1.1\r\nHost: x\r\nAdd-Padding: true\r\nAccept: application/json\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /v1/datasets HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n",
+		"POST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /range/ABC HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /range/ABD HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /range/ABC HTTP/1.0\r\n\r\n",
+		"GET /range/ABC HTTP/1.1\nHost: x\n\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	s := newTestServer(f, 300)
+	fast, _ := startFront(f, s, nil)
+	ref := startNetHTTP(f, s)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a := rawExchange(t, fast, raw)
+		b := rawExchange(t, ref, raw)
+		if !bytes.Equal(a, b) {
+			t.Errorf("request %q:\n front    %q\n net/http %q", raw, a, b)
+		}
+	})
+}

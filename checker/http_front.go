@@ -273,6 +273,7 @@ func (fc *frontConn) serve() {
 		}
 		fc.br.Discard(len(head))
 		if fc.bodyLen > 0 && !fc.readBody() {
+			fc.bw.Flush()
 			return
 		}
 		fc.respond()
@@ -549,7 +550,11 @@ func parseContentLength(v []byte) int {
 }
 
 // readBody reads the request body, within ReadTimeout when it is not
-// all in the buffer yet, and reports whether it could.
+// all in the buffer yet. A body cut short by the client's end or a
+// timeout is served as net/http serves it: the handler reads what came
+// and then the error (io.ErrUnexpectedEOF for an early end), and the
+// connection closes after the answer. readBody reports false only when
+// the connection failed otherwise.
 func (fc *frontConn) readBody() bool {
 	n := fc.bodyLen
 	if cap(fc.body) < n {
@@ -563,21 +568,32 @@ func (fc *frontConn) readBody() bool {
 		fc.c.SetReadDeadline(time.Now().Add(fc.f.read))
 		fc.rdl = time.Time{}
 	}
-	if _, err := io.ReadFull(fc.br, fc.body); err != nil {
-		return false
+	got, err := io.ReadFull(fc.br, fc.body)
+	fc.bodyR = frontBody{b: fc.body[:got]}
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.ErrUnexpectedEOF
+		} else if !isTimeout(err) {
+			return false
+		}
+		fc.bodyR.err = err
+		fc.w.close = true
 	}
-	fc.bodyR = frontBody{b: fc.body}
 	fc.req.Body = &fc.bodyR
 	return true
 }
 
-// frontBody is a request body read in full.
+// frontBody is a request body as read: in full, or cut short by err.
 type frontBody struct {
-	b []byte
+	b   []byte
+	err error // after b: nil means io.EOF
 }
 
 func (r *frontBody) Read(p []byte) (int, error) {
 	if len(r.b) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
 		return 0, io.EOF
 	}
 	n := copy(p, r.b)

@@ -38,6 +38,9 @@ func FuzzFrontMatchesNetHTTP(f *testing.F) {
 		"GET /range/ABC HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /range/ABD HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /range/ABC HTTP/1.0\r\n\r\n",
 		"GET /range/ABC HTTP/1.1\nHost: x\n\n",
+		"POST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+		"POST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab",
 	} {
 		f.Add([]byte(seed))
 	}

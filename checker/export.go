@@ -78,12 +78,10 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 	}
 	slices.Sort(bits)
 	bits = slices.Compact(bits)
-	var total int64
 	for _, b := range bits {
 		if b%4 != 0 || b < 12 || b > 24 {
 			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: want a multiple of 4 in 12..24", b)
 		}
-		total += 1 << b
 	}
 	fileMode := opts.Mode.Perm()
 	if fileMode == 0 {
@@ -99,74 +97,22 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
 	id := indexID(c.Index())
 	enc := newRangeEncoder(c.Index(), id)
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	type job struct {
-		bits  int
-		first uint64
-		n     uint64
-	}
-	jobs := make(chan job)
-	var st ExportStats
-	var done atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := new(rangeScratch)
-			path := []byte(filepath.Join(dir, "range") + string(filepath.Separator))
-			base := len(path)
-			for j := range jobs {
-				for p := j.first; p < j.first+j.n; p++ {
-					if err := enc.load(sc, p, j.bits, opts.Padding); err != nil {
-						fail(fmt.Errorf("checker: export: %w", err))
-						cancel()
-						return
-					}
-					sc.body = sc.appendText(sc.body[:0], j.bits)
-					path = appendPrefixHex(path[:base], p, j.bits)
-					if err := replaceFile(string(path), sc.body, fileMode); err != nil {
-						fail(fmt.Errorf("checker: export: %w", err))
-						cancel()
-						return
-					}
-					atomic.AddInt64(&st.Bytes, int64(len(sc.body)))
-				}
-				d := done.Add(int64(j.n))
-				if opts.Progress != nil {
-					opts.Progress(d, total)
-				}
+	st, err := writePrefixFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() prefixFileFunc {
+		sc := new(rangeScratch)
+		path := []byte(filepath.Join(dir, "range") + string(filepath.Separator))
+		base := len(path)
+		return func(prefix uint64, bits int) (string, []byte, error) {
+			if err := enc.load(sc, prefix, bits, opts.Padding); err != nil {
+				return "", nil, err
 			}
-		}()
-	}
-send:
-	for _, b := range bits {
-		const chunk = 1024
-		for p := uint64(0); p < 1<<b; p += chunk {
-			select {
-			case jobs <- job{bits: b, first: p, n: min(chunk, 1<<b-p)}:
-			case <-ctx.Done():
-				break send
-			}
+			sc.body = sc.appendText(sc.body[:0], bits)
+			path = appendPrefixHex(path[:base], prefix, bits)
+			return string(path), sc.body, nil
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return st, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	})
+	if err != nil {
 		return st, err
 	}
-	st.Files = done.Load()
 	si := Info(c)
 	si.PrefixBits, si.Padding, si.Static = bits, opts.Padding, true
 	stats := Stats(c)
@@ -183,6 +129,84 @@ send:
 			return st, fmt.Errorf("checker: export: %w", err)
 		}
 	}
+	return st, nil
+}
+
+// prefixFileFunc returns the path and contents of the file of prefix
+// (bits long); the contents may be reused by its next call.
+type prefixFileFunc func(prefix uint64, bits int) (path string, body []byte, err error)
+
+// writePrefixFiles writes one file for every prefix of every length in
+// bits, on workers goroutines (0 means GOMAXPROCS), each with its own
+// prefixFileFunc from newFile, reporting progress as files are written.
+// The first error stops every worker.
+func writePrefixFiles(ctx context.Context, bits []int, workers int, mode fs.FileMode, progress func(done, total int64), newFile func() prefixFileFunc) (ExportStats, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var total int64
+	for _, b := range bits {
+		total += 1 << b
+	}
+	type job struct {
+		bits     int
+		first, n uint64
+	}
+	jobs := make(chan job)
+	var (
+		st       ExportStats
+		done     atomic.Int64
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			file := newFile()
+			for j := range jobs {
+				for prefix := j.first; prefix < j.first+j.n; prefix++ {
+					path, body, err := file(prefix, j.bits)
+					if err == nil {
+						err = replaceFile(path, body, mode)
+					}
+					if err != nil {
+						errOnce.Do(func() { firstErr = fmt.Errorf("checker: export: %w", err) })
+						cancel()
+						return
+					}
+					atomic.AddInt64(&st.Bytes, int64(len(body)))
+				}
+				d := done.Add(int64(j.n))
+				if progress != nil {
+					progress(d, total)
+				}
+			}
+		}()
+	}
+send:
+	for _, b := range bits {
+		const chunk = 1024
+		for prefix := uint64(0); prefix < 1<<b; prefix += chunk {
+			select {
+			case jobs <- job{bits: b, first: prefix, n: min(chunk, 1<<b-prefix)}:
+			case <-ctx.Done():
+				break send
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return st, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	st.Files = done.Load()
 	return st, nil
 }
 
@@ -300,12 +324,10 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	}
 	slices.Sort(bits)
 	bits = slices.Compact(bits)
-	var total int64
 	for _, b := range bits {
 		if b < 1 || b > p.BucketBits() {
 			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: this index takes 1..%d", b, p.BucketBits())
 		}
-		total += 1 << b
 	}
 	fileMode := opts.Mode.Perm()
 	if fileMode == 0 {
@@ -325,73 +347,20 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	type job struct {
-		bits  int
-		first uint64
-		n     uint64
-	}
-	jobs := make(chan job)
-	var st ExportStats
-	var done atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var body []byte
-			for j := range jobs {
-				for prefix := j.first; prefix < j.first+j.n; prefix++ {
-					bk, err := p.lookupBucket(prefix, j.bits, true)
-					if err != nil {
-						fail(fmt.Errorf("checker: export: %w", err))
-						cancel()
-						return
-					}
-					body = appendResponse(body[:0], &privateResponse{bits: j.bits, padded: true, keyID: pub.idBytes(), bucket: bk})
-					path := filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, j.bits)))
-					if err := replaceFile(path, body, fileMode); err != nil {
-						fail(fmt.Errorf("checker: export: %w", err))
-						cancel()
-						return
-					}
-					atomic.AddInt64(&st.Bytes, int64(len(body)))
-				}
-				d := done.Add(int64(j.n))
-				if opts.Progress != nil {
-					opts.Progress(d, total)
-				}
+	st, err := writePrefixFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() prefixFileFunc {
+		var body []byte
+		return func(prefix uint64, bits int) (string, []byte, error) {
+			bk, err := p.lookupBucket(prefix, bits, true)
+			if err != nil {
+				return "", nil, err
 			}
-		}()
-	}
-send:
-	for _, b := range bits {
-		const chunk = 1024
-		for prefix := uint64(0); prefix < 1<<b; prefix += chunk {
-			select {
-			case jobs <- job{bits: b, first: prefix, n: min(chunk, 1<<b-prefix)}:
-			case <-ctx.Done():
-				break send
-			}
+			body = appendResponse(body[:0], &privateResponse{bits: bits, padded: true, keyID: pub.idBytes(), bucket: bk})
+			return filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, bits))), body, nil
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return st, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	})
+	if err != nil {
 		return st, err
 	}
-	st.Files = done.Load()
 	maxElements := opts.MaxElements
 	if maxElements <= 0 {
 		maxElements = DefaultMaxElements

@@ -48,6 +48,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -417,7 +418,7 @@ func (fc *frontConn) parse(head []byte) bool {
 		}
 	}
 	uri := string(target)
-	path, rawQuery, hasQuery := cutString(uri, '?')
+	path, rawQuery, hasQuery := strings.Cut(uri, "?")
 	switch route := routeOf(path); {
 	case m == http.MethodPost:
 		if route != routePrivateQuery {
@@ -448,7 +449,7 @@ func (fc *frontConn) parse(head []byte) bool {
 		if colon <= 0 {
 			return false
 		}
-		name, value := hl[:colon], trimOWS(hl[colon+1:])
+		name, value := hl[:colon], bytes.Trim(hl[colon+1:], " \t")
 		for _, c := range name {
 			if !isTokenByte(c) {
 				return false // obs-fold, spaces before the colon, ...
@@ -469,11 +470,12 @@ func (fc *frontConn) parse(head []byte) bool {
 			v := string(value)
 			for len(v) > 0 {
 				var tok string
-				tok, v, _ = cutComma(v)
+				tok, v, _ = strings.Cut(v, ",")
+				tok = strings.Trim(tok, " \t")
 				switch {
-				case asciiEqualFoldString(tok, "close"):
+				case strings.EqualFold(tok, "close"):
 					connClose = true
-				case asciiEqualFoldString(tok, "upgrade"):
+				case strings.EqualFold(tok, "upgrade"):
 					return false
 				}
 			}
@@ -837,30 +839,6 @@ type cachedDate struct {
 
 var httpDate atomic.Pointer[cachedDate]
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func cutComma(s string) (tok, rest string, found bool) {
-	tok, rest, found = cutString(s, ',')
-	return string(trimOWS([]byte(tok))), rest, found
-}
-
-func cutString(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
 // isTokenByte reports a tchar of RFC 9110.
 func isTokenByte(c byte) bool {
 	switch {
@@ -897,22 +875,6 @@ func asciiEqualFold(b []byte, lower string) bool {
 		return false
 	}
 	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func asciiEqualFoldString(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}

@@ -226,6 +226,9 @@ type frontConn struct {
 	keys    []string    // header names, for sorting
 	lastHdr [4][]string // Accept, Add-Padding, If-None-Match, Content-Type of the last request
 	out     []byte      // the response head
+	vec     [2][]byte   // the head and the body of a big response
+	nb      net.Buffers // vec as written by writev (consumed by WriteTo)
+	werr    error       // a failed direct write: the connection is done
 }
 
 var (
@@ -279,6 +282,9 @@ func (fc *frontConn) serve() {
 		}
 		fc.respond()
 		fc.served++
+		if fc.werr != nil {
+			return
+		}
 		if fc.w.close || f.closing.Load() {
 			fc.bw.Flush()
 			return
@@ -293,6 +299,9 @@ func (fc *frontConn) serve() {
 }
 
 var crlf2 = []byte("\r\n\r\n")
+
+// errFrontWrite marks a connection whose buffered answers failed to go out.
+var errFrontWrite = errors.New("front: write failed")
 
 // readHead returns the next request head (through its blank line) from
 // the read buffer, reading as needed. It returns nil, true for a head
@@ -689,9 +698,28 @@ func (fc *frontConn) respond() {
 		fc.c.SetWriteDeadline(now.Add(f.write))
 		fc.wdl = now
 	}
-	fc.bw.Write(out)
+	var body []byte
 	if !w.head && bodyAllowedForStatus(w.status) {
-		fc.bw.Write(w.body)
+		body = w.body
+	}
+	if len(out)+len(body) <= fc.bw.Available() {
+		fc.bw.Write(out)
+		fc.bw.Write(body)
+	} else {
+		// Too big for what is left of the buffer (a private answer is
+		// ~5 KiB): what is buffered, answers to earlier pipelined
+		// requests, goes first; then the head and the body in one
+		// writev rather than a buffer-sized write and the rest.
+		if fc.bw.Buffered() > 0 && fc.bw.Flush() != nil {
+			fc.werr = errFrontWrite
+		} else {
+			fc.vec = [2][]byte{out, body}
+			fc.nb = fc.vec[:]
+			if _, err := fc.nb.WriteTo(fc.c); err != nil {
+				fc.werr = err
+			}
+			fc.vec = [2][]byte{}
+		}
 	}
 	// Big buffers are not kept for a connection's idle life.
 	if cap(w.body) > 64<<10 {

@@ -207,6 +207,10 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 		{"pipelined", get("/range/ABCDE") + "HEAD /range/ABCDE HTTP/1.1\r\nHost: x\r\n\r\n" + get("/v1/datasets") +
 			"POST /range/ABC HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n" + get("/range/FFFFF", "Add-Padding: true\r\n"),
 			[]string{"GET", "HEAD", "GET", "POST", "GET"}, false},
+		// A big answer (written with writev) after buffered small ones,
+		// then a small one again: the order and bytes must hold.
+		{"pipelined big", get("/healthz") + get("/range/ABCDE") + get("/openapi.json") + get("/openapi.json") + get("/v1/stats"),
+			[]string{"GET", "GET", "GET", "GET", "GET"}, true},
 	}
 	for _, c := range cases {
 		methods := c.methods

@@ -69,6 +69,7 @@ type evalKey struct {
 	k       edwards25519.Scalar
 	kDigits [64]int8     // the signed radix-16 digits of k
 	half    *fastSealKey // the signed radix-16 digits of k/2
+	stage1  [64 * 8]int8 // the 8-way path's first pass (laneStage1)
 }
 
 func newEvalKey(raw []byte) (*evalKey, error) {
@@ -77,7 +78,20 @@ func newEvalKey(raw []byte) (*evalKey, error) {
 		return nil, err
 	}
 	ek.kDigits = radix16(&ek.k)
+	ek.stage1 = laneStage1(&ek.half.digits)
 	return ek, nil
+}
+
+// laneStage1 returns pass 1's digits for the scalar of digits kd: lane 0
+// kd, lane m (1..7) the digits of 2^(32m), laid out [window][lane].
+func laneStage1(kd *[64]int8) (dig [64 * 8]int8) {
+	for i := range 64 {
+		dig[i*8] = kd[i]
+		if i%8 == 0 && i > 0 {
+			dig[i*8+i/8] = 1
+		}
+	}
+	return dig
 }
 
 // scalarHalf is 1/2 mod l = (l+1)/2.
@@ -298,6 +312,7 @@ type evalScratch struct {
 	scratch [7 * 4]fe
 	h       hash.Hash
 	msg     []byte
+	lanes   *laneMul // the 8-way path's (oprf_eval_ifma_amd64.go), made on first use
 }
 
 var evalPool = sync.Pool{New: func() any {
@@ -355,9 +370,20 @@ func proofRandomness(t *edwards25519.Scalar, r []byte) error {
 	}
 }
 
+// evalLanes says whether one-element evaluations with proof take the
+// 8-way path (oprf_eval_ifma_amd64.go); tests clear it to run the
+// one-lane path on this machine.
+var evalLanes = useIFMA
+
 // evaluateFast is [OPRFKey.evaluate] on the fast path; see the file
 // comment.
 func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evaluated, proof []byte, err error) {
+	return k.evaluateFastOn(blinded, r, withProof, evalLanes)
+}
+
+// evaluateFastOn is evaluateFast, one-element queries with proof on the
+// 8-way path if lanes (and the CPU has it), else on the one-lane path.
+func (k *OPRFKey) evaluateFastOn(blinded []byte, r []byte, withProof, lanes bool) (evaluated, proof []byte, err error) {
 	if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
 		return nil, nil, fmt.Errorf("%w: %d bytes is not a positive multiple of %d", ErrBadElement, len(blinded), ElementSize)
 	}
@@ -389,6 +415,9 @@ func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evalua
 		}
 	}
 	if n == 1 && withProof {
+		if lanes && useIFMA {
+			return k.evaluateOneLanes(blinded, &in[0], &t, sc)
+		}
 		return k.evaluateOne(blinded, &in[0], &t, sc)
 	}
 	for i := range in {

@@ -378,7 +378,8 @@ func main() {
 	// by arithmetic shift, |x| = (x + sign) ^ sign, and for each entry j
 	// ((|x| ^ j) - 1) >> 63, all ones exactly where |x| = j as |x| ^ j <
 	// 16): no comparison, no branch, no k-register; every entry is read
-	// and combined in every lane whatever the digits.
+	// in full and combined in every lane whatever the digits (a bitwise
+	// select, VPTERNLOGQ).
 	b.WriteString("// func ifmaSelectLanes(dst *cached8, table *[8]cached8, digits *[8]int8)\nTEXT ·ifmaSelectLanes(SB), NOSPLIT, $0-24\n")
 	p("MOVQ dst+0(FP), DI")
 	p("MOVQ table+8(FP), SI")
@@ -402,12 +403,10 @@ func main() {
 		p("VPXORQ Z30, Z28, Z31")
 		p("VPSUBQ Z27, Z31, Z31")
 		p("VPSRAQ $63, Z31, Z31")
+		// z_i = mask ? entry : z_i, bitwise (0xB8: B ? C : A, for
+		// A = z_i, B = the mask, C = the entry read in full).
 		for i := range 20 {
-			tmp := z(20 + i%7)
-			p("VMOVDQU64 %d(SI), %s", 1280*j+64*i, tmp)
-			p("VPXORQ %s, %s, %s", z(i), tmp, tmp)
-			p("VPANDQ Z31, %s, %s", tmp, tmp)
-			p("VPXORQ %s, %s, %s", tmp, z(i), z(i))
+			p("VPTERNLOGQ $0xb8, %d(SI), Z31, %s", 1280*j+64*i, z(i))
 		}
 	}
 	p("VMOVDQA64 Z29, Z31")

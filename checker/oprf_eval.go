@@ -14,7 +14,8 @@ package checker
 // constant time: edwards25519's fiat-crypto scalar arithmetic, branch-free
 // signed radix-16 recoding, and multiplications with a fixed sequence of
 // doublings and additions and constant-time table lookups
-// ([combTables.mulCT], [fastSealKey.mult], edwards25519's ScalarBaseMult).
+// ([combTables.mulCT], [fastSealKey.mult], edwards25519's ScalarBaseMult,
+// and on the 8-way path [laneMul.mult], whose file comment details it).
 // Variable time is used only where every input is public: decoding the
 // client's elements, the composite weights d_i (a hash of the public key,
 // the blinded and the evaluated elements, which the client recomputes) and
@@ -34,22 +35,36 @@ package checker
 // variable-time multi-scalar multiplication, and Z = k·M and t3 = t·M share
 // a table of M in four chunks.
 //
+// On CPUs with AVX-512 IFMA, a one-element query takes the 8-way path
+// instead (oprf_eval_ifma_amd64.go, [OPRFKey.evaluateOneLanes]): the same
+// products as lanes of the seal path's kernel, each lane with its own
+// base and digits. One pass of 64 windows computes Eval/2 = (k/2)·C in
+// lane 0 and 2^(32m)·C in lanes 1..7 (the comb's bases, at no extra
+// cost); once d is known, one pass of 8 windows with four tables a lane
+// computes M/2, Z/2, t3/2 and t2/2 (on constant multiples of G), two
+// lanes each, and four additions join the lanes.
+//
 // Encodings. Every point is computed halved (the scalars are multiplied
 // by 1/2 mod l) and encoded doubled, which turns the encoding's inverse
 // square root into an inversion that a batch shares ([encodeDoubled]):
 // the evaluated elements share one inversion, and M, Z, t2, t3 another.
 // Decoding the client's elements (one inverse square root each) remains.
 //
-// Measured (BenchmarkEvalParts, BenchmarkEvaluateFast, shared 2-core
-// machine): decoding 3 us; C's tables 33 us; a constant-time product on
-// them 16 us, a variable-time one 12 us (a full constant-time
-// multiplication: 40 us); t2 12 us; the four encodings 5 us. A
-// one-element query with proof takes ~120 us against ~230 us for
-// evaluateR255 and ~315 us for circl's prover. Splitting the products of
-// a one-element query across two goroutines when the server was idle was
-// tried: on this machine the helper goroutine got a core in time for ~10%
-// of queries and the query rate fell, so evaluation stays on one
-// goroutine.
+// Measured (BenchmarkEvalParts, BenchmarkEvalLaneParts,
+// BenchmarkEvaluateFast; shared 2-core AMD machine with AVX-512 IFMA,
+// quiet): decoding 3.6 us; C's tables 33 us; a constant-time product on
+// them 15 us, a variable-time one 10 us (a full constant-time
+// multiplication: 37 us); t2 12 us; the encodings 3 us (Eval) and 4.5 us
+// (the four of the proof); SHA-512 steps ~1.5 us each. A one-element
+// query with proof takes ~120 us on the one-lane path against ~230 us
+// for evaluateR255 and ~315 us for circl's prover. The 8-way path
+// replaces the tables and the five products by its two passes, ~31 us
+// and ~11 us, and takes ~58 us a query: ~2x the one-lane path
+// (x-vs-onelane in BenchmarkEvaluateFast, 1.9-2.1 over runs). Splitting
+// the products of a one-element query across two goroutines when the
+// server was idle was tried: on this machine the helper goroutine got a
+// core in time for ~10% of queries and the query rate fell, so
+// evaluation stays on one goroutine.
 
 import (
 	"crypto/rand"

@@ -336,3 +336,76 @@ func TestIFMASelectLanes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEvalLaneParts times the parts of the 8-way one-element
+// evaluation (oprf_eval_ifma_amd64.go): a table of 8 per-lane points,
+// a per-lane lookup, pass 1 (its table and 64 windows), pass 2 (four
+// tables and 8 windows), the lane extractions and pair additions, and the
+// whole evaluateOneLanes.
+//
+//	go test ./checker -run '^$' -bench BenchmarkEvalLaneParts -benchtime 3000x
+func BenchmarkEvalLaneParts(b *testing.B) {
+	if !useIFMA {
+		b.Skip("no AVX-512 IFMA on this CPU")
+	}
+	k, _ := GenerateOPRFKey()
+	_, elems, _ := blind(k.Public(), [][]byte{[]byte("x")}, nil)
+	var c extPoint
+	decodeElement(&c, elems)
+	l := new(laneMul)
+	for j := range 8 {
+		l.q.X.setLane(j, &c.X)
+		l.q.Y.setLane(j, &c.Y)
+		l.q.Z.setLane(j, &c.Z)
+		l.q.T.setLane(j, &c.T)
+	}
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			ifmaTable(&l.tab[0], &l.q, &l.scratch)
+		}
+	})
+	var dig [8]int8
+	b.Run("select", func(b *testing.B) {
+		for b.Loop() {
+			ifmaSelectLanes(&l.m, &l.tab[0], &dig)
+		}
+	})
+	b.Run("pass1", func(b *testing.B) {
+		for b.Loop() {
+			ifmaTable(&l.tab[0], &l.q, &l.scratch)
+			l.mult(1, 64, k.ev.stage1[:])
+		}
+	})
+	b.Run("pass2", func(b *testing.B) {
+		for b.Loop() {
+			for j := range 4 {
+				ifmaTable(&l.tab[j], &l.q, &l.scratch)
+			}
+			l.mult(4, 8, k.ev.stage1[:8*4*8])
+		}
+	})
+	var pts [4]extPoint
+	b.Run("extract+add", func(b *testing.B) {
+		for b.Loop() {
+			for j := range 8 {
+				extractLane(&l.lanes[j], &l.r, j)
+			}
+			for j := range 4 {
+				addExt(&pts[j], &l.lanes[2*j], &l.lanes[2*j+1])
+			}
+		}
+	})
+	sc := evalPool.Get().(*evalScratch)
+	var t edwards25519.Scalar
+	proofRandomness(&t, nil)
+	b.Run("evaluateOneLanes", func(b *testing.B) {
+		for b.Loop() {
+			k.evaluateOneLanes(elems, &c, &t, sc)
+		}
+	})
+	b.Run("evaluateOne", func(b *testing.B) {
+		for b.Loop() {
+			k.evaluateOne(elems, &c, &t, sc)
+		}
+	})
+}

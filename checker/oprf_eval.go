@@ -42,7 +42,8 @@ package checker
 // lane 0 and 2^(32m)·C in lanes 1..7 (the comb's bases, at no extra
 // cost); once d is known, one pass of 8 windows with four tables a lane
 // computes M/2, Z/2, t3/2 and t2/2 (on constant multiples of G), two
-// lanes each, and four additions join the lanes.
+// lanes each, and four additions join the lanes. Batches compute their
+// Eval_i 8 at a time, and Z, t3 and t2 as three lanes of one pass.
 //
 // Encodings. Every point is computed halved (the scalars are multiplied
 // by 1/2 mod l) and encoded doubled, which turns the encoding's inverse
@@ -85,6 +86,7 @@ type evalKey struct {
 	kDigits [64]int8     // the signed radix-16 digits of k
 	half    *fastSealKey // the signed radix-16 digits of k/2
 	stage1  [64 * 8]int8 // the 8-way path's first pass (laneStage1)
+	halves  [64 * 8]int8 // the digits of k/2 in every lane, [window][lane]
 }
 
 func newEvalKey(raw []byte) (*evalKey, error) {
@@ -94,6 +96,11 @@ func newEvalKey(raw []byte) (*evalKey, error) {
 	}
 	ek.kDigits = radix16(&ek.k)
 	ek.stage1 = laneStage1(&ek.half.digits)
+	for i, d := range ek.half.digits {
+		for l := range 8 {
+			ek.halves[i*8+l] = d
+		}
+	}
 	return ek, nil
 }
 
@@ -330,6 +337,14 @@ type evalScratch struct {
 	lanes   *laneMul // the 8-way path's (oprf_eval_ifma_amd64.go), made on first use
 }
 
+// laneMul returns sc's working memory of the 8-way path.
+func (sc *evalScratch) laneMul() *laneMul {
+	if sc.lanes == nil {
+		sc.lanes = new(laneMul)
+	}
+	return sc.lanes
+}
+
 var evalPool = sync.Pool{New: func() any {
 	return &evalScratch{h: sha512.New(), msg: make([]byte, 0, 256)}
 }}
@@ -435,8 +450,12 @@ func (k *OPRFKey) evaluateFastOn(blinded []byte, r []byte, withProof, lanes bool
 		}
 		return k.evaluateOne(blinded, &in[0], &t, sc)
 	}
-	for i := range in {
-		ek.half.mult(&half[i], &in[i])
+	if lanes && useIFMA {
+		sc.laneMul().evalHalves(ek, half, in)
+	} else {
+		for i := range in {
+			ek.half.mult(&half[i], &in[i])
+		}
 	}
 	evaluated = make([]byte, n*ElementSize)
 	encodeDoubled(enc, half, feScratch)
@@ -460,6 +479,11 @@ func (k *OPRFKey) evaluateFastOn(blinded []byte, r []byte, withProof, lanes bool
 		scalars[i], points[i] = &ds[i], extToPoint(&in[i])
 	}
 	pointToExt(&pts[0], new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points))
+	if lanes && useIFMA {
+		// Z/2, t3/2 and t2/2 as three lanes of one pass.
+		sc.laneMul().proofPoints(ek, pts, &t)
+		return evaluated, sc.challenge(k, &t), nil
+	}
 	// Z/2 = k·(M/2) and t3/2 = t·(M/2), one table of M/2.
 	sc.tabs.build(&pts[0], 4)
 	sc.tabs.mulCT(&pts[1], &ek.kDigits)

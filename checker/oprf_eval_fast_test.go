@@ -379,10 +379,9 @@ func FuzzEvaluateMatchesCircl(f *testing.F) {
 // DLEQ proof, fresh randomness) through the fast path, the previous
 // go-ristretto path and circl's prover, in the same run: rounds alternate
 // between them, and each figure is the median of its rounds, so that
-// load from other processes hits all alike. With one element and an
-// IFMA CPU, fast is the 8-way path (oprf_eval_ifma_amd64.go) and
-// onelane the fast path without it (x-vs-onelane: how much faster the
-// 8-way path is).
+// load from other processes hits all alike. On an IFMA CPU, fast is
+// the 8-way path (oprf_eval_ifma_amd64.go) and onelane the fast path
+// without it (x-vs-onelane: how much faster the 8-way path is).
 //
 //	go test ./checker -run '^$' -bench BenchmarkEvaluateFast -benchtime 1x
 func BenchmarkEvaluateFast(b *testing.B) {
@@ -404,7 +403,7 @@ func BenchmarkEvaluateFast(b *testing.B) {
 			for b.Loop() {
 				for range 9 {
 					fast = append(fast, timeIt(func() { k.evaluateFast(elems, nil, true) }))
-					if n == 1 && evalLanes {
+					if evalLanes {
 						one = append(one, timeIt(func() { k.evaluateFastOn(elems, nil, true, false) }))
 					}
 					old = append(old, timeIt(func() { k.evaluateR255(elems, nil, true) }))

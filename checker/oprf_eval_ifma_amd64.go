@@ -20,9 +20,16 @@ package checker
 // = s·P as points, not only modulo l. Four additions of lane pairs and
 // the batched encodings of oprf_eval.go finish the proof.
 //
+// Batches (several elements, or none with a proof) use the same
+// multiplication: Eval_i/2 = (k/2)·C_i for 8 elements a pass, the digits
+// of k/2 in every lane ([laneMul.evalHalves]), and, once M is known, Z/2,
+// t3/2 and t2/2 as three lanes of one pass ([laneMul.proofPoints]).
+//
 // Constant time. Secret: k (its digits in lane 0 of pass 1, k·d/2 in
-// lanes 2-3 of pass 2), t (t·d/2 in lanes 4-5, t/2 in lanes 6-7) and
-// every point computed from them. Public: C, d and M (the client
+// lanes 2-3 of pass 2; k/2 and k in batches), t (t·d/2 in lanes 4-5, t/2
+// in lanes 6-7; t and t/2 in batches) and every point computed from them
+// but the published ones (Eval, and M and Z, which the client
+// recomputes). Public: C, d and M (the client
 // recomputes them), the multiples of C and G, and the digits of the
 // other lanes. Both passes are a fixed sequence of calls (windows and
 // tables fixed by the pass, not by any scalar); each lookup
@@ -59,6 +66,7 @@ type laneMul struct {
 	r       ext8
 	scratch [8]fe8
 	dig     [8 * laneMaxTables * 8]int8 // pass 2's digits, [window][table][lane]
+	dig64   [64 * 8]int8                // proofPoints' digits, [window][lane]
 	lanes   [8]extPoint
 }
 
@@ -150,16 +158,10 @@ func addExt(v, p, q *extPoint) {
 // bytes.
 func (k *OPRFKey) evaluateOneLanes(blinded []byte, c *extPoint, t *edwards25519.Scalar, sc *evalScratch) (evaluated, proof []byte, err error) {
 	ek := k.ev
-	if sc.lanes == nil {
-		sc.lanes = new(laneMul)
-	}
-	l := sc.lanes
+	l := sc.laneMul()
 
 	// Pass 1: Eval/2 = (k/2)·C in lane 0, 2^(32m)·C in lane m.
-	l.q.X.setLane(0, &c.X)
-	l.q.Y.setLane(0, &c.Y)
-	l.q.Z.setLane(0, &c.Z)
-	l.q.T.setLane(0, &c.T)
+	setLanePoint(&l.q, 0, c)
 	for j := 1; j < 8; j++ {
 		copyLane(&l.q, j, &l.q, 0)
 	}
@@ -213,4 +215,66 @@ func (k *OPRFKey) evaluateOneLanes(blinded []byte, c *extPoint, t *edwards25519.
 	clear(l.dig[:])
 	s = edwards25519.Scalar{}
 	return evaluated, proof, nil
+}
+
+// setLanePoint sets lane j of x to p.
+func setLanePoint(x *ext8, j int, p *extPoint) {
+	x.X.setLane(j, &p.X)
+	x.Y.setLane(j, &p.Y)
+	x.Z.setLane(j, &p.Z)
+	x.T.setLane(j, &p.T)
+}
+
+// evalHalves sets half[i] = (k/2)·in[i] for a batch, 8 elements a pass
+// of 64 windows with the digits of k/2 in every lane (spare lanes repeat
+// the group's first element): what [ifmaState.mult8] computes for seal
+// batches. Constant time in k as [laneMul.mult].
+func (l *laneMul) evalHalves(ek *evalKey, half, in []extPoint) {
+	for lo := 0; lo < len(in); lo += 8 {
+		g := in[lo:min(lo+8, len(in))]
+		for j := range 8 {
+			p := &g[0]
+			if j < len(g) {
+				p = &g[j]
+			}
+			setLanePoint(&l.base, j, p)
+		}
+		ifmaTable(&l.tab[0], &l.base, &l.scratch)
+		l.mult(1, 64, ek.halves[:])
+		for j := range g {
+			extractLane(&half[lo+j], &l.r, j)
+		}
+	}
+}
+
+// proofPoints sets, from pts[0] = M/2, the batch proof's pts[1] = Z/2 =
+// k·(M/2), pts[3] = t3/2 = t·(M/2) and pts[2] = t2/2 = (t/2)·G, as
+// lanes 0, 1 and 2 of one pass of 64 windows (lanes 3..7 repeat lane 0).
+// Secret: k and t, in the digits of lanes 0-2; constant time as
+// [laneMul.mult]; the digits are cleared after.
+func (l *laneMul) proofPoints(ek *evalKey, pts *[4]extPoint, t *edwards25519.Scalar) {
+	var th edwards25519.Scalar
+	th.Multiply(t, scalarHalf)
+	td, thd := radix16(t), radix16(&th)
+	for i := range 64 {
+		for j := range 8 {
+			l.dig64[i*8+j] = ek.kDigits[i]
+		}
+		l.dig64[i*8+1] = td[i]
+		l.dig64[i*8+2] = thd[i]
+	}
+	g := laneG()
+	for j := range 8 {
+		setLanePoint(&l.base, j, &pts[0])
+	}
+	copyLane(&l.base, 2, &g[0], 6) // G
+	ifmaTable(&l.tab[0], &l.base, &l.scratch)
+	l.mult(1, 64, l.dig64[:])
+	extractLane(&pts[1], &l.r, 0)
+	extractLane(&pts[3], &l.r, 1)
+	extractLane(&pts[2], &l.r, 2)
+	clear(l.dig64[:])
+	clear(td[:])
+	clear(thd[:])
+	th = edwards25519.Scalar{}
 }

@@ -59,6 +59,7 @@ const laneMaxTables = 4
 // in [evalScratch]: the tables are 40 KiB.
 type laneMul struct {
 	tab     [laneMaxTables][8]cached8 // tab[j][e] = (e+1)·P_j, lane by lane
+	all     [8]cached8                // the table of B_0..B_7, for pass 2's
 	q       ext8                      // C in every lane
 	base    ext8
 	m       cached8
@@ -126,6 +127,28 @@ var laneG = sync.OnceValue(func() *[4]ext8 {
 	return &g
 })
 
+// laneGTables holds pass 2's tables of lanes 6 and 7: the multiples 1..8
+// of laneG's points.
+var laneGTables = sync.OnceValue(func() *[4][8]cached8 {
+	var t [4][8]cached8
+	var s [8]fe8
+	g := laneG()
+	for j := range t {
+		ifmaTable(&t[j], &g[j], &s)
+	}
+	return &t
+})
+
+// lanePerm[j] picks pass 2's table j from the table of B_0..B_7 (lanes
+// 0-5: B_j and B_{4+j} alternately) and from laneGTables' (lanes 6 and
+// 7, indices 8+).
+var lanePerm = func() (p [4][8]uint64) {
+	for j := range p {
+		p[j] = [8]uint64{uint64(j), uint64(4 + j), uint64(j), uint64(4 + j), uint64(j), uint64(4 + j), 8 + 6, 8 + 7}
+	}
+	return p
+}()
+
 // copyLane sets lane dl of z to lane sl of x.
 func copyLane(z *ext8, dl int, x *ext8, sl int) {
 	for i := range 5 {
@@ -186,20 +209,15 @@ func (k *OPRFKey) evaluateOneLanes(blinded []byte, c *extPoint, t *edwards25519.
 	digits[3] = radix16(&s) // t/2
 	laneStage2(&l.dig, &digits)
 
-	// Pass 2's tables: lane l < 6 of table j has base B_{4(l%2)+j}
-	// (B_0 = C, lane 0 of q; B_m lane m of pass 1), lanes 6 and 7 the
-	// multiples of G.
-	g := laneG()
+	// Pass 2's tables: lane l < 6 of table j has base B_{4(l%2)+j}, lanes
+	// 6 and 7 the multiples of G. One table of B_0..B_7 (B_0 = C in lane
+	// 0 of pass 1's result, where Eval/2 was; B_m in lane m), then each
+	// table a permutation of its lanes and the constant ones of G.
+	copyLane(&l.r, 0, &l.q, 0)
+	ifmaTable(&l.all, &l.r, &l.scratch)
+	gt := laneGTables()
 	for j := range 4 {
-		l.base = g[j]
-		for ln := range 6 {
-			if m := 4*(ln%2) + j; m == 0 {
-				copyLane(&l.base, ln, &l.q, 0)
-			} else {
-				copyLane(&l.base, ln, &l.r, m)
-			}
-		}
-		ifmaTable(&l.tab[j], &l.base, &l.scratch)
+		ifmaPermute(&l.tab[j], &l.all, &gt[j], &lanePerm[j])
 	}
 	l.mult(4, 8, l.dig[:])
 	for j := range 8 {

@@ -288,6 +288,50 @@ func TestIFMATableMatchesGo(t *testing.T) {
 	}
 }
 
+// TestIFMAPermute checks ifmaPermute lane by lane on random tables and
+// indices, and on pass 2's (lanePerm).
+func TestIFMAPermute(t *testing.T) {
+	needIFMA(t)
+	r := mrand.New(mrand.NewPCG(19, 20))
+	var a, b, got [8]cached8
+	for it := range 50 {
+		for _, tab := range []*[8]cached8{&a, &b} {
+			for e := range tab {
+				c := &tab[e]
+				for _, f := range []*fe8{&c.YplusX, &c.YminusX, &c.Z, &c.T2d} {
+					randFe8(r, f)
+				}
+			}
+		}
+		var idx [8]uint64
+		for l := range idx {
+			idx[l] = uint64(r.IntN(16))
+		}
+		if it < len(lanePerm) {
+			idx = lanePerm[it]
+		}
+		ifmaPermute(&got, &a, &b, &idx)
+		for e := range got {
+			gs := []*fe8{&got[e].YplusX, &got[e].YminusX, &got[e].Z, &got[e].T2d}
+			as := []*fe8{&a[e].YplusX, &a[e].YminusX, &a[e].Z, &a[e].T2d}
+			bs := []*fe8{&b[e].YplusX, &b[e].YminusX, &b[e].Z, &b[e].T2d}
+			for c := range gs {
+				for i := range 5 {
+					for l, x := range idx {
+						want := as[c][i][x%8]
+						if x >= 8 {
+							want = bs[c][i][x-8]
+						}
+						if gs[c][i][l] != want {
+							t.Fatalf("entry %d coordinate %d limb %d lane %d (index %d) differs", e, c, i, l, x)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestIFMASelectLanes checks the per-lane lookup against its definition
 // ([selectCached] in each lane): every digit -8..8 in every lane, the
 // lanes' digits different, on tables of limbs up to 2^52-1, every output
@@ -339,9 +383,10 @@ func TestIFMASelectLanes(t *testing.T) {
 
 // BenchmarkEvalLaneParts times the parts of the 8-way one-element
 // evaluation (oprf_eval_ifma_amd64.go): a table of 8 per-lane points,
-// a per-lane lookup, pass 1 (its table and 64 windows), pass 2 (four
-// tables and 8 windows), the lane extractions and pair additions, and the
-// whole evaluateOneLanes.
+// a per-lane lookup, pass 1 (its table and 64 windows), pass 2 (one
+// table permuted into four, and 8 windows; and with four tables built
+// instead, as it was), the lane extractions and pair additions, and the
+// whole evaluateOneLanes and evaluateOne.
 //
 //	go test ./checker -run '^$' -bench BenchmarkEvalLaneParts -benchtime 3000x
 func BenchmarkEvalLaneParts(b *testing.B) {
@@ -376,7 +421,17 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 			l.mult(1, 64, k.ev.stage1[:])
 		}
 	})
+	gt := laneGTables()
 	b.Run("pass2", func(b *testing.B) {
+		for b.Loop() {
+			ifmaTable(&l.all, &l.q, &l.scratch)
+			for j := range 4 {
+				ifmaPermute(&l.tab[j], &l.all, &gt[j], &lanePerm[j])
+			}
+			l.mult(4, 8, k.ev.stage1[:8*4*8])
+		}
+	})
+	b.Run("pass2-4tables", func(b *testing.B) {
 		for b.Loop() {
 			for j := range 4 {
 				ifmaTable(&l.tab[j], &l.q, &l.scratch)

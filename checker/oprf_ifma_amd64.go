@@ -83,6 +83,12 @@ func ifmaSelectLanes(dst *cached8, table *[8]cached8, digits *[8]int8)
 //go:noescape
 func ifmaTable(tab *[8]cached8, p *ext8, s *[8]fe8)
 
+// ifmaPermute sets lane l of dst to lane idx[l] of a if idx[l] < 8, to
+// lane idx[l]-8 of b otherwise, idx[l] < 16, in every limb of the table.
+//
+//go:noescape
+func ifmaPermute(dst, a, b *[8]cached8, idx *[8]uint64)
+
 // ifmaDouble4 sets v = 16·v: four times p1p18.double of the p28 of v.
 // s is scratch.
 //

@@ -3358,6 +3358,26 @@ tableloop:
 	VZEROUPPER
 	RET
 
+// func ifmaPermute(dst, a, b *[8]cached8, idx *[8]uint64)
+TEXT ·ifmaPermute(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ idx+24(FP), R8
+	VMOVDQU64 (R8), Z31
+	MOVQ $160, CX
+permloop:
+	VMOVDQU64 (SI), Z0
+	VPERMT2Q (DX), Z31, Z0
+	VMOVDQU64 Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ permloop
+	VZEROUPPER
+	RET
+
 // func ifmaDouble4(v *p1p18, s *[8]fe8)
 TEXT ·ifmaDouble4(SB), NOSPLIT, $0-16
 	MOVQ v+0(FP), DI

@@ -463,6 +463,29 @@ func main() {
 	p("RET")
 	b.WriteString("\n")
 
+	// ifmaPermute: lane l of every fe8 of dst = lane idx[l] of a's (idx
+	// < 8) or lane idx[l]-8 of b's (idx >= 8): VPERMT2Q over the 160 fe8
+	// limbs of a table. The indices are public (a fixed layout).
+	b.WriteString("// func ifmaPermute(dst, a, b *[8]cached8, idx *[8]uint64)\nTEXT ·ifmaPermute(SB), NOSPLIT, $0-32\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ b+16(FP), DX")
+	p("MOVQ idx+24(FP), R8")
+	p("VMOVDQU64 (R8), Z31")
+	p("MOVQ $160, CX")
+	b.WriteString("permloop:\n")
+	p("VMOVDQU64 (SI), Z0")
+	p("VPERMT2Q (DX), Z31, Z0")
+	p("VMOVDQU64 Z0, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, DX")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ permloop")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
 	// ifmaDouble4: v = 16·v, four times [p1p18.double] of the p28 of v,
 	// the same operations in the same order, without a call each.
 	b.WriteString("// func ifmaDouble4(v *p1p18, s *[8]fe8)\nTEXT ·ifmaDouble4(SB), NOSPLIT, $0-16\n")

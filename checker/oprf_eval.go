@@ -76,6 +76,7 @@ import (
 	"hash"
 	"math/big"
 	"sync"
+	"sync/atomic"
 
 	"filippo.io/edwards25519"
 )
@@ -87,6 +88,9 @@ type evalKey struct {
 	half    *fastSealKey // the signed radix-16 digits of k/2
 	stage1  [64 * 8]int8 // the 8-way path's first pass (laneStage1)
 	halves  [64 * 8]int8 // the digits of k/2 in every lane, [window][lane]
+	// seed is the composites' seed, a hash of the public key and a
+	// constant ([evalScratch.composites]), computed on first use.
+	seed atomic.Pointer[[sha512.Size]byte]
 }
 
 func newEvalKey(raw []byte) (*evalKey, error) {
@@ -501,12 +505,18 @@ func (k *OPRFKey) evaluateFastOn(blinded []byte, r []byte, withProof, lanes bool
 // 9497's ComputeCompositesFast: d_i hashes a seed over the public key, i,
 // C_i and Eval_i.
 func (sc *evalScratch) composites(k *OPRFKey, ds []edwards25519.Scalar, blinded, evaluated []byte) {
-	msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
-	msg = appendLenPrefixed(msg, seedDST)
-	sc.h.Reset()
-	sc.h.Write(msg)
-	var seed [sha512.Size]byte
-	sc.h.Sum(seed[:0])
+	seed := k.ev.seed.Load()
+	if seed == nil {
+		// Once per key (a race computes it twice, the same).
+		msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
+		msg = appendLenPrefixed(msg, seedDST)
+		sc.h.Reset()
+		sc.h.Write(msg)
+		seed = new([sha512.Size]byte)
+		sc.h.Sum(seed[:0])
+		k.ev.seed.Store(seed)
+	}
+	msg := sc.msg[:0]
 	for i := range ds {
 		msg = appendLenPrefixed(msg[:0], seed[:])
 		msg = binary.BigEndian.AppendUint16(msg, uint16(i))

@@ -58,14 +58,18 @@ package checker
 // multiplication: 37 us); t2 12 us; the encodings 3 us (Eval) and 4.5 us
 // (the four of the proof); SHA-512 steps ~1.5 us each. A one-element
 // query with proof takes ~120 us on the one-lane path against ~230 us
-// for evaluateR255 and ~315 us for circl's prover. The 8-way path
-// replaces the tables and the five products by its two passes, ~31 us
-// and ~11 us, and takes ~58 us a query: ~2x the one-lane path
-// (x-vs-onelane in BenchmarkEvaluateFast, 1.9-2.1 over runs). Splitting
-// the products of a one-element query across two goroutines when the
-// server was idle was tried: on this machine the helper goroutine got a
-// core in time for ~10% of queries and the query rate fell, so
-// evaluation stays on one goroutine.
+// for evaluateR255 and ~310 us for circl's prover. The 8-way path
+// replaces the tables and the five products by its two passes, ~33 us
+// and ~9 us (BenchmarkEvalLaneParts): evaluateOneLanes takes ~58 us
+// against ~112 us for evaluateOne, and a whole query ~61 us against ~121
+// us (x-vs-onelane ~2.0 in BenchmarkEvaluateFast; batches of 2, 16 and
+// 128 elements 1.6x, 2.7x and 2.6x). Pass 1 is ~97k 8-lane
+// multiply-adds (252 doublings, 64 additions), which by our estimate of
+// the clock is close to one a cycle: what remains there is the
+// arithmetic itself. Splitting the products of a one-element query
+// across two goroutines when the server was idle was tried: on this
+// machine the helper goroutine got a core in time for ~10% of queries
+// and the query rate fell, so evaluation stays on one goroutine.
 
 import (
 	"crypto/rand"

@@ -14,7 +14,8 @@ package checker
 // constant time: edwards25519's fiat-crypto scalar arithmetic, branch-free
 // signed radix-16 recoding, and multiplications with a fixed sequence of
 // doublings and additions and constant-time table lookups
-// ([combTables.mulCT], [fastSealKey.mult], edwards25519's ScalarBaseMult).
+// ([combTables.mulCT], [fastSealKey.mult], edwards25519's ScalarBaseMult,
+// and on the 8-way path [laneMul.mult], whose file comment details it).
 // Variable time is used only where every input is public: decoding the
 // client's elements, the composite weights d_i (a hash of the public key,
 // the blinded and the evaluated elements, which the client recomputes) and
@@ -34,22 +35,41 @@ package checker
 // variable-time multi-scalar multiplication, and Z = k·M and t3 = t·M share
 // a table of M in four chunks.
 //
+// On CPUs with AVX-512 IFMA, a one-element query takes the 8-way path
+// instead (oprf_eval_ifma_amd64.go, [OPRFKey.evaluateOneLanes]): the same
+// products as lanes of the seal path's kernel, each lane with its own
+// base and digits. One pass of 64 windows computes Eval/2 = (k/2)·C in
+// lane 0 and 2^(32m)·C in lanes 1..7 (the comb's bases, at no extra
+// cost); once d is known, one pass of 8 windows with four tables a lane
+// computes M/2, Z/2, t3/2 and t2/2 (on constant multiples of G), two
+// lanes each, and four additions join the lanes. Batches compute their
+// Eval_i 8 at a time, and Z, t3 and t2 as three lanes of one pass.
+//
 // Encodings. Every point is computed halved (the scalars are multiplied
 // by 1/2 mod l) and encoded doubled, which turns the encoding's inverse
 // square root into an inversion that a batch shares ([encodeDoubled]):
 // the evaluated elements share one inversion, and M, Z, t2, t3 another.
 // Decoding the client's elements (one inverse square root each) remains.
 //
-// Measured (BenchmarkEvalParts, BenchmarkEvaluateFast, shared 2-core
-// machine): decoding 3 us; C's tables 33 us; a constant-time product on
-// them 16 us, a variable-time one 12 us (a full constant-time
-// multiplication: 40 us); t2 12 us; the four encodings 5 us. A
-// one-element query with proof takes ~120 us against ~230 us for
-// evaluateR255 and ~315 us for circl's prover. Splitting the products of
-// a one-element query across two goroutines when the server was idle was
-// tried: on this machine the helper goroutine got a core in time for ~10%
-// of queries and the query rate fell, so evaluation stays on one
-// goroutine.
+// Measured (BenchmarkEvalParts, BenchmarkEvalLaneParts,
+// BenchmarkEvaluateFast; shared 2-core AMD machine with AVX-512 IFMA,
+// quiet): decoding 3.6 us; C's tables 33 us; a constant-time product on
+// them 15 us, a variable-time one 10 us (a full constant-time
+// multiplication: 37 us); t2 12 us; the encodings 3 us (Eval) and 4.5 us
+// (the four of the proof); SHA-512 steps ~1.5 us each. A one-element
+// query with proof takes ~120 us on the one-lane path against ~230 us
+// for evaluateR255 and ~310 us for circl's prover. The 8-way path
+// replaces the tables and the five products by its two passes, ~33 us
+// and ~9 us (BenchmarkEvalLaneParts): evaluateOneLanes takes ~58 us
+// against ~112 us for evaluateOne, and a whole query ~61 us against ~121
+// us (x-vs-onelane ~2.0 in BenchmarkEvaluateFast; batches of 2, 16 and
+// 128 elements 1.6x, 2.7x and 2.6x). Pass 1 is ~97k 8-lane
+// multiply-adds (252 doublings, 64 additions), which by our estimate of
+// the clock is close to one a cycle: what remains there is the
+// arithmetic itself. Splitting the products of a one-element query
+// across two goroutines when the server was idle was tried: on this
+// machine the helper goroutine got a core in time for ~10% of queries
+// and the query rate fell, so evaluation stays on one goroutine.
 
 import (
 	"crypto/rand"
@@ -60,6 +80,7 @@ import (
 	"hash"
 	"math/big"
 	"sync"
+	"sync/atomic"
 
 	"filippo.io/edwards25519"
 )
@@ -69,6 +90,11 @@ type evalKey struct {
 	k       edwards25519.Scalar
 	kDigits [64]int8     // the signed radix-16 digits of k
 	half    *fastSealKey // the signed radix-16 digits of k/2
+	stage1  [64 * 8]int8 // the 8-way path's first pass (laneStage1)
+	halves  [64 * 8]int8 // the digits of k/2 in every lane, [window][lane]
+	// seed is the composites' seed, a hash of the public key and a
+	// constant ([evalScratch.composites]), computed on first use.
+	seed atomic.Pointer[[sha512.Size]byte]
 }
 
 func newEvalKey(raw []byte) (*evalKey, error) {
@@ -77,7 +103,25 @@ func newEvalKey(raw []byte) (*evalKey, error) {
 		return nil, err
 	}
 	ek.kDigits = radix16(&ek.k)
+	ek.stage1 = laneStage1(&ek.half.digits)
+	for i, d := range ek.half.digits {
+		for l := range 8 {
+			ek.halves[i*8+l] = d
+		}
+	}
 	return ek, nil
+}
+
+// laneStage1 returns pass 1's digits for the scalar of digits kd: lane 0
+// kd, lane m (1..7) the digits of 2^(32m), laid out [window][lane].
+func laneStage1(kd *[64]int8) (dig [64 * 8]int8) {
+	for i := range 64 {
+		dig[i*8] = kd[i]
+		if i%8 == 0 && i > 0 {
+			dig[i*8+i/8] = 1
+		}
+	}
+	return dig
 }
 
 // scalarHalf is 1/2 mod l = (l+1)/2.
@@ -298,6 +342,15 @@ type evalScratch struct {
 	scratch [7 * 4]fe
 	h       hash.Hash
 	msg     []byte
+	lanes   *laneMul // the 8-way path's (oprf_eval_ifma_amd64.go), made on first use
+}
+
+// laneMul returns sc's working memory of the 8-way path.
+func (sc *evalScratch) laneMul() *laneMul {
+	if sc.lanes == nil {
+		sc.lanes = new(laneMul)
+	}
+	return sc.lanes
 }
 
 var evalPool = sync.Pool{New: func() any {
@@ -355,9 +408,20 @@ func proofRandomness(t *edwards25519.Scalar, r []byte) error {
 	}
 }
 
+// evalLanes says whether one-element evaluations with proof take the
+// 8-way path (oprf_eval_ifma_amd64.go); tests clear it to run the
+// one-lane path on this machine.
+var evalLanes = useIFMA
+
 // evaluateFast is [OPRFKey.evaluate] on the fast path; see the file
 // comment.
 func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evaluated, proof []byte, err error) {
+	return k.evaluateFastOn(blinded, r, withProof, evalLanes)
+}
+
+// evaluateFastOn is evaluateFast, one-element queries with proof on the
+// 8-way path if lanes (and the CPU has it), else on the one-lane path.
+func (k *OPRFKey) evaluateFastOn(blinded []byte, r []byte, withProof, lanes bool) (evaluated, proof []byte, err error) {
 	if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
 		return nil, nil, fmt.Errorf("%w: %d bytes is not a positive multiple of %d", ErrBadElement, len(blinded), ElementSize)
 	}
@@ -389,10 +453,17 @@ func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evalua
 		}
 	}
 	if n == 1 && withProof {
+		if lanes && useIFMA {
+			return k.evaluateOneLanes(blinded, &in[0], &t, sc)
+		}
 		return k.evaluateOne(blinded, &in[0], &t, sc)
 	}
-	for i := range in {
-		ek.half.mult(&half[i], &in[i])
+	if lanes && useIFMA {
+		sc.laneMul().evalHalves(ek, half, in)
+	} else {
+		for i := range in {
+			ek.half.mult(&half[i], &in[i])
+		}
 	}
 	evaluated = make([]byte, n*ElementSize)
 	encodeDoubled(enc, half, feScratch)
@@ -416,6 +487,11 @@ func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evalua
 		scalars[i], points[i] = &ds[i], extToPoint(&in[i])
 	}
 	pointToExt(&pts[0], new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points))
+	if lanes && useIFMA {
+		// Z/2, t3/2 and t2/2 as three lanes of one pass.
+		sc.laneMul().proofPoints(ek, pts, &t)
+		return evaluated, sc.challenge(k, &t), nil
+	}
 	// Z/2 = k·(M/2) and t3/2 = t·(M/2), one table of M/2.
 	sc.tabs.build(&pts[0], 4)
 	sc.tabs.mulCT(&pts[1], &ek.kDigits)
@@ -433,12 +509,18 @@ func (k *OPRFKey) evaluateFast(blinded []byte, r []byte, withProof bool) (evalua
 // 9497's ComputeCompositesFast: d_i hashes a seed over the public key, i,
 // C_i and Eval_i.
 func (sc *evalScratch) composites(k *OPRFKey, ds []edwards25519.Scalar, blinded, evaluated []byte) {
-	msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
-	msg = appendLenPrefixed(msg, seedDST)
-	sc.h.Reset()
-	sc.h.Write(msg)
-	var seed [sha512.Size]byte
-	sc.h.Sum(seed[:0])
+	seed := k.ev.seed.Load()
+	if seed == nil {
+		// Once per key (a race computes it twice, the same).
+		msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
+		msg = appendLenPrefixed(msg, seedDST)
+		sc.h.Reset()
+		sc.h.Write(msg)
+		seed = new([sha512.Size]byte)
+		sc.h.Sum(seed[:0])
+		k.ev.seed.Store(seed)
+	}
+	msg := sc.msg[:0]
 	for i := range ds {
 		msg = appendLenPrefixed(msg[:0], seed[:])
 		msg = binary.BigEndian.AppendUint16(msg, uint16(i))

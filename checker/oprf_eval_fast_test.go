@@ -107,17 +107,20 @@ func TestEvaluateFastDifferential(t *testing.T) {
 			} else {
 				rb, _ = grp.RandomScalar(rand.Reader).MarshalBinary()
 			}
-			ev, proof, err := k.evaluateFast(elems, rb, true)
-			if err != nil {
-				t.Fatalf("n=%d: %v", n, err)
-			}
 			wantEv, wantProof, err := k.evaluateCircl(elems, rb)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(ev, wantEv) || !bytes.Equal(proof, wantProof) {
-				t.Fatalf("n=%d key %x r %x elements %x: fast (%x, %x) differs from circl (%x, %x)",
-					n, k.ev.k.Bytes(), rb, elems, ev, proof, wantEv, wantProof)
+			var ev, proof []byte
+			for _, lanes := range evalPaths() {
+				ev, proof, err = k.evaluateFastOn(elems, rb, true, lanes)
+				if err != nil {
+					t.Fatalf("n=%d: %v", n, err)
+				}
+				if !bytes.Equal(ev, wantEv) || !bytes.Equal(proof, wantProof) {
+					t.Fatalf("n=%d 8-way %v key %x r %x elements %x: fast (%x, %x) differs from circl (%x, %x)",
+						n, lanes, k.ev.k.Bytes(), rb, elems, ev, proof, wantEv, wantProof)
+				}
 			}
 			oldEv, oldProof, err := k.evaluateR255(elems, rb, true)
 			if err != nil || !bytes.Equal(ev, oldEv) || !bytes.Equal(proof, oldProof) {
@@ -130,7 +133,34 @@ func TestEvaluateFastDifferential(t *testing.T) {
 			cases++
 		}
 	}
-	t.Logf("%d batches equal to circl's", cases)
+	t.Logf("%d batches equal to circl's (8-way path for one element too: %v)", cases, useIFMA)
+}
+
+// evalPaths lists the one-element paths to test on this machine: the
+// one-lane path, and the 8-way one (oprf_eval_ifma_amd64.go) if the CPU
+// has it.
+func evalPaths() []bool {
+	if useIFMA {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// TestEvaluateOneLanePath runs the tests that go through k.evaluate or
+// k.evaluateFast (RFC 9497 vectors, circl, verification, rejections,
+// concurrency) with one-element queries on the one-lane path; the
+// default runs them on the 8-way path where the CPU has it.
+func TestEvaluateOneLanePath(t *testing.T) {
+	if !evalLanes {
+		t.Skip("the one-lane path is the default here")
+	}
+	evalLanes = false
+	defer func() { evalLanes = true }()
+	t.Run("RFC9497Vectors", TestRFC9497Vectors)
+	t.Run("MatchesCircl", TestEvaluateMatchesCircl)
+	t.Run("Verifies", TestEvaluateFastVerifies)
+	t.Run("RejectsLikeCircl", TestEvaluateFastRejectsLikeCircl)
+	t.Run("Concurrent", TestEvaluateFastConcurrent)
 }
 
 // TestEvaluateFastVerifies: with fresh randomness (crypto/rand), a client
@@ -326,19 +356,21 @@ func FuzzEvaluateMatchesCircl(f *testing.F) {
 			blinded = blinded[:4*ElementSize]
 		}
 		rb := scalarLE(new(big.Int).SetUint64(rseed * 0x9e3779b97f4a7c15))
-		ev, proof, err := k.evaluateFast(blinded, rb, true)
-		if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
-			if !errors.Is(err, ErrBadElement) {
-				t.Fatalf("%d bytes: %v", len(blinded), err)
+		for _, lanes := range evalPaths() {
+			ev, proof, err := k.evaluateFastOn(blinded, rb, true, lanes)
+			if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
+				if !errors.Is(err, ErrBadElement) {
+					t.Fatalf("%d bytes: %v", len(blinded), err)
+				}
+				continue
 			}
-			return
-		}
-		wantEv, wantProof, werr := k.evaluateCircl(blinded, rb)
-		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
-			t.Fatalf("%x: fast %v, circl %v", blinded, err, werr)
-		}
-		if !bytes.Equal(ev, wantEv) || !bytes.Equal(proof, wantProof) {
-			t.Fatalf("%x: fast differs from circl", blinded)
+			wantEv, wantProof, werr := k.evaluateCircl(blinded, rb)
+			if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
+				t.Fatalf("%x (8-way %v): fast %v, circl %v", blinded, lanes, err, werr)
+			}
+			if !bytes.Equal(ev, wantEv) || !bytes.Equal(proof, wantProof) {
+				t.Fatalf("%x: fast (8-way %v) differs from circl", blinded, lanes)
+			}
 		}
 	})
 }
@@ -346,8 +378,10 @@ func FuzzEvaluateMatchesCircl(f *testing.F) {
 // BenchmarkEvaluateFast is one query's server work (evaluation and batched
 // DLEQ proof, fresh randomness) through the fast path, the previous
 // go-ristretto path and circl's prover, in the same run: rounds alternate
-// between the three, and each figure is the median of its rounds, so that
-// load from other processes hits all three alike.
+// between them, and each figure is the median of its rounds, so that
+// load from other processes hits all alike. On an IFMA CPU, fast is
+// the 8-way path (oprf_eval_ifma_amd64.go) and onelane the fast path
+// without it (x-vs-onelane: how much faster the 8-way path is).
 //
 //	go test ./checker -run '^$' -bench BenchmarkEvaluateFast -benchtime 1x
 func BenchmarkEvaluateFast(b *testing.B) {
@@ -358,7 +392,7 @@ func BenchmarkEvaluateFast(b *testing.B) {
 		elems := randomElements(r, n)
 		reps := max(1, 200/n)
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			var fast, old, circl []float64 // us per query
+			var fast, one, old, circl []float64 // us per query
 			timeIt := func(f func()) float64 {
 				t := time.Now()
 				for range reps {
@@ -369,6 +403,9 @@ func BenchmarkEvaluateFast(b *testing.B) {
 			for b.Loop() {
 				for range 9 {
 					fast = append(fast, timeIt(func() { k.evaluateFast(elems, nil, true) }))
+					if evalLanes {
+						one = append(one, timeIt(func() { k.evaluateFastOn(elems, nil, true, false) }))
+					}
 					old = append(old, timeIt(func() { k.evaluateR255(elems, nil, true) }))
 					circl = append(circl, timeIt(func() { k.evaluateCircl(elems, rb) }))
 				}
@@ -378,6 +415,10 @@ func BenchmarkEvaluateFast(b *testing.B) {
 			b.ReportMetric(med(old), "old-us/query")
 			b.ReportMetric(med(circl), "circl-us/query")
 			b.ReportMetric(med(fast)/float64(n), "fast-us/elem")
+			if len(one) > 0 {
+				b.ReportMetric(med(one), "onelane-us/query")
+				b.ReportMetric(med(one)/med(fast), "x-vs-onelane")
+			}
 			b.ReportMetric(med(old)/med(fast), "x-vs-old")
 			b.ReportMetric(med(circl)/med(fast), "x-vs-circl")
 			b.ReportMetric(0, "ns/op")

@@ -67,6 +67,28 @@ func ifmaSub(z, x, y *fe8)
 //go:noescape
 func ifmaSelect(dst *cached8, table *[8]cached8, masks *[9]uint64)
 
+// ifmaSelectLanes is ifmaSelect with a digit per lane: lane l of dst is
+// lane l of x_l·table (entry |x_l|, the identity for 0, negated for x_l
+// < 0), x = digits, each in [-8, 8]. The masks are computed from the
+// digits in the vector registers by arithmetic alone, and every entry is
+// read whatever the digits.
+//
+//go:noescape
+func ifmaSelectLanes(dst *cached8, table *[8]cached8, digits *[8]int8)
+
+// ifmaTable sets tab[i] = (i+1)·p, i < 8, lane by lane: the operations of
+// the table loop of [ifmaState.mult8] (cached8.fromExt, p1p18.add,
+// ext8.fromP1P1) in one call. s is scratch.
+//
+//go:noescape
+func ifmaTable(tab *[8]cached8, p *ext8, s *[8]fe8)
+
+// ifmaPermute sets lane l of dst to lane idx[l] of a if idx[l] < 8, to
+// lane idx[l]-8 of b otherwise, idx[l] < 16, in every limb of the table.
+//
+//go:noescape
+func ifmaPermute(dst, a, b *[8]cached8, idx *[8]uint64)
+
 // ifmaDouble4 sets v = 16·v: four times p1p18.double of the p28 of v.
 // s is scratch.
 //

@@ -806,14 +806,15 @@ func (r *Reader) AppendRange(dst []Entry, prefix uint64, nbits int) ([]Entry, er
 			dst = append(dst, Entry{Key: k, Datasets: set})
 		}
 	}
+	r.release(&sp)
 	return dst, nil
 }
 
 // AppendRangeIDs is [Reader.AppendRange] without the entries: it appends
 // the keys of the range to keys and, for each, the index of its datasets
 // in [Reader.Sets] to ids. It reads the same keys as AppendRange (on a
-// corrupt file too) and, on a memory-mapped or preloaded file, allocates
-// nothing but the growth of keys and ids.
+// corrupt file too) and allocates nothing but the growth of keys and ids
+// (through ReadAt, it reads into recycled buffers).
 func (r *Reader) AppendRangeIDs(keys []uint64, ids []uint32, prefix uint64, nbits int) ([]uint64, []uint32, error) {
 	sp, err := r.span(prefix, nbits)
 	if err != nil || sp.empty {
@@ -855,6 +856,7 @@ func (r *Reader) AppendRangeIDs(keys []uint64, ids []uint32, prefix uint64, nbit
 			ids = append(ids, uint32(id))
 		}
 	}
+	r.release(&sp)
 	return keys, ids, nil
 }
 
@@ -872,6 +874,7 @@ type rangeSpan struct {
 	first, last uint64 // the positions of keys: [first, last)
 	keys, ids   []byte
 	empty       bool
+	buf         *[]byte // what keys, ids and dirp are read into, through ReadAt
 }
 
 // span checks a range's arguments and reads its directory entries, keys
@@ -892,24 +895,68 @@ func (r *Reader) span(prefix uint64, nbits int) (rangeSpan, error) {
 	sp.hi = sp.lo | (^uint64(0) >> uint(nbits))
 	sp.bLo, sp.bHi = int64(sp.lo>>r.sh), int64(sp.hi>>r.sh)
 	var err error
-	sp.dirp, err = r.view(r.dirOff+sp.bLo*4, (sp.bHi-sp.bLo+2)*4)
+	sp.dirp, err = r.spanView(&sp, r.dirOff+sp.bLo*4, (sp.bHi-sp.bLo+2)*4)
 	if err != nil {
+		r.release(&sp)
 		return sp, err
 	}
 	// The run of positions is contiguous: read keys and ids in one go.
 	first, last := uint64(le.Uint32(sp.dirp)), uint64(le.Uint32(sp.dirp[len(sp.dirp)-4:]))
 	if first >= last || last > r.n {
+		r.release(&sp)
 		return sp, nil
 	}
 	w, idw := uint64(r.w), uint64(r.idw)
-	if sp.keys, err = r.view(r.keysOff+int64(first*w), int64((last-first)*w)); err != nil {
+	if sp.keys, err = r.spanView(&sp, r.keysOff+int64(first*w), int64((last-first)*w)); err != nil {
+		r.release(&sp)
 		return sp, err
 	}
-	if sp.ids, err = r.view(r.idsOff+int64(first*idw), int64((last-first)*idw)); err != nil {
+	if sp.ids, err = r.spanView(&sp, r.idsOff+int64(first*idw), int64((last-first)*idw)); err != nil {
+		r.release(&sp)
 		return sp, err
 	}
 	sp.first, sp.last, sp.empty = first, last, false
 	return sp, nil
+}
+
+// rangeBufs recycles what ranges read through ReadAt into (*[]byte).
+var rangeBufs sync.Pool
+
+// spanView is view for span: on a file read through ReadAt it reads into
+// sp.buf, a buffer recycled by release, not a new one.
+func (r *Reader) spanView(sp *rangeSpan, off, n int64) ([]byte, error) {
+	if r.data != nil || n < 0 || n > r.size {
+		return r.view(off, n)
+	}
+	if sp.buf == nil {
+		sp.buf, _ = rangeBufs.Get().(*[]byte)
+		if sp.buf == nil {
+			sp.buf = new([]byte)
+		}
+	}
+	// Growing may move the buffer: what was read before stays valid,
+	// in the old one.
+	b := *sp.buf
+	start := len(b)
+	b = slices.Grow(b, int(n))[:start+int(n)]
+	*sp.buf = b
+	p := b[start : start+int(n) : start+int(n)]
+	if err := r.readAt(p, off); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// release recycles sp's buffer: its keys, ids and dirp are then invalid.
+func (r *Reader) release(sp *rangeSpan) {
+	if sp.buf == nil {
+		return
+	}
+	if cap(*sp.buf) <= 1<<20 {
+		*sp.buf = (*sp.buf)[:0]
+		rangeBufs.Put(sp.buf)
+	}
+	sp.buf, sp.keys, sp.ids, sp.dirp = nil, nil, nil, nil
 }
 
 // spanBucket returns the positions [s, e) of directory bucket bk that

@@ -27,11 +27,15 @@ var testKeyID = [KeyIDSize]byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4}
 
 // fastAnswer is the response the server writes for a bucket-only request.
 func fastAnswer(p *PrivateIndex, prefix uint64, nbits int, pad bool) ([]byte, error) {
-	bk, err := p.lookupBucket(prefix, nbits, pad)
+	head := appendResponseHead(nil, &privateResponse{bits: nbits, padded: pad, keyID: testKeyID})
+	out, err := p.appendBucket(head, prefix, nbits, pad)
 	if err != nil {
+		if len(out) != len(head) {
+			return nil, fmt.Errorf("%d bytes appended along with error %w", len(out)-len(head), err)
+		}
 		return nil, err
 	}
-	return appendResponse(nil, &privateResponse{bits: nbits, padded: pad, keyID: testKeyID, bucket: bk}), nil
+	return out, nil
 }
 
 // handIndex describes a private index built directly (no sealing): any
@@ -429,7 +433,11 @@ func TestDecoysMatchReference(t *testing.T) {
 		want := 1 + rng.IntN(min(60, 1<<vbits-nreal))
 		prefix := uint64(round)
 		wantDs := ref.refDecoys(new(refBucketScratch), prefix, 12, mask, es, want)
-		gotDs := p.decoys(new(bucketScratch), prefix, 12, mask, es, want)
+		keys := make([]uint64, len(es))
+		for i, e := range es {
+			keys[i] = e.Key | rng.Uint64()&^mask // high bits are not compared
+		}
+		gotDs := p.decoys(new(bucketScratch), prefix, 12, mask, keys, want)
 		if len(gotDs) != len(wantDs) {
 			t.Fatalf("round %d: %d decoys, reference %d", round, len(gotDs), len(wantDs))
 		}
@@ -517,6 +525,108 @@ func checkCorruptAnswers(t *testing.T, data []byte, it int, prefixes func(func(u
 	}
 }
 
+// TestDecoySet: the set id draw (a remainder by multiplication, a search)
+// against the reference's (r % total, slices.BinarySearch), on counts
+// that are even, odd, powers of two, near 2^63 and overflowing.
+func TestDecoySet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	counts := [][]int64{
+		{1, 1}, {5, 0, 3}, {1 << 20, 1 << 20}, {3, 1<<62 - 1, 1 << 62}, {1<<63 - 1, 1},
+		{1<<63 - 2, 1}, {7, 7, 7, 7, 7, 7, 7, 7, 7}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13},
+	}
+	for range 50 {
+		c := make([]int64, 2+rng.IntN(300))
+		for i := range c {
+			c[i] = rng.Int64N(1 << rng.IntN(40))
+		}
+		counts = append(counts, c)
+	}
+	for _, c := range counts {
+		p := &PrivateIndex{}
+		var sum int64
+		for _, k := range c {
+			sum += max(k, 1)
+			p.cum = append(p.cum, sum)
+		}
+		p.initCum()
+		ref := &refIndex{cum: p.cum}
+		total := uint64(p.cum[len(p.cum)-1])
+		rs := []uint64{0, 1, total - 1, total, total + 1, 2*total - 1, 2 * total, ^uint64(0), ^uint64(0) - 1, 1 << 63}
+		for range 2000 {
+			rs = append(rs, rng.Uint64())
+		}
+		for _, r := range rs {
+			if got, want := p.decoySet(r), ref.refDecoySet(r); got != want {
+				t.Fatalf("counts %v: decoySet(%d) = %d, reference %d", c, r, got, want)
+			}
+		}
+	}
+}
+
+// TestMergeDecoys: the merge against a plain one, and its
+// collision check against a plain search, on small values that collide
+// often.
+func TestMergeDecoys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 15))
+	collided := 0
+	for round := range 5000 {
+		vbits := 1 + rng.IntN(10)
+		var keys []uint64
+		for v := range uint64(1) << vbits {
+			if rng.IntN(3) == 0 {
+				keys = append(keys, v)
+			}
+		}
+		if round%7 == 0 {
+			keys = nil
+		}
+		sets := make([]uint16, len(keys))
+		for i := range sets {
+			sets[i] = uint16(rng.Uint32())
+		}
+		ds := make([]decoy, rng.IntN(20))
+		for i := range ds {
+			ds[i] = decoy{value: rng.Uint64() & (1<<vbits - 1), set: uint16(rng.Uint32())}
+		}
+		slices.SortStableFunc(ds, byValue)
+		ds = slices.CompactFunc(ds, func(a, b decoy) bool { return a.value == b.value })
+		want := false
+		for _, d := range ds {
+			want = want || slices.Contains(keys, d.value)
+		}
+		n := len(keys) + len(ds)
+		vals, vsets := make([]uint64, n), make([]uint16, n)
+		got := mergeDecoys(slices.Grow(slices.Clone(keys), 1), slices.Grow(slices.Clone(sets), 1), ds, vals, vsets)
+		if got != want {
+			t.Fatalf("round %d: collision %v, want %v (keys %v, decoys %v)", round, got, want, keys, ds)
+		}
+		if want {
+			collided++
+			continue
+		}
+		type e struct {
+			v uint64
+			s uint16
+		}
+		var all []e
+		for i, k := range keys {
+			all = append(all, e{k, sets[i]})
+		}
+		for _, d := range ds {
+			all = append(all, e{d.value, d.set})
+		}
+		slices.SortFunc(all, func(a, b e) int { return compareU64(a.v, b.v) })
+		for i := range all {
+			if vals[i] != all[i].v || vsets[i] != all[i].s {
+				t.Fatalf("round %d: entry %d is %d/%d, want %d/%d", round, i, vals[i], vsets[i], all[i].v, all[i].s)
+			}
+		}
+	}
+	if collided < 500 || collided > 4500 {
+		t.Errorf("%d rounds of 5000 collided", collided)
+	}
+}
+
 // FuzzBucketAnswerReference: an index whose directory, keys and set ids
 // the input overwrites (pairs of an offset into the three sections and a
 // byte): every bucket at 1 to 6 bits, and a few at 8, give the
@@ -560,4 +670,27 @@ func FuzzBucketAnswerReference(f *testing.F) {
 			}
 		})
 	})
+}
+
+// TestBucketSizeHint: the hint holds the sections of nearly every
+// bucket, padded or not, at B bits and shorter.
+func TestBucketSizeHint(t *testing.T) {
+	p := randomHand(17, 10, 20_000, 3).build(t)
+	for _, nbits := range []int{6, 8, 10} {
+		for _, pad := range []bool{false, true} {
+			hint, over := p.bucketSizeHint(nbits, pad), 0
+			for prefix := range uint64(1) << nbits {
+				sec, err := p.appendBucket(nil, prefix, nbits, pad)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(sec) > hint {
+					over++
+				}
+			}
+			if over > 1<<nbits/100 {
+				t.Errorf("%d bits, pad %v: %d of %d sections larger than the hint (%d bytes)", nbits, pad, over, 1<<nbits, hint)
+			}
+		}
+	}
 }

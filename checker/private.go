@@ -391,18 +391,17 @@ func (p *PrivateIndex) packBucket(sc *bucketScratch, prefix uint64, nbits int, p
 	if len(keys) > maxBucketEntries {
 		return 0, fmt.Errorf("%w: %d entries under this prefix; use more bits", errPrefix, len(keys))
 	}
-	// Set ids, order; the keys become their low bits (all share the
-	// prefix, so their order stays).
+	// Set ids, in place of the file's; order; the keys become their low
+	// bits (all share the prefix, so their order stays).
 	mask := ^uint64(0) >> nbits
-	sets := slices.Grow(sc.sets[:0], len(keys))[:len(keys)]
-	sc.sets = sets
+	sets := rids
 	setOf := p.setOf
 	var prev uint64
 	for i, rid := range rids {
 		if uint64(rid) >= uint64(len(setOf)) || setOf[rid] < 0 {
 			return 0, fmt.Errorf("%w: a key's datasets are not in the header's sets", hashset.ErrCorrupt)
 		}
-		sets[i] = uint16(setOf[rid])
+		sets[i] = uint32(setOf[rid])
 		k := keys[i]
 		if i > 0 && k <= prev {
 			return 0, fmt.Errorf("%w: keys out of order", hashset.ErrCorrupt)
@@ -417,51 +416,24 @@ func (p *PrivateIndex) packBucket(sc *bucketScratch, prefix uint64, nbits int, p
 	if have >= 0 && have+n > maxBucketEntries {
 		return 0, fmt.Errorf("%w: over %d entries under this prefix; use more bits", errPrefix, maxBucketEntries)
 	}
-	if n == len(keys) {
-		sc.pk.putAll(keys, hi)
-		sc.putSets(sets)
-		return n, nil
-	}
 	// Decoys: n-len(keys) pseudorandom values distinct from each other
 	// and from the real entries (see appendBucket), merged into the real
 	// ones (ascending, as the index keeps them).
-	vals := slices.Grow(sc.vals[:0], n)[:n]
-	vsets := slices.Grow(sc.vsets[:0], n)[:n]
-	sc.vals, sc.vsets = vals, vsets
-	keys = slices.Grow(keys, 1) // room for mergeDecoys' sentinel
+	keys = slices.Grow(keys, 1) // room for mergePack's sentinel
 	sc.keys = keys
 	sets = slices.Grow(sets, 1)
-	sc.sets = sets
-	ds := p.decoyCandidates(sc, prefix, nbits, mask, n-len(keys))
-	if dupDecoys(ds) || mergeDecoys(keys, sets, ds, vals, vsets) {
+	sc.rids = sets
+	var ds []decoy
+	if n > len(keys) {
+		ds = p.decoyCandidates(sc, prefix, nbits, mask, n-len(keys))
+	}
+	pk, out := sc.pk, len(sc.out)
+	if dupDecoys(ds) || sc.mergePack(keys, sets, ds, hi) {
+		sc.pk, sc.out = pk, sc.out[:out]
 		ds = p.decoysSlow(sc, prefix, nbits, mask, keys, n-len(keys))
-		mergeDecoys(keys, sets, ds, vals, vsets)
+		sc.mergePack(keys, sets, ds, hi)
 	}
-	sc.pk.putAll(vals, hi)
-	sc.putSets(vsets)
 	return n, nil
-}
-
-// putSets appends the set ids of entries to the answer's, at its width.
-func (sc *bucketScratch) putSets(sets []uint16) {
-	switch sc.idBytes {
-	case 1:
-		out := slices.Grow(sc.out, len(sets))
-		o := len(out)
-		out = out[:o+len(sets)]
-		for i, s := range sets {
-			out[o+i] = byte(s)
-		}
-		sc.out = out
-	case 2:
-		out := slices.Grow(sc.out, 2*len(sets))
-		o := len(out)
-		out = out[:o+2*len(sets)]
-		for i, s := range sets {
-			binary.BigEndian.PutUint16(out[o+2*i:], s)
-		}
-		sc.out = out
-	}
 }
 
 type decoy struct {
@@ -472,12 +444,9 @@ type decoy struct {
 // bucketScratch is the scratch space of a bucket lookup.
 type bucketScratch struct {
 	keys    []uint64 // real keys of a bucket
-	rids    []uint32 // and their sets in the file
-	sets    []uint16 // and their set ids
+	rids    []uint32 // and their sets in the file, then their set ids
 	ds, tmp []decoy
 	counts  []uint32
-	vals    []uint64 // a bucket's entries, decoys merged in
-	vsets   []uint16 // and their set ids
 	rng     rand.ChaCha8
 	pk      bitPacker // the answer's entries
 	out     []byte    // the answer's set ids
@@ -486,7 +455,7 @@ type bucketScratch struct {
 
 // small says whether the scratch is worth keeping for the next lookup.
 func (sc *bucketScratch) small() bool {
-	return cap(sc.keys) <= 1<<16 && cap(sc.vals) <= 1<<16 && cap(sc.out) <= 1<<17
+	return cap(sc.keys) <= 1<<16 && cap(sc.ds) <= 1<<16 && cap(sc.out) <= 1<<17
 }
 
 // decoys returns the want decoys of a bucket, sorted by value. Each
@@ -582,31 +551,64 @@ func (p *PrivateIndex) decoysSlow(sc *bucketScratch, prefix uint64, nbits int, m
 	return sc.sortDecoys(ds, bits.Len64(mask))
 }
 
-// mergeDecoys merges the real entries (keys, below 2^64-1 and
-// ascending, with their set ids) and the decoys (sorted) into vals and
-// vsets, which hold len(keys)+len(ds), and says whether a decoy equals a
-// real entry (then vals and vsets are not a valid merge). keys and sets
-// must have room for one more element past their length: keys' holds a
-// sentinel, so that the loop over real entries needs no bounds check.
-func mergeDecoys(keys []uint64, sets []uint16, ds []decoy, vals []uint64, vsets []uint16) (collides bool) {
+// mergePack packs the real entries (keys, below 2^64-1 and ascending,
+// with their set ids) and the decoys (sorted), merged, each value or'ed
+// with hi, into sc.pk and their set ids into sc.out; and says whether a
+// decoy equals a real entry (then what it packed is no valid bucket).
+// keys and sets must have room for one more element past their length:
+// keys' holds a sentinel, so that the loop over real entries needs no
+// bounds check.
+func (sc *bucketScratch) mergePack(keys []uint64, sets []uint32, ds []decoy, hi uint64) (collides bool) {
 	nk := len(keys)
+	n := nk + len(ds)
 	keys = keys[:nk+1]
 	keys[nk] = math.MaxUint64
 	sets = sets[:nk+1]
-	vals, vsets = vals[:nk+len(ds)], vsets[:nk+len(ds)]
-	i, o := 0, 0
+	// The packer's state and the set ids' in locals, the buffers grown
+	// to what n entries take: whole words of entries, ids of idBytes
+	// written as 2 bytes (the second overwritten by the next id when
+	// idBytes is 1; all at one place when it is 0).
+	buf, acc, pn, w := sc.pk.buf, sc.pk.acc, sc.pk.n, sc.pk.w
+	o := len(buf)
+	buf = slices.Grow(buf, (n*int(w)+63)/64*8+8)
+	buf = buf[:cap(buf)]
+	idb := sc.idBytes
+	out := slices.Grow(sc.out, n*idb+2)
+	io := len(out)
+	out = out[:cap(out)]
+	sh := uint(0)
+	if idb == 1 {
+		sh = 8
+	}
+	put := func(v uint64, s uint16) {
+		v |= hi
+		if pn+w < 64 {
+			acc |= v << (64 - pn - w)
+			pn += w
+		} else {
+			r := pn + w - 64 // bits of v that do not fit
+			binary.BigEndian.PutUint64(buf[o:], acc|v>>r)
+			o += 8
+			acc = v << (64 - r) // 0 when r == 0
+			pn = r
+		}
+		binary.BigEndian.PutUint16(out[io:], s<<sh)
+		io += idb
+	}
+	i := 0
 	for _, d := range ds {
 		for keys[i] < d.value {
-			vals[o], vsets[o] = keys[i], sets[i]
-			o++
+			put(keys[i], uint16(sets[i]))
 			i++
 		}
 		collides = collides || keys[i] == d.value
-		vals[o], vsets[o] = d.value, d.set
-		o++
+		put(d.value, d.set)
 	}
-	copy(vals[o:], keys[i:nk])
-	copy(vsets[o:], sets[i:nk])
+	for ; i < nk; i++ {
+		put(keys[i], uint16(sets[i]))
+	}
+	sc.pk.buf, sc.pk.acc, sc.pk.n = buf[:o], acc, pn
+	sc.out = out[:io]
 	return collides
 }
 

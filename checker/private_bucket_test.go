@@ -563,10 +563,11 @@ func TestDecoySet(t *testing.T) {
 	}
 }
 
-// TestMergeDecoys: the merge against a plain one, and its
-// collision check against a plain search, on small values that collide
-// often.
-func TestMergeDecoys(t *testing.T) {
+// TestMergePack: the merge and packing of real entries and decoys
+// against a plain merge, packBits and a plain encoding of set ids, after
+// what an earlier bucket packed (a union); and its collision check
+// against a plain search, on small values that collide often.
+func TestMergePack(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 15))
 	collided := 0
 	for round := range 5000 {
@@ -580,9 +581,9 @@ func TestMergeDecoys(t *testing.T) {
 		if round%7 == 0 {
 			keys = nil
 		}
-		sets := make([]uint16, len(keys))
+		sets := make([]uint32, len(keys))
 		for i := range sets {
-			sets[i] = uint16(rng.Uint32())
+			sets[i] = uint32(rng.IntN(1 << 16))
 		}
 		ds := make([]decoy, rng.IntN(20))
 		for i := range ds {
@@ -594,9 +595,25 @@ func TestMergeDecoys(t *testing.T) {
 		for _, d := range ds {
 			want = want || slices.Contains(keys, d.value)
 		}
-		n := len(keys) + len(ds)
-		vals, vsets := make([]uint64, n), make([]uint16, n)
-		got := mergeDecoys(slices.Grow(slices.Clone(keys), 1), slices.Grow(slices.Clone(sets), 1), ds, vals, vsets)
+		// A union: values under hi, after an earlier bucket's entries.
+		w := vbits + rng.IntN(64-vbits+1)
+		var hi uint64
+		if w > vbits {
+			hi = (rng.Uint64() & (^uint64(0) >> (64 - (w - vbits)))) << vbits
+		}
+		idBytes := rng.IntN(3)
+		earlier := make([]uint64, rng.IntN(5))
+		for i := range earlier {
+			earlier[i] = rng.Uint64() & (^uint64(0) >> (64 - w))
+		}
+		earlierIDs := make([]byte, idBytes*len(earlier))
+		for i := range earlierIDs {
+			earlierIDs[i] = byte(rng.Uint32())
+		}
+		sc := &bucketScratch{idBytes: idBytes, out: slices.Clone(earlierIDs)}
+		sc.pk = bitPacker{buf: []byte{0xAA}, w: uint(w)}
+		sc.pk.putAll(earlier, 0)
+		got := sc.mergePack(slices.Grow(slices.Clone(keys), 1), slices.Grow(slices.Clone(sets), 1), ds, hi)
 		if got != want {
 			t.Fatalf("round %d: collision %v, want %v (keys %v, decoys %v)", round, got, want, keys, ds)
 		}
@@ -610,16 +627,28 @@ func TestMergeDecoys(t *testing.T) {
 		}
 		var all []e
 		for i, k := range keys {
-			all = append(all, e{k, sets[i]})
+			all = append(all, e{k, uint16(sets[i])})
 		}
 		for _, d := range ds {
 			all = append(all, e{d.value, d.set})
 		}
 		slices.SortFunc(all, func(a, b e) int { return compareU64(a.v, b.v) })
-		for i := range all {
-			if vals[i] != all[i].v || vsets[i] != all[i].s {
-				t.Fatalf("round %d: entry %d is %d/%d, want %d/%d", round, i, vals[i], vsets[i], all[i].v, all[i].s)
+		vals := slices.Clone(earlier)
+		ids := slices.Clone(earlierIDs)
+		for _, x := range all {
+			vals = append(vals, hi|x.v)
+			switch idBytes {
+			case 1:
+				ids = append(ids, byte(x.s))
+			case 2:
+				ids = binary.BigEndian.AppendUint16(ids, x.s)
 			}
+		}
+		if packed, wantPacked := sc.pk.flush(), refPackBits([]byte{0xAA}, vals, w); !bytes.Equal(packed, wantPacked) {
+			t.Fatalf("round %d (w %d): packed %x, want %x", round, w, packed, wantPacked)
+		}
+		if !bytes.Equal(sc.out, ids) {
+			t.Fatalf("round %d (%d-byte ids): %x, want %x", round, idBytes, sc.out, ids)
 		}
 	}
 	if collided < 500 || collided > 4500 {

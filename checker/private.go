@@ -488,12 +488,31 @@ func (p *PrivateIndex) decoyCandidates(sc *bucketScratch, prefix uint64, nbits i
 	rng.Seed(p.decoySeed(prefix, nbits))
 	ds := slices.Grow(sc.ds[:0], want)[:want]
 	sc.ds = ds
-	if len(p.cum) <= 1 {
+	switch cum := p.cum; {
+	case len(cum) <= 1:
 		for i := range ds {
 			ds[i] = decoy{value: rng.Uint64() & mask}
 			rng.Uint64()
 		}
-	} else {
+	case len(cum) <= 16 && p.cumTotal != 0:
+		// decoySet, inlined.
+		total, recip := p.cumTotal, p.cumRecip
+		cum = cum[:len(cum)-1]
+		for i := range ds {
+			v := rng.Uint64() & mask
+			r := rng.Uint64()
+			q, _ := bits.Mul64(r, recip)
+			x := r - q*total
+			if x >= total {
+				x -= total
+			}
+			set := uint64(len(cum))
+			for _, c := range cum {
+				set -= (x - uint64(c)) >> 63
+			}
+			ds[i] = decoy{value: v, set: uint16(set)}
+		}
+	default:
 		for i := range ds {
 			v := rng.Uint64() & mask
 			ds[i] = decoy{value: v, set: p.decoySet(rng.Uint64())}

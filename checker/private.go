@@ -416,24 +416,29 @@ func (p *PrivateIndex) packBucket(sc *bucketScratch, prefix uint64, nbits int, p
 	if have >= 0 && have+n > maxBucketEntries {
 		return 0, fmt.Errorf("%w: over %d entries under this prefix; use more bits", errPrefix, maxBucketEntries)
 	}
-	// Decoys: n-len(keys) pseudorandom values distinct from each other
-	// and from the real entries (see appendBucket), merged into the real
-	// ones (ascending, as the index keeps them).
 	keys = slices.Grow(keys, 1) // room for mergePack's sentinel
 	sc.keys = keys
 	sets = slices.Grow(sets, 1)
 	sc.rids = sets
+	p.packPadded(sc, prefix, nbits, mask, keys, sets, n-len(keys), hi)
+	return n, nil
+}
+
+// packPadded packs the real entries of a bucket (keys, its low bits under
+// mask, ascending, with their set ids; room for one more in each) and
+// want decoys, merged, or'ed with hi. Decoys are want pseudorandom values
+// distinct from each other and from the real entries (see appendBucket).
+func (p *PrivateIndex) packPadded(sc *bucketScratch, prefix uint64, nbits int, mask uint64, keys []uint64, sets []uint32, want int, hi uint64) {
 	var ds []decoy
-	if n > len(keys) {
-		ds = p.decoyCandidates(sc, prefix, nbits, mask, n-len(keys))
+	if want > 0 {
+		ds = p.decoyCandidates(sc, prefix, nbits, mask, want)
 	}
 	pk, out := sc.pk, len(sc.out)
 	if dupDecoys(ds) || sc.mergePack(keys, sets, ds, hi) {
 		sc.pk, sc.out = pk, sc.out[:out]
-		ds = p.decoysSlow(sc, prefix, nbits, mask, keys, n-len(keys))
+		ds = p.decoysSlow(sc, prefix, nbits, mask, keys, want)
 		sc.mergePack(keys, sets, ds, hi)
 	}
-	return n, nil
 }
 
 type decoy struct {

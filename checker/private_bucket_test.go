@@ -723,3 +723,87 @@ func TestBucketSizeHint(t *testing.T) {
 		}
 	}
 }
+
+// TestPackPaddedMatchesReference: the padded bucket path as the server
+// takes it (candidates, the duplicate check, the merge that notes real
+// collisions, the slow path and the merge again), in small value spaces
+// where every kind of collision happens, against the reference's decoys,
+// merge and packing, after an earlier bucket's entries.
+func TestPackPaddedMatchesReference(t *testing.T) {
+	p := randomHand(18, 12, 500, 3).build(t)
+	ref := newRefIndex(p)
+	rng := rand.New(rand.NewPCG(18, 18))
+	var dup, real int
+	for round := range 3000 {
+		vbits := 3 + rng.IntN(12)
+		mask := uint64(1)<<vbits - 1
+		nreal := rng.IntN(min(40, 1<<vbits/2))
+		var es []hashset.Entry
+		for _, v := range rng.Perm(1 << vbits)[:nreal] {
+			es = append(es, hashset.Entry{Key: uint64(v)})
+		}
+		slices.SortFunc(es, func(a, b hashset.Entry) int { return compareU64(a.Key, b.Key) })
+		keys := make([]uint64, len(es), len(es)+1)
+		sets := make([]uint32, len(es), len(es)+1)
+		for i, e := range es {
+			keys[i], sets[i] = e.Key, uint32(rng.IntN(len(p.sets)))
+		}
+		want := 1 + rng.IntN(min(60, 1<<vbits-nreal))
+		prefix := uint64(round)
+		w := 64 - 12
+		hi := rng.Uint64() & (^uint64(0) >> 12) &^ mask
+		idBytes := 1 + round%2
+		sc := &bucketScratch{idBytes: idBytes, out: []byte{0xBB}}
+		sc.pk = bitPacker{buf: []byte{0xAA}, w: uint(w)}
+		sc.pk.putAll([]uint64{hi | 1}, 0)
+		p.packPadded(sc, prefix, 12, mask, keys, sets, want, hi)
+
+		// The reference: its decoys, merged as lookupOne merges, packed.
+		ds := ref.refDecoys(new(refBucketScratch), prefix, 12, mask, es, want)
+		vals, ids := []uint64{hi | 1}, []byte{0xBB}
+		add := func(v uint64, s uint16) {
+			vals = append(vals, hi|v)
+			if idBytes == 1 {
+				ids = append(ids, byte(s))
+			} else {
+				ids = binary.BigEndian.AppendUint16(ids, s)
+			}
+		}
+		i, j := 0, 0
+		for i < len(es) || j < len(ds) {
+			if j == len(ds) || i < len(es) && es[i].Key < ds[j].value {
+				add(es[i].Key, uint16(sets[i]))
+				i++
+			} else {
+				add(ds[j].value, ds[j].set)
+				j++
+			}
+		}
+		if got, want := sc.pk.flush(), refPackBits([]byte{0xAA}, vals, w); !bytes.Equal(got, want) {
+			t.Fatalf("round %d (%d bits, %d real, %d decoys): packed %x, reference %x", round, vbits, nreal, len(ds), got, want)
+		}
+		if !bytes.Equal(sc.out, ids) {
+			t.Fatalf("round %d: set ids %x, reference %x", round, sc.out, ids)
+		}
+		// Which collisions did the candidates have?
+		cands := ref.refDecoys(new(refBucketScratch), prefix, 12, ^uint64(0), nil, want)
+		seen := map[uint64]bool{}
+		var d, r bool
+		for _, c := range cands {
+			v := c.value & mask
+			d = d || seen[v]
+			seen[v] = true
+			for _, e := range es {
+				r = r || e.Key == v
+			}
+		}
+		if d {
+			dup++
+		} else if r {
+			real++
+		}
+	}
+	if dup < 100 || real < 100 {
+		t.Errorf("rounds whose candidates collided with each other: %d, with a real entry only: %d", dup, real)
+	}
+}

@@ -343,18 +343,19 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	// Check every length before writing a file: a length too short for
 	// the index fails here.
 	for _, b := range bits {
-		if _, err := p.lookupBucket(0, b, true); err != nil {
+		if _, err := p.appendBucket(nil, 0, b, true); err != nil {
 			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
 	st, err := writePrefixFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() prefixFileFunc {
 		var body []byte
 		return func(prefix uint64, bits int) (string, []byte, error) {
-			bk, err := p.lookupBucket(prefix, bits, true)
+			body = appendResponseHead(body[:0], &privateResponse{bits: bits, padded: true, keyID: pub.idBytes()})
+			var err error
+			body, err = p.appendBucket(body, prefix, bits, true)
 			if err != nil {
 				return "", nil, err
 			}
-			body = appendResponse(body[:0], &privateResponse{bits: bits, padded: true, keyID: pub.idBytes(), bucket: bk})
 			return filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, bits))), body, nil
 		}
 	})

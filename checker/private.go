@@ -95,16 +95,19 @@ type PrivateIndex struct {
 	datasets []Dataset
 	sets     []PrivateSet
 	cum      []int64 // cumulative Keys of sets, for decoy set ids
-	byKey    map[string]uint16
-	bySlice  sync.Map // *int (a Reader's shared set slice) -> uint16
+	// cumTotal is cum's last value and cumRecip 2^64/cumTotal, rounded
+	// down, when cum increases from 1 (a sane header): decoySet then
+	// takes its remainder by a multiplication.
+	cumTotal, cumRecip uint64
+	// setOf maps a set of the file (an index into idx.Sets()) to the
+	// header's set id with the same datasets, or -1 if none has them.
+	setOf []int32
 	// padKey seeds the decoys of each bucket (see lookupBucket);
 	// padFixed says it comes from the index (InfoPadSeed), not from a
 	// random draw at open (an index sealed before the seed existed).
 	padKey   [32]byte
 	padFixed bool
-	// rangeBufs recycles the entries of a bucket lookup (*[]hashset.Entry).
-	rangeBufs sync.Pool
-	// bucketScratch recycles the rest of a lookup's scratch (*bucketScratch).
+	// bucketScratch recycles the scratch of bucket lookups (*bucketScratch).
 	bucketScratch sync.Pool
 }
 
@@ -123,7 +126,7 @@ func NewPrivate(idx *hashset.Reader, key *OPRFKey) (*PrivateIndex, error) {
 	if m.Info[InfoSuite] != OPRFSuite {
 		return nil, fmt.Errorf("%w: suite %q (want %q)", ErrNotPrivate, m.Info[InfoSuite], OPRFSuite)
 	}
-	p := &PrivateIndex{idx: idx, bits: b, keyID: m.Info[InfoKeyID], byKey: map[string]uint16{}}
+	p := &PrivateIndex{idx: idx, bits: b, keyID: m.Info[InfoKeyID]}
 	if key != nil && key.ID() != p.keyID {
 		return nil, fmt.Errorf("%w: index key id %s, key file id %s", ErrKeyMismatch, p.keyID, key.ID())
 	}
@@ -131,15 +134,27 @@ func NewPrivate(idx *hashset.Reader, key *OPRFKey) (*PrivateIndex, error) {
 		return nil, fmt.Errorf("%w: bad dataset sets in header", ErrNotPrivate)
 	}
 	var c int64
+	byKey := map[string]uint16{}
 	for i, s := range p.sets {
 		for _, d := range s.Datasets {
 			if d < 0 || d >= len(m.Datasets) {
 				return nil, fmt.Errorf("%w: dataset set %d names dataset %d of %d", ErrNotPrivate, i, d, len(m.Datasets))
 			}
 		}
-		p.byKey[setKey(s.Datasets)] = uint16(i)
+		byKey[setKey(s.Datasets)] = uint16(i)
 		c += max(s.Keys, 1)
 		p.cum = append(p.cum, c)
+	}
+	p.initCum()
+	// A key's set id, by the datasets of its set in the file: a set of
+	// the file that the header lacks makes its keys' buckets corrupt.
+	for _, ds := range idx.Sets() {
+		id, ok := byKey[setKey(ds)]
+		if !ok || len(ds) == 0 {
+			p.setOf = append(p.setOf, -1)
+			continue
+		}
+		p.setOf = append(p.setOf, int32(id))
 	}
 	for _, d := range m.Datasets {
 		p.datasets = append(p.datasets, Dataset{Name: d.Name, Date: d.Date, Source: d.Source})
@@ -216,20 +231,6 @@ func setKey(ds []int) string {
 	return string(b)
 }
 
-func (p *PrivateIndex) setID(ds []int) (uint16, bool) {
-	if len(ds) == 0 {
-		return 0, false
-	}
-	if v, ok := p.bySlice.Load(&ds[0]); ok {
-		return v.(uint16), true
-	}
-	id, ok := p.byKey[setKey(ds)]
-	if ok {
-		p.bySlice.Store(&ds[0], id)
-	}
-	return id, ok
-}
-
 // setIDBytes is the width of a set id on the wire: 0 when there is one
 // set, 1 up to 256 sets, else 2.
 func (p *PrivateIndex) setIDBytes() int {
@@ -257,7 +258,9 @@ func (p *PrivateIndex) PadTier(m, bits int) int {
 	return t
 }
 
-// bucket is one answer's bucket section.
+// bucket is one answer's bucket section, decoded (a client's view of an
+// answer; the server writes the section straight from the index, with
+// appendBucket).
 type bucket struct {
 	bits    int      // prefix bits p
 	entries []uint64 // low 64-p bits of each key, ascending
@@ -274,7 +277,20 @@ const maxBucketEntries = 1 << 20
 var errPrefix = errors.New("bad prefix")
 
 // lookupBucket returns the entries of the keys whose top bits bits are
-// prefix, padded with decoys to [PrivateIndex.PadTier] if pad.
+// prefix, padded with decoys to [PrivateIndex.PadTier] if pad: the
+// bucket section appendBucket writes, decoded.
+func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket, error) {
+	sec, err := p.appendBucket(nil, prefix, nbits, pad)
+	if err != nil {
+		return nil, err
+	}
+	return parseBucket(sec, nbits, pad)
+}
+
+// appendBucket appends the bucket section of an answer (m, w, the packed
+// entries, their set ids: see the wire format below) for the keys whose
+// top bits bits are prefix, padded with decoys to [PrivateIndex.PadTier]
+// if pad. On an error it returns dst unchanged.
 //
 // Decoys are a deterministic function of the index's padding key and the
 // prefix: the first n-m values of a ChaCha8 stream seeded with
@@ -285,7 +301,8 @@ var errPrefix = errors.New("bad prefix")
 // (a CDN's and a server's, two servers', two days') cannot strip the
 // decoys, as it could if they were drawn afresh each time. And an update
 // of the index that adds a real entry to a bucket drops that bucket's last
-// decoy and keeps the others.
+// decoy and keeps the others. These bytes are a contract, held by
+// TestBucketAnswerMatchesReference to the code that first served them.
 //
 // Decoys exist at B bits only: a padded bucket of p < B bits is the union
 // of its 2^(B-p) padded B-bit buckets, in order. Were a shorter bucket
@@ -293,126 +310,135 @@ var errPrefix = errors.New("bad prefix")
 // would be exactly the real ones, and intersecting two lengths would strip
 // every decoy. So every length shows the same decoys, and a p-bit answer
 // holds as many entries as the sum of its sub-buckets' tiers.
-func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*bucket, error) {
-	if !pad || nbits >= p.bits || nbits < 1 || prefix>>nbits != 0 {
-		return p.lookupOne(prefix, nbits, pad)
-	}
-	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
-		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
-	}
-	shift := p.bits - nbits
-	b := &bucket{bits: nbits, idBytes: p.setIDBytes(), padded: true}
-	for sub := prefix << shift; sub < (prefix+1)<<shift; sub++ {
-		sb, err := p.lookupOne(sub, p.bits, true)
-		if err != nil {
-			return nil, err
-		}
-		if len(b.entries)+len(sb.entries) > maxBucketEntries {
-			return nil, fmt.Errorf("%w: over %d entries under this prefix; use more bits", errPrefix, maxBucketEntries)
-		}
-		hi := (sub & (1<<shift - 1)) << (64 - p.bits)
-		for _, v := range sb.entries {
-			b.entries = append(b.entries, hi|v)
-		}
-		if b.idBytes > 0 {
-			b.sets = append(b.sets, sb.sets...)
-		}
-	}
-	return b, nil
-}
-
-// lookupOne is lookupBucket for one bucket: unpadded at any length, or
-// padded at B bits.
-func (p *PrivateIndex) lookupOne(prefix uint64, nbits int, pad bool) (*bucket, error) {
-	if nbits < 1 || nbits > p.bits {
-		return nil, fmt.Errorf("%w: %d bits, this index takes 1..%d", errPrefix, nbits, p.bits)
-	}
-	if prefix>>nbits != 0 {
-		return nil, fmt.Errorf("%w: prefix does not fit in %d bits", errPrefix, nbits)
-	}
-	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
-		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
-	}
-	bufp, _ := p.rangeBufs.Get().(*[]hashset.Entry)
-	if bufp == nil {
-		bufp = new([]hashset.Entry)
-	}
-	es, err := p.idx.AppendRange((*bufp)[:0], prefix, nbits)
-	defer func() {
-		if cap(es) <= 1<<16 {
-			*bufp = es[:0]
-			p.rangeBufs.Put(bufp)
-		}
-	}()
-	if err != nil {
-		return nil, err
-	}
-	if len(es) > maxBucketEntries {
-		return nil, fmt.Errorf("%w: %d entries under this prefix; use more bits", errPrefix, len(es))
-	}
-	b := &bucket{bits: nbits, idBytes: p.setIDBytes(), padded: pad}
-	mask := ^uint64(0) >> nbits
-	n := len(es)
-	if pad {
-		n = p.PadTier(len(es), nbits)
-	}
-	b.entries = make([]uint64, 0, n)
-	if b.idBytes > 0 {
-		b.sets = make([]uint16, 0, n)
-	}
-	add := func(v uint64, set uint16) {
-		b.entries = append(b.entries, v)
-		if b.sets != nil {
-			b.sets = append(b.sets, set)
-		}
-	}
+func (p *PrivateIndex) appendBucket(dst []byte, prefix uint64, nbits int, pad bool) ([]byte, error) {
 	sc, _ := p.bucketScratch.Get().(*bucketScratch)
 	if sc == nil {
 		sc = new(bucketScratch)
 	}
 	defer func() {
-		if cap(sc.sets) <= 1<<16 && cap(sc.ds) <= 1<<16 {
+		sc.pk.buf = nil // the caller's
+		if sc.small() {
 			p.bucketScratch.Put(sc)
 		}
 	}()
-	sets := slices.Grow(sc.sets[:0], len(es))[:len(es)]
-	sc.sets = sets
-	var last []int // entries of one set share its slice: look it up once
-	var lastID uint16
-	for i, e := range es {
-		if len(e.Datasets) == 0 || len(e.Datasets) != len(last) || &e.Datasets[0] != &last[0] {
-			id, ok := p.setID(e.Datasets)
-			if !ok {
-				return nil, fmt.Errorf("%w: a key's datasets are not in the header's sets", hashset.ErrCorrupt)
+	start := len(dst)
+	idBytes := p.setIDBytes()
+	sc.pk = bitPacker{buf: append(dst, 0, 0, 0, 0, byte(idBytes)), w: uint(64 - nbits)}
+	sc.out = sc.out[:0]
+	sc.idBytes = idBytes
+	m := 0
+	if !pad || nbits >= p.bits || nbits < 1 || prefix>>nbits != 0 {
+		n, err := p.packBucket(sc, prefix, nbits, pad, 0, -1)
+		if err != nil {
+			return dst[:start], err
+		}
+		m = n
+	} else {
+		if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+			return dst[:start], fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
+		}
+		shift := p.bits - nbits
+		for sub := prefix << shift; sub < (prefix+1)<<shift; sub++ {
+			hi := (sub & (1<<shift - 1)) << (64 - p.bits)
+			n, err := p.packBucket(sc, sub, p.bits, true, hi, m)
+			if err != nil {
+				return dst[:start], err
 			}
-			last, lastID = e.Datasets, id
-		}
-		sets[i] = lastID
-		if i > 0 && e.Key <= es[i-1].Key {
-			return nil, fmt.Errorf("%w: keys out of order", hashset.ErrCorrupt)
+			m += n
 		}
 	}
-	if n == len(es) {
-		for i, e := range es {
-			add(e.Key&mask, sets[i])
-		}
-		return b, nil
+	dst = sc.pk.flush()
+	binary.BigEndian.PutUint32(dst[start:], uint32(m))
+	return append(dst, sc.out...), nil
+}
+
+// bucketSizeHint is about the size of a bucket section (room for most to
+// be appended without growing), at most 1 MiB.
+func (p *PrivateIndex) bucketSizeHint(nbits int, pad bool) int {
+	if nbits < 1 || nbits > p.bits {
+		return 5
 	}
-	// Decoys: n-len(es) pseudorandom values distinct from each other and
-	// from the real entries (see above), merged into the real ones
-	// (ascending, as the index keeps them).
-	decoys := p.decoys(sc, prefix, nbits, mask, es, n-len(es))
-	i, j := 0, 0
-	for i < len(es) || j < len(decoys) {
-		if j == len(decoys) || i < len(es) && es[i].Key&mask < decoys[j].value {
-			add(es[i].Key&mask, sets[i])
-			i++
-		} else {
-			add(decoys[j].value, decoys[j].set)
-			j++
-		}
+	var n float64
+	if pad {
+		n = float64(p.PadTier(0, p.bits)) * math.Exp2(float64(p.bits-nbits))
+	} else {
+		lambda := float64(p.idx.Len()) / math.Exp2(float64(nbits))
+		n = lambda + 4*math.Sqrt(lambda) + 8
 	}
-	return b, nil
+	return int(min(5+8+n*(float64(64-nbits)/8+float64(p.setIDBytes())), 1<<20))
+}
+
+// packBucket packs one bucket, unpadded at any length or padded at B
+// bits, into sc.pk (each value or'ed with hi) and its set ids into sc.out,
+// and returns its number of entries. have >= 0 is the number of entries
+// packed before, in a union of buckets: packBucket refuses a bucket that
+// takes the total over maxBucketEntries.
+func (p *PrivateIndex) packBucket(sc *bucketScratch, prefix uint64, nbits int, pad bool, hi uint64, have int) (int, error) {
+	if nbits < 1 || nbits > p.bits {
+		return 0, fmt.Errorf("%w: %d bits, this index takes 1..%d", errPrefix, nbits, p.bits)
+	}
+	if prefix>>nbits != 0 {
+		return 0, fmt.Errorf("%w: prefix does not fit in %d bits", errPrefix, nbits)
+	}
+	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+		return 0, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
+	}
+	keys, rids, err := p.idx.AppendRangeIDs(sc.keys[:0], sc.rids[:0], prefix, nbits)
+	sc.keys, sc.rids = keys, rids
+	if err != nil {
+		return 0, err
+	}
+	if len(keys) > maxBucketEntries {
+		return 0, fmt.Errorf("%w: %d entries under this prefix; use more bits", errPrefix, len(keys))
+	}
+	// Set ids, in place of the file's; order; the keys become their low
+	// bits (all share the prefix, so their order stays).
+	mask := ^uint64(0) >> nbits
+	sets := rids
+	setOf := p.setOf
+	var prev uint64
+	for i, rid := range rids {
+		if uint64(rid) >= uint64(len(setOf)) || setOf[rid] < 0 {
+			return 0, fmt.Errorf("%w: a key's datasets are not in the header's sets", hashset.ErrCorrupt)
+		}
+		sets[i] = uint32(setOf[rid])
+		k := keys[i]
+		if i > 0 && k <= prev {
+			return 0, fmt.Errorf("%w: keys out of order", hashset.ErrCorrupt)
+		}
+		prev = k
+		keys[i] = k & mask
+	}
+	n := len(keys)
+	if pad {
+		n = p.PadTier(len(keys), nbits)
+	}
+	if have >= 0 && have+n > maxBucketEntries {
+		return 0, fmt.Errorf("%w: over %d entries under this prefix; use more bits", errPrefix, maxBucketEntries)
+	}
+	keys = slices.Grow(keys, 1) // room for mergePack's sentinel
+	sc.keys = keys
+	sets = slices.Grow(sets, 1)
+	sc.rids = sets
+	p.packPadded(sc, prefix, nbits, mask, keys, sets, n-len(keys), hi)
+	return n, nil
+}
+
+// packPadded packs the real entries of a bucket (keys, its low bits under
+// mask, ascending, with their set ids; room for one more in each) and
+// want decoys, merged, or'ed with hi. Decoys are want pseudorandom values
+// distinct from each other and from the real entries (see appendBucket).
+func (p *PrivateIndex) packPadded(sc *bucketScratch, prefix uint64, nbits int, mask uint64, keys []uint64, sets []uint32, want int, hi uint64) {
+	var ds []decoy
+	if want > 0 {
+		ds = p.decoyCandidates(sc, prefix, nbits, mask, want)
+	}
+	pk, out := sc.pk, len(sc.out)
+	if dupDecoys(ds) || sc.mergePack(keys, sets, ds, hi) {
+		sc.pk, sc.out = pk, sc.out[:out]
+		ds = p.decoysSlow(sc, prefix, nbits, mask, keys, want)
+		sc.mergePack(keys, sets, ds, hi)
+	}
 }
 
 type decoy struct {
@@ -422,91 +448,246 @@ type decoy struct {
 
 // bucketScratch is the scratch space of a bucket lookup.
 type bucketScratch struct {
-	sets   []uint16
-	ds     []decoy
-	packed []uint64
-	dsets  []uint16
+	keys    []uint64 // real keys of a bucket
+	rids    []uint32 // and their sets in the file, then their set ids
+	ds, tmp []decoy
+	counts  []uint32
+	rng     rand.ChaCha8
+	pk      bitPacker // the answer's entries
+	out     []byte    // the answer's set ids
+	idBytes int       // their width
+}
+
+// small says whether the scratch is worth keeping for the next lookup.
+func (sc *bucketScratch) small() bool {
+	return cap(sc.keys) <= 1<<16 && cap(sc.ds) <= 1<<16 && cap(sc.out) <= 1<<17
 }
 
 // decoys returns the want decoys of a bucket, sorted by value. Each
 // candidate takes two words of the stream, a value and a set id draw;
-// a candidate that collides with a real entry or an earlier one, about
-// n²/2^(64-p) likely, is skipped.
-func (p *PrivateIndex) decoys(sc *bucketScratch, prefix uint64, nbits int, mask uint64, es []hashset.Entry, want int) []decoy {
+// a candidate that collides with a real entry (keys under mask,
+// ascending) or an earlier candidate, about n²/2^(64-p) likely, is
+// skipped. (packBucket takes the same steps, with the check for real
+// entries in its merge.)
+func (p *PrivateIndex) decoys(sc *bucketScratch, prefix uint64, nbits int, mask uint64, keys []uint64, want int) []decoy {
+	ds := p.decoyCandidates(sc, prefix, nbits, mask, want)
+	if !dupDecoys(ds) && !realDecoys(keys, ds, mask) {
+		return ds
+	}
+	return p.decoysSlow(sc, prefix, nbits, mask, keys, want)
+}
+
+// decoySeed seeds the stream of a bucket's decoys.
+func (p *PrivateIndex) decoySeed(prefix uint64, nbits int) [32]byte {
 	var in [32 + 9]byte
 	copy(in[:], p.padKey[:])
 	binary.BigEndian.PutUint64(in[32:], prefix)
 	in[40] = byte(nbits)
-	rng := rand.NewChaCha8(sha256.Sum256(in[:]))
-	next := func() decoy { return decoy{value: rng.Uint64() & mask, set: p.decoySet(rng.Uint64())} }
-	real := func(v uint64) bool {
-		_, found := slices.BinarySearchFunc(es, v, func(e hashset.Entry, v uint64) int { return compareU64(e.Key&mask, v) })
-		return found
-	}
-	// Fast path: the first want candidates, if none collides.
+	return sha256.Sum256(in[:])
+}
+
+// decoyCandidates returns the first want candidates of a bucket's
+// stream, sorted by value: its decoys if none collides.
+func (p *PrivateIndex) decoyCandidates(sc *bucketScratch, prefix uint64, nbits int, mask uint64, want int) []decoy {
+	rng := &sc.rng
+	rng.Seed(p.decoySeed(prefix, nbits))
 	ds := slices.Grow(sc.ds[:0], want)[:want]
 	sc.ds = ds
-	for i := range ds {
-		ds[i] = next()
-	}
-	sc.sortDecoys(ds, 64-nbits)
-	// Collisions, by one merge walk over the sorted decoys and the real
-	// entries (ascending under the mask: they share the prefix).
-	ok := true
-	j := 0
-	for i, d := range ds {
-		if i > 0 && d.value == ds[i-1].value {
-			ok = false
-			break
+	switch cum := p.cum; {
+	case len(cum) <= 1:
+		for i := range ds {
+			ds[i] = decoy{value: rng.Uint64() & mask}
+			rng.Uint64()
 		}
-		for j < len(es) && es[j].Key&mask < d.value {
+	case len(cum) <= 16 && p.cumTotal != 0:
+		// decoySet, inlined.
+		total, recip := p.cumTotal, p.cumRecip
+		cum = cum[:len(cum)-1]
+		for i := range ds {
+			v := rng.Uint64() & mask
+			r := rng.Uint64()
+			q, _ := bits.Mul64(r, recip)
+			x := r - q*total
+			if x >= total {
+				x -= total
+			}
+			set := uint64(len(cum))
+			for _, c := range cum {
+				set -= (x - uint64(c)) >> 63
+			}
+			ds[i] = decoy{value: v, set: uint16(set)}
+		}
+	default:
+		for i := range ds {
+			v := rng.Uint64() & mask
+			ds[i] = decoy{value: v, set: p.decoySet(rng.Uint64())}
+		}
+	}
+	return sc.sortDecoys(ds, bits.Len64(mask))
+}
+
+// dupDecoys says whether two of the sorted decoys are equal.
+func dupDecoys(ds []decoy) bool {
+	for i := 1; i < len(ds); i++ {
+		if ds[i].value == ds[i-1].value {
+			return true
+		}
+	}
+	return false
+}
+
+// realDecoys says whether a sorted decoy equals a real entry (keys under
+// mask, ascending), by one merge walk.
+func realDecoys(keys []uint64, ds []decoy, mask uint64) bool {
+	j := 0
+	for _, d := range ds {
+		for j < len(keys) && keys[j]&mask < d.value {
 			j++
 		}
-		if j < len(es) && es[j].Key&mask == d.value {
-			ok = false
-			break
+		if j < len(keys) && keys[j]&mask == d.value {
+			return true
 		}
 	}
-	if ok {
-		return ds
+	return false
+}
+
+// decoysSlow is decoys when a candidate collides: the same stream from
+// the start, skipping collisions.
+func (p *PrivateIndex) decoysSlow(sc *bucketScratch, prefix uint64, nbits int, mask uint64, keys []uint64, want int) []decoy {
+	rng := &sc.rng
+	rng.Seed(p.decoySeed(prefix, nbits))
+	real := func(v uint64) bool {
+		_, found := slices.BinarySearchFunc(keys, v, func(k, v uint64) int { return compareU64(k&mask, v) })
+		return found
 	}
-	// Slow path: the same stream from the start, skipping collisions.
-	rng = rand.NewChaCha8(sha256.Sum256(in[:]))
 	seen := make(map[uint64]bool, want)
-	ds = ds[:0]
+	ds := slices.Grow(sc.ds[:0], want)
 	for len(ds) < want {
-		d := next()
+		d := decoy{value: rng.Uint64() & mask}
+		d.set = p.decoySet(rng.Uint64())
 		if seen[d.value] || real(d.value) {
 			continue
 		}
 		seen[d.value] = true
 		ds = append(ds, d)
 	}
-	sc.sortDecoys(ds, 64-nbits)
-	return ds
+	sc.ds = ds
+	return sc.sortDecoys(ds, bits.Len64(mask))
+}
+
+// mergePack packs the real entries (keys, below 2^64-1 and ascending,
+// with their set ids) and the decoys (sorted), merged, each value or'ed
+// with hi, into sc.pk and their set ids into sc.out; and says whether a
+// decoy equals a real entry (then what it packed is no valid bucket).
+// keys and sets must have room for one more element past their length:
+// keys' holds a sentinel, so that the loop over real entries needs no
+// bounds check.
+func (sc *bucketScratch) mergePack(keys []uint64, sets []uint32, ds []decoy, hi uint64) (collides bool) {
+	nk := len(keys)
+	n := nk + len(ds)
+	keys = keys[:nk+1]
+	keys[nk] = math.MaxUint64
+	sets = sets[:nk+1]
+	// The packer's state and the set ids' in locals, the buffers grown
+	// to what n entries take: whole words of entries, ids of idBytes
+	// written as 2 bytes (the second overwritten by the next id when
+	// idBytes is 1; all at one place when it is 0).
+	buf, acc, pn, w := sc.pk.buf, sc.pk.acc, sc.pk.n, sc.pk.w
+	o := len(buf)
+	buf = slices.Grow(buf, (n*int(w)+63)/64*8+8)
+	buf = buf[:cap(buf)]
+	idb := sc.idBytes
+	out := slices.Grow(sc.out, n*idb+2)
+	io := len(out)
+	out = out[:cap(out)]
+	sh := uint(0)
+	if idb == 1 {
+		sh = 8
+	}
+	put := func(v uint64, s uint16) {
+		v |= hi
+		if pn+w < 64 {
+			acc |= v << (64 - pn - w)
+			pn += w
+		} else {
+			r := pn + w - 64 // bits of v that do not fit
+			binary.BigEndian.PutUint64(buf[o:], acc|v>>r)
+			o += 8
+			acc = v << (64 - r) // 0 when r == 0
+			pn = r
+		}
+		binary.BigEndian.PutUint16(out[io:], s<<sh)
+		io += idb
+	}
+	i := 0
+	for _, d := range ds {
+		for keys[i] < d.value {
+			put(keys[i], uint16(sets[i]))
+			i++
+		}
+		collides = collides || keys[i] == d.value
+		put(d.value, d.set)
+	}
+	for ; i < nk; i++ {
+		put(keys[i], uint16(sets[i]))
+	}
+	sc.pk.buf, sc.pk.acc, sc.pk.n = buf[:o], acc, pn
+	sc.out = out[:io]
+	return collides
 }
 
 func byValue(a, b decoy) int { return compareU64(a.value, b.value) }
 
-// sortDecoys sorts ds by value (vbits wide). When a value and an index
-// into ds fit in 64 bits together, it sorts those as plain integers,
-// several times faster than with a comparison function.
-func (sc *bucketScratch) sortDecoys(ds []decoy, vbits int) {
-	ib := bits.Len(uint(len(ds)))
-	if vbits+ib > 64 || len(ds) < 2 {
-		slices.SortFunc(ds, byValue)
-		return
+// sortDecoys sorts ds by value (vbits wide), stably, and returns it:
+// ds itself, or, when it is sc.ds, sc.ds's sorted copy (the new sc.ds).
+// Decoys are uniform: a counting sort by their top bits into about half
+// as many runs as decoys leaves each a few places from its own, and an
+// insertion sort finishes.
+func (sc *bucketScratch) sortDecoys(ds []decoy, vbits int) []decoy {
+	n := len(ds)
+	if n <= 24 {
+		insertionSortDecoys(ds)
+		return ds
 	}
-	sc.packed = slices.Grow(sc.packed[:0], len(ds))
-	sc.dsets = slices.Grow(sc.dsets[:0], len(ds))
-	for i, d := range ds {
-		sc.packed = append(sc.packed, d.value<<ib|uint64(i))
-		sc.dsets = append(sc.dsets, d.set)
+	vbits = max(vbits, 0)
+	k := min(bits.Len(uint(n))-1, vbits)
+	shift := uint(vbits - k)
+	nb := 1 << k
+	counts := slices.Grow(sc.counts[:0], nb+1)[:nb+1]
+	sc.counts = counts
+	clear(counts)
+	top := uint64(nb - 1)
+	for _, d := range ds {
+		counts[min(d.value>>shift, top)+1]++
 	}
-	slices.Sort(sc.packed)
-	m := uint64(1)<<ib - 1
-	for k, v := range sc.packed {
-		ds[k] = decoy{value: v >> ib, set: sc.dsets[v&m]}
+	for b := 1; b <= nb; b++ {
+		counts[b] += counts[b-1]
+	}
+	tmp := slices.Grow(sc.tmp[:0], n)[:n]
+	for _, d := range ds {
+		b := min(d.value>>shift, top)
+		tmp[counts[b]] = d
+		counts[b]++
+	}
+	insertionSortDecoys(tmp)
+	if len(sc.ds) > 0 && &sc.ds[0] == &ds[0] {
+		sc.ds, sc.tmp = tmp, ds[:0]
+		return tmp
+	}
+	sc.tmp = tmp
+	copy(ds, tmp)
+	return ds
+}
+
+func insertionSortDecoys(ds []decoy) {
+	for i := 1; i < len(ds); i++ {
+		x := ds[i]
+		j := i
+		for j > 0 && ds[j-1].value > x.value {
+			ds[j] = ds[j-1]
+			j--
+		}
+		ds[j] = x
 	}
 }
 
@@ -520,15 +701,94 @@ func compareU64(a, b uint64) int {
 	return 0
 }
 
+// initCum sets cumTotal and cumRecip from cum.
+func (p *PrivateIndex) initCum() {
+	p.cumTotal, p.cumRecip = 0, 0
+	if len(p.cum) > 1 && slices.IsSorted(p.cum) && p.cum[0] >= 1 && p.cum[len(p.cum)-1] >= 2 {
+		p.cumTotal = uint64(p.cum[len(p.cum)-1])
+		p.cumRecip, _ = bits.Div64(1, 0, p.cumTotal)
+	}
+}
+
 // decoySet turns a random word into a set id drawn with the weights of
 // the sets' key counts.
 func (p *PrivateIndex) decoySet(r uint64) uint16 {
 	if len(p.cum) <= 1 {
 		return 0
 	}
-	x := int64(r % uint64(p.cum[len(p.cum)-1]))
-	i, _ := slices.BinarySearch(p.cum, x+1)
-	return uint16(min(i, len(p.cum)-1))
+	if p.cumTotal == 0 { // a header with overflowing counts
+		x := int64(r % uint64(p.cum[len(p.cum)-1]))
+		i, _ := slices.BinarySearch(p.cum, x+1)
+		return uint16(min(i, len(p.cum)-1))
+	}
+	// x = r % cumTotal (Barrett: q is the quotient or one less), then
+	// the first set whose cumulative count exceeds x.
+	q, _ := bits.Mul64(r, p.cumRecip)
+	x := r - q*p.cumTotal
+	if x >= p.cumTotal {
+		x -= p.cumTotal
+	}
+	cum := p.cum
+	if len(cum) <= 16 {
+		// The sets below, counted without branches: x - c underflows
+		// (all are below 2^63) iff c > x.
+		i := uint64(len(cum) - 1)
+		for _, c := range cum[:len(cum)-1] {
+			i -= (x - uint64(c)) >> 63
+		}
+		return uint16(i)
+	}
+	lo, hi := 0, len(cum)-1
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uint64(cum[m]) > x {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return uint16(lo)
+}
+
+// bitPacker packs values of w bits (0 < w <= 64), most significant bit
+// first, into buf.
+type bitPacker struct {
+	buf []byte
+	acc uint64 // n pending bits, at the top
+	n   uint
+	w   uint
+}
+
+// putAll packs hi|v for each v of vals (hi|v < 1<<w).
+func (b *bitPacker) putAll(vals []uint64, hi uint64) {
+	buf, acc, n, w := b.buf, b.acc, b.n, b.w
+	o := len(buf)
+	// Whole words only: at most len(vals)*w+n bits, n < 64.
+	buf = slices.Grow(buf, (len(vals)*int(w)+63)/64*8+8)
+	buf = buf[:cap(buf)]
+	for _, v := range vals {
+		v |= hi
+		if n+w < 64 {
+			acc |= v << (64 - n - w)
+			n += w
+			continue
+		}
+		r := n + w - 64 // bits of v that do not fit
+		binary.BigEndian.PutUint64(buf[o:], acc|v>>r)
+		o += 8
+		acc = v << (64 - r) // 0 when r == 0
+		n = r
+	}
+	b.buf, b.acc, b.n = buf[:o], acc, n
+}
+
+// flush writes the pending bits, zero-padded to a byte, and returns buf.
+func (b *bitPacker) flush() []byte {
+	for ; b.n > 0; b.n -= min(b.n, 8) {
+		b.buf = append(b.buf, byte(b.acc>>56))
+		b.acc <<= 8
+	}
+	return b.buf
 }
 
 // # Sealing
@@ -1008,6 +1268,12 @@ type privateResponse struct {
 }
 
 func appendResponse(dst []byte, r *privateResponse) []byte {
+	return appendBucketSection(appendResponseHead(dst, r), r.bucket, r.bits)
+}
+
+// appendResponseHead appends a response up to its bucket section: the
+// header, the evaluated elements and the proof.
+func appendResponseHead(dst []byte, r *privateResponse) []byte {
 	var flags byte
 	if r.padded {
 		flags |= 1
@@ -1016,15 +1282,20 @@ func appendResponse(dst []byte, r *privateResponse) []byte {
 	dst = append(dst, r.keyID[:]...)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(r.evaluated)/ElementSize))
 	dst = append(dst, r.evaluated...)
-	dst = append(dst, r.proof...)
-	bk := r.bucket
+	return append(dst, r.proof...)
+}
+
+// appendBucketSection appends the bucket section of a response for a
+// prefix of bits bits: m, w, the packed entries, their set ids (m = 0
+// when bk is nil).
+func appendBucketSection(dst []byte, bk *bucket, bits int) []byte {
 	if bk == nil {
 		bk = &bucket{}
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(bk.entries)))
 	dst = append(dst, byte(bk.idBytes))
 	if len(bk.entries) > 0 {
-		dst = packBits(dst, bk.entries, 64-r.bits)
+		dst = packBits(dst, bk.entries, 64-bits)
 	}
 	for i := range bk.entries {
 		switch bk.idBytes {
@@ -1065,19 +1336,32 @@ func parseResponse(b []byte) (*privateResponse, error) {
 	if n > 0 {
 		r.proof = b[n*ElementSize : need]
 	}
-	b = b[need:]
+	bk, err := parseBucket(b[need:], r.bits, r.padded)
+	if err != nil {
+		return nil, err
+	}
+	r.bucket = bk
+	return r, nil
+}
+
+// parseBucket decodes the bucket section of a response for a prefix of
+// bits bits: all of b, at least its 5 bytes of m and w.
+func parseBucket(b []byte, bits int, padded bool) (*bucket, error) {
+	if len(b) < 5 {
+		return nil, fmt.Errorf("%w: response truncated", ErrWire)
+	}
 	m := int64(binary.BigEndian.Uint32(b))
 	w := int(b[4])
 	b = b[5:]
-	if w > 2 || m > maxResponseEntries || (r.bits == 0 && m > 0) {
+	if w > 2 || m > maxResponseEntries || (bits == 0 && m > 0) {
 		return nil, fmt.Errorf("%w: %d entries with %d-byte set ids", ErrWire, m, w)
 	}
-	tb := 64 - r.bits
+	tb := 64 - bits
 	e := (m*int64(tb) + 7) / 8
 	if int64(len(b)) != e+m*int64(w) {
 		return nil, fmt.Errorf("%w: %d bytes for %d entries", ErrWire, len(b), m)
 	}
-	bk := &bucket{bits: r.bits, idBytes: w, padded: r.padded}
+	bk := &bucket{bits: bits, idBytes: w, padded: padded}
 	if m > 0 {
 		bk.entries = unpackBits(b[:e], int(m), tb)
 	}
@@ -1092,34 +1376,24 @@ func parseResponse(b []byte) (*privateResponse, error) {
 			}
 		}
 	}
-	r.bucket = bk
-	return r, nil
+	return bk, nil
 }
 
-// packBits appends vals as a stream of w-bit values, most significant bit
-// first, zero-padded to a byte.
+// packBits appends vals as a stream of w-bit values (0 < w <= 64), most
+// significant bit first, zero-padded to a byte.
 func packBits(dst []byte, vals []uint64, w int) []byte {
-	var acc uint64 // holds nacc pending bits, right-aligned
-	nacc := 0
-	for _, v := range vals {
-		v &= ^uint64(0) >> (64 - w)
-		// Emit whole bytes of (acc, v) without overflowing acc.
-		for rem := w; rem > 0; {
-			take := min(rem, 56-nacc)
-			acc = acc<<take | v>>(rem-take)&(1<<take-1)
-			nacc += take
-			rem -= take
-			for nacc >= 8 {
-				dst = append(dst, byte(acc>>(nacc-8)))
-				nacc -= 8
-			}
-			acc &= 1<<nacc - 1
+	pk := bitPacker{buf: dst, w: uint(w)}
+	mask := ^uint64(0) >> (64 - w)
+	for len(vals) > 0 {
+		var chunk [64]uint64
+		c := chunk[:min(len(vals), len(chunk))]
+		for i := range c {
+			c[i] = vals[i] & mask
 		}
+		pk.putAll(c, 0)
+		vals = vals[len(c):]
 	}
-	if nacc > 0 {
-		dst = append(dst, byte(acc<<(8-nacc)))
-	}
-	return dst
+	return pk.flush()
 }
 
 // unpackBits reads n values of w bits packed by packBits.

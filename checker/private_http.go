@@ -249,9 +249,12 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			h.evaluated(n)
 		}
 	}
+	var out []byte
 	if req.bits > 0 {
 		pad := !h.opts.PadOnlyWhenAsked || strings.EqualFold(r.Header.Get("Add-Padding"), "true")
-		resp.bucket, err = h.ix.lookupBucket(req.prefix, req.bits, pad)
+		resp.padded = pad
+		head := make([]byte, 0, respHeader+len(resp.evaluated)+len(resp.proof)+h.ix.bucketSizeHint(req.bits, pad))
+		out, err = h.ix.appendBucket(appendResponseHead(head, resp), req.prefix, req.bits, pad)
 		if errors.Is(err, errPrefix) {
 			jsonError(w, http.StatusBadRequest, err.Error())
 			return
@@ -260,13 +263,9 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			jsonError(w, http.StatusInternalServerError, "reading the index failed")
 			return
 		}
-		resp.padded = pad
+	} else {
+		out = appendResponse(make([]byte, 0, respHeader+len(resp.evaluated)+len(resp.proof)+5), resp)
 	}
-	size := respHeader + len(resp.evaluated) + len(resp.proof) + 5
-	if bk := resp.bucket; bk != nil {
-		size += (len(bk.entries)*(64-req.bits)+7)/8 + len(bk.entries)*bk.idBytes
-	}
-	out := appendResponse(make([]byte, 0, size), resp)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))

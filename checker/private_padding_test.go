@@ -103,8 +103,8 @@ func TestDecoysCollide(t *testing.T) {
 	}
 	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", fictionalSpace()[:100]})
 	const mask = 1<<5 - 1
-	es := []hashset.Entry{{Key: 3}, {Key: 7}, {Key: 20}}
-	ds := ix.decoys(new(bucketScratch), 0x123, 12, mask, es, 25)
+	keys := []uint64{3, 7, 20}
+	ds := ix.decoys(new(bucketScratch), 0x123, 12, mask, keys, 25)
 	if len(ds) != 25 {
 		t.Fatalf("%d decoys, want 25", len(ds))
 	}
@@ -113,12 +113,12 @@ func TestDecoysCollide(t *testing.T) {
 			t.Errorf("decoy %d: %d (real entries 3, 7, 20; after %v)", i, d.value, ds[:i])
 		}
 	}
-	if again := ix.decoys(new(bucketScratch), 0x123, 12, mask, es, 25); !slices.Equal(ds, again) {
+	if again := ix.decoys(new(bucketScratch), 0x123, 12, mask, keys, 25); !slices.Equal(ds, again) {
 		t.Errorf("two draws differ: %v, %v", ds, again)
 	}
 }
 
-// TestSortDecoys: the packed sort orders decoys as the comparison sort
+// TestSortDecoys: the bucket sort orders decoys as the comparison sort
 // does, sets travelling with their values, on both of its paths.
 func TestSortDecoys(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -134,8 +134,11 @@ func TestSortDecoys(t *testing.T) {
 			}
 			want := slices.Clone(ds)
 			slices.SortStableFunc(want, byValue)
-			got := slices.Clone(ds)
-			sc.sortDecoys(got, vbits)
+			got := sc.sortDecoys(slices.Clone(ds), vbits)
+			sc.ds = slices.Clone(ds) // sorted into the scratch's other buffer
+			if inPlace := sc.sortDecoys(sc.ds, vbits); !slices.Equal(inPlace, got) {
+				t.Fatalf("vbits %d n %d: sorting the scratch's decoys differs", vbits, n)
+			}
 			if !slices.EqualFunc(got, want, func(a, b decoy) bool { return a.value == b.value }) {
 				t.Fatalf("vbits %d n %d: values out of order", vbits, n)
 			}

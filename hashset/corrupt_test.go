@@ -54,12 +54,30 @@ func exercise(r *Reader, keys []uint64) error {
 	}
 	for _, bits := range []int{1, 7, 8, 13, 20, 24, 25, 32, 64} {
 		for _, k := range keys[:min(len(keys), 3)] {
-			r.Range(k>>(64-bits), bits)
+			sameRange(r, k>>(64-bits), bits)
 		}
 	}
 	r.Sections()
 	r.Meta()
 	return r.Verify()
+}
+
+// sameRange panics unless AppendRangeIDs reads what Range reads: the
+// same keys, each with the index in Sets of the very slice Range gives.
+func sameRange(r *Reader, prefix uint64, bits int) {
+	es, err := r.Range(prefix, bits)
+	keys, ids, err2 := r.AppendRangeIDs(nil, nil, prefix, bits)
+	if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+		panic(fmt.Sprintf("AppendRangeIDs: %v, Range: %v", err2, err))
+	}
+	if len(keys) != len(es) || len(ids) != len(es) {
+		panic(fmt.Sprintf("AppendRangeIDs: %d keys and %d ids, Range %d entries", len(keys), len(ids), len(es)))
+	}
+	for i, e := range es {
+		if keys[i] != e.Key || ids[i] >= uint32(len(r.Sets())) || &r.Sets()[ids[i]][0] != &e.Datasets[0] {
+			panic(fmt.Sprintf("AppendRangeIDs disagrees with Range at entry %d", i))
+		}
+	}
 }
 
 // sameBatch panics unless ContainsBatch answers what Contains answers.

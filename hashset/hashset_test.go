@@ -176,6 +176,18 @@ func checkReader(t *testing.T, r *Reader, want ref, rng *rand.Rand) {
 					t.Fatalf("Range(bits=%d)[%d] wrong", bits, i)
 				}
 			}
+			ks, ids, err := r.AppendRangeIDs([]uint64{7}, []uint32{9}, prefix, bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ks) != len(wantKeys)+1 || len(ids) != len(ks) || ks[0] != 7 || ids[0] != 9 {
+				t.Fatalf("AppendRangeIDs(bits=%d) returned %d keys and %d ids, want %d after one", bits, len(ks), len(ids), len(wantKeys))
+			}
+			for i, k := range ks[1:] {
+				if k != wantKeys[i] || !slices.Equal(r.Sets()[ids[i+1]], want[k]) {
+					t.Fatalf("AppendRangeIDs(bits=%d)[%d] wrong", bits, i)
+				}
+			}
 		}
 	}
 }

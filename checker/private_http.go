@@ -249,11 +249,15 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			h.evaluated(n)
 		}
 	}
+	// The answer is built in a pooled buffer: w.Write copies it (into
+	// the front's body buffer, or net/http's), and a ~5 KiB garbage
+	// buffer a query was most of what the server allocated.
+	bp := answerBufs.Get().(*[]byte)
 	var out []byte
 	if req.bits > 0 {
 		pad := !h.opts.PadOnlyWhenAsked || strings.EqualFold(r.Header.Get("Add-Padding"), "true")
 		resp.padded = pad
-		head := make([]byte, 0, respHeader+len(resp.evaluated)+len(resp.proof)+h.ix.bucketSizeHint(req.bits, pad))
+		head := slices.Grow((*bp)[:0], respHeader+len(resp.evaluated)+len(resp.proof)+h.ix.bucketSizeHint(req.bits, pad))
 		out, err = h.ix.appendBucket(appendResponseHead(head, resp), req.prefix, req.bits, pad)
 		if errors.Is(err, errPrefix) {
 			jsonError(w, http.StatusBadRequest, err.Error())
@@ -264,13 +268,23 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		out = appendResponse(make([]byte, 0, respHeader+len(resp.evaluated)+len(resp.proof)+5), resp)
+		out = appendResponse(slices.Grow((*bp)[:0], respHeader+len(resp.evaluated)+len(resp.proof)+5), resp)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.Write(out)
+	if cap(out) <= maxPooledAnswer {
+		*bp = out[:0]
+		answerBufs.Put(bp)
+	}
 }
+
+// answerBufs holds the buffers private answers are built in; those over
+// maxPooledAnswer (short-prefix buckets) are left to the collector.
+var answerBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 64 << 10
 
 // bucketCost is how many bucket entries cost one rate-limit token: a
 // 20-bit bucket of the 487M-number dump (~460 entries) is free, a 12-bit

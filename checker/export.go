@@ -117,19 +117,28 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 	si.PrefixBits, si.Padding, si.Static = bits, opts.Padding, true
 	stats := Stats(c)
 	man := ExportManifest{Format: ExportFormat, IndexID: id, Bits: bits, Padding: opts.Padding, ExportStats: st}
-	for _, f := range []struct {
-		name string
-		v    any
-	}{{"v1/datasets", si}, {"v1/stats", stats}, {"manifest.json", man}} {
+	return st, writeJSONFiles(dir, fileMode, []jsonFile{{"v1/datasets", si}, {"v1/stats", stats}, {"manifest.json", man}})
+}
+
+// jsonFile is a file of an export written from a value as indented JSON.
+type jsonFile struct {
+	name string // slash-separated, under the export directory
+	v    any
+}
+
+// writeJSONFiles writes the files in order (the manifest last, by the
+// callers' lists), each atomically.
+func writeJSONFiles(dir string, mode fs.FileMode, files []jsonFile) error {
+	for _, f := range files {
 		data, err := json.MarshalIndent(f.v, "", "  ")
 		if err != nil {
-			return st, err
+			return err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n'), fileMode); err != nil {
-			return st, fmt.Errorf("checker: export: %w", err)
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n'), mode); err != nil {
+			return fmt.Errorf("checker: export: %w", err)
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // prefixFileFunc returns the path and contents of the file of prefix
@@ -370,17 +379,5 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	cfg.EvaluateURL, cfg.StaticBucketBits = opts.EvaluateURL, bits
 	man := ExportManifest{Format: PrivateExportFormat, IndexID: indexID(p.idx), Bits: bits, Padding: true, ExportStats: st,
 		KeyID: p.KeyID(), EvaluateURL: opts.EvaluateURL}
-	for _, f := range []struct {
-		name string
-		v    any
-	}{{"v1/private/key", cfg}, {"v1/datasets", PrivateInfo(p)}, {"v1/stats", PrivateStats(p)}, {"manifest.json", man}} {
-		data, err := json.MarshalIndent(f.v, "", "  ")
-		if err != nil {
-			return st, err
-		}
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n'), fileMode); err != nil {
-			return st, fmt.Errorf("checker: export: %w", err)
-		}
-	}
-	return st, nil
+	return st, writeJSONFiles(dir, fileMode, []jsonFile{{"v1/private/key", cfg}, {"v1/datasets", PrivateInfo(p)}, {"v1/stats", PrivateStats(p)}, {"manifest.json", man}})
 }

@@ -193,6 +193,18 @@ func consts(mask, c19 int) {
 // selectTail ends ifmaSelect and ifmaSelectLanes: with the selected
 // entry in Z0-Z19 and the negation mask in Z31, YplusX and YminusX
 // swapped and T2d = 4p - T2d (carried) where negating, then stored.
+// identityCached sets Z0-Z19 to the cached identity (YplusX = YminusX =
+// Z = 1, T2d = 0), R8 holding 1: where a table lookup starts.
+func identityCached() {
+	for i := range 20 {
+		if i%5 == 0 && i < 15 {
+			p("VPBROADCASTQ R8, %s", z(i))
+		} else {
+			p("VPXORQ %s, %s, %s", z(i), z(i), z(i))
+		}
+	}
+}
+
 func selectTail() {
 	for i := range 5 {
 		tmp := z(20 + i)
@@ -350,13 +362,7 @@ func main() {
 	p("MOVQ table+8(FP), SI")
 	p("MOVQ masks+16(FP), DX")
 	p("MOVQ $1, R8")
-	for i := range 20 {
-		if i%5 == 0 && i < 15 {
-			p("VPBROADCASTQ R8, %s", z(i))
-		} else {
-			p("VPXORQ %s, %s, %s", z(i), z(i), z(i))
-		}
-	}
+	identityCached()
 	for j := range 8 {
 		p("VPBROADCASTQ %d(DX), Z31", 8*j)
 		for i := range 20 {
@@ -390,13 +396,7 @@ func main() {
 	p("VPXORQ Z29, Z30, Z30") // |x|
 	p("MOVQ $1, R8")
 	p("VPBROADCASTQ R8, Z27")
-	for i := range 20 {
-		if i%5 == 0 && i < 15 {
-			p("VPBROADCASTQ R8, %s", z(i))
-		} else {
-			p("VPXORQ %s, %s, %s", z(i), z(i), z(i))
-		}
-	}
+	identityCached()
 	for j := range 8 {
 		p("MOVQ $%d, R8", j+1)
 		p("VPBROADCASTQ R8, Z28")

@@ -239,9 +239,10 @@ var (
 func (fc *frontConn) serve() {
 	f := fc.f
 	fc.br = frontReaders.Get().(*bufio.Reader)
-	fc.br.Reset(fc.c)
+	rw := frontIO(fc.c)
+	fc.br.Reset(rw)
 	fc.bw = frontWriters.Get().(*bufio.Writer)
-	fc.bw.Reset(fc.c)
+	fc.bw.Reset(rw)
 	fc.remote = fc.c.RemoteAddr().String()
 	fc.w.hdr = http.Header{}
 	handedOff := false

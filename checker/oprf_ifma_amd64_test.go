@@ -5,6 +5,7 @@ package checker
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
 	"os"
@@ -27,6 +28,41 @@ func fe8Value(x *fe8, j int) *big.Int {
 		v.Lsh(v, 51).Add(v, new(big.Int).SetUint64(x[i][j]))
 	}
 	return v
+}
+
+// wantSelected is what a lookup of digit d in table gives, by its
+// definition ([selectCached]): the entry |d| (the identity for 0),
+// negated for d < 0.
+func wantSelected(table *[8]cached8, d int8) cached8 {
+	want := cached8Zero
+	if d != 0 {
+		want = table[max(d, -d)-1]
+	}
+	if d < 0 {
+		want.YplusX, want.YminusX = want.YminusX, want.YplusX
+		ifmaSub(&want.T2d, &fe8Zero, &want.T2d)
+	}
+	return want
+}
+
+// cached8LaneDiff checks lane j of got against lane j of want: every
+// limb of got below 2^52 and every coordinate equal modulo p. It says
+// what differs, or "".
+func cached8LaneDiff(got, want *cached8, j int) string {
+	pr := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	gs := []*fe8{&got.YplusX, &got.YminusX, &got.Z, &got.T2d}
+	for c, w := range []*fe8{&want.YplusX, &want.YminusX, &want.Z, &want.T2d} {
+		for i := range 5 {
+			if gs[c][i][j] >= 1<<52 {
+				return fmt.Sprintf("coordinate %d lane %d: limb not below 2^52", c, j)
+			}
+		}
+		g, wv := fe8Value(gs[c], j), fe8Value(w, j)
+		if g.Mod(g, pr).Cmp(wv.Mod(wv, pr)) != 0 {
+			return fmt.Sprintf("coordinate %d lane %d differs", c, j)
+		}
+	}
+	return ""
 }
 
 // randFe8 fills x with limbs below 2^52, the input bound of the 8-way
@@ -257,7 +293,6 @@ func TestIFMAHashToGroupMatchesOne(t *testing.T) {
 // negated for x < 0, on tables of limbs up to 2^52-1.
 func TestIFMASelect(t *testing.T) {
 	needIFMA(t)
-	pr := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
 	r := mrand.New(mrand.NewPCG(7, 8))
 	s := new(ifmaState)
 	for range 50 {
@@ -269,26 +304,10 @@ func TestIFMASelect(t *testing.T) {
 		}
 		for x := int8(-8); x <= 8; x++ {
 			s.selectCached8(x)
-			want := cached8Zero
-			if x != 0 {
-				want = s.table[max(x, -x)-1]
-			}
-			if x < 0 {
-				want.YplusX, want.YminusX = want.YminusX, want.YplusX
-				ifmaSub(&want.T2d, &fe8Zero, &want.T2d)
-			}
-			got := []*fe8{&s.m.YplusX, &s.m.YminusX, &s.m.Z, &s.m.T2d}
-			for c, w := range []*fe8{&want.YplusX, &want.YminusX, &want.Z, &want.T2d} {
-				for j := range 8 {
-					for i := range 5 {
-						if got[c][i][j] >= 1<<52 {
-							t.Fatalf("x=%d: limb not below 2^52", x)
-						}
-					}
-					g, wv := fe8Value(got[c], j), fe8Value(w, j)
-					if g.Mod(g, pr).Cmp(wv.Mod(wv, pr)) != 0 {
-						t.Fatalf("x=%d coordinate %d lane %d differs", x, c, j)
-					}
+			want := wantSelected(&s.table, x)
+			for j := range 8 {
+				if msg := cached8LaneDiff(&s.m, &want, j); msg != "" {
+					t.Fatalf("x=%d: %s", x, msg)
 				}
 			}
 		}

@@ -413,6 +413,19 @@ func TestBucketAnswerCrafted(t *testing.T) {
 	}
 }
 
+// smallSpaceEntries draws a value space of 3 to 14 bits and sorted real
+// entries filling at most half of it (40 at most): spaces where decoy
+// candidates collide with each other and with the real entries.
+func smallSpaceEntries(rng *rand.Rand) (vbits int, es []hashset.Entry) {
+	vbits = 3 + rng.IntN(12)
+	nreal := rng.IntN(min(40, 1<<vbits/2))
+	for _, v := range rng.Perm(1 << vbits)[:nreal] {
+		es = append(es, hashset.Entry{Key: uint64(v)})
+	}
+	slices.SortFunc(es, func(a, b hashset.Entry) int { return compareU64(a.Key, b.Key) })
+	return vbits, es
+}
+
 // TestDecoysMatchReference: the decoys of buckets in small value spaces,
 // where candidates collide with each other and with real entries (the
 // slow path), against the reference's, for many real sets.
@@ -422,14 +435,9 @@ func TestDecoysMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
 	slow := 0
 	for round := range 3000 {
-		vbits := 3 + rng.IntN(12)
+		vbits, es := smallSpaceEntries(rng)
 		mask := uint64(1)<<vbits - 1
-		nreal := rng.IntN(min(40, 1<<vbits/2))
-		var es []hashset.Entry
-		for _, v := range rng.Perm(1 << vbits)[:nreal] {
-			es = append(es, hashset.Entry{Key: uint64(v)})
-		}
-		slices.SortFunc(es, func(a, b hashset.Entry) int { return compareU64(a.Key, b.Key) })
+		nreal := len(es)
 		want := 1 + rng.IntN(min(60, 1<<vbits-nreal))
 		prefix := uint64(round)
 		wantDs := ref.refDecoys(new(refBucketScratch), prefix, 12, mask, es, want)
@@ -735,14 +743,9 @@ func TestPackPaddedMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(18, 18))
 	var dup, real int
 	for round := range 3000 {
-		vbits := 3 + rng.IntN(12)
+		vbits, es := smallSpaceEntries(rng)
 		mask := uint64(1)<<vbits - 1
-		nreal := rng.IntN(min(40, 1<<vbits/2))
-		var es []hashset.Entry
-		for _, v := range rng.Perm(1 << vbits)[:nreal] {
-			es = append(es, hashset.Entry{Key: uint64(v)})
-		}
-		slices.SortFunc(es, func(a, b hashset.Entry) int { return compareU64(a.Key, b.Key) })
+		nreal := len(es)
 		keys := make([]uint64, len(es), len(es)+1)
 		sets := make([]uint32, len(es), len(es)+1)
 		for i, e := range es {

@@ -4,6 +4,7 @@
 #
 #   bench/range/run.sh            # 10M keys, 8/32/64 connections, 3 rounds of 4 s
 #   N=1000000 DUR=2s REPS=5 CONNS="8 64" bench/range/run.sh
+#   SERVER_NICE=10 bench/range/run.sh   # under CPU contention
 #
 # Needs wrk and nginx (apt-get install wrk nginx). WORK keeps the index
 # and the export between runs. It defaults to tmpfs (/dev/shm) when that
@@ -36,7 +37,10 @@ NG_PORT=${NG_PORT:-18182}
 HERE=bench/range
 # SERVER_CPUS / WRK_CPUS (taskset lists, e.g. 1 and 0) pin both servers
 # and wrk to separate cores; by default everything shares all cores.
-SRV_PIN=${SERVER_CPUS:+taskset -c $SERVER_CPUS}
+# SERVER_NICE=10 runs both servers at a lower priority than wrk: CPU
+# contention, where a server that answers some connections and starves
+# the others shows it in p90/p99 (a busy host, or a sidecar's clients).
+SRV_PIN="${SERVER_NICE:+nice -n $SERVER_NICE} ${SERVER_CPUS:+taskset -c $SERVER_CPUS}"
 WRK_PIN=${WRK_CPUS:+taskset -c $WRK_CPUS}
 mkdir -p "$WORK"
 
@@ -92,7 +96,7 @@ done
 # median: the middle of the numbers on stdin (the lower middle of an even count).
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-echo "range benchmark: $N keys in $WORK, 20-bit prefixes, wrk -t$THREADS -d$DUR, $REPS rounds, $(nproc) cores${SERVE_ENV:+, serve with $SERVE_ENV}"
+echo "range benchmark: $N keys in $WORK, 20-bit prefixes, wrk -t$THREADS -d$DUR, $REPS rounds, $(nproc) cores${SERVE_ENV:+, serve with $SERVE_ENV}${SERVER_NICE:+, servers at nice $SERVER_NICE}${SERVER_CPUS:+, servers on CPUs $SERVER_CPUS}${WRK_CPUS:+, wrk on CPUs $WRK_CPUS}"
 printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s\n" conns round server "req/s" "p50 us" "p99 us" bytes errors "cpu us"
 summary=()
 for c in $CONNS; do

@@ -46,6 +46,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,12 @@ const frontBufSize = 4 << 10
 
 // Front serves a [Server] on listeners. Create it with [Server.Front].
 type Front struct {
+	// Lanes is the number of event loops serving the connections of
+	// TCP listeners on Linux (see http_front_lanes_linux.go): 0 for
+	// GOMAXPROCS, negative for none (a goroutine per connection, as on
+	// other systems and other listeners). Set it before Serve.
+	Lanes int
+
 	s  *Server
 	hs *http.Server // what the lean path hands off
 	q  *connQueue
@@ -76,6 +83,13 @@ type Front struct {
 	closing atomic.Bool
 
 	handOffs atomic.Int64 // connections handed to net/http (tests)
+
+	laneOnce  sync.Once
+	laneErr   error
+	lanes     []*lane               // under mu once started
+	laneFiles map[*os.File]struct{} // listening sockets the lanes accept on
+	laneWG    sync.WaitGroup        // running lanes (tests)
+	detaches  atomic.Int64          // connections lanes gave to goroutines (tests)
 }
 
 // Front returns the connection front of s: call [Front.Serve] with a
@@ -89,6 +103,7 @@ func (s *Server) Front() *Front {
 		idle: hs.IdleTimeout, readHeader: hs.ReadHeaderTimeout, read: hs.ReadTimeout, write: hs.WriteTimeout,
 		hsErr: make(chan error, 1),
 		lns:   map[*net.Listener]struct{}{}, conns: map[*frontConn]struct{}{},
+		laneFiles: map[*os.File]struct{}{},
 	}
 }
 
@@ -114,6 +129,13 @@ func (f *Front) Serve(ln net.Listener) error {
 		f.mu.Unlock()
 		ln.Close()
 	}()
+	if f.Lanes >= 0 && lanesSupported(ln) {
+		err := f.startLanes()
+		if err == nil {
+			return f.acceptLanes(ln)
+		}
+		f.s.log.Warn("no event loops; serving a goroutine per connection", "err", err)
+	}
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
@@ -191,6 +213,12 @@ func (f *Front) stopListening() {
 	f.closing.Store(true)
 	for ln := range f.lns {
 		(*ln).Close()
+	}
+	for lf := range f.laneFiles {
+		lf.Close()
+	}
+	for _, l := range f.lanes {
+		l.wakeUp()
 	}
 	f.mu.Unlock()
 	f.q.Close()

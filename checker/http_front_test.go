@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -141,8 +142,36 @@ func compareResponses(t *testing.T, name string, fast, ref []rawResponse, bodies
 // headers but Date, body, and whether the connection stays open. The
 // cases cover what the lean path takes and what it must hand off.
 func TestFrontMatchesNetHTTP(t *testing.T) {
+	forFrontModes(t, testFrontMatchesNetHTTP)
+}
+
+// frontModes are the ways a Front serves connections: lanes (event
+// loops, where the system has them) and a goroutine per connection.
+var frontModes = []struct {
+	name string
+	tune func(*Front)
+}{
+	{"lanes", nil},
+	{"goroutines", func(f *Front) { f.Lanes = -1 }},
+}
+
+// forFrontModes runs test once in each front mode.
+func forFrontModes(t *testing.T, test func(t *testing.T, tune func(*Front))) {
+	for _, m := range frontModes {
+		t.Run(m.name, func(t *testing.T) { test(t, m.tune) })
+	}
+}
+
+// lanesOn reports whether f serves its connections in lanes.
+func lanesOn(f *Front) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.lanes) > 0
+}
+
+func testFrontMatchesNetHTTP(t *testing.T, tune func(*Front)) {
 	s := newTestServer(t, 3000)
-	fast, front := startFront(t, s, nil)
+	fast, front := startFront(t, s, tune)
 	ref := startNetHTTP(t, s)
 	get := func(target string, hdr ...string) string {
 		return "GET " + target + " HTTP/1.1\r\nHost: phonecheck.test\r\n" + strings.Join(hdr, "") + "\r\n"
@@ -217,10 +246,13 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 		if methods == nil {
 			methods = []string{"GET"}
 		}
-		before := front.handOffs.Load()
+		before, detBefore := front.handOffs.Load(), front.detaches.Load()
 		a, aliveA := exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
+		}
+		if detached := front.detaches.Load() > detBefore; c.lean && detached {
+			t.Errorf("%s: a lane gave the connection to a goroutine", c.name)
 		}
 		b, aliveB := exchange(t, ref, c.raw, methods...)
 		compareResponses(t, c.name, a, b, true)
@@ -239,9 +271,11 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 
 // TestFrontKeepAlive: many requests on one connection, lean and handed
 // off in turn, all answered in order.
-func TestFrontKeepAlive(t *testing.T) {
+func TestFrontKeepAlive(t *testing.T) { forFrontModes(t, testFrontKeepAlive) }
+
+func testFrontKeepAlive(t *testing.T, tune func(*Front)) {
 	s := newTestServer(t, 1000)
-	addr, _ := startFront(t, s, nil)
+	addr, _ := startFront(t, s, tune)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -274,9 +308,14 @@ func TestFrontKeepAlive(t *testing.T) {
 }
 
 // TestFrontTimeouts: an idle connection and a head that stalls are closed.
-func TestFrontTimeouts(t *testing.T) {
+func TestFrontTimeouts(t *testing.T) { forFrontModes(t, testFrontTimeouts) }
+
+func testFrontTimeouts(t *testing.T, tune func(*Front)) {
 	s := newTestServer(t, 100)
 	addr, _ := startFront(t, s, func(f *Front) {
+		if tune != nil {
+			tune(f)
+		}
 		f.idle = 300 * time.Millisecond
 		f.readHeader = 300 * time.Millisecond
 	})
@@ -302,6 +341,13 @@ func TestFrontTimeouts(t *testing.T) {
 // TestFrontShutdown: Shutdown lets a request under way finish, closes
 // idle connections and stops Serve.
 func TestFrontShutdown(t *testing.T) {
+	forFrontModes(t, testFrontShutdown)
+	// Both connections in one lane, which the request under way holds:
+	// the idle one is closed all the same.
+	t.Run("one lane", func(t *testing.T) { testFrontShutdown(t, func(f *Front) { f.Lanes = 1 }) })
+}
+
+func testFrontShutdown(t *testing.T, tune func(*Front)) {
 	s := newTestServer(t, 100)
 	started, release := make(chan struct{}), make(chan struct{})
 	s.panicHook = func(r *http.Request) {
@@ -311,6 +357,9 @@ func TestFrontShutdown(t *testing.T) {
 		}
 	}
 	f := s.Front()
+	if tune != nil {
+		tune(f)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -369,6 +418,19 @@ func TestFrontShutdown(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Errorf("still accepting after Shutdown")
 	}
+	waitLanes(t, f)
+}
+
+// waitLanes fails t unless f's lanes have all stopped within 5 s.
+func waitLanes(t *testing.T, f *Front) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { f.laneWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Errorf("lanes still running after the front stopped")
+	}
 }
 
 // TestFrontPanic: a panic in a request answers 500, and the connection and
@@ -393,9 +455,11 @@ func TestFrontPanic(t *testing.T) {
 
 // TestFrontConcurrent: many connections at once, each checking its
 // answers, under the race detector when it is on.
-func TestFrontConcurrent(t *testing.T) {
+func TestFrontConcurrent(t *testing.T) { forFrontModes(t, testFrontConcurrent) }
+
+func testFrontConcurrent(t *testing.T, tune func(*Front)) {
 	s := newTestServer(t, 2000)
-	addr, _ := startFront(t, s, nil)
+	addr, _ := startFront(t, s, tune)
 	want := map[string]string{}
 	var prefixes []string
 	for i := range 64 {
@@ -686,4 +750,107 @@ func TestFrontPrivateHeaders(t *testing.T) {
 	if got := <-seen; got != "203.0.113.7" {
 		t.Errorf("ClientID saw X-Forwarded-For %q", got)
 	}
+}
+
+// TestFrontLanesBackpressure: a client that sends many requests before
+// reading any answer fills its socket; the lane gives the connection,
+// with what it read and the answers the socket did not take, to a
+// goroutine, and every answer arrives, in order.
+func TestFrontLanesBackpressure(t *testing.T) {
+	s := newTestServer(t, 3000)
+	addr, f := startFront(t, s, nil)
+	// Ranges between big answers (/openapi.json): far more than the
+	// socket buffers hold.
+	const n = 4000
+	var req strings.Builder
+	want := map[string]string{"/openapi.json": do(t, s, "GET", "/openapi.json").Body.String()}
+	targets := make([]string, n)
+	for i := range n {
+		targets[i] = "/openapi.json"
+		if i%2 == 1 {
+			targets[i] = fmt.Sprintf("/range/%05X", i*1337)
+			want[targets[i]] = do(t, s, "GET", targets[i]).Body.String()
+		}
+		req.WriteString("GET " + targets[i] + " HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	if len(want["/openapi.json"])*n/2 < 16<<20 {
+		t.Fatalf("answers of %d bytes in all: too few to fill the socket buffers", len(want["/openapi.json"])*n/2)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	go io.WriteString(c, req.String())
+	time.Sleep(200 * time.Millisecond) // let the answers pile up
+	br := bufio.NewReader(c)
+	for i, target := range targets {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != want[target] {
+			t.Fatalf("answer %d (%s): %d, body differs from the handler's", i, target, resp.StatusCode)
+		}
+	}
+	if !lanesOn(f) {
+		if runtime.GOOS == "linux" {
+			t.Fatal("no lanes on Linux")
+		}
+		return // only Linux has lanes; the answers are checked all the same
+	}
+	if f.detaches.Load() == 0 {
+		t.Errorf("the socket never filled: the test did not test the hand-over")
+	}
+}
+
+// TestFrontLanesClose: Close closes the connections lanes hold, idle or
+// not, and the lanes stop.
+func TestFrontLanesClose(t *testing.T) {
+	s := newTestServer(t, 100)
+	f := s.Front()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- f.Serve(ln) }()
+	var conns []net.Conn
+	for i := range 6 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if i%2 == 0 { // some served once, some never, one mid-head
+			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+				t.Fatal(err)
+			} else {
+				resp.Body.Close()
+			}
+		}
+		if i == 5 {
+			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHo")
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(50 * time.Millisecond) // every connection reaches its lane
+	if !lanesOn(f) && runtime.GOOS == "linux" {
+		t.Fatal("no lanes on Linux")
+	}
+	f.Close()
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second)) // well before ReadHeaderTimeout
+		if n, err := c.Read(make([]byte, 512)); err == nil || isTimeout(err) {
+			t.Errorf("connection %d: read %d, %v after Close; want it closed", i, n, err)
+		}
+	}
+	waitLanes(t, f)
 }

@@ -63,9 +63,10 @@ const frontBufSize = 4 << 10
 // Front serves a [Server] on listeners. Create it with [Server.Front].
 type Front struct {
 	// Lanes is the number of event loops serving the connections of
-	// TCP listeners on Linux (see http_front_lanes_linux.go): 0 for
-	// GOMAXPROCS, negative for none (a goroutine per connection, as on
-	// other systems and other listeners). Set it before Serve.
+	// TCP listeners on Linux (see http_front_lanes_linux.go): 0 for one
+	// fewer than GOMAXPROCS (at least one), negative for none (a
+	// goroutine per connection, as on other systems and other
+	// listeners). Set it before Serve.
 	Lanes int
 
 	s  *Server

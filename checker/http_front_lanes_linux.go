@@ -134,12 +134,25 @@ func (lc *laneConn) SetReadDeadline(t time.Time) error {
 func (lc *laneConn) SetWriteDeadline(time.Time) error { return nil } // a lane never waits to write
 func (lc *laneConn) SetDeadline(t time.Time) error    { return lc.SetReadDeadline(t) }
 
-// startLanes starts GOMAXPROCS lanes (or f.Lanes), once.
+// defaultLanes is one lane fewer than GOMAXPROCS, and at least one. The
+// P left over runs the rest of the process (the goroutine front,
+// net/http, the collector), and while there is an idle P the runtime
+// leaves a waiting lane its own: with as many lanes as Ps, sysmon took
+// the P of every lane that waited more than 20 us and the lane had to get
+// one back when it woke. On this project's 2-core machines, with wrk on
+// the same cores (bench/range/run.sh, 32 and 64 connections), one lane
+// used 11-12 us of CPU a request against 14-17 us for two, and its p99
+// was about half.
+func defaultLanes() int {
+	return max(1, runtime.GOMAXPROCS(0)-1)
+}
+
+// startLanes starts f.Lanes lanes (defaultLanes for 0), once.
 func (f *Front) startLanes() error {
 	f.laneOnce.Do(func() {
 		n := f.Lanes
 		if n == 0 {
-			n = runtime.GOMAXPROCS(0)
+			n = defaultLanes()
 		}
 		var ls []*lane
 		for range n {

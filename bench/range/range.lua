@@ -37,6 +37,14 @@ function init(args)
   end
 end
 
+-- PACE_MS=1: each connection waits that long after an answer before
+-- its next request, so both servers get about the same offered load,
+-- below what either can serve: their latencies at equal load.
+local pace = tonumber(os.getenv("PACE_MS") or "0")
+if pace > 0 then
+  function delay() return pace end
+end
+
 function request()
   i = i % n + 1
   return reqs[i]

@@ -87,7 +87,7 @@ func init() {
 		fs.Float64Var(&f.rate, "rate", checker.DefaultPrivateRate, "with --private: evaluations per second per client (0: no limit)")
 		fs.IntVar(&f.burst, "burst", 0, "with --private: evaluations a client may spend at once (default and minimum: --max-elements)")
 		fs.IntVar(&f.max, "max-elements", checker.DefaultMaxElements, "with --private: blinded elements per request, 1..65535")
-		fs.IntVar(&f.lanes, "lanes", 0, "event loops serving connections (Linux): 0 for one per CPU the Go runtime uses, -1 for a goroutine per connection")
+		fs.IntVar(&f.lanes, "lanes", 0, "event loops serving connections (Linux): 0 for one fewer than the CPUs the Go runtime uses (at least 1), -1 for a goroutine per connection")
 		fs.StringVar(&f.padding, "padding", "always", "with --private: `MODE` always pads every bucket answer, asked only those whose client asks")
 	}
 	cmdServe.Run = runServe

@@ -14,7 +14,10 @@ package checker
 // does not recognise as simple it hands, with the bytes already read, to a
 // net/http.Server that serves the connection from then on, so every odd
 // case is answered by net/http itself. http_front_test.go checks the two
-// paths give the same responses, request by request.
+// paths give the same responses, request by request. On Linux, the
+// connections of TCP listeners are served by lanes, event loops that
+// answer the lean path's requests and give a connection to a goroutine of
+// this file for anything else (http_front_lanes_linux.go).
 //
 // The lean path takes a request when all of these hold, and hands it off
 // otherwise:

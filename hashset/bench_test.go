@@ -341,3 +341,48 @@ func lookups(r *Reader, batched bool, probes []uint64, n int) (int, time.Duratio
 	}
 	return found, time.Since(t0)
 }
+
+// BenchmarkRangeLarge: AppendRangeIDs of random 20-bit prefixes (what the
+// range endpoint asks), the ends found from an interpolated guess against
+// a plain binary search of the bucket, in the same run.
+//
+//	go test ./hashset/ -run '^$' -bench RangeLarge -count 5
+func BenchmarkRangeLarge(b *testing.B) {
+	for _, n := range sizes(b) {
+		x := benchIndex(b, n, -1)
+		r, err := Open(x.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		prefixes := randomKeys(1<<16, 21)
+		for i := range prefixes {
+			prefixes[i] >>= 64 - 20
+		}
+		run := func(n int) (time.Duration, int) {
+			var keys []uint64
+			var ids []uint32
+			total := 0
+			t0 := time.Now()
+			for i := range n {
+				keys, ids, _ = r.AppendRangeIDs(keys[:0], ids[:0], prefixes[i%len(prefixes)], 20)
+				total += len(keys)
+			}
+			return time.Since(t0), total
+		}
+		b.Run(fmt.Sprintf("keys=%dM", n/1_000_000), func(b *testing.B) {
+			run(len(prefixes)) // touch the pages both passes read
+			b.ResetTimer()
+			d, got := run(b.N)
+			b.StopTimer()
+			binaryRangeSearch = true
+			bd, want := run(b.N)
+			binaryRangeSearch = false
+			if got != want {
+				b.Fatalf("found %d keys, the binary search %d", got, want)
+			}
+			b.ReportMetric(float64(bd.Nanoseconds())/float64(b.N), "binary-ns/op")
+			b.ReportMetric(float64(bd)/float64(d), "speedup")
+		})
+	}
+}

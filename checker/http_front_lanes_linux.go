@@ -452,6 +452,9 @@ func (l *lane) serve(lc *laneConn, now time.Time) {
 		lc.start += len(head)
 		lc.headStart = time.Time{}
 		fc.respond()
+		if benchDelay > 0 {
+			spin(benchDelay)
+		}
 		fc.served++
 		if fc.werr != nil {
 			l.close(lc)

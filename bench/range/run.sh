@@ -2,10 +2,24 @@
 # Range endpoint benchmark: phonecheck serve against nginx serving the
 # export of the same index, same random 20-bit prefixes, same run.
 #
-#   bench/range/run.sh            # 10M keys, 8/32/64 connections, 3 rounds of 4 s
+#   bench/range/run.sh            # 10M keys, 8/32/64 connections, 5 rounds of 4 s
 #   N=1000000 DUR=2s REPS=5 CONNS="8 64" bench/range/run.sh
 #   SERVER_NICE=10 bench/range/run.sh   # under CPU contention
 #   SERVE_FLAGS=--lanes=-1 bench/range/run.sh   # a goroutine per connection
+#   SHARED=1 bench/range/run.sh   # servers and wrk on all cores together
+#
+# Where things run: by default wrk has the first half of the cores (on two
+# cores, core 0 and one thread) and the server under test the others,
+# nginx with one worker a core, so both servers get the same CPUs and
+# neither competes with the load generator, as with wrk on another
+# machine. With SHARED=1, everything shares every core and each server
+# takes what it can: nginx's two workers use both cores between wrk's
+# threads, while phonecheck's one event loop (the default on two cores)
+# waits for wrk part of the time. Measured on a 2-core VM, SHARED=1 at 8
+# connections left 0.40-0.47 of a core idle with phonecheck (under 0.1
+# with nginx), and the ratio (1.24-1.38x in three runs, where the
+# default gives ~2x) measured how the scheduler interleaved three busy
+# threads on two cores more than either server.
 #
 # Each round measures both servers at full load (as fast as wrk can
 # send), then paced (PACE ms between an answer and the connection's next
@@ -35,14 +49,40 @@
 # That makes the p99 of a full-load point sensitive to the host's own
 # stalls: before and after the rounds, hiccup measures them on each core
 # with the servers idle (the share of 2 s a spinning thread did not run,
-# in gaps of 0.5 ms or more).
+# in gaps of 0.5 ms or more), and each point prints the host's steal
+# time while it ran. In a 4 s point, 1% is 40 ms: one stall of the VM or
+# one burst of another task on a busy core (perf sched saw 40-50 ms ones
+# on this VM) moves the p99 by milliseconds, so it swings between rounds
+# far more than req/s does. And at full load a server that answers
+# faster than wrk can send makes wrk's core the busy one: with nginx,
+# wrk's core idled ~40% of the time and the VM's other tasks had an idle
+# core to run on; with phonecheck the cores idled ~4%, and those tasks
+# preempt wrk or the server. The paced points, at the same load for
+# both, have no such bias, and neither has the matched point: each round
+# also measures, at full load, phonecheck built with -tags benchdelay
+# and slowed (a busy wait after each answer, sized from the warm-up
+# rates) to about nginx's req/s. The same server at nginx's rate, with
+# wrk as idle as with nginx: if its p99 is no worse than nginx's, a
+# higher p99 at full speed comes from the speed, not from how the server
+# handles its connections. (One-off, 7 rounds at 8 connections: 119k
+# req/s with p99 1.9 ms; slowed by 9 us an answer, 51k with p99 0.36
+# ms; nginx 58k with p99 0.96 ms.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000000}
 DUR=${DUR:-4s}
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 CONNS=${CONNS:-"8 32 64"}
-THREADS=${THREADS:-2}
+NCPU=$(nproc)
+if [ -z "${SHARED:-}" ] && [ -z "${SERVER_CPUS:-}${WRK_CPUS:-}" ] && [ "$NCPU" -ge 2 ]; then
+	w=$((NCPU / 2))
+	WRK_CPUS=0-$((w - 1))
+	SERVER_CPUS=$w-$((NCPU - 1))
+fi
+# wrk gets a thread for each of its cores; nginx a worker for each of
+# the servers' cores ("auto" counts every core of the machine).
+THREADS=${THREADS:-$(if [ -n "${WRK_CPUS:-}" ]; then taskset -c "$WRK_CPUS" nproc; else echo 2; fi)}
+WORKERS=$(if [ -n "${SERVER_CPUS:-}" ]; then taskset -c "$SERVER_CPUS" nproc; else echo auto; fi)
 PACE=${PACE:-1}
 if [ -z "${WORK:-}" ]; then
 	WORK=/tmp/phonecheck-bench-$N
@@ -53,10 +93,11 @@ if [ -z "${WORK:-}" ]; then
 	fi
 fi
 PC_PORT=${PC_PORT:-18181}
+PC_MATCHED_PORT=${PC_MATCHED_PORT:-18183}
 NG_PORT=${NG_PORT:-18182}
 HERE=bench/range
-# SERVER_CPUS / WRK_CPUS (taskset lists, e.g. 1 and 0) pin both servers
-# and wrk to separate cores; by default everything shares all cores.
+# SERVER_CPUS / WRK_CPUS (taskset lists, e.g. 1 and 0) say where both
+# servers and wrk run (the defaults are above).
 # SERVER_NICE=10 runs both servers at a lower priority than wrk: CPU
 # contention, where a server that answers some connections and starves
 # the others shows it in p90/p99 (a busy host, or a sidecar's clients).
@@ -65,6 +106,7 @@ WRK_PIN=${WRK_CPUS:+taskset -c $WRK_CPUS}
 mkdir -p "$WORK"
 
 go build -o "$WORK/phonecheck" ./cmd/phonecheck
+go build -tags benchdelay -o "$WORK/phonecheck-matched" ./cmd/phonecheck
 go build -o "$WORK/hiccup" ./$HERE/hiccup
 # hiccups WHEN: the host's stalls on each core, measured at once.
 hiccups() {
@@ -85,13 +127,14 @@ fi
 chmod 755 "$WORK"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+MATCHED_PID=
+cleanup() { for p in "${pids[@]}" $MATCHED_PID; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 $SRV_PIN env ${SERVE_ENV:-} "$WORK/phonecheck" serve --index "$WORK/bench.idx" --addr "127.0.0.1:$PC_PORT" ${SERVE_FLAGS:-} 2>"$WORK/serve.log" &
 pids+=($!)
 mkdir -p "$WORK/nginx/tmp"
-sed "s#@DIR@#$WORK/nginx#g; s#@PORT@#$NG_PORT#; s#@ROOT@#$WORK/export#" $HERE/nginx.conf.tmpl >"$WORK/nginx/nginx.conf"
+sed "s#@DIR@#$WORK/nginx#g; s#@PORT@#$NG_PORT#; s#@ROOT@#$WORK/export#; s#@WORKERS@#$WORKERS#" $HERE/nginx.conf.tmpl >"$WORK/nginx/nginx.conf"
 $SRV_PIN nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' 2>"$WORK/nginx/stderr.log" &
 pids+=($!)
 for url in "http://127.0.0.1:$PC_PORT/healthz" "http://127.0.0.1:$NG_PORT/manifest.json"; do
@@ -102,15 +145,23 @@ done
 ticks() { (cd /proc && cat "${@/%//stat}" 2>/dev/null) | awk '{ s += $14 + $15 } END { print s + 0 }'; }
 HZ=$(getconf CLK_TCK)
 
+# steal: the host's steal time and all time, in ticks, over all cores
+# (the share of the time the VM's cores were ready and the host ran
+# something else).
+steal() { awk '$1 == "cpu" { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
 # point SERVER URL CONNS [PAD]: prints "req/s p50_us p99_us bytes errors
-# cpu_us", cpu_us the server's CPU time per request (PIDS: its processes).
+# cpu_us steal_pct", cpu_us the server's CPU time per request (PIDS: its
+# processes), steal_pct the host's steal during the point.
 point() {
-	local b a out
+	local b a out sb
+	sb=$(steal)
 	b=$(ticks ${PIDS:-})
 	out=$(PAD=${4:-0} PACE_MS=${PACE_MS:-0} $WRK_PIN wrk -t"$THREADS" -c"$3" -d"$DUR" -s $HERE/range.lua "$2" 2>/dev/null |
 		sed -n 's/^RESULT req\/s=\([0-9]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\) bytes_per_resp=\([0-9]*\) errors=\([0-9]*\)/\1 \2 \3 \4 \5/p')
 	a=$(ticks ${PIDS:-})
-	echo "$out $(awk -v a="$a" -v b="$b" -v r="${out%% *}" -v d="${DUR%s}" -v hz="$HZ" 'BEGIN { printf "%.1f", (a - b) * 1e6 / hz / (r * d) }')"
+	echo "$out $(awk -v a="$a" -v b="$b" -v r="${out%% *}" -v d="${DUR%s}" -v hz="$HZ" 'BEGIN { printf "%.1f", (a - b) * 1e6 / hz / (r * d) }')" \
+		"$(echo "$sb $(steal)" | awk '{ printf "%.1f", ($4 > $2) ? 100 * ($3 - $1) / ($4 - $2) : 0 }')"
 }
 
 PC_PIDS=${pids[0]}
@@ -123,40 +174,64 @@ for url in "http://127.0.0.1:$PC_PORT" "http://127.0.0.1:$NG_PORT"; do
 	WARM=1 $WRK_PIN wrk -t"$THREADS" -c8 -d"${WARM_DUR:-10s}" -s $HERE/range.lua "$url" >/dev/null 2>&1
 done
 
+# matched US: (re)starts the capacity-matched phonecheck, the same server
+# built with -tags benchdelay, each answer taking US microseconds longer
+# so that it serves about nginx's req/s. Its full-load p99 against
+# nginx's tells a server that handles connections worse from one that
+# is only faster than wrk keeps up with (see the header).
+matched() {
+	if [ -n "$MATCHED_PID" ]; then kill "$MATCHED_PID"; wait "$MATCHED_PID" 2>/dev/null || true; fi
+	$SRV_PIN env ${SERVE_ENV:-} PHONECHECK_BENCH_DELAY="${1}us" "$WORK/phonecheck-matched" serve --index "$WORK/bench.idx" \
+		--addr "127.0.0.1:$PC_MATCHED_PORT" ${SERVE_FLAGS:-} 2>>"$WORK/serve-matched.log" &
+	MATCHED_PID=$!
+	for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$PC_MATCHED_PORT/healthz" && break; sleep 0.1; done
+}
+
 # median: the middle of the numbers on stdin (the lower middle of an even count).
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-echo "range benchmark: $N keys in $WORK, 20-bit prefixes, wrk -t$THREADS -d$DUR, $REPS rounds, $(nproc) cores${SERVE_ENV:+, serve with $SERVE_ENV}${SERVE_FLAGS:+, serve $SERVE_FLAGS}${SERVER_NICE:+, servers at nice $SERVER_NICE}${SERVER_CPUS:+, servers on CPUs $SERVER_CPUS}${WRK_CPUS:+, wrk on CPUs $WRK_CPUS}"
+echo "range benchmark: $N keys in $WORK, 20-bit prefixes, wrk -t$THREADS -d$DUR, $REPS rounds, $(nproc) cores${SERVE_ENV:+, serve with $SERVE_ENV}${SERVE_FLAGS:+, serve $SERVE_FLAGS}${SERVER_NICE:+, servers at nice $SERVER_NICE}${SERVER_CPUS:+, servers on CPUs $SERVER_CPUS}${WRK_CPUS:+, wrk on CPUs $WRK_CPUS}, nginx workers $WORKERS"
 hiccups before
-printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s\n" conns round server "req/s" "p50 us" "p99 us" bytes errors "cpu us"
+printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s %7s\n" conns round server "req/s" "p50 us" "p99 us" bytes errors "cpu us" "steal %"
 summary=()
+steals=()
 for c in $CONNS; do
-	PIDS=$PC_PIDS DUR=1s point phonecheck "http://127.0.0.1:$PC_PORT" "$c" >/dev/null # warm up
-	PIDS=$NG_PIDS DUR=1s point nginx "http://127.0.0.1:$NG_PORT" "$c" >/dev/null
+	# Warm up, and size the matched server from these rates.
+	read -r wr _ < <(PIDS=$PC_PIDS DUR=2s point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
+	read -r wn _ < <(PIDS=$NG_PIDS DUR=2s point nginx "http://127.0.0.1:$NG_PORT" "$c")
+	delay=$(awk -v p="$wr" -v n="$wn" 'BEGIN { d = 1e6 / n - 1e6 / p; printf "%.1f", (d > 0) ? d : 0 }')
+	matched "$delay"
+	DUR=1s point phonecheck "http://127.0.0.1:$PC_MATCHED_PORT" "$c" >/dev/null
 	rows=()
 	for r in $(seq "$REPS"); do
-		read -r pr p50 p99 pb pe pc < <(PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
-		read -r nr n50 n99 nb ne nc < <(PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c")
-		read -r qr q50 q99 qb qe qc < <(PACE_MS=$PACE PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
-		read -r mr m50 m99 mb me mc < <(PACE_MS=$PACE PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c")
-		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s\n" "$c" "$r" phonecheck "$pr" "$p50" "$p99" "$pb" "$pe" "$pc"
-		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s\n" "$c" "$r" nginx "$nr" "$n50" "$n99" "$nb" "$ne" "$nc"
-		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s\n" "$c" "$r" "pc paced" "$qr" "$q50" "$q99" "$qb" "$qe" "$qc"
-		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s\n" "$c" "$r" "ng paced" "$mr" "$m50" "$m99" "$mb" "$me" "$mc"
-		rows+=("$pr $p99 $pc $nr $n99 $nc $qr $q99 $mr $m99")
+		read -r pr p50 p99 pb pe pc ps < <(PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
+		read -r nr n50 n99 nb ne nc ns < <(PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c")
+		read -r sr s50 s99 sb se sc ss < <(PIDS=$MATCHED_PID point phonecheck "http://127.0.0.1:$PC_MATCHED_PORT" "$c")
+		read -r qr q50 q99 qb qe qc qs < <(PACE_MS=$PACE PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
+		read -r mr m50 m99 mb me mc ms < <(PACE_MS=$PACE PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c")
+		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s %7s\n" "$c" "$r" phonecheck "$pr" "$p50" "$p99" "$pb" "$pe" "$pc" "$ps"
+		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s %7s\n" "$c" "$r" nginx "$nr" "$n50" "$n99" "$nb" "$ne" "$nc" "$ns"
+		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s %7s\n" "$c" "$r" "pc matched" "$sr" "$s50" "$s99" "$sb" "$se" "$sc" "$ss"
+		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s %7s\n" "$c" "$r" "pc paced" "$qr" "$q50" "$q99" "$qb" "$qe" "$qc" "$qs"
+		printf "%-6s %-5s %-11s %9s %8s %8s %7s %7s %7s %7s\n" "$c" "$r" "ng paced" "$mr" "$m50" "$m99" "$mb" "$me" "$mc" "$ms"
+		rows+=("$pr $p99 $pc $nr $n99 $nc $qr $q99 $mr $m99 $sr $s99")
+		steals+=("$ps" "$ns" "$ss" "$qs" "$ms")
 	done
 	col() { printf '%s\n' "${rows[@]}" | awk -v k="$1" '{ print $k }' | median; }
 	summary+=("$(awk -v c="$c" -v pr="$(col 1)" -v p99="$(col 2)" -v pc="$(col 3)" -v nr="$(col 4)" -v n99="$(col 5)" -v nc="$(col 6)" \
-		-v qr="$(col 7)" -v q99="$(col 8)" -v mr="$(col 9)" -v m99="$(col 10)" 'BEGIN {
-		printf "%-6s %9s %9s %8s %8s %7s %7s %7.2fx %-4s | %9s %9s %8s %8s %s\n", c, pr, nr, p99, n99, pc, nc, pr / nr,
-			(pr >= 1.5 * nr) ? "met" : "no", qr, mr, q99, m99, (p99 <= n99) ? "no worse at full load" : (q99 <= m99 ? "no worse paced only" : "worse") }')")
+		-v qr="$(col 7)" -v q99="$(col 8)" -v mr="$(col 9)" -v m99="$(col 10)" -v sr="$(col 11)" -v s99="$(col 12)" -v d="$delay" 'BEGIN {
+		printf "%-6s %9s %9s %8s %8s %7s %7s %7.2fx %-4s | %9s %8s %5s | %9s %9s %8s %8s | %s\n", c, pr, nr, p99, n99, pc, nc, pr / nr,
+			(pr >= 1.5 * nr) ? "met" : "no", sr, s99, d, qr, mr, q99, m99,
+			(p99 <= n99) ? "no worse at full load" : (s99 <= n99 && q99 <= m99) ? "no worse matched and paced" : (q99 <= m99 ? "no worse paced only" : "worse") }')")
 done
 echo
-echo "medians of $REPS rounds. Full load: target ratio >= 1.5x. p99: ours against nginx's at full load, and paced"
-echo "(PACE_MS=$PACE: each connection waits ${PACE} ms between answer and request, so both get about the same load)"
-printf "%-6s %9s %9s %8s %8s %7s %7s %8s %-4s | %9s %9s %8s %8s %s\n" conns "pc req/s" "ng req/s" "pc p99" "ng p99" "pc cpu" "ng cpu" ratio "1.5x" \
-	"paced pc" "paced ng" "pc p99" "ng p99" "p99"
+echo "medians of $REPS rounds. Full load: target ratio >= 1.5x. p99: ours against nginx's at full load; matched: phonecheck"
+echo "slowed by DELAY us an answer to about nginx's req/s, at full load; paced (PACE_MS=$PACE): each connection waits ${PACE} ms"
+echo "between answer and request, so both get about the same load"
+printf "%-6s %9s %9s %8s %8s %7s %7s %8s %-4s | %9s %8s %5s | %9s %9s %8s %8s | %s\n" conns "pc req/s" "ng req/s" "pc p99" "ng p99" "pc cpu" "ng cpu" ratio "1.5x" \
+	"matched" "p99" delay "paced pc" "paced ng" "pc p99" "ng p99" "p99"
 printf '%s\n' "${summary[@]}"
+echo "host steal during the points: median $(printf '%s\n' "${steals[@]}" | median)%, $(printf '%s\n' "${steals[@]}" | sort -n | sed -n '1p;$p' | paste -sd-)% (the share of the time the cores were ready and the host ran something else)"
 # Bytes per response (headers included) with and without padding.
 read -r _ _ _ plain _ < <(DUR=2s point phonecheck "http://127.0.0.1:$PC_PORT" 8 0)
 read -r _ _ _ padded _ < <(DUR=2s point phonecheck "http://127.0.0.1:$PC_PORT" 8 1)

@@ -201,6 +201,10 @@ for c in $CONNS; do
 	read -r wn _ < <(PIDS=$NG_PIDS DUR=2s point nginx "http://127.0.0.1:$NG_PORT" "$c")
 	delay=$(awk -v p="$wr" -v n="$wn" 'BEGIN { d = 1e6 / n - 1e6 / p; printf "%.1f", (d > 0) ? d : 0 }')
 	matched "$delay"
+	# The busy wait costs a little more than asked: measure, correct once.
+	read -r wm _ < <(DUR=2s point phonecheck "http://127.0.0.1:$PC_MATCHED_PORT" "$c")
+	delay=$(awk -v d="$delay" -v m="$wm" -v n="$wn" 'BEGIN { d += 1e6 / n - 1e6 / m; printf "%.1f", (d > 0) ? d : 0 }')
+	matched "$delay"
 	DUR=1s point phonecheck "http://127.0.0.1:$PC_MATCHED_PORT" "$c" >/dev/null
 	rows=()
 	for r in $(seq "$REPS"); do

@@ -64,9 +64,11 @@
 # rates) to about nginx's req/s. The same server at nginx's rate, with
 # wrk as idle as with nginx: if its p99 is no worse than nginx's, a
 # higher p99 at full speed comes from the speed, not from how the server
-# handles its connections. (One-off, 7 rounds at 8 connections: 119k
-# req/s with p99 1.9 ms; slowed by 9 us an answer, 51k with p99 0.36
-# ms; nginx 58k with p99 0.96 ms.)
+# handles its connections. Close to saturation p99 climbs fast with the
+# rate, so read the matched p99 next to the matched req/s: at 8
+# connections (one-offs, medians), slowed to 51k req/s, 12% below
+# nginx's 58k, phonecheck had p99 0.36 ms against nginx's 0.96; at 60k,
+# 10% above nginx's 54k, it had 0.77-1.03 ms against 0.30-0.35.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000000}

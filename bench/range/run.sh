@@ -66,9 +66,10 @@
 # higher p99 at full speed comes from the speed, not from how the server
 # handles its connections. Close to saturation p99 climbs fast with the
 # rate, so read the matched p99 next to the matched req/s: at 8
-# connections (one-offs, medians), slowed to 51k req/s, 12% below
-# nginx's 58k, phonecheck had p99 0.36 ms against nginx's 0.96; at 60k,
-# 10% above nginx's 54k, it had 0.77-1.03 ms against 0.30-0.35.
+# connections (one-offs), slowed to 51k req/s, 12% below nginx's 58k,
+# phonecheck had p99 0.36 ms against nginx's 0.96 (medians of 7
+# rounds); at 60k, 10% above nginx's 54k, 0.77-1.03 ms against
+# 0.30-0.35 (2 rounds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000000}

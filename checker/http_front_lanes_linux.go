@@ -65,6 +65,9 @@ type lane struct {
 
 	conns  map[int32]*laneConn // the lane goroutine's own
 	events [128]syscall.EpollEvent
+	// again holds connections whose last read filled their buffer: the
+	// socket may hold more, and edge-triggered epoll will not say so.
+	again []*laneConn
 	// bw buffers the answers of the connection being served: a lane
 	// serves one connection at a time and flushes before the next.
 	bw *bufio.Writer
@@ -330,7 +333,11 @@ func (l *lane) run() {
 		if f.closing.Load() {
 			wait = 20 * time.Millisecond
 		}
-		n, err := syscall.EpollWait(l.ep, l.events[:], int(wait/time.Millisecond))
+		timeout := int(wait / time.Millisecond)
+		if len(l.again) > 0 {
+			timeout = 0 // they are ready now
+		}
+		n, err := syscall.EpollWait(l.ep, l.events[:], timeout)
 		if err != nil && err != syscall.EINTR {
 			f.s.log.Error("lane: epoll_wait failed", "err", err)
 			time.Sleep(10 * time.Millisecond)
@@ -346,6 +353,23 @@ func (l *lane) run() {
 			}
 			if lc := l.conns[fd]; lc != nil {
 				l.serve(lc, now)
+				// The peer's FIN came with this edge: read again to
+				// see the end of the stream (no later edge says so).
+				if l.events[i].Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 && l.conns[fd] == lc {
+					l.again = append(l.again, lc)
+				}
+			}
+		}
+		if again := l.again; len(again) > 0 {
+			l.again = nil
+			for _, lc := range again {
+				if l.conns[int32(lc.fd)] == lc {
+					l.serve(lc, now)
+				}
+			}
+			clear(again)
+			if l.again == nil {
+				l.again = again[:0]
 			}
 		}
 		if now.Sub(lastSweep) >= wait {
@@ -374,7 +398,7 @@ func (l *lane) admit(now time.Time) {
 	l.mu.Unlock()
 	for _, lc := range in {
 		lc.last = now
-		if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, lc.fd, &syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(lc.fd)}); err != nil {
+		if err := syscall.EpollCtl(l.ep, syscall.EPOLL_CTL_ADD, lc.fd, &syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(lc.fd)}); err != nil {
 			l.f.s.log.Warn("lane: epoll_ctl failed; serving the connection from a goroutine", "err", err)
 			l.detach(lc, false)
 			continue
@@ -424,6 +448,7 @@ func (l *lane) serve(lc *laneConn, now time.Time) {
 		l.close(lc)
 		return
 	}
+	full := m == len(lc.in)-lc.have
 	lc.have += m
 	lc.last = now
 	fc.idle.Store(false)
@@ -487,6 +512,9 @@ func (l *lane) serve(lc *laneConn, now time.Time) {
 		return
 	}
 	fc.idle.Store(lc.have == 0)
+	if full {
+		l.again = append(l.again, lc)
+	}
 }
 
 // close closes lc and forgets it.
@@ -572,3 +600,11 @@ func rawIO(trap uintptr, fd int, p []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// epollET registers connections edge-triggered. Level-triggered epoll
+// puts back every connection it returned and, at the next wait, returns
+// the ones ready again ahead of those that became ready meanwhile: a
+// connection the lane served last time jumps the queue, and the tail
+// grows. Edge-triggered, the ready list is in the order the requests
+// came.
+const epollET = 1 << 31 // syscall.EPOLLET is negative in package syscall

@@ -435,7 +435,11 @@ func (l *lane) serve(lc *laneConn, now time.Time) {
 		}
 	}()
 	m, err := rawIO(syscall.SYS_READ, lc.fd, lc.in[lc.have:])
-	if err == syscall.EAGAIN || err == syscall.EINTR {
+	if err == syscall.EAGAIN {
+		return
+	}
+	if err == syscall.EINTR {
+		l.again = append(l.again, lc) // the edge is spent: read it again
 		return
 	}
 	if err != nil || m <= 0 {

@@ -65,8 +65,10 @@ type lane struct {
 
 	conns  map[int32]*laneConn // the lane goroutine's own
 	events [128]syscall.EpollEvent
-	// again holds connections whose last read filled their buffer: the
-	// socket may hold more, and edge-triggered epoll will not say so.
+	// again holds connections to read again without waiting for an
+	// edge (epollET): their last read filled the buffer, was
+	// interrupted, or came with the peer's FIN, and the socket may have
+	// more to say that no new edge will announce.
 	again []*laneConn
 	// bw buffers the answers of the connection being served: a lane
 	// serves one connection at a time and flushes before the next.

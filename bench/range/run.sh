@@ -217,10 +217,11 @@ for c in $CONNS; do
 		read -r pr p50 p99 pb pe pc ps < <(PIDS=$PC_PIDS point phonecheck "http://127.0.0.1:$PC_PORT" "$c")
 		read -r nr n50 n99 nb ne nc ns < <(PIDS=$NG_PIDS point nginx "http://127.0.0.1:$NG_PORT" "$c")
 		# nginx's rate drifts with the host (by 10-20% within a run):
-		# resize the matched server's wait to the rate nginx had just
-		# now, from its own last one, when that moves it by 0.3 us or
-		# more.
-		next=$(awk -v d="$delay" -v m="$sr" -v n="$nr" 'BEGIN { d += 1e6 / n - 1e6 / m; printf "%.1f", (d > 0) ? d : 0 }')
+		# move the matched server's wait half way to the rate nginx had
+		# just now, from its own last one, when that moves it by 0.3 us
+		# or more. Half way: both rates are single noisy points, and a
+		# full step once followed a 3.9%-steal round to no wait at all.
+		next=$(awk -v d="$delay" -v m="$sr" -v n="$nr" 'BEGIN { d += (1e6 / n - 1e6 / m) / 2; printf "%.1f", (d > 0) ? d : 0 }')
 		if awk -v a="$next" -v b="$delay" 'BEGIN { exit !(a - b >= 0.3 || b - a >= 0.3) }'; then
 			delay=$next
 			matched "$delay"

@@ -72,7 +72,16 @@
 # connections (one-offs), slowed to 51k req/s, 12% below nginx's 58k,
 # phonecheck had p99 0.36 ms against nginx's 0.96 (medians of 7
 # rounds); at 60k, 10% above nginx's 54k, 0.77-1.03 ms against
-# 0.30-0.35 (2 rounds).
+# 0.30-0.35 (2 rounds). The wait is resized each round to the rate
+# nginx had just before, and the rounds column counts, pair by pair, the
+# rounds where the matched p99 was no worse than nginx's.
+#
+# So the verdict reads "p99 no worse" at equal load, as a latency
+# comparison has to be read: at full load each server gets a different
+# load (phonecheck about twice nginx's), and the p99 then measures how
+# each load sits with wrk's core and the host more than the server. The
+# full-load p99s are printed all the same, and at 8 and 32 connections
+# phonecheck's is usually the higher one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000000}

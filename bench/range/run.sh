@@ -62,9 +62,10 @@
 # round also measures, at full load, phonecheck built with -tags
 # benchdelay and slowed (a busy wait after each answer, sized from the
 # warm-up rates and corrected once) to about nginx's req/s. The verdict
-# column counts a matched or paced comparison only when phonecheck got
-# at least 90% of nginx's req/s in it: at 64 connections wrk's
-# millisecond timers sent phonecheck's paced point 25-30% less. The same server at nginx's rate, with
+# column counts a matched or paced point as an equal-load one only when
+# phonecheck got at least 90% of nginx's req/s in it ("n/a" otherwise):
+# at 64 connections wrk's millisecond timers sent phonecheck's paced
+# point 25-30% less. The same server at nginx's rate, with
 # wrk as idle as with nginx: if its p99 is no worse than nginx's, a
 # higher p99 at full speed comes from the speed, not from how the server
 # handles its connections. Close to saturation p99 climbs fast with the
@@ -76,12 +77,12 @@
 # nginx had just before, and the rounds column counts, pair by pair, the
 # rounds where the matched p99 was no worse than nginx's.
 #
-# So the verdict reads "p99 no worse" at equal load, as a latency
-# comparison has to be read: at full load each server gets a different
-# load (phonecheck about twice nginx's), and the p99 then measures how
-# each load sits with wrk's core and the host more than the server. The
-# full-load p99s are printed all the same, and at 8 and 32 connections
-# phonecheck's is usually the higher one.
+# So the p99 verdict comes first at equal load (matched, then paced),
+# as a latency comparison has to be read: at full load each server gets
+# a different load (phonecheck about twice nginx's), and the p99 then
+# measures how each load sits with wrk's core and the host more than the
+# server. The full-load verdict follows all the same, and at 8 and 32
+# connections phonecheck's full-load p99 is usually the higher one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-10000000}
@@ -256,15 +257,17 @@ for c in $CONNS; do
 		-v qr="$(col 7)" -v q99="$(col 8)" -v mr="$(col 9)" -v m99="$(col 10)" -v sr="$(col 11)" -v s99="$(col 12)" -v d="$(col 13)" -v pairs="$pairs" 'BEGIN {
 		printf "%-6s %9s %9s %8s %8s %7s %7s %7.2fx %-4s | %9s %8s %5s %5s | %9s %9s %8s %8s | ", c, pr, nr, p99, n99, pc, nc, pr / nr,
 			(pr >= 1.5 * nr) ? "met" : "no", sr, s99, d, pairs, qr, mr, q99, m99
-			mok = sr >= 0.9 * nr; qok = qr >= 0.9 * mr; mnw = mok && s99 <= n99; qnw = qok && q99 <= m99
-			printf "%s%s%s\n", (p99 <= n99) ? "no worse at full load" : (mnw && qnw) ? "no worse matched and paced" : qnw ? "no worse paced only" : mnw ? "no worse matched only" : "worse",
-				mok ? "" : "; matched below 90% of the nginx req/s", qok ? "" : "; paced below 90% of the nginx req/s" }')")
+			printf "matched %s, paced %s; full load %s\n",
+				(sr < 0.9 * nr) ? "n/a (<90% of nginx req/s)" : (s99 <= n99) ? "no worse" : "worse",
+				(qr < 0.9 * mr) ? "n/a (<90% of nginx req/s)" : (q99 <= m99) ? "no worse" : "worse",
+				(p99 <= n99) ? "no worse" : "higher" }')")
 done
 echo
 echo "medians of $REPS rounds. Full load: target ratio >= 1.5x. p99: ours against nginx's at full load; matched: phonecheck"
-echo "slowed by DELAY us an answer (resized each round to the rate nginx had just then) to about nginx's req/s, at full"
+echo "slowed by DELAY us an answer (resized each round toward the rate nginx had just then) to about nginx's req/s, at full"
 echo "load, and in how many rounds its p99 was no worse than nginx's in the same round (of those where it ran at >= 90% of"
-echo "nginx's req/s); paced (PACE_MS=$PACE): each connection waits ${PACE} ms between answer and request, so both get about the same load"
+echo "nginx's req/s); paced (PACE_MS=$PACE): each connection waits ${PACE} ms between answer and request, so both get about the same load."
+echo "p99 verdict: at equal load (matched, paced), then at full load (see the header of $0)"
 printf "%-6s %9s %9s %8s %8s %7s %7s %8s %-4s | %9s %8s %5s %5s | %9s %9s %8s %8s | %s\n" conns "pc req/s" "ng req/s" "pc p99" "ng p99" "pc cpu" "ng cpu" ratio "1.5x" \
 	"matched" "p99" delay rounds "paced pc" "paced ng" "pc p99" "ng p99" "p99"
 printf '%s\n' "${summary[@]}"

@@ -26,9 +26,8 @@ type httpMetrics struct {
 	loads    prometheus.Counter
 	elements prometheus.Counter
 
-	// Pre-resolved children for the hot path: [route][status class].
-	reqFast map[string]map[int]prometheus.Counter
-	latFast map[string]prometheus.Observer
+	// Pre-resolved children for the hot path: [route][status code].
+	fast    map[string]map[int]routeCode
 	rngFast [2][MaxPrefixHex + 1]prometheus.Counter // [padded][hex digits]
 }
 
@@ -39,9 +38,9 @@ func newHTTPMetrics() *httpMetrics {
 			Name: "phonecheck_http_requests_total", Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "phonecheck_http_request_duration_seconds", Help: "Time to answer a request, by route.",
+			Name: "phonecheck_http_request_duration_seconds", Help: "Time to answer a request, by route and status code.",
 			Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3, 250e-3, 1},
-		}, []string{"route"}),
+		}, []string{"route", "code"}),
 		ranges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "phonecheck_range_requests_total", Help: "Ranges served, by prefix length in bits and padding.",
 		}, []string{"bits", "padded"}),
@@ -59,14 +58,12 @@ func newHTTPMetrics() *httpMetrics {
 	reg.MustRegister(m.requests, m.latency, m.ranges, m.keys, m.size, m.created, m.loads, m.elements,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	m.reqFast = map[string]map[int]prometheus.Counter{}
-	m.latFast = map[string]prometheus.Observer{}
+	m.fast = map[string]map[int]routeCode{}
 	for _, r := range append(routes, routeOther) {
-		m.reqFast[r] = map[int]prometheus.Counter{}
+		m.fast[r] = map[int]routeCode{}
 		for _, code := range []int{200, 304, 400, 404, 405, 413, 429, 500} {
-			m.reqFast[r][code] = m.requests.WithLabelValues(r, strconv.Itoa(code))
+			m.fast[r][code] = m.child(r, code)
 		}
-		m.latFast[r] = m.latency.WithLabelValues(r)
 	}
 	for p := range 2 {
 		for d := MinPrefixHex; d <= MaxPrefixHex; d++ {
@@ -92,16 +89,27 @@ func (m *httpMetrics) indexLoaded(ix *serverIndex) {
 	m.loads.Inc()
 }
 
+// routeCode is the count and the latency of one route and status code.
+type routeCode struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+func (m *httpMetrics) child(route string, code int) routeCode {
+	c := strconv.Itoa(code)
+	return routeCode{m.requests.WithLabelValues(route, c), m.latency.WithLabelValues(route, c)}
+}
+
 func (m *httpMetrics) observe(route string, status int, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	c, ok := m.reqFast[route][status]
+	c, ok := m.fast[route][status]
 	if !ok {
-		c = m.requests.WithLabelValues(route, strconv.Itoa(status))
+		c = m.child(route, status)
 	}
-	c.Inc()
-	m.latFast[route].Observe(d.Seconds())
+	c.requests.Inc()
+	c.latency.Observe(d.Seconds())
 }
 
 func (m *httpMetrics) rangeServed(bits int, padded bool) {

@@ -1188,6 +1188,10 @@ var (
 	ErrWire = errors.New("checker: malformed private query")
 	// ErrTooMany is returned for a request with more elements than allowed.
 	ErrTooMany = errors.New("checker: too many elements in one query")
+	// ErrNoPrivateMode is returned by PrivateClient.Config when the key
+	// endpoint answers with something that is not JSON (a static host's
+	// page for any path): the server does not offer private mode.
+	ErrNoPrivateMode = errors.New("checker: the server does not offer private mode")
 )
 
 // privateRequest is a decoded request.

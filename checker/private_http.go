@@ -469,6 +469,11 @@ func (c *PrivateClient) Config(ctx context.Context) (*PrivateConfig, *OPRFPublic
 	}
 	var cfg PrivateConfig
 	if err := json.Unmarshal(data, &cfg); err != nil {
+		if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+			// Not JSON at all: a static host's page for any path
+			// (an HTML fallback), not a broken key document.
+			return nil, nil, fmt.Errorf("%w: its key endpoint answered %q, not a key document", ErrNoPrivateMode, resp.Header.Get("Content-Type"))
+		}
 		return nil, nil, fmt.Errorf("%w: key endpoint: %v", ErrWire, err)
 	}
 	if cfg.Version != wireVersion || cfg.Suite != OPRFSuite || cfg.Mode != "voprf" {

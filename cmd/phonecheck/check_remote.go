@@ -58,11 +58,10 @@ func runRemoteCheck(ctx context.Context, raw string) error {
 		return normalizeFailure(raw, err)
 	}
 	cfg, _, err := pc.Config(ctx)
-	var se *checker.ServerError
 	switch {
 	case err == nil:
 		return runPrivateCheck(ctx, pc, cfg, n)
-	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+	case noPrivateMode(err):
 		if checkFlags.serverKey != "" {
 			return withHint(fmt.Errorf("%s does not offer private mode, and --server-key pins a private key: nothing sent", checkFlags.server),
 				"drop --server-key to accept a plain range check, or check the server's URL")
@@ -74,6 +73,22 @@ func runRemoteCheck(ctx context.Context, raw string) error {
 			"the key is not the pinned one: a key rotation, or not the server you trust; get its key from a source you trust")
 	}
 	return withHint(fmt.Errorf("%s: %w", checkFlags.server, err), "is the server up? 'phonecheck serve --index INDEX' serves an index")
+}
+
+// noPrivateMode reports whether err, from the key endpoint, says the
+// server has no private mode, so that a plain range check is next: a 404,
+// or what static hosts answer for a missing file (403 from an object
+// store that may not list its bucket, 410, or a page that is not JSON
+// from a host that serves one page for every path).
+func noPrivateMode(err error) bool {
+	var se *checker.ServerError
+	if errors.As(err, &se) {
+		switch se.Status {
+		case http.StatusNotFound, http.StatusForbidden, http.StatusGone:
+			return true
+		}
+	}
+	return errors.Is(err, checker.ErrNoPrivateMode)
 }
 
 // parseServerKey reads --server-key: a key id (16 hex digits), a public

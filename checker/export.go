@@ -105,7 +105,7 @@ func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (Ex
 			if err := enc.load(sc, prefix, bits, opts.Padding); err != nil {
 				return "", nil, err
 			}
-			sc.body = sc.appendText(sc.body[:0], bits)
+			sc.body = sc.appendText(sc.body[:0], bits, enc.countWidth(opts.Padding))
 			path = appendPrefixHex(path[:base], prefix, bits)
 			return string(path), sc.body, nil
 		}

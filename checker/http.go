@@ -637,7 +637,7 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 		sc.body = ix.enc.appendJSON(sc.body[:0], sc, strings.ToUpper(prefixHex), bits, pad)
 		h["Content-Type"] = hdrJSON
 	} else {
-		sc.body = sc.appendText(sc.body[:0], bits)
+		sc.body = sc.appendText(sc.body[:0], bits, ix.enc.countWidth(pad))
 		h["Content-Type"] = hdrText
 	}
 	h["Content-Length"] = contentLength(len(sc.body))

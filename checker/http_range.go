@@ -41,9 +41,11 @@ import (
 // them apart, as in HIBP. Decoys are a deterministic function of the index
 // and the prefix, so a padded range is the same bytes on every request,
 // replica and export (a cache can keep it, and comparing two responses
-// reveals nothing). In the text form every line has the same length when
-// every real count has one digit (an index of fewer than 10 datasets);
-// the JSON form is padded with trailing spaces to a size fixed by the tier.
+// reveals nothing). In the padded text form every count is written with
+// as many digits as the index's number of datasets has, zero-filled
+// ("07" and "00" in an index of 10 to 99 datasets), so that every line
+// has the same length whatever the real counts are; the JSON form is
+// padded with trailing spaces to a size fixed by the tier.
 
 // Prefix hex lengths a range query may use.
 const (
@@ -211,8 +213,9 @@ func (sc *rangeScratch) each(f func(key uint64, datasets []int)) {
 	}
 }
 
-// appendText appends the text form of the loaded range.
-func (sc *rangeScratch) appendText(dst []byte, bits int) []byte {
+// appendText appends the text form of the loaded range, each count
+// zero-filled to width digits (see countWidth).
+func (sc *rangeScratch) appendText(dst []byte, bits, width int) []byte {
 	first := true
 	sc.each(func(key uint64, ds []int) {
 		if !first {
@@ -221,9 +224,32 @@ func (sc *rangeScratch) appendText(dst []byte, bits int) []byte {
 		first = false
 		dst = appendSuffix(dst, key, bits)
 		dst = append(dst, ':')
+		for w := decimalLen(len(ds)); w < width; w++ {
+			dst = append(dst, '0')
+		}
 		dst = strconv.AppendInt(dst, int64(len(ds)), 10)
 	})
 	return dst
+}
+
+// countWidth is the width of the counts of a text range: as many digits
+// as the largest possible count has when padded, so that a line's length
+// does not tell a decoy (count 0) from an entry in 10 or more datasets;
+// unpadded, counts take the digits they need.
+func (e *rangeEncoder) countWidth(pad bool) int {
+	if !pad {
+		return 1
+	}
+	return decimalLen(e.datasets)
+}
+
+// decimalLen is the number of decimal digits of n >= 0.
+func decimalLen(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // appendJSON appends the JSON form of the loaded range. When pad is set,

@@ -292,6 +292,89 @@ func TestRangeCaching(t *testing.T) {
 	}
 }
 
+// TestPaddingManyDatasets: with 10 or more datasets a real count can
+// take two digits where a decoy's 0 takes one, so a padded text range
+// zero-fills every count to the same width: every line the same length,
+// one size per tier, and the counts read back the same.
+func TestPaddingManyDatasets(t *testing.T) {
+	b := hashset.NewBuilder(hashset.Options{KeyScheme: HashScheme, Created: "2026-11-25", BloomFPR: -1})
+	var ds []int
+	for i := range 12 {
+		d, _ := b.AddDataset(hashset.Dataset{Name: fmt.Sprintf("leak-%d", i)})
+		ds = append(ds, d)
+	}
+	g := b.Group("ZZ")
+	for i := range 6000 {
+		k := Key(fmt.Sprintf("many-%d", i))
+		n := 1 + i%len(ds) // counts 1 to 12
+		for _, d := range ds[:n] {
+			b.Add(k, d, g)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := b.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := hashset.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := New(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(ch, ServerOptions{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sizes := map[int]map[int]bool{} // tier -> body sizes
+	twoDigit := 0
+	for p := range 64 {
+		prefix := fmt.Sprintf("%03X", p*61)
+		real, plain := rangeOf(t, s, prefix)
+		es, w := rangeOf(t, s, prefix, "Add-Padding", "true")
+		lines := strings.Split(w.Body.String(), "\r\n")
+		for _, l := range lines {
+			if len(l) != len(lines[0]) {
+				t.Fatalf("%s: padded line %q is not %d bytes like %q", prefix, l, len(lines[0]), lines[0])
+			}
+		}
+		if c := strings.SplitN(lines[0], ":", 2)[1]; len(c) != 2 {
+			t.Fatalf("%s: count of %q is not two digits", prefix, lines[0])
+		}
+		tier := PaddedSize(len(real))
+		if sizes[tier] == nil {
+			sizes[tier] = map[int]bool{}
+		}
+		sizes[tier][w.Body.Len()] = true
+		var back []RangeEntry
+		for _, e := range es {
+			if e.Count > 0 {
+				back = append(back, e)
+			}
+			if e.Count >= 10 {
+				twoDigit++
+			}
+		}
+		if !slices.EqualFunc(back, real, func(a, b RangeEntry) bool { return a.Key == b.Key && a.Count == b.Count }) {
+			t.Fatalf("%s: padded range reads back %v, unpadded %v", prefix, back, real)
+		}
+		// Unpadded, counts take the digits they need.
+		if strings.Contains(plain.Body.String(), ":0") {
+			t.Fatalf("%s: unpadded range zero-fills a count: %q", prefix, plain.Body.String())
+		}
+	}
+	if twoDigit == 0 {
+		t.Fatal("no entry in 10 or more datasets: the test checks nothing")
+	}
+	for tier, sz := range sizes {
+		if len(sz) != 1 {
+			t.Errorf("tier %d: padded responses of %d different sizes", tier, len(sz))
+		}
+	}
+}
+
 func TestPadding(t *testing.T) {
 	for n, want := range map[int]int{0: 16, 1: 16, 16: 16, 17: 20, 20: 20, 21: 24, 28: 28, 29: 32, 33: 40, 57: 64, 65: 80, 450: 512, 464: 512, 449: 512, 448: 448} {
 		if got := PaddedSize(n); got != want {

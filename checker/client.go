@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,11 +75,16 @@ func (c *Client) http() *http.Client {
 	return defaultHTTPClient
 }
 
-// Info fetches /v1/datasets once and remembers it.
+// Info fetches /v1/datasets once and remembers it. A lookup reads it
+// again when a server's answer comes from another index (a reload).
 func (c *Client) Info(ctx context.Context) (ServerInfo, error) {
+	return c.fetchInfo(ctx, false)
+}
+
+func (c *Client) fetchInfo(ctx context.Context, again bool) (ServerInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.info != nil {
+	if c.info != nil && !again {
 		return *c.info, nil
 	}
 	body, _, err := c.get(ctx, "/v1/datasets", nil)
@@ -110,18 +116,24 @@ func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (RemoteRe
 // the prefix, and compares the answer on this device. It sends nothing if
 // no offered length gives MinAnonymity (the error wraps [ErrAnonymity]).
 func (c *Client) Lookup(ctx context.Context, n Number) (RemoteResult, error) {
+	return c.lookup(ctx, n, true)
+}
+
+func (c *Client) lookup(ctx context.Context, n Number, retry bool) (RemoteResult, error) {
 	si, err := c.Info(ctx)
 	if err != nil {
 		return RemoteResult{}, err
 	}
+	// Only the fixed lengths: a server that lists others does not get
+	// to make the length say more about the number.
 	var offered []int
 	for _, b := range si.PrefixBits {
-		if b%4 == 0 && b >= 4*MinPrefixHex && b <= 4*MaxPrefixHex {
+		if slices.Contains(PrefixLengths, b) {
 			offered = append(offered, b)
 		}
 	}
 	if len(offered) == 0 {
-		return RemoteResult{}, fmt.Errorf("checker: %s offers no prefix length of 12 to 32 bits", c.base())
+		return RemoteResult{}, fmt.Errorf("checker: %s offers none of the prefix lengths %v (bits)", c.base(), PrefixLengths)
 	}
 	k := c.MinAnonymity
 	if k <= 0 {
@@ -133,9 +145,22 @@ func (c *Client) Lookup(ctx context.Context, n Number) (RemoteResult, error) {
 	}
 	key := Key(n.E164)
 	rr := RemoteResult{Result: Result{Number: n}, Prefix: Prefix(key, bits), Bits: bits, Anonymity: anon}
-	entries, err := c.Range(ctx, rr.Prefix)
+	entries, index, err := c.rangeOf(ctx, rr.Prefix)
 	if err != nil {
 		return rr, err
+	}
+	if index != "" && index != si.Index.ID {
+		// The server reloaded since /v1/datasets was read: the answer's
+		// dataset indexes refer to the new list.
+		if si, err = c.fetchInfo(ctx, true); err != nil {
+			return rr, err
+		}
+		if si.Index.ID != index {
+			if retry { // reloaded again in between
+				return c.lookup(ctx, n, false)
+			}
+			return rr, fmt.Errorf("checker: %s changed its index during the check; try again", c.base())
+		}
 	}
 	for _, e := range entries {
 		if e.Key != key || e.Count == 0 {
@@ -165,8 +190,15 @@ func (c *Client) Lookup(ctx context.Context, n Number) (RemoteResult, error) {
 // form the server gives (JSON from a Server, text from a static export).
 // Padding entries (count 0) are included.
 func (c *Client) Range(ctx context.Context, prefixHex string) ([]RangeEntry, error) {
+	es, _, err := c.rangeOf(ctx, prefixHex)
+	return es, err
+}
+
+// rangeOf is Range, and the index.id the answer names (JSON form; "" for
+// the text form).
+func (c *Client) rangeOf(ctx context.Context, prefixHex string) ([]RangeEntry, string, error) {
 	if _, _, err := ParsePrefix(prefixHex); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	prefixHex = strings.ToUpper(prefixHex)
 	hdr := http.Header{"Accept": {"application/json, text/plain;q=0.9"}}
@@ -175,11 +207,12 @@ func (c *Client) Range(ctx context.Context, prefixHex string) ([]RangeEntry, err
 	}
 	body, ctype, err := c.get(ctx, "/range/"+prefixHex, hdr)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if mt, _, _ := mime.ParseMediaType(ctype); mt == "application/json" {
 		var r struct {
 			Prefix  string `json:"prefix"`
+			Index   string `json:"index"`
 			Entries []struct {
 				Suffix   string `json:"suffix"`
 				Count    int    `json:"count"`
@@ -187,13 +220,13 @@ func (c *Client) Range(ctx context.Context, prefixHex string) ([]RangeEntry, err
 			} `json:"entries"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
-			return nil, fmt.Errorf("checker: range: malformed JSON: %w", err)
+			return nil, "", fmt.Errorf("checker: range: malformed JSON: %w", err)
 		}
 		out := make([]RangeEntry, 0, len(r.Entries))
 		for _, e := range r.Entries {
 			key, _, err := parseKeyHex(prefixHex + e.Suffix)
 			if err != nil || e.Count < 0 {
-				return nil, errors.New("checker: range: malformed entry")
+				return nil, "", errors.New("checker: range: malformed entry")
 			}
 			ds := e.Datasets
 			if ds == nil {
@@ -201,9 +234,10 @@ func (c *Client) Range(ctx context.Context, prefixHex string) ([]RangeEntry, err
 			}
 			out = append(out, RangeEntry{Key: key, Count: e.Count, Datasets: ds})
 		}
-		return out, nil
+		return out, r.Index, nil
 	}
-	return ParseRangeText(body, prefixHex)
+	es, err := ParseRangeText(body, prefixHex)
+	return es, "", err
 }
 
 // parseKeyHex parses 16 hex digits.

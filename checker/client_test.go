@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/hashset"
 )
 
 // countingHandler counts range requests and remembers the prefix lengths
@@ -190,5 +193,93 @@ func TestReExport(t *testing.T) {
 	})
 	if err != nil || n != 1<<12+3 {
 		t.Errorf("%d files, %v", n, err)
+	}
+}
+
+// TestClientAfterReload: a Client that read /v1/datasets before the
+// server swapped in an index with its datasets in another order names
+// the datasets of the index that answered, not of the one it read.
+func TestClientAfterReload(t *testing.T) {
+	s := newTestServer(t, 100)
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	cl := NewClient(ts.URL)
+	ctx := context.Background()
+	before, err := cl.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The new index lists leak-z first: dataset 1 is now leak-a, and was
+	// leak-b in the list the client holds.
+	b := hashset.NewBuilder(hashset.Options{KeyScheme: HashScheme, Created: "2026-11-26", BloomFPR: -1})
+	b.AddDataset(hashset.Dataset{Name: "leak-z", Date: "2025-01"})
+	a, _ := b.AddDataset(hashset.Dataset{Name: "leak-a", Date: "2022-11"})
+	for _, n := range testOnlyA {
+		b.Add(Key(n), a, b.Group(map[bool]string{true: "US", false: "AU"}[strings.HasPrefix(n, "+1")]))
+	}
+	var buf bytes.Buffer
+	if _, err := b.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := hashset.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := New(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Swap(ch); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Check(ctx, testOnlyA[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Exposed || !res.DatasetsKnown || len(res.Datasets) != 1 || res.Datasets[0].Name != "leak-a" {
+		t.Errorf("after the reload: exposed %v, datasets %v (known %v), want leak-a", res.Exposed, res.Datasets, res.DatasetsKnown)
+	}
+	if after, _ := cl.Info(ctx); after.Index.ID == before.Index.ID {
+		t.Error("the client still holds the datasets of the old index")
+	}
+}
+
+// TestClientOfferedLengths: the client sends only the fixed prefix
+// lengths, whatever else a server lists.
+func TestClientOfferedLengths(t *testing.T) {
+	s := newTestServer(t, 100)
+	var lengths []int
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/datasets" {
+			s.ServeHTTP(w, r)
+			return
+		}
+		si := Info(s.cur.Load().c)
+		si.PrefixBits = lengths
+		json.NewEncoder(w).Encode(si)
+	}))
+	defer ts.Close()
+	for _, tc := range []struct {
+		offered []int
+		bits    int // 0: refused
+	}{
+		{[]int{12, 28}, 12},
+		{[]int{28, 32}, 0},
+		{[]int{8, 12, 16}, 16},
+	} {
+		lengths = tc.offered
+		// K = 5: a US number keeps ~11 numbers at 28 bits, so 28 would
+		// be chosen if it were allowed.
+		cl := &Client{BaseURL: ts.URL, MinAnonymity: 5}
+		res, err := cl.Check(context.Background(), testNone[0], "")
+		if tc.bits == 0 {
+			if err == nil || !strings.Contains(err.Error(), "offers none of the prefix lengths") {
+				t.Errorf("offered %v: err %v, want a refusal", tc.offered, err)
+			}
+			continue
+		}
+		if err != nil || res.Bits != tc.bits {
+			t.Errorf("offered %v: sent %d bits (err %v), want %d", tc.offered, res.Bits, err, tc.bits)
+		}
 	}
 }

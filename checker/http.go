@@ -284,6 +284,7 @@ func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 	ix.id = id
 	if ixs.Plain != nil {
 		ix.enc = newRangeEncoder(ixs.Plain.Index(), id)
+		ix.enc.index = si.Index.ID
 	}
 	for v, suf := range []string{"t", "tp", "j", "jp"} {
 		ix.etags[v] = []string{`"` + id + "-" + suf + `"`}

@@ -25,9 +25,11 @@ import (
 // COUNT the number of datasets holding it. Lines are sorted by SUFFIX and
 // separated by CRLF; the last line has no CRLF. The JSON form is
 //
-//	{"prefix":"ABCDE","entries":[{"suffix":"...","count":2,"datasets":[0,3]},...]}
+//	{"prefix":"ABCDE","index":"...","entries":[{"suffix":"...","count":2,"datasets":[0,3]},...]}
 //
-// where datasets are indexes into /v1/datasets.
+// where datasets are indexes into the datasets of /v1/datasets, and index
+// is that document's index.id: the index the answer came from, so that a
+// client that read /v1/datasets before a reload can tell.
 //
 // # Padding
 //
@@ -103,6 +105,7 @@ type rangeEncoder struct {
 	idx      *hashset.Reader
 	padKey   [32]byte
 	datasets int
+	index    string // /v1/datasets' index.id, in the JSON form
 }
 
 func newRangeEncoder(idx *hashset.Reader, id string) *rangeEncoder {
@@ -258,6 +261,10 @@ func (e *rangeEncoder) appendJSON(dst []byte, sc *rangeScratch, prefixHex string
 	start := len(dst)
 	dst = append(dst, `{"prefix":"`...)
 	dst = append(dst, prefixHex...)
+	if e.index != "" {
+		dst = append(dst, `","index":"`...)
+		dst = append(dst, e.index...)
+	}
 	dst = append(dst, `","entries":[`...)
 	first := true
 	sc.each(func(key uint64, ds []int) {
@@ -299,7 +306,11 @@ func (e *rangeEncoder) jsonPaddedLen(prefixLen, bits, n int) int {
 		ids--
 	}
 	entry := len(`{"suffix":"","count":,"datasets":[]},`) + (64-bits)/4 + len(strconv.Itoa(e.datasets)) + ids
-	return len(`{"prefix":"","entries":[]}`) + prefixLen + n*entry
+	head := len(`{"prefix":"","entries":[]}`) + prefixLen
+	if e.index != "" {
+		head += len(`,"index":""`) + len(e.index)
+	}
+	return head + n*entry
 }
 
 // ParseRangeText parses a range in the text form. Entries with count 0

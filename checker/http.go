@@ -671,12 +671,30 @@ func acceptsJSON(vals []string) bool {
 			part, v, _ = strings.Cut(v, ",")
 			mt, params, _ := strings.Cut(part, ";")
 			if strings.EqualFold(strings.TrimSpace(mt), "application/json") {
-				q := strings.ReplaceAll(params, " ", "")
-				return !strings.Contains(q, "q=0") || strings.Contains(q, "q=0.")
+				return qValue(params) > 0
 			}
 		}
 	}
 	return false
+}
+
+// qValue is the weight in the parameters of one Accept element (after
+// its first ';'): 1 without a q parameter, 0 for "q=0", "q=0.0" and the
+// like ("not acceptable") and for a q that does not parse.
+func qValue(params string) float64 {
+	for params != "" {
+		var p string
+		p, params, _ = strings.Cut(params, ";")
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || q < 0 || q > 1 {
+				return 0
+			}
+			return q
+		}
+	}
+	return 1
 }
 
 // apiError is the JSON body of every error response.

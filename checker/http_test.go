@@ -806,3 +806,32 @@ type discardWriter struct{ h http.Header }
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(int)             {}
+
+func TestAcceptsJSON(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"":                                         false,
+		"application/json":                         true,
+		"Application/JSON":                         true,
+		"text/plain, application/json":             true,
+		"application/json, text/plain;q=0.9":       true,
+		"application/json;q=0.5":                   true,
+		"application/json; q=1":                    true,
+		"application/json;q=0":                     false,
+		"application/json;q=0.0":                   false,
+		"application/json; q=0.000":                false,
+		"application/json;charset=utf-8;q=0":       false,
+		"application/json;q=bad":                   false,
+		"text/plain":                               false,
+		"application/jsonx":                        false,
+		"*/*":                                      false,
+		"text/html;q=0.1, application/json;q=0.01": true,
+	} {
+		var vals []string
+		if accept != "" {
+			vals = []string{accept}
+		}
+		if got := acceptsJSON(vals); got != want {
+			t.Errorf("acceptsJSON(%q) = %v, want %v", accept, got, want)
+		}
+	}
+}

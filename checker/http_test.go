@@ -508,7 +508,26 @@ func (s *syncBuffer) String() string {
 // TestReloadUnderLoad swaps between two indexes while clients hammer the
 // server: no request fails, and every response is wholly from one index
 // (its ETag names the index its body came from).
+// TestReloadUnderLoad swaps indexes under concurrent keep-alive load,
+// through net/http and through the Front (lanes on Linux) that serve
+// uses: no request fails, and every body is of the index its ETag names.
 func TestReloadUnderLoad(t *testing.T) {
+	t.Run("net/http", func(t *testing.T) {
+		testReloadUnderLoad(t, func(s *Server) string {
+			ts := httptest.NewServer(s)
+			t.Cleanup(ts.Close)
+			return ts.URL
+		})
+	})
+	t.Run("front", func(t *testing.T) {
+		testReloadUnderLoad(t, func(s *Server) string {
+			addr, _ := startFront(t, s, nil)
+			return "http://" + addr
+		})
+	})
+}
+
+func testReloadUnderLoad(t *testing.T, serve func(*Server) string) {
 	a, b := testIndex(t, 3000, "a"), testIndex(t, 3000, "b")
 	idA, idB := indexID(a.Index()), indexID(b.Index())
 	if idA == idB {
@@ -527,8 +546,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	s, _ := NewServer(testIndex(t, 3000, "a"), ServerOptions{Logger: quietLogger()})
 	defer s.Close()
-	ts := httptest.NewServer(s)
-	defer ts.Close()
+	base := serve(s)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
@@ -542,7 +560,7 @@ func TestReloadUnderLoad(t *testing.T) {
 			client := &http.Client{}
 			for i := 0; ctx.Err() == nil; i++ {
 				p := prefixes[(g+i)%len(prefixes)]
-				req, _ := http.NewRequest("GET", ts.URL+"/range/"+p, nil)
+				req, _ := http.NewRequest("GET", base+"/range/"+p, nil)
 				req.Header.Set("Add-Padding", "true")
 				resp, err := client.Do(req)
 				if err != nil {

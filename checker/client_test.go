@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -217,19 +216,7 @@ func TestClientAfterReload(t *testing.T) {
 	for _, n := range testOnlyA {
 		b.Add(Key(n), a, b.Group(map[bool]string{true: "US", false: "AU"}[strings.HasPrefix(n, "+1")]))
 	}
-	var buf bytes.Buffer
-	if _, err := b.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := hashset.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := New(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Swap(ch); err != nil {
+	if err := s.Swap(builtChecker(t, b)); err != nil {
 		t.Fatal(err)
 	}
 	res, err := cl.Check(ctx, testOnlyA[0], "")

@@ -54,6 +54,12 @@ func testIndex(t testing.TB, filler int, extra string) *Checker {
 	for i := range filler {
 		b.Add(Key(fmt.Sprintf("filler-%s-%d", extra, i)), a, b.Group("ZZ"))
 	}
+	return builtChecker(t, b)
+}
+
+// builtChecker writes b's index to memory and opens a Checker on it.
+func builtChecker(t testing.TB, b *hashset.Builder) *Checker {
+	t.Helper()
 	var buf bytes.Buffer
 	if _, err := b.Write(&buf); err != nil {
 		t.Fatal(err)
@@ -311,19 +317,7 @@ func TestPaddingManyDatasets(t *testing.T) {
 			b.Add(k, d, g)
 		}
 	}
-	var buf bytes.Buffer
-	if _, err := b.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := hashset.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := New(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(ch, ServerOptions{Logger: quietLogger()})
+	s, err := NewServer(builtChecker(t, b), ServerOptions{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,140 @@
+package checker_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/hashset"
+)
+
+// The bytes the product writes, pinned by digests recorded before the
+// packages were split (one package per concern): an index built from the
+// demo dataset and seeded synthetic rows, the same index sealed under a
+// derived key, and both exports. A refactoring that changes any of these
+// bytes changes a file format or a wire format, and must say so here.
+var wantDigests = map[string]string{
+	"index":          "de928d742ecbc65fd9c91de6f798f8b6063400231ea5d7b78f6d8949bc508c1c",
+	"sealed":         "8ad91aa90143eccb9c2b5c87a6a555e197cb3e3dbfceb92e0d5380632be42f5c",
+	"export":         "13c6311e4798610daa05ed2b5a767fcf8aea66e60e3f94c2db8a99101be386b8",
+	"export-private": "a0daed708caa3e35292e8675322e873e21b1dad69e0ad371deefc93e5532eb1a",
+}
+
+func TestDigestsUnchanged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// A messy synthetic dataset next to the demo one.
+	var gen bytes.Buffer
+	if _, err := checker.Generate(&gen, checker.GenOptions{Seed: 16, N: 20000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "synth.csv"), gen.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := checker.ReadManifest(os.DirFS("../testdata/demo"), "manifest.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	datasets := append(m.Datasets, checker.DatasetSpec{
+		Name: "synth-16", Date: "2026-12", Source: "seeded synthetic rows", Region: "EG",
+		Column: "phone", Files: []string{filepath.Join(dir, "synth.csv")},
+	})
+	for i := range datasets[:len(m.Datasets)] {
+		for j, f := range datasets[i].Files {
+			datasets[i].Files[j] = filepath.Join("..", "testdata", "demo", f)
+		}
+	}
+	b, err := checker.Ingest(ctx, checker.BuildOptions{Datasets: datasets, Workers: 2, Created: "2026-12-06"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idxBuf bytes.Buffer
+	if _, err := b.Write(&idxBuf); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{"index": digest(idxBuf.Bytes())}
+
+	idx, err := hashset.NewReader(bytes.NewReader(idxBuf.Bytes()), int64(idxBuf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := checker.New(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainDir := filepath.Join(dir, "plain")
+	if _, err := checker.Export(ctx, c, plainDir, checker.ExportOptions{Bits: []int{12}, Padding: true}); err != nil {
+		t.Fatal(err)
+	}
+	got["export"] = treeDigest(t, plainDir)
+
+	key, err := checker.DeriveOPRFKey(bytes.Repeat([]byte{0x16}, 32), []byte("phonecheck digest test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealed bytes.Buffer
+	if _, err := checker.Seal(ctx, idx, &sealed, checker.SealOptions{Key: key, BucketBits: 12, Created: "2026-12-06"}); err != nil {
+		t.Fatal(err)
+	}
+	got["sealed"] = digest(sealed.Bytes())
+
+	sidx, err := hashset.NewReader(bytes.NewReader(sealed.Bytes()), int64(sealed.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := checker.NewPrivate(sidx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDir := filepath.Join(dir, "private")
+	if _, err := checker.ExportPrivate(ctx, p, privDir, checker.PrivateExportOptions{EvaluateURL: "https://eval.example.org", Bits: []int{8, 12}}); err != nil {
+		t.Fatal(err)
+	}
+	got["export-private"] = treeDigest(t, privDir)
+
+	for name, want := range wantDigests {
+		if got[name] != want {
+			t.Errorf("%s: digest %s, recorded %s", name, got[name], want)
+		}
+	}
+}
+
+func digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// treeDigest hashes every file's path, mode and bytes under dir, in
+// lexical order.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(filepath.ToSlash(rel) + "\x00" + info.Mode().String() + "\x00"))
+		h.Write([]byte(digest(b)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

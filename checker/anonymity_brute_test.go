@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
-func bruteValid(t *testing.T, general string, lengths []int, types []typeRule) uint64 {
+func bruteValid(t *testing.T, general string, lengths []int, types []phone.TypeRule) uint64 {
 	t.Helper()
 	g := regexp.MustCompile(`^(?:` + general + `)$`)
 	var n uint64

@@ -3,14 +3,16 @@ package checker
 import (
 	"errors"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // TestAnonymityTableFresh recomputes a few regions from the metadata and
 // compares them with the shipped table: a library update that changes
 // the metadata shows here. Run 'go generate ./checker' to refresh.
 func TestAnonymityTableFresh(t *testing.T) {
-	if anonymityMetadata != PhonenumbersVersion {
-		t.Errorf("table computed from %q, the library is %q: run go generate ./checker", anonymityMetadata, PhonenumbersVersion)
+	if anonymityMetadata != phone.PhonenumbersVersion {
+		t.Errorf("table computed from %q, the library is %q: run go generate ./checker", anonymityMetadata, phone.PhonenumbersVersion)
 	}
 	rows, err := ComputeValidNumbers("US", "SG", "HK", "EG", "GB", "001/800", "NU")
 	if err != nil {
@@ -32,12 +34,12 @@ func TestCountValidSmall(t *testing.T) {
 	for _, tc := range []struct {
 		general string
 		lengths []int
-		types   []typeRule
+		types   []phone.TypeRule
 	}{
-		{`[2-9]\d{3}`, []int{4}, []typeRule{{Pattern: `[2-5]\d{3}`}, {Pattern: `(?:4[0-4]|9)\d{2,3}`, Lengths: []int{4}}}},
-		{`1\d{2,4}|[3-6]\d{3}`, []int{3, 4, 5}, []typeRule{{Pattern: `1(?:0|2[1-3])\d{1,2}`}, {Pattern: `[36]\d{3}`, Lengths: []int{4}}}},
+		{`[2-9]\d{3}`, []int{4}, []phone.TypeRule{{Pattern: `[2-5]\d{3}`}, {Pattern: `(?:4[0-4]|9)\d{2,3}`, Lengths: []int{4}}}},
+		{`1\d{2,4}|[3-6]\d{3}`, []int{3, 4, 5}, []phone.TypeRule{{Pattern: `1(?:0|2[1-3])\d{1,2}`}, {Pattern: `[36]\d{3}`, Lengths: []int{4}}}},
 	} {
-		got, err := countValid(validityRule{General: tc.general, GeneralLengths: tc.lengths, Types: tc.types})
+		got, err := countValid(phone.ValidityRule{General: tc.general, GeneralLengths: tc.lengths, Types: tc.types})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,10 +50,10 @@ func TestCountValidSmall(t *testing.T) {
 }
 
 func TestChoosePrefixBits(t *testing.T) {
-	us := Number{E164: "+14155550132", Region: "US", CountryCode: 1}
-	sg := Number{E164: "+6561234567", Region: "SG", CountryCode: 65}
+	us := phone.Number{E164: "+14155550132", Region: "US", CountryCode: 1}
+	sg := phone.Number{E164: "+6561234567", Region: "SG", CountryCode: 65}
 	for _, tc := range []struct {
-		n       Number
+		n       phone.Number
 		k       float64
 		offered []int
 		want    int
@@ -74,7 +76,7 @@ func TestChoosePrefixBits(t *testing.T) {
 			t.Errorf("%s K=%.0f %v: %d bits (anonymity %.0f, %v), want %d", tc.n.Region, tc.k, tc.offered, bits, a, err, tc.want)
 		}
 	}
-	if _, _, err := ChoosePrefixBits(Number{Region: "XX"}, 1, nil); !errors.Is(err, ErrAnonymity) {
+	if _, _, err := ChoosePrefixBits(phone.Number{Region: "XX"}, 1, nil); !errors.Is(err, ErrAnonymity) {
 		t.Errorf("unknown region: %v", err)
 	}
 }

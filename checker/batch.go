@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // BatchOptions configure a [Batch].
@@ -99,7 +101,6 @@ type Batch struct {
 	in     *Input
 	opts   BatchOptions
 	hasID  bool // the input has an id column: the output carries it
-	fast   *fastNorm
 	names  [][]byte // per dataset: name, CSV-escaped or JSON-quoted
 	region string
 	ran    bool
@@ -151,7 +152,7 @@ func (c *Checker) newBatch(in *Input, opts BatchOptions) (*Batch, error) {
 
 // newBatchOf returns a batch over in that looks keys up with lookup.
 func newBatchOf(in *Input, opts BatchOptions, datasets []Dataset, lookup func(context.Context, []uint64, [][]int) error) (*Batch, error) {
-	b := &Batch{in: in, opts: opts, hasID: in.idCol >= 0, fast: fastNormalizer(), datasets: datasets, lookup: lookup}
+	b := &Batch{in: in, opts: opts, hasID: in.idCol >= 0, datasets: datasets, lookup: lookup}
 	bad := func(err error) (*Batch, error) {
 		in.Close()
 		return nil, err
@@ -164,7 +165,7 @@ func newBatchOf(in *Input, opts BatchOptions, datasets []Dataset, lookup func(co
 		return bad(fmt.Errorf("checker: unknown output format %q (want csv or jsonl)", opts.Output))
 	}
 	if opts.Region != "" {
-		if _, ok := lookupRegion(opts.Region); !ok {
+		if _, ok := phone.LookupRegion(opts.Region); !ok {
 			return bad(fmt.Errorf("checker: unknown region %q", opts.Region))
 		}
 	}
@@ -197,7 +198,7 @@ type batchChunk struct {
 // chunkSummary is one chunk's share of the summary, merged in order.
 type chunkSummary struct {
 	exposed, notExposed, invalid, written, fast int64
-	reasons                                     map[Reason]*ReasonCount
+	reasons                                     map[phone.Reason]*ReasonCount
 	countries                                   map[string]*CountryCount
 	datasets                                    []int64
 }
@@ -220,7 +221,7 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 	for _, d := range b.datasets {
 		sum.Datasets = append(sum.Datasets, DatasetCount{Name: d.Name, Date: d.Date})
 	}
-	reasons := map[Reason]*ReasonCount{}
+	reasons := map[phone.Reason]*ReasonCount{}
 
 	if _, err := w.Write(b.header()); err != nil {
 		return sum, err
@@ -371,7 +372,7 @@ func (b *Batch) header() []byte {
 
 // batchScratch is one worker's scratch space, reused from chunk to chunk.
 type batchScratch struct {
-	fast fastScratch
+	norm phone.Normalizer
 	rows []batchRow
 	e164 []byte   // the E.164 forms of a chunk's rows, end to end
 	keys []uint64 // the keys of a chunk's valid rows, in row order
@@ -382,7 +383,7 @@ type batchScratch struct {
 type batchRow struct {
 	e164   [2]int32 // e164[0]:e164[1] in batchScratch.e164; invalid rows may have one
 	region string
-	reason Reason // "" for a valid number
+	reason phone.Reason // "" for a valid number
 }
 
 // process normalizes, hashes and looks up the rows of ch and writes their
@@ -396,7 +397,7 @@ func (b *Batch) process(ctx context.Context, ch *batchChunk, sc *batchScratch) {
 	s := &ch.sum
 	*s = chunkSummary{reasons: s.reasons, countries: s.countries, datasets: s.datasets}
 	if s.reasons == nil {
-		s.reasons, s.countries = map[Reason]*ReasonCount{}, map[string]*CountryCount{}
+		s.reasons, s.countries = map[phone.Reason]*ReasonCount{}, map[string]*CountryCount{}
 	}
 	clear(s.reasons)
 	clear(s.countries)
@@ -405,36 +406,28 @@ func (b *Batch) process(ctx context.Context, ch *batchChunk, sc *batchScratch) {
 
 	// Normalize and hash.
 	rows, e164s, keys := sc.rows[:0], sc.e164[:0], sc.keys[:0]
+	fastBefore := sc.norm.Fast
 	for i := range ch.recs {
 		rec := &ch.recs[i]
 		var (
-			e164   []byte
 			region string
-			reason Reason
+			reason phone.Reason
 		)
+		start := len(e164s)
 		if rec.Err != nil {
-			reason = ReasonBadRow
+			reason = phone.ReasonBadRow
 		} else {
-			r := b.fast.normalizeResult(rec.Raw, b.region, &sc.fast)
-			if r.ok {
-				s.fast++
-				e164, region, reason = r.e164, r.region, r.reason
-			} else if n, err := Normalize(rec.Raw, b.region); err != nil {
-				reason = ReasonOf(err)
-			} else {
-				e164, region = append(sc.fast.e164[:0], n.E164...), n.Region
-			}
+			e164s, region, reason = sc.norm.AppendE164(e164s, rec.Raw, b.region)
 		}
 		row := batchRow{region: region, reason: reason}
-		row.e164[0] = int32(len(e164s))
-		e164s = append(e164s, e164...)
-		row.e164[1] = int32(len(e164s))
+		row.e164 = [2]int32{int32(start), int32(len(e164s))}
 		if reason == "" {
-			keys = append(keys, keyOf(e164))
+			keys = append(keys, keyOf(e164s[start:]))
 		}
 		rows = append(rows, row)
 	}
 	sc.rows, sc.e164, sc.keys = rows, e164s, keys
+	s.fast = sc.norm.Fast - fastBefore
 
 	// Look up.
 	if cap(sc.sets) < len(keys) {
@@ -503,7 +496,7 @@ func (b *Batch) process(ctx context.Context, ch *batchChunk, sc *batchScratch) {
 	ch.out = out
 }
 
-func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region, status string, reason Reason, sets []int) []byte {
+func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region, status string, reason phone.Reason, sets []int) []byte {
 	out = strconv.AppendInt(out, line, 10)
 	out = append(out, ',')
 	if b.hasID {
@@ -534,7 +527,7 @@ func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region
 	return append(out, '\n')
 }
 
-func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, region, status string, reason Reason, sets []int) []byte {
+func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, region, status string, reason phone.Reason, sets []int) []byte {
 	out = append(out, `{"row":`...)
 	out = strconv.AppendInt(out, line, 10)
 	if b.hasID {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // BenchmarkBatch checks N synthetic messy numbers (plain text, default mix,
@@ -111,7 +113,7 @@ func benchBatch(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if nb, err := Normalize(rec.Raw, "EG"); err == nil {
+		if nb, err := phone.Normalize(rec.Raw, "EG"); err == nil {
 			if _, ok := c.Index().Contains(Key(nb.E164)); ok {
 				exposed++
 			}

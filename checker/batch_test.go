@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -75,8 +76,8 @@ func TestBatchMatchesCheck(t *testing.T) {
 		var exposed int64
 		for i, raw := range raws {
 			want := row{id: ids[i], status: StatusInvalid}
-			if n, err := Normalize(raw, "EG"); err != nil {
-				want.reason = string(ReasonOf(err))
+			if n, err := phone.Normalize(raw, "EG"); err != nil {
+				want.reason = string(phone.ReasonOf(err))
 			} else {
 				want.e164, want.status = n.E164, StatusNotExposed
 				if c.Lookup(n).Exposed {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -224,4 +225,15 @@ func watchPeakHeap() func() uint64 {
 		defer mu.Unlock()
 		return peak
 	}
+}
+
+// libraryE164 is the naive path the benchmarks measure against: the
+// library's Parse, IsValidNumber and Format, with none of Normalize's
+// cleaning.
+func libraryE164(raw, region string) (string, bool) {
+	pn, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsValidNumber(pn) {
+		return "", false
+	}
+	return phonenumbers.Format(pn, phonenumbers.E164), true
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -54,9 +55,9 @@ const firstLines = 5
 
 // ReasonCount counts the rows rejected for one reason.
 type ReasonCount struct {
-	Reason Reason     `json:"reason"`
-	Count  int64      `json:"count"`
-	First  []Location `json:"first"` // the first few, in input order
+	Reason phone.Reason `json:"reason"`
+	Count  int64        `json:"count"`
+	First  []Location   `json:"first"` // the first few, in input order
 }
 
 // Location is a row of an input file.
@@ -96,7 +97,7 @@ type BuildReport struct {
 type Build struct {
 	b       *hashset.Builder
 	report  *BuildReport
-	invalid []map[Reason]*ReasonCount // per dataset
+	invalid []map[phone.Reason]*ReasonCount // per dataset
 }
 
 // Ingest reads, normalizes and hashes every dataset of opts, using all
@@ -108,7 +109,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 	if len(opts.Datasets) == 0 {
 		return nil, errors.New("checker: no dataset to build from")
 	}
-	info := map[string]string{"phonenumbers": PhonenumbersVersion, "go": runtime.Version()}
+	info := map[string]string{"phonenumbers": phone.PhonenumbersVersion, "go": runtime.Version()}
 	for k, v := range opts.Info {
 		info[k] = v
 	}
@@ -146,7 +147,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 			return nil, fmt.Errorf("checker: dataset %d has no name", i+1)
 		}
 		if spec.Region != "" {
-			if _, ok := lookupRegion(spec.Region); !ok {
+			if _, ok := phone.LookupRegion(spec.Region); !ok {
 				return nil, fmt.Errorf("checker: dataset %s: unknown region %q", spec.Name, spec.Region)
 			}
 		}
@@ -158,7 +159,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 			return nil, fmt.Errorf("checker: dataset %s: %w", spec.Name, err)
 		}
 		bd.report.Datasets = append(bd.report.Datasets, DatasetReport{Name: spec.Name})
-		bd.invalid = append(bd.invalid, map[Reason]*ReasonCount{})
+		bd.invalid = append(bd.invalid, map[phone.Reason]*ReasonCount{})
 		for _, name := range spec.Files {
 			in, closer, err := openInput(opts.FS, name, InputOptions{Column: spec.Column, Format: spec.Format})
 			if err != nil {
@@ -215,7 +216,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 	return bd, nil
 }
 
-func (bd *Build) reject(ds int, file string, line int64, r Reason) {
+func (bd *Build) reject(ds int, file string, line int64, r phone.Reason) {
 	rc := bd.invalid[ds][r]
 	if rc == nil {
 		rc = &ReasonCount{Reason: r}
@@ -256,7 +257,7 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*BuildReport,
 	if err != nil {
 		return nil, err
 	}
-	total := map[Reason]*ReasonCount{}
+	total := map[phone.Reason]*ReasonCount{}
 	rep.Rows, rep.Valid = 0, 0
 	for i := range rep.Datasets {
 		d := &st.Meta.Datasets[i]
@@ -288,9 +289,9 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*BuildReport,
 	return rep, nil
 }
 
-func sortedReasons(m map[Reason]*ReasonCount) []ReasonCount {
+func sortedReasons(m map[phone.Reason]*ReasonCount) []ReasonCount {
 	var out []ReasonCount
-	for _, r := range Reasons {
+	for _, r := range phone.Reasons {
 		if rc := m[r]; rc != nil {
 			out = append(out, *rc)
 		}
@@ -328,7 +329,7 @@ type batch struct {
 type normalized struct {
 	key    uint64
 	region string
-	reason Reason
+	reason phone.Reason
 }
 
 const batchSize = 2048
@@ -382,11 +383,12 @@ func ingestFile(ctx context.Context, in *Input, region string, workers int, emit
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var sc fastScratch
+			var z phone.Normalizer
+			var e164 []byte
 			for b := range work {
 				b.out = make([]normalized, len(b.recs))
 				for i, rec := range b.recs {
-					b.out[i] = normalizeRecord(rec, region, &sc)
+					b.out[i] = normalizeRecord(rec, region, &z, &e164)
 				}
 				close(b.done)
 			}
@@ -418,28 +420,17 @@ func ingestFile(ctx context.Context, in *Input, region string, workers int, emit
 	return readErr
 }
 
-// normalizeRecord normalizes and hashes one record: the fast path
-// (fastnorm.go), which answers as Normalize does, and Normalize itself for
-// the inputs the fast path leaves to the library.
-func normalizeRecord(rec Record, region string, sc *fastScratch) normalized {
+// normalizeRecord normalizes and hashes one record, with e164 as scratch.
+func normalizeRecord(rec Record, region string, z *phone.Normalizer, e164 *[]byte) normalized {
 	if rec.Err != nil {
-		return normalized{reason: ReasonBadRow}
+		return normalized{reason: phone.ReasonBadRow}
 	}
-	if r := fastNormalizer().normalizeResult(rec.Raw, region, sc); r.ok {
-		if r.reason != "" {
-			return normalized{reason: r.reason}
-		}
-		return normalized{key: keyOf(r.e164), region: r.region}
+	out, nregion, reason := z.AppendE164((*e164)[:0], rec.Raw, region)
+	*e164 = out
+	if reason != "" {
+		return normalized{reason: reason}
 	}
-	n, err := Normalize(rec.Raw, region)
-	if err != nil {
-		r := ReasonOf(err)
-		if r == "" {
-			r = ReasonNotANumber
-		}
-		return normalized{reason: r}
-	}
-	return normalized{key: Key(n.E164), region: n.Region}
+	return normalized{key: keyOf(out), region: nregion}
 }
 
 // defuseFormula keeps a rejected value from running as a formula when the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -17,7 +18,7 @@ type Dataset struct {
 
 // Result is the answer for one number.
 type Result struct {
-	Number   Number
+	Number   phone.Number
 	Exposed  bool
 	Datasets []Dataset // the datasets holding the number, in index order; nil if not exposed
 }
@@ -88,7 +89,7 @@ func (c *Checker) Demo() bool { return c.demo }
 
 // Check normalizes raw (see [Normalize]) and looks it up.
 func (c *Checker) Check(raw, defaultRegion string) (Result, error) {
-	n, err := Normalize(raw, defaultRegion)
+	n, err := phone.Normalize(raw, defaultRegion)
 	if err != nil {
 		return Result{}, err
 	}
@@ -96,7 +97,7 @@ func (c *Checker) Check(raw, defaultRegion string) (Result, error) {
 }
 
 // Lookup looks up a normalized number.
-func (c *Checker) Lookup(n Number) Result {
+func (c *Checker) Lookup(n phone.Number) Result {
 	r := Result{Number: n}
 	ids, ok := c.idx.Contains(Key(n.E164))
 	if !ok {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // Client checks numbers against a range endpoint: a [Server], or a static
@@ -105,7 +107,7 @@ func (c *Client) fetchInfo(ctx context.Context, again bool) (ServerInfo, error) 
 // Check normalizes raw on this device (see [Normalize]) and checks it
 // remotely ([Client.Lookup]).
 func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (RemoteResult, error) {
-	n, err := Normalize(raw, defaultRegion)
+	n, err := phone.Normalize(raw, defaultRegion)
 	if err != nil {
 		return RemoteResult{}, err
 	}
@@ -115,11 +117,11 @@ func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (RemoteRe
 // Lookup checks a normalized number: it picks the prefix length, sends
 // the prefix, and compares the answer on this device. It sends nothing if
 // no offered length gives MinAnonymity (the error wraps [ErrAnonymity]).
-func (c *Client) Lookup(ctx context.Context, n Number) (RemoteResult, error) {
+func (c *Client) Lookup(ctx context.Context, n phone.Number) (RemoteResult, error) {
 	return c.lookup(ctx, n, true)
 }
 
-func (c *Client) lookup(ctx context.Context, n Number, retry bool) (RemoteResult, error) {
+func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (RemoteResult, error) {
 	si, err := c.Info(ctx)
 	if err != nil {
 		return RemoteResult{}, err

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -44,7 +45,7 @@ func checkClient(t *testing.T, cl *Client, exact bool) {
 	for _, n := range slices.Concat(testBoth, testOnlyA, testNone) {
 		res, err := cl.Check(ctx, n, "")
 		if err != nil {
-			t.Fatalf("%s: %v", Redact(n), err)
+			t.Fatalf("%s: %v", phone.Redact(n), err)
 		}
 		wantCount := 0
 		switch {
@@ -54,21 +55,21 @@ func checkClient(t *testing.T, cl *Client, exact bool) {
 			wantCount = 1
 		}
 		if res.Exposed != (wantCount > 0) || res.Count != wantCount {
-			t.Errorf("%s: exposed %v count %d, want count %d", Redact(n), res.Exposed, res.Count, wantCount)
+			t.Errorf("%s: exposed %v count %d, want count %d", phone.Redact(n), res.Exposed, res.Count, wantCount)
 		}
 		if wantCount == 2 && (!res.DatasetsKnown || len(res.Datasets) != 2) {
-			t.Errorf("%s: datasets %v known %v", Redact(n), res.Datasets, res.DatasetsKnown)
+			t.Errorf("%s: datasets %v known %v", phone.Redact(n), res.Datasets, res.DatasetsKnown)
 		}
 		if wantCount == 1 {
 			if exact && (!res.DatasetsKnown || len(res.Datasets) != 1 || res.Datasets[0].Name != "leak-a") {
-				t.Errorf("%s: datasets %v, want leak-a", Redact(n), res.Datasets)
+				t.Errorf("%s: datasets %v, want leak-a", phone.Redact(n), res.Datasets)
 			}
 			if !exact && res.DatasetsKnown {
-				t.Errorf("%s: a text range cannot say which dataset", Redact(n))
+				t.Errorf("%s: a text range cannot say which dataset", phone.Redact(n))
 			}
 		}
 		if res.Prefix != Prefix(Key(n), res.Bits) || res.Anonymity < DefaultMinAnonymity {
-			t.Errorf("%s: sent %q (%d bits), anonymity %.0f", Redact(n), res.Prefix, res.Bits, res.Anonymity)
+			t.Errorf("%s: sent %q (%d bits), anonymity %.0f", phone.Redact(n), res.Prefix, res.Bits, res.Anonymity)
 		}
 	}
 }

@@ -10,40 +10,11 @@ import (
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
-func ExampleNormalize() {
-	for _, raw := range []string{
-		"(415) 555-0132",
-		"tel:+61-491-570-006;ext=12",
-		"'201001234567", // spreadsheet apostrophe; country code without plus
-		"+1 415 555",
-	} {
-		n, err := checker.Normalize(raw, "US")
-		if err != nil {
-			fmt.Println(checker.ReasonOf(err))
-			continue
-		}
-		fmt.Println(n.E164, n.Region)
-	}
-	// Output:
-	// +14155550132 US
-	// +61491570006 AU
-	// +201001234567 EG
-	// too short
-}
-
 func ExampleKey() {
 	key := checker.Key("+14155550132")
 	fmt.Println(checker.Prefix(key, 20)) // what a range query sends; = printf +14155550132 | sha256sum | cut -c1-5
 	// Output:
 	// 9E191
-}
-
-func ExampleRedact() {
-	fmt.Println(checker.Redact("+14155550132"))
-	fmt.Println(checker.Redact("0491 570 006"))
-	// Output:
-	// +1…32
-	// …06
 }
 
 func ExampleChecker() {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"strings"
 )
 
 // HashScheme names the function from a phone number to an index key. It is
@@ -35,27 +34,4 @@ func keyOf(e164 []byte) uint64 {
 // form a range query sends. bits must be a multiple of 4 between 4 and 64.
 func Prefix(key uint64, bits int) string {
 	return fmt.Sprintf("%0*X", bits/4, key>>(64-bits))
-}
-
-// Redact returns a form of a phone number safe for logs and error
-// messages: the country code (when the input is E.164) and the last two
-// digits, e.g. "+44…23". A redacted form is not unique; it lets a person
-// recognise their own number without revealing it to others.
-func Redact(s string) string {
-	var digits []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			digits = append(digits, s[i])
-		}
-	}
-	last := "??"
-	if len(digits) >= 2 {
-		last = string(digits[len(digits)-2:])
-	}
-	if strings.HasPrefix(s, "+") && len(digits) > 4 {
-		if cc := countryCodeOf(string(digits)); cc != "" {
-			return "+" + cc + "…" + last
-		}
-	}
-	return "…" + last
 }

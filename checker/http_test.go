@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -193,7 +194,7 @@ func TestRangeContent(t *testing.T) {
 				}
 			}
 			if got != want {
-				t.Errorf("%s at %d bits: count %d, want %d", Redact(n), bits, got, want)
+				t.Errorf("%s at %d bits: count %d, want %d", phone.Redact(n), bits, got, want)
 			}
 			// The index agrees.
 			ref, _ := s.cur.Load().c.Index().Range(key>>(64-bits), bits)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 var updateOPRF = flag.Bool("update-oprf", false, "rewrite checker/testdata/oprf/phonecheck-v1.json")
@@ -307,12 +309,12 @@ func TestPhonecheckVectors(t *testing.T) {
 		for _, s := range ix.Sets() {
 			cfg.Sets = append(cfg.Sets, s.Datasets)
 		}
-		res, err := pc.match(cfg, k.Public(), Number{E164: e}, key, outs[0], resp.bucket)
+		res, err := pc.match(cfg, k.Public(), phone.Number{E164: e}, key, outs[0], resp.bucket)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Exposed != (i < len(exposed)) {
-			t.Errorf("%s: exposed %v", Redact(e), res.Exposed)
+			t.Errorf("%s: exposed %v", phone.Redact(e), res.Exposed)
 		}
 		got.Cases = append(got.Cases, phonecheckCase{
 			E164: e, PlainKey: hex.EncodeToString(binary.BigEndian.AppendUint64(nil, key)),

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // BenchmarkPrivateBatch is private batch throughput: 10,000 synthetic
@@ -98,7 +100,7 @@ func BenchmarkPrivateBatch(b *testing.B) {
 	localRate := float64(lsum.Rows) / time.Since(start).Seconds()
 
 	// Baseline 2: LookupBatch, everything in memory, numbers normalized.
-	var ns []Number
+	var ns []phone.Number
 	in, err := NewInput(bytes.NewReader(input), "subs.txt", InputOptions{})
 	if err != nil {
 		b.Fatal(err)
@@ -108,7 +110,7 @@ func BenchmarkPrivateBatch(b *testing.B) {
 		if err != nil {
 			break
 		}
-		if n, err := Normalize(rec.Raw, "EG"); err == nil {
+		if n, err := phone.Normalize(rec.Raw, "EG"); err == nil {
 			ns = append(ns, n)
 		}
 	}

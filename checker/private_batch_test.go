@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // privateBatchFixture is a private server and the plain index it was
@@ -39,7 +41,7 @@ func newPrivateBatchFixture(t testing.TB, n int) *privateBatchFixture {
 	rng.Shuffle(len(space), func(i, j int) { space[i], space[j] = space[j], space[i] })
 	var valid []string
 	for _, e := range space {
-		if _, err := Normalize(e, ""); err == nil {
+		if _, err := phone.Normalize(e, ""); err == nil {
 			valid = append(valid, e)
 			if len(valid) == n {
 				break

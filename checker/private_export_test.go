@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // recorder serves h and records each request's method, path and body.
@@ -115,7 +117,7 @@ func TestExportPrivateSplit(t *testing.T) {
 		}
 		want, _ := f.local.Check(tc.number, "")
 		if res.Exposed != tc.exposed || len(res.Datasets) != len(want.Datasets) || res.PrefixBits != 12 || !res.Padded {
-			t.Errorf("%s: %+v, want exposed %v in %d datasets", Redact(tc.number), res, tc.exposed, len(want.Datasets))
+			t.Errorf("%s: %+v, want exposed %v in %d datasets", phone.Redact(tc.number), res, tc.exposed, len(want.Datasets))
 		}
 	}
 	// A batch, through the CDN: the rows of the local batch.

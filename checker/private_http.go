@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"golang.org/x/time/rate"
 )
 
@@ -817,7 +818,7 @@ func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pu
 
 // Check normalizes raw (see [Normalize]) and looks it up.
 func (c *PrivateClient) Check(ctx context.Context, raw, defaultRegion string) (PrivateResult, error) {
-	n, err := Normalize(raw, defaultRegion)
+	n, err := phone.Normalize(raw, defaultRegion)
 	if err != nil {
 		return PrivateResult{}, err
 	}
@@ -848,7 +849,7 @@ func (c *PrivateClient) prefixBits(cfg *PrivateConfig) (int, error) {
 // Lookup checks a normalized number in one round trip: the bucket prefix
 // and one blinded element go out; the evaluation, its proof and the bucket
 // come back.
-func (c *PrivateClient) Lookup(ctx context.Context, n Number) (PrivateResult, error) {
+func (c *PrivateClient) Lookup(ctx context.Context, n phone.Number) (PrivateResult, error) {
 	cfg, pub, err := c.Config(ctx)
 	if err != nil {
 		return PrivateResult{}, err
@@ -904,7 +905,7 @@ func checkResponse(resp *privateResponse, pub *OPRFPublicKey, bits, n int) error
 }
 
 // match compares the number's private key with a bucket answer.
-func (c *PrivateClient) match(cfg *PrivateConfig, pub *OPRFPublicKey, n Number, key uint64, out []byte, bk *bucket) (PrivateResult, error) {
+func (c *PrivateClient) match(cfg *PrivateConfig, pub *OPRFPublicKey, n phone.Number, key uint64, out []byte, bk *bucket) (PrivateResult, error) {
 	p := bk.bits
 	r := PrivateResult{Result: Result{Number: n}, Mode: ModePrivate, Prefix: key >> (64 - p), PrefixBits: p,
 		KeyID: pub.ID(), Entries: len(bk.entries), Padded: bk.padded}
@@ -939,7 +940,7 @@ func (c *PrivateClient) match(cfg *PrivateConfig, pub *OPRFPublicKey, n Number, 
 // once (bucket-only requests, no element). The server learns the set of
 // prefixes and the number of elements, nothing else. Results are in the
 // order of ns.
-func (c *PrivateClient) LookupBatch(ctx context.Context, ns []Number) ([]PrivateResult, error) {
+func (c *PrivateClient) LookupBatch(ctx context.Context, ns []phone.Number) ([]PrivateResult, error) {
 	cfg, pub, err := c.Config(ctx)
 	if err != nil {
 		return nil, err

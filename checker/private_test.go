@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -149,7 +150,7 @@ func privateServer(t *testing.T, opts PrivateHandlerOptions) (*httptest.Server, 
 	// Keep numbers that normalize: not every NXX is an assigned area code.
 	var valid []string
 	for _, e := range space {
-		if _, err := Normalize(e, ""); err == nil {
+		if _, err := phone.Normalize(e, ""); err == nil {
 			valid = append(valid, e)
 			if len(valid) == 2100 {
 				break
@@ -203,7 +204,7 @@ func TestPrivateRoundTrip(t *testing.T) {
 				}
 				want := wantSets(e, exposed)
 				if res.Exposed != (want != nil) || !slices.Equal(datasetNames(res.Datasets), want) {
-					t.Errorf("pad=%v bits=%d %s: exposed %v %v, want %v", pad, bits, Redact(e), res.Exposed, datasetNames(res.Datasets), want)
+					t.Errorf("pad=%v bits=%d %s: exposed %v %v, want %v", pad, bits, phone.Redact(e), res.Exposed, datasetNames(res.Datasets), want)
 				}
 				if res.Mode != ModePrivate || res.Padded != pad || res.KeyID != k.ID() {
 					t.Errorf("result says mode %q padded %v key %s", res.Mode, res.Padded, res.KeyID)
@@ -221,9 +222,9 @@ func TestPrivateRoundTrip(t *testing.T) {
 		t.Fatalf("unpinned: %v %v", res.Exposed, err)
 	}
 	// Batch: many numbers, duplicates, in order.
-	var ns []Number
+	var ns []phone.Number
 	for _, e := range append(append(slices.Clone(exposed[1200:1600]), clean...), exposed[0], exposed[0]) {
-		n, err := Normalize(e, "")
+		n, err := phone.Normalize(e, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +238,7 @@ func TestPrivateRoundTrip(t *testing.T) {
 	for i, r := range rs {
 		want := wantSets(ns[i].E164, exposed)
 		if r.Number != ns[i] || r.Exposed != (want != nil) || !slices.Equal(datasetNames(r.Datasets), want) {
-			t.Fatalf("batch %d %s: exposed %v %v, want %v", i, Redact(ns[i].E164), r.Exposed, datasetNames(r.Datasets), want)
+			t.Fatalf("batch %d %s: exposed %v %v, want %v", i, phone.Redact(ns[i].E164), r.Exposed, datasetNames(r.Datasets), want)
 		}
 	}
 }

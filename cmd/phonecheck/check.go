@@ -11,6 +11,7 @@ import (
 
 	"github.com/phonecheck/phonecheck"
 	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 var cmdCheck = &Command{
@@ -199,12 +200,12 @@ func openChecker(path string) (*checker.Checker, error) {
 
 // normalizeFailure turns a Normalize error into the error check reports.
 func normalizeFailure(raw string, err error) error {
-	r := checker.ReasonOf(err)
+	r := phone.ReasonOf(err)
 	if r == "" {
 		return err
 	}
-	err = fmt.Errorf("%s is not a valid phone number: %s", checker.Redact(raw), r)
-	if checkFlags.region == "" && r != checker.ReasonEmpty {
+	err = fmt.Errorf("%s is not a valid phone number: %s", phone.Redact(raw), r)
+	if checkFlags.region == "" && r != phone.ReasonEmpty {
 		return withHint(err, "a number without its country code needs --region, e.g. --region US")
 	}
 	return err

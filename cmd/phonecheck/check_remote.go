@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // sentJSON is what left the device in a remote check (--json "sent").
@@ -53,7 +54,7 @@ func runRemoteCheck(ctx context.Context, raw string) error {
 			return err
 		}
 	}
-	n, err := checker.Normalize(raw, checkFlags.region)
+	n, err := phone.Normalize(raw, checkFlags.region)
 	if err != nil {
 		return normalizeFailure(raw, err)
 	}
@@ -144,7 +145,7 @@ func isHex(s string) bool {
 // --min-anonymity as in plain mode (among the lengths up to the server's
 // bucket bits), one blinded element goes with it, and the answer is
 // verified against the server's key before it is compared here.
-func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checker.PrivateConfig, n checker.Number) error {
+func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checker.PrivateConfig, n phone.Number) error {
 	var offered []int
 	for _, b := range checker.PrefixLengths {
 		if b < cfg.BucketBits {
@@ -159,7 +160,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 	}
 	bits, anon, err := checker.ChoosePrefixBits(n, checkFlags.minAnonymity, offered)
 	if err != nil {
-		return withHint(fmt.Errorf("%s: nothing sent: %w", checker.Redact(n.E164), err),
+		return withHint(fmt.Errorf("%s: nothing sent: %w", phone.Redact(n.E164), err),
 			"lower --min-anonymity (a smaller crowd), or check locally against an index with --index")
 	}
 	pc.PrefixBits = bits
@@ -222,12 +223,12 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 }
 
 // runPlainCheck checks n against a plain range endpoint or export.
-func runPlainCheck(ctx context.Context, n checker.Number) error {
+func runPlainCheck(ctx context.Context, n phone.Number) error {
 	cl := &checker.Client{BaseURL: checkFlags.server, HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity}
 	res, err := cl.Lookup(ctx, n)
 	if err != nil {
 		if errors.Is(err, checker.ErrAnonymity) {
-			return withHint(fmt.Errorf("%s: nothing sent: %w", checker.Redact(n.E164), err),
+			return withHint(fmt.Errorf("%s: nothing sent: %w", phone.Redact(n.E164), err),
 				"lower --min-anonymity (a smaller crowd), or check locally against an index with --index")
 		}
 		return withHint(err, "is the server up? 'phonecheck serve --index INDEX' serves an index")

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 var cmdNormalize = &Command{
@@ -43,11 +43,11 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 	r := bufio.NewReaderSize(stdin, 1<<16)
 	w := bufio.NewWriterSize(stdout, 1<<16)
 	defer w.Flush()
-	var z checker.Normalizer
+	var z phone.Normalizer
 	for {
 		line, err := readLine(r)
 		if err == errLineTooLong {
-			w.WriteString("invalid\t" + string(checker.ReasonTooLong) + "\n")
+			w.WriteString("invalid\t" + string(phone.ReasonTooLong) + "\n")
 			continue
 		}
 		if line == "" && err != nil {
@@ -59,7 +59,7 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 		n, nerr := z.Normalize(line, normalizeFlags.region)
 		if nerr != nil {
 			w.WriteString("invalid\t")
-			w.WriteString(string(checker.ReasonOf(nerr)))
+			w.WriteString(string(phone.ReasonOf(nerr)))
 		} else {
 			w.WriteString(n.E164)
 		}

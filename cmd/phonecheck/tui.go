@@ -10,7 +10,7 @@ package main
 //   - A warning is "phonecheck: warning: ..." and does not change the exit
 //     status.
 //   - No message ever holds a full phone number or a full hash: numbers are
-//     shown redacted (checker.Redact), except the user's own number in the
+//     shown redacted (phone.Redact), except the user's own number in the
 //     result of check and normalize, which is the output they asked for.
 //   - Exit status: 0 success, 1 runtime error, 2 usage error, 3 exposed
 //     (check --exit-code only).

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ref.js: Google's libphonenumber (the google-libphonenumber npm build of
 // the official JavaScript library) as the reference for
-// checker/testdata/normalize.golden.
+// checker/phone/testdata/normalize.golden.
 //
 //   node ref.js fill FILE        replace "=> ?" with Google's result
 //   node ref.js check [-v] FILE  compare every case with Google's result

@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // capture forwards GETs and keeps POST bodies, answering them 418.
@@ -71,7 +72,7 @@ func main() {
 			j = *exposed + i
 		}
 		buf = strconv.AppendInt(append(buf[:0], "+999"...), int64(1_000_000_000+j), 10)
-		if _, err := pc.Lookup(ctx, checker.Number{E164: string(buf), Region: "ZZ"}); err == nil {
+		if _, err := pc.Lookup(ctx, phone.Number{E164: string(buf), Region: "ZZ"}); err == nil {
 			log.Fatal("mkreq: a request was answered, not captured")
 		}
 	}

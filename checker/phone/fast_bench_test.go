@@ -1,8 +1,11 @@
-package checker
+package phone_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/internal/synth"
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // benchInputs returns n messy inputs of one form (a gen kind, undecorated;
@@ -10,24 +13,18 @@ import (
 // default mix and read with default region EG, as a dump of EG numbers
 // with foreign ones would be.
 func benchInputs(tb testing.TB, form string, n int) []string {
-	g, err := newGenerator(GenOptions{Seed: 5, N: n, Region: "EG"})
+	g, err := synth.NewGenerator(synth.Options{Seed: 5, N: n, Region: "EG"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	kinds := map[string]genKind{"e164": kindE164, "intl": kindIntl, "intl-paren": kindIntlParen,
-		"national": kindNational, "national-bare": kindNatBare, "idd": kindIDD, "digits": kindDigits, "tel": kindTel}
+	kinds := map[string]synth.Kind{"e164": synth.KindE164, "intl": synth.KindIntl, "intl-paren": synth.KindIntlParen,
+		"national": synth.KindNational, "national-bare": synth.KindNatBare, "idd": synth.KindIDD, "digits": synth.KindDigits, "tel": synth.KindTel}
 	out := make([]string, 0, n)
 	for len(out) < n {
 		if form == "messy" {
-			out = append(out, string(g.next().raw))
-			continue
-		}
-		ri, ti, nsn := g.d.next(nil)
-		c := &g.choices[ri][ti]
-		for _, k := range c.kinds {
-			if k == kinds[form] {
-				out = append(out, string(g.render(nil, g.d.regions[ri], nsn, k)))
-			}
+			out = append(out, string(g.Next().Raw))
+		} else if raw := g.NextIn(kinds[form]); raw != nil {
+			out = append(out, string(raw))
 		}
 	}
 	return out
@@ -44,30 +41,27 @@ func BenchmarkNormalize(b *testing.B) {
 	for _, form := range []string{"messy", "e164", "intl", "intl-paren", "national", "national-bare", "idd", "digits", "tel"} {
 		b.Run(form, func(b *testing.B) {
 			in := benchInputs(b, form, 4096)
-			f := fastNormalizer()
-			var sc fastScratch
-			fast := 0
+			var z phone.Normalizer
 			for i := range in {
-				if _, _, ok := f.normalize(in[i], "EG", &sc); ok {
-					fast++
-				}
+				z.Normalize(in[i], "EG")
 			}
+			fast := z.Fast
 			// The library, on a fixed sample, timed first (after a warm-up:
 			// it compiles its regular expressions on first use).
 			const libN = 3000
 			for i := range 200 {
-				Normalize(in[i], "EG")
+				phone.Normalize(in[i], "EG")
 			}
 			t0 := time.Now()
 			for i := range libN {
-				Normalize(in[i%len(in)], "EG")
+				phone.Normalize(in[i%len(in)], "EG")
 			}
 			lib := float64(time.Since(t0).Nanoseconds()) / libN
 
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				f.normalize(in[i%len(in)], "EG", &sc)
+				z.Normalize(in[i%len(in)], "EG")
 			}
 			b.StopTimer()
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)

@@ -1,4 +1,4 @@
-package checker
+package phone
 
 // Digit automata: the library's national-number patterns (regular
 // expressions over digits) compiled to deterministic automata over the ten

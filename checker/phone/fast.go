@@ -1,4 +1,4 @@
-package checker
+package phone
 
 // The fast path of normalization: the same answer as [Normalize], for
 // every input, at a small fraction of its cost.

@@ -1,4 +1,4 @@
-package checker
+package phone
 
 // This file owns github.com/nyaruka/phonenumbers: no other file imports it.
 
@@ -52,7 +52,7 @@ type NormalizeError struct {
 	Reason Reason
 }
 
-func (e *NormalizeError) Error() string { return "checker: " + string(e.Reason) }
+func (e *NormalizeError) Error() string { return "phone: " + string(e.Reason) }
 
 // ReasonOf returns the [Reason] carried by err, or "" if err does not come
 // from [Normalize].
@@ -80,7 +80,7 @@ func fail(r Reason) error { return normErrors[r] }
 //
 // Validity is libphonenumber's IsValidNumber. Where the Go port of the
 // library differs from Google's libphonenumber, Normalize follows Google
-// (see checker/testdata/normalize.golden, which pins every such case).
+// (the golden table in testdata pins every such case).
 // On top of the library, Normalize:
 //   - removes invisible Unicode format characters (bidi marks, zero-width
 //     spaces, BOM) anywhere in the input;
@@ -277,8 +277,8 @@ func plainDigits(s string) bool {
 	return digits >= 8
 }
 
-// regionInfo is what the synthetic generator needs to know of a region.
-type regionInfo struct {
+// RegionInfo is what the synthetic generator needs to know of a region.
+type RegionInfo struct {
 	Region      string
 	CountryCode int
 	Trunk       string   // national (trunk) prefix, e.g. "0"; may be ""
@@ -286,14 +286,14 @@ type regionInfo struct {
 	Examples    []string // national significant numbers of example numbers (mobile first)
 }
 
-// lookupRegion returns the library's metadata for region, or false if the
+// LookupRegion returns the library's metadata for region, or false if the
 // library does not know it.
-func lookupRegion(region string) (regionInfo, bool) {
+func LookupRegion(region string) (RegionInfo, bool) {
 	cc := phonenumbers.GetCountryCodeForRegion(region)
 	if cc == 0 {
-		return regionInfo{}, false
+		return RegionInfo{}, false
 	}
-	ri := regionInfo{Region: region, CountryCode: cc, Trunk: phonenumbers.GetNddPrefixForRegion(region, true)}
+	ri := RegionInfo{Region: region, CountryCode: cc, Trunk: phonenumbers.GetNddPrefixForRegion(region, true)}
 	// The library keeps a region's international prefix private; read it
 	// off how a caller in region dials a number abroad.
 	foreign := "GB"
@@ -314,8 +314,8 @@ func lookupRegion(region string) (regionInfo, bool) {
 	return ri, true
 }
 
-// supportedRegions lists every region the library has metadata for.
-func supportedRegions() []string {
+// Regions lists every region the library has metadata for.
+func Regions() []string {
 	var out []string
 	for r := range phonenumbers.GetSupportedRegions() {
 		out = append(out, r)
@@ -338,40 +338,29 @@ func countryCodeOf(digits string) string {
 	return ""
 }
 
-// libraryE164 is the naive path the benchmarks measure against: the
-// library's Parse, IsValidNumber and Format, with none of Normalize's
-// cleaning.
-func libraryE164(raw, region string) (string, bool) {
-	pn, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(pn) {
-		return "", false
-	}
-	return phonenumbers.Format(pn, phonenumbers.E164), true
-}
-
-// ---- Metadata for the anonymity table (anonymity.go) ----
+// ---- Metadata for the anonymity table ----
 //
-// validityRule is what IsValidNumber checks for one region, read from the
+// ValidityRule is what IsValidNumber checks for one region, read from the
 // library's metadata: a national significant number is valid when it
 // matches General (with one of GeneralLengths) and at least one of Types
 // (each with its own lengths, or any length when it has none).
-type validityRule struct {
+type ValidityRule struct {
 	Region         string // "001" for a non-geographic entity
 	CountryCode    int
 	General        string
 	GeneralLengths []int
-	Types          []typeRule
+	Types          []TypeRule
 }
 
-type typeRule struct {
+type TypeRule struct {
 	Pattern string
 	Lengths []int // empty: any length the general description allows
 }
 
-// validityRules returns the rule of every region and non-geographic entity
+// ValidityRules returns the rule of every region and non-geographic entity
 // the library has metadata for, read from the exported metadata collection
 // (the per-region lookup of the library is unexported).
-func validityRules() ([]validityRule, error) {
+func ValidityRules() ([]ValidityRule, error) {
 	coll, err := phonenumbers.MetadataCollection()
 	if err != nil {
 		return nil, err
@@ -385,13 +374,13 @@ func validityRules() ([]validityRule, error) {
 		}
 		return out
 	}
-	var rules []validityRule
+	var rules []ValidityRule
 	for _, m := range coll.GetMetadata() {
 		g := m.GetGeneralDesc()
 		if g == nil || g.GetNationalNumberPattern() == "" {
 			continue
 		}
-		r := validityRule{Region: m.GetId(), CountryCode: int(m.GetCountryCode()),
+		r := ValidityRule{Region: m.GetId(), CountryCode: int(m.GetCountryCode()),
 			General: g.GetNationalNumberPattern(), GeneralLengths: ints(g.GetPossibleLength())}
 		// The types getNumberTypeHelper tries, in its order.
 		for _, d := range []*phonenumbers.PhoneNumberDesc{m.GetPremiumRate(), m.GetTollFree(),
@@ -403,7 +392,7 @@ func validityRules() ([]validityRule, error) {
 			if len(d.GetPossibleLength()) > 0 && len(ints(d.GetPossibleLength())) == 0 {
 				continue // possible length -1: the type does not exist here
 			}
-			r.Types = append(r.Types, typeRule{Pattern: d.GetNationalNumberPattern(), Lengths: ints(d.GetPossibleLength())})
+			r.Types = append(r.Types, TypeRule{Pattern: d.GetNationalNumberPattern(), Lengths: ints(d.GetPossibleLength())})
 		}
 		rules = append(rules, r)
 	}

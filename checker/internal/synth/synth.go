@@ -1,8 +1,10 @@
-package checker
+package synth
 
 // Seeded synthetic leak datasets, for tests, benchmarks and the demo.
 
 import (
+	"github.com/phonecheck/phonecheck/checker/phone"
+
 	"bufio"
 	"encoding/csv"
 	"errors"
@@ -17,8 +19,8 @@ import (
 	"unicode/utf8"
 )
 
-// GenOptions say what [Generate] writes.
-type GenOptions struct {
+// Options say what [Generate] writes.
+type Options struct {
 	Seed int64
 	N    int                // rows to write
 	Mix  map[string]float64 // region -> weight; nil means DefaultMix
@@ -33,13 +35,13 @@ type GenOptions struct {
 	// in messy mode: 0 means 0.01, a negative value means none.
 	Junk float64
 	// Region is the dataset's default region: national formats are only
-	// written for numbers of this region, so that Normalize(raw, Region)
+	// written for numbers of this region, so that phone.Normalize(raw, Region)
 	// reads them back. "" means none.
 	Region string
 }
 
-// GenStats counts what [Generate] wrote.
-type GenStats struct {
+// Stats counts what [Generate] wrote.
+type Stats struct {
 	Rows    int            // rows written, junk included, header excluded
 	Junk    int            // junk rows
 	Regions map[string]int // non-junk rows per region
@@ -57,11 +59,11 @@ var DefaultMix = map[string]float64{
 	"IQ": 1.5, "JO": 1.2, "QA": 1, "KW": 1, "LB": 0.9, "OM": 0.8,
 }
 
-// GenNumbers returns the E.164 numbers that [Generate] draws for the same
+// Numbers returns the E.164 numbers that [Generate] draws for the same
 // seed and mix, in row order: row i of Generate's output holds number i,
 // unless it is a junk row. It returns nil if mix is not usable (see
 // Generate's errors).
-func GenNumbers(seed int64, n int, mix map[string]float64) []string {
+func Numbers(seed int64, n int, mix map[string]float64) []string {
 	d, err := newNumberDrawer(seed, mix)
 	if err != nil {
 		return nil
@@ -88,12 +90,12 @@ func GenNumbers(seed int64, n int, mix map[string]float64) []string {
 // with [Normalize] once per process (a few hundred milliseconds for
 // DefaultMix); rows are not, so generation runs at millions of rows a
 // second.
-func Generate(w io.Writer, opts GenOptions) (GenStats, error) {
-	g, err := newGenerator(opts)
+func Generate(w io.Writer, opts Options) (Stats, error) {
+	g, err := NewGenerator(opts)
 	if err != nil {
-		return GenStats{}, err
+		return Stats{}, err
 	}
-	st := GenStats{Regions: map[string]int{}}
+	st := Stats{Regions: map[string]int{}}
 	counts := make([]int, len(g.d.regions))
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var cw *csv.Writer
@@ -107,9 +109,9 @@ func Generate(w io.Writer, opts GenOptions) (GenStats, error) {
 	fields := make([]string, 4)
 	var idbuf []byte
 	for i := 0; i < opts.N; i++ {
-		row := g.next()
+		row := g.Next()
 		st.Rows++
-		if row.junk {
+		if row.Junk {
 			st.Junk++
 		} else {
 			counts[row.region]++
@@ -117,14 +119,14 @@ func Generate(w io.Writer, opts GenOptions) (GenStats, error) {
 		if cw != nil {
 			idbuf = strconv.AppendInt(idbuf[:0], int64(i+1), 10)
 			fields[0] = string(idbuf)
-			fields[1] = string(row.raw)
+			fields[1] = string(row.Raw)
 			fields[2] = g.d.regions[row.region].region
 			fields[3] = source
 			if err := cw.Write(fields); err != nil {
 				return st, err
 			}
 		} else {
-			bw.Write(row.raw)
+			bw.Write(row.Raw)
 			if err := bw.WriteByte('\n'); err != nil {
 				return st, err
 			}
@@ -193,7 +195,7 @@ func loadGenRegion(region string) (*genRegion, error) {
 }
 
 func buildGenRegion(region string) *genRegion {
-	ri, ok := lookupRegion(region)
+	ri, ok := phone.LookupRegion(region)
 	if !ok {
 		return nil
 	}
@@ -203,7 +205,7 @@ func buildGenRegion(region string) *genRegion {
 		var buf []byte
 		for range 32 {
 			buf = appendNSN(buf[:0], rng, &t)
-			if n, err := Normalize("+"+gr.cc+string(buf), ""); err != nil || n.E164 != "+"+gr.cc+string(buf) {
+			if n, err := phone.Normalize("+"+gr.cc+string(buf), ""); err != nil || n.E164 != "+"+gr.cc+string(buf) {
 				return false
 			}
 		}
@@ -215,7 +217,7 @@ func buildGenRegion(region string) *genRegion {
 		var npas []string
 		for npa := 200; npa < 1000; npa++ {
 			s := strconv.Itoa(npa) + "5550100"
-			if n, err := Normalize("+1"+s, ""); err == nil && n.Region == "US" {
+			if n, err := phone.Normalize("+1"+s, ""); err == nil && n.Region == "US" {
 				npas = append(npas, strconv.Itoa(npa)+"55501")
 			}
 		}
@@ -337,33 +339,33 @@ func (d *numberDrawer) next(buf []byte) (ri, ti int, nsn []byte) {
 
 // Messy forms.
 
-// genKind is how a number is written, before decorations.
-type genKind uint8
+// Kind is how a number is written, before decorations.
+type Kind uint8
 
 const (
-	kindE164      genKind = iota // +201001234567
-	kindIntl                     // +20 100 123 4567, +20-100-123-4567
-	kindIntlParen                // +20 (100) 123-4567
-	kindNational                 // 0100 123 4567 (dataset region only)
-	kindNatBare                  // 100 123 4567 (dataset region only)
-	kindIDD                      // 00 20 100 123 4567 (dataset region's IDD)
-	kindDigits                   // 201001234567
-	kindTel                      // tel:+20-100-123-4567
+	KindE164      Kind = iota // +201001234567
+	KindIntl                  // +20 100 123 4567, +20-100-123-4567
+	KindIntlParen             // +20 (100) 123-4567
+	KindNational              // 0100 123 4567 (dataset region only)
+	KindNatBare               // 100 123 4567 (dataset region only)
+	KindIDD                   // 00 20 100 123 4567 (dataset region's IDD)
+	KindDigits                // 201001234567
+	KindTel                   // tel:+20-100-123-4567
 	numKinds
 )
 
 var kindWeights = [numKinds]int{
-	kindE164: 25, kindIntl: 20, kindIntlParen: 5, kindNational: 15,
-	kindNatBare: 6, kindIDD: 7, kindDigits: 18, kindTel: 3,
+	KindE164: 25, KindIntl: 20, KindIntlParen: 5, KindNational: 15,
+	KindNatBare: 6, KindIDD: 7, KindDigits: 18, KindTel: 3,
 }
 
 // genChoice is a cumulative table of the kinds allowed for one template.
 type genChoice struct {
-	kinds []genKind
+	kinds []Kind
 	cum   []int
 }
 
-type generator struct {
+type Generator struct {
 	d       *numberDrawer
 	f       *rand.Rand // formats and junk
 	format  string
@@ -376,12 +378,12 @@ type generator struct {
 	out     []byte
 }
 
-// genRow is one generated row.
-type genRow struct {
-	raw    []byte // valid until the next call
-	e164   string // the number drawn (set even for junk rows)
+// Row is one generated row.
+type Row struct {
+	Raw    []byte // valid until the next call
+	E164   string // the number drawn (set even for junk rows)
 	region int    // index into d.regions
-	junk   bool
+	Junk   bool
 }
 
 var (
@@ -389,7 +391,7 @@ var (
 	genChoices   = map[string][]genChoice{} // dataset region + "/" + region
 )
 
-func newGenerator(opts GenOptions) (*generator, error) {
+func NewGenerator(opts Options) (*Generator, error) {
 	if opts.N < 0 {
 		return nil, errors.New("checker: negative row count")
 	}
@@ -405,7 +407,7 @@ func newGenerator(opts GenOptions) (*generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &generator{
+	g := &Generator{
 		d:      d,
 		f:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x666f726d6174)),
 		format: format,
@@ -420,7 +422,7 @@ func newGenerator(opts GenOptions) (*generator, error) {
 		g.junk = 0
 	}
 	if g.region != "" {
-		ri, ok := lookupRegion(g.region)
+		ri, ok := phone.LookupRegion(g.region)
 		if !ok {
 			return nil, fmt.Errorf("checker: unknown region %q", opts.Region)
 		}
@@ -439,34 +441,34 @@ func newGenerator(opts GenOptions) (*generator, error) {
 
 // kindChoices returns, per template of gr, the kinds whose rows Normalize
 // reads back (with the dataset's region) in a sample at start-up.
-func (g *generator) kindChoices(gr *genRegion) []genChoice {
+func (g *Generator) kindChoices(gr *genRegion) []genChoice {
 	key := g.region + "/" + gr.region
 	genChoicesMu.Lock()
 	defer genChoicesMu.Unlock()
 	if c, ok := genChoices[key]; ok {
 		return c
 	}
-	probe := &generator{region: g.region, idd: g.idd, f: rand.New(rand.NewPCG(2, 3))}
+	probe := &Generator{region: g.region, idd: g.idd, f: rand.New(rand.NewPCG(2, 3))}
 	rng := rand.New(rand.NewPCG(4, 5))
 	var out []genChoice
 	for ti := range gr.templates {
 		var c genChoice
 		total := 0
 		for k := range numKinds {
-			if (k == kindNational || k == kindNatBare) && gr.region != g.region {
+			if (k == KindNational || k == KindNatBare) && gr.region != g.region {
 				continue
 			}
-			if k == kindNational && gr.trunk == "" {
+			if k == KindNational && gr.trunk == "" {
 				continue
 			}
-			if k == kindIDD && g.region == "" {
+			if k == KindIDD && g.region == "" {
 				continue
 			}
 			ok := true
 			for range 8 {
 				nsn := appendNSN(nil, rng, &gr.templates[ti])
 				raw := probe.render(nil, gr, nsn, k)
-				n, err := Normalize(string(raw), g.region)
+				n, err := phone.Normalize(string(raw), g.region)
 				if err != nil || n.E164 != "+"+gr.cc+string(nsn) {
 					ok = false
 					break
@@ -479,7 +481,7 @@ func (g *generator) kindChoices(gr *genRegion) []genChoice {
 			}
 		}
 		if len(c.kinds) == 0 { // E.164 is valid by construction
-			c.kinds, c.cum = []genKind{kindE164}, []int{1}
+			c.kinds, c.cum = []Kind{KindE164}, []int{1}
 		}
 		out = append(out, c)
 	}
@@ -487,18 +489,18 @@ func (g *generator) kindChoices(gr *genRegion) []genChoice {
 	return out
 }
 
-// next generates one row.
-func (g *generator) next() genRow {
+// Next generates one row.
+func (g *Generator) Next() Row {
 	ri, ti, nsn := g.d.next(g.buf[:0])
 	g.buf = nsn
 	gr := g.d.regions[ri]
-	row := genRow{region: ri, e164: "+" + gr.cc + string(nsn)}
+	row := Row{region: ri, E164: "+" + gr.cc + string(nsn)}
 	out := g.out[:0]
 	switch {
 	case g.clean:
 		out = append(append(append(out, '+'), gr.cc...), nsn...)
 	case g.junk > 0 && g.f.Float64() < g.junk:
-		row.junk = true
+		row.Junk = true
 		out = g.appendJunk(out, gr, nsn)
 	default:
 		c := &g.choices[ri][ti]
@@ -507,36 +509,36 @@ func (g *generator) next() genRow {
 		out = g.decorate(out, gr, nsn, c.kinds[i])
 	}
 	g.out = out
-	row.raw = out
+	row.Raw = out
 	return row
 }
 
 // render writes nsn of gr in form k, with random grouping and separators.
-func (g *generator) render(out []byte, gr *genRegion, nsn []byte, k genKind) []byte {
+func (g *Generator) render(out []byte, gr *genRegion, nsn []byte, k Kind) []byte {
 	seps := " -. "
 	sep := seps[g.f.IntN(len(seps))]
 	switch k {
-	case kindE164:
+	case KindE164:
 		out = append(append(append(out, '+'), gr.cc...), nsn...)
-	case kindIntl:
+	case KindIntl:
 		out = append(append(append(out, '+'), gr.cc...), sep)
 		out = g.group(out, nsn, sep)
-	case kindIntlParen:
+	case KindIntlParen:
 		out = append(append(append(out, '+'), gr.cc...), ' ')
 		n := max(1, min(3, len(nsn)-4))
 		out = append(append(append(out, '('), nsn[:n]...), ") "...)
 		out = g.group(out, nsn[n:], '-')
-	case kindNational:
+	case KindNational:
 		out = append(out, gr.trunk...)
 		out = g.group(out, nsn, sep)
-	case kindNatBare:
+	case KindNatBare:
 		out = g.group(out, nsn, sep)
-	case kindIDD:
+	case KindIDD:
 		out = append(append(append(append(out, g.idd...), ' '), gr.cc...), ' ')
 		out = g.group(out, nsn, sep)
-	case kindDigits:
+	case KindDigits:
 		out = append(append(out, gr.cc...), nsn...)
-	case kindTel:
+	case KindTel:
 		out = append(append(append(out, "tel:+"...), gr.cc...), '-')
 		out = g.group(out, nsn, '-')
 	}
@@ -544,7 +546,7 @@ func (g *generator) render(out []byte, gr *genRegion, nsn []byte, k genKind) []b
 }
 
 // group writes digits in groups of 2 to 4, separated by sep.
-func (g *generator) group(out, digits []byte, sep byte) []byte {
+func (g *Generator) group(out, digits []byte, sep byte) []byte {
 	for i := 0; i < len(digits); {
 		n := 2 + g.f.IntN(3)
 		if len(digits)-(i+n) < 2 {
@@ -569,12 +571,12 @@ var (
 
 // decorate writes nsn in form k with the noise leak dumps carry around
 // numbers.
-func (g *generator) decorate(out []byte, gr *genRegion, nsn []byte, k genKind) []byte {
+func (g *Generator) decorate(out []byte, gr *genRegion, nsn []byte, k Kind) []byte {
 	start := len(out)
 	r := g.f.Uint32()
 	// One draw, bits used as independent coins (out of 1024).
 	coin := func(shift uint, per1024 uint32) bool { return (r>>shift)&1023 < per1024 }
-	digits := k == kindDigits
+	digits := k == KindDigits
 	if coin(0, 20) { // spreadsheet: leading apostrophe
 		out = append(out, '\'')
 	}
@@ -586,7 +588,7 @@ func (g *generator) decorate(out []byte, gr *genRegion, nsn []byte, k genKind) [
 	switch {
 	case digits && coin(20, 60):
 		out = append(out, ".0"...) // a number exported as a float
-	case !digits && k != kindTel && coin(20, 40):
+	case !digits && k != KindTel && coin(20, 40):
 		out = append(out, genExts[g.f.IntN(len(genExts))]...)
 	case coin(20, 70):
 		out = append(out, genPunct[g.f.IntN(len(genPunct))]...)
@@ -627,7 +629,7 @@ func (g *generator) decorate(out []byte, gr *genRegion, nsn []byte, k genKind) [
 }
 
 // appendJunk writes a row that is not a valid number.
-func (g *generator) appendJunk(out []byte, gr *genRegion, nsn []byte) []byte {
+func (g *Generator) appendJunk(out []byte, gr *genRegion, nsn []byte) []byte {
 	switch g.f.IntN(9) {
 	case 0:
 		return out // empty
@@ -655,4 +657,28 @@ func (g *generator) appendJunk(out []byte, gr *genRegion, nsn []byte) []byte {
 		words := []string{"#VALUE!", "#REF!", "#NAME?", "#DIV/0!"}
 		return append(out, words[g.f.IntN(len(words))]...)
 	}
+}
+
+// Shape returns s with every ASCII digit replaced by 9: how tests show a
+// row that failed without printing a number, even a synthetic one.
+func Shape(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '9'
+		}
+		return r
+	}, s)
+}
+
+// NextIn draws the next number and writes it in kind k, in a new slice,
+// if k is a form its number template allows; else it returns nil. A
+// benchmark uses it to time one input form at a time.
+func (g *Generator) NextIn(k Kind) []byte {
+	ri, ti, nsn := g.d.next(nil)
+	for _, ck := range g.choices[ri][ti].kinds {
+		if ck == k {
+			return g.render(nil, g.d.regions[ri], nsn, k)
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package checker
+package phone_test
 
 import (
 	"fmt"
@@ -10,20 +10,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"unicode/utf8"
-)
 
-// sameResult compares the fast path with Normalize on one input and
-// describes any difference; fast reports whether the fast path answered.
-func sameResult(raw, region string) (diff string, fast bool) {
-	want, werr := Normalize(raw, region)
-	var sc fastScratch
-	got, gerr, fast := fastNormalizer().normalize(raw, region, &sc)
-	if got != want || ReasonOf(gerr) != ReasonOf(werr) || (gerr == nil) != (werr == nil) {
-		return fmt.Sprintf("fast path(%q, %q) = %+v, %v (fast %v); Normalize = %+v, %v",
-			raw, region, got, gerr, fast, want, werr), fast
-	}
-	return "", fast
-}
+	"github.com/phonecheck/phonecheck/checker/internal/synth"
+	"github.com/phonecheck/phonecheck/checker/phone"
+)
 
 // diffCase is one input of the differential test.
 type diffCase struct {
@@ -37,7 +27,7 @@ type diffCase struct {
 // no region; random digit strings; and mutations of messy rows (junk).
 // Test data is synthetic, so failures print inputs.
 func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (regions, skipped int) {
-	all := supportedRegions()
+	all := phone.Regions()
 	slices.Sort(all)
 	rng := rand.New(rand.NewPCG(11, 12))
 	mutate := func(s string) string {
@@ -74,7 +64,7 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 			if pass == 1 {
 				n = perRegion / 2
 			}
-			g, err := newGenerator(GenOptions{Seed: int64(i + 1), N: n, Mix: map[string]float64{r: 1}, Region: def, Junk: 0.03})
+			g, err := synth.NewGenerator(synth.Options{Seed: int64(i + 1), N: n, Mix: map[string]float64{r: 1}, Region: def, Junk: 0.03})
 			if err != nil {
 				if pass == 0 {
 					skipped++
@@ -85,14 +75,14 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 				regions++
 			}
 			for range n {
-				row := g.next()
+				row := g.Next()
 				kind := "messy"
-				if row.junk {
+				if row.Junk {
 					kind = "junk"
 				}
-				emit(diffCase{string(row.raw), def, kind})
+				emit(diffCase{string(row.Raw), def, kind})
 				if rng.IntN(16) == 0 {
-					emit(diffCase{mutate(string(row.raw)), def, "mutated"})
+					emit(diffCase{mutate(string(row.Raw)), def, "mutated"})
 				}
 			}
 		}
@@ -103,13 +93,13 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 		if genRegion == "ZZ" {
 			genRegion = ""
 		}
-		g, err := newGenerator(GenOptions{Seed: 99, N: perRegion * 10, Region: genRegion})
+		g, err := synth.NewGenerator(synth.Options{Seed: 99, N: perRegion * 10, Region: genRegion})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for range perRegion * 10 {
-			row := g.next()
-			emit(diffCase{string(row.raw), def, "messy"})
+			row := g.Next()
+			emit(diffCase{string(row.Raw), def, "messy"})
 		}
 	}
 	// Random digit strings, with and without separators and a plus, in
@@ -149,7 +139,7 @@ func TestFastNormalizeDifferential(t *testing.T) {
 			defer wg.Done()
 			for cases := range work {
 				for _, c := range cases {
-					diff, fast := sameResult(c.raw, c.region)
+					diff, fast := phone.SameResult(c.raw, c.region)
 					st := stats[c.kind]
 					st.n.Add(1)
 					if fast {
@@ -187,75 +177,5 @@ func TestFastNormalizeDifferential(t *testing.T) {
 	}
 	if st := stats["messy"]; !testing.Short() && float64(st.fast.Load()) < 0.9*float64(st.n.Load()) {
 		t.Errorf("fast path coverage of messy rows fell below 90%%")
-	}
-}
-
-// TestFastNormalizeGolden runs the golden table through both paths.
-func TestFastNormalizeGolden(t *testing.T) {
-	for _, c := range goldenSeeds(t) {
-		for _, region := range []string{c[1], "", "US", "GB"} {
-			if diff, _ := sameResult(c[0], region); diff != "" {
-				t.Error(diff)
-			}
-		}
-	}
-}
-
-// FuzzFastNormalize checks that the fast path returns what Normalize
-// returns, on any input and default region.
-func FuzzFastNormalize(f *testing.F) {
-	for _, c := range goldenSeeds(f) {
-		f.Add(c[0], c[1])
-	}
-	f.Fuzz(func(t *testing.T, raw, region string) {
-		if len(region) > 3 {
-			region = region[:3]
-		}
-		if diff, _ := sameResult(raw, region); diff != "" {
-			t.Fatal(diff)
-		}
-	})
-}
-
-func TestDigitDFA(t *testing.T) {
-	d, err := compileDigitDFA([]string{`1\d{2}|2[0-3]`, `(?:12|3)4?`, ``})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		s    string
-		want uint16
-	}{{"", 4}, {"123", 1}, {"23", 1}, {"24", 0}, {"12", 2}, {"124", 3}, {"3", 2}, {"34", 2}, {"1234", 0}} {
-		if got := d.match([]byte(c.s)); got != c.want {
-			t.Errorf("match(%q) = %b, want %b", c.s, got, c.want)
-		}
-	}
-	if _, err := compileDigitDFA([]string{`([2-9]\d{6})$|1`}); err != errDFAUnsupported {
-		t.Errorf("anchored pattern compiled: %v", err)
-	}
-	p, _ := compileDigitDFA([]string{`00|1[01]`})
-	for s, want := range map[string]bool{"001": true, "0": false, "110": true, "12": false, "": false} {
-		if got := p.matchPrefix([]byte(s)); got != want {
-			t.Errorf("matchPrefix(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
-// TestFastNormalizerCompiles checks that every region's metadata compiled:
-// a region left out would silently cost the library's speed.
-func TestFastNormalizerCompiles(t *testing.T) {
-	f := fastNormalizer()
-	if len(f.regions) < 200 {
-		t.Fatalf("%d regions compiled", len(f.regions))
-	}
-	for id, m := range f.regions {
-		if !m.ok {
-			t.Errorf("region %s did not compile", id)
-		}
-	}
-	for cc, c := range f.ccs {
-		if c != nil && !c.ok {
-			t.Errorf("calling code %d did not compile", cc)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package checker
+package phone
 
 import (
 	"bufio"
@@ -125,22 +125,6 @@ func TestNormalizerMatchesNormalize(t *testing.T) {
 		n2, err2 := z.Normalize(c[0], c[1])
 		if n1 != n2 || ReasonOf(err1) != ReasonOf(err2) {
 			t.Errorf("%s %q: Normalize = %+v, %v; Normalizer = %+v, %v", c[1], c[0], n1, err1, n2, err2)
-		}
-	}
-}
-
-func TestDefuseFormula(t *testing.T) {
-	for in, want := range map[string]string{
-		"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")",
-		"@SUM(A1)":          "'@SUM(A1)",
-		"+1 415 555 0132":   "+1 415 555 0132",
-		"+cmd":              "'+cmd",
-		"-":                 "'-",
-		"0491 570 006":      "0491 570 006",
-		"":                  "",
-	} {
-		if got := defuseFormula(in); got != want {
-			t.Errorf("defuseFormula(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package checker
+package phone
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 // The table has no -update flag on purpose: its expectations come from
 // Google's library, not from this package. To add cases, write them with
 // "=> ?" and run `node tools/libphonenumber-ref/ref.js fill
-// checker/testdata/normalize.golden` from the module root.
+// checker/phone/testdata/normalize.golden` from the module root.
 //
 // Format, one case a line ('#' comments and blank lines allowed):
 //
@@ -232,7 +232,7 @@ func TestNormalizeGoldenGoogle(t *testing.T) {
 		}
 		t.Skipf("%s: %s", missing, hint)
 	}
-	cmd := exec.Command("node", "tools/libphonenumber-ref/ref.js", "check", "checker/testdata/normalize.golden")
+	cmd := exec.Command("node", "tools/libphonenumber-ref/ref.js", "check", "checker/phone/testdata/normalize.golden")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

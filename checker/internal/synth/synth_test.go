@@ -1,19 +1,20 @@
-package checker
+package synth
 
 import (
 	"bytes"
-	"encoding/csv"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 func TestGenerateDeterministic(t *testing.T) {
 	for _, format := range []string{"csv", "txt"} {
 		gen := func(seed int64) []byte {
 			var buf bytes.Buffer
-			if _, err := Generate(&buf, GenOptions{Seed: seed, N: 2000, Format: format, Region: "EG"}); err != nil {
+			if _, err := Generate(&buf, Options{Seed: seed, N: 2000, Format: format, Region: "EG"}); err != nil {
 				t.Fatal(err)
 			}
 			return buf.Bytes()
@@ -31,13 +32,13 @@ func TestGenerateDeterministic(t *testing.T) {
 func TestGenNumbersMatch(t *testing.T) {
 	const n = 5000
 	mix := map[string]float64{"EG": 3, "US": 2, "SG": 1, "GB": 1}
-	nums := GenNumbers(42, n, mix)
+	nums := Numbers(42, n, mix)
 	if len(nums) != n {
 		t.Fatalf("GenNumbers returned %d numbers, want %d", len(nums), n)
 	}
 	// Clean output is exactly those numbers.
 	var buf bytes.Buffer
-	st, err := Generate(&buf, GenOptions{Seed: 42, N: n, Mix: mix, Format: "txt", Clean: true})
+	st, err := Generate(&buf, Options{Seed: 42, N: n, Mix: mix, Format: "txt", Clean: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,18 +59,18 @@ func TestGenNumbersMatch(t *testing.T) {
 		t.Errorf("per-region counts sum to %d, want %d", total, n)
 	}
 	// Messy rows draw the same numbers.
-	g, err := newGenerator(GenOptions{Seed: 42, N: n, Mix: mix, Region: "US"})
+	g, err := NewGenerator(Options{Seed: 42, N: n, Mix: mix, Region: "US"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if row := g.next(); row.e164 != nums[i] {
-			t.Fatalf("row %d: drew %s, GenNumbers says %s", i, redactE164(row.e164), redactE164(nums[i]))
+		if row := g.Next(); row.E164 != nums[i] {
+			t.Fatalf("row %d: drew %s, GenNumbers says %s", i, redactE164(row.E164), redactE164(nums[i]))
 		}
 	}
 	// Every number is valid, and US and GB numbers are fictional.
 	for _, e := range nums {
-		n, err := Normalize(e, "")
+		n, err := phone.Normalize(e, "")
 		if err != nil || n.E164 != e {
 			t.Fatalf("%s does not normalize to itself: %v", redactE164(e), err)
 		}
@@ -94,7 +95,7 @@ func redactE164(e string) string {
 }
 
 func TestGenerateErrors(t *testing.T) {
-	for _, opts := range []GenOptions{
+	for _, opts := range []Options{
 		{N: 1, Mix: map[string]float64{"XX": 1}},
 		{N: 1, Mix: map[string]float64{"EG": -1}},
 		{N: 1, Mix: map[string]float64{"EG": 0}},
@@ -105,7 +106,7 @@ func TestGenerateErrors(t *testing.T) {
 			t.Errorf("%+v: no error", opts)
 		}
 	}
-	if GenNumbers(1, 3, map[string]float64{"XX": 1}) != nil {
+	if Numbers(1, 3, map[string]float64{"XX": 1}) != nil {
 		t.Errorf("GenNumbers with a bad mix is not nil")
 	}
 }
@@ -118,16 +119,16 @@ func TestGenerateNormalizes(t *testing.T) {
 		n = 4000
 	}
 	for _, region := range []string{"", "EG", "US", "MY", "SG", "HK"} {
-		g, err := newGenerator(GenOptions{Seed: 3, N: n, Region: region})
+		g, err := NewGenerator(Options{Seed: 3, N: n, Region: region})
 		if err != nil {
 			t.Fatal(err)
 		}
 		good, valid, junk, junkFails := 0, 0, 0, 0
 		failKinds := map[string]int{}
 		for range n {
-			row := g.next()
-			num, err := Normalize(string(row.raw), region)
-			if row.junk {
+			row := g.Next()
+			num, err := phone.Normalize(string(row.Raw), region)
+			if row.Junk {
 				junk++
 				if err != nil {
 					junkFails++
@@ -135,10 +136,10 @@ func TestGenerateNormalizes(t *testing.T) {
 				continue
 			}
 			valid++
-			if err == nil && num.E164 == row.e164 {
+			if err == nil && num.E164 == row.E164 {
 				good++
 			} else {
-				failKinds[digitShape(string(row.raw))]++
+				failKinds[Shape(string(row.Raw))]++
 			}
 		}
 		frac := float64(good) / float64(valid)
@@ -154,87 +155,14 @@ func TestGenerateNormalizes(t *testing.T) {
 	}
 }
 
-// digitShape replaces digits by 9 so that failures can be shown without numbers.
-func digitShape(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return '9'
-		}
-		return r
-	}, s)
-}
-
-func TestGenerateCSVReadBack(t *testing.T) {
-	const n = 3000
-	var buf bytes.Buffer
-	opts := GenOptions{Seed: 11, N: n, Region: "EG"}
-	st, err := Generate(&buf, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Rows != n || st.Junk == 0 {
-		t.Errorf("stats: %d rows, %d junk", st.Rows, st.Junk)
-	}
-	// Valid CSV for encoding/csv itself.
-	all, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
-	if err != nil || len(all) != n+1 {
-		t.Fatalf("csv.ReadAll: %d records, %v", len(all), err)
-	}
-	in, err := NewInput(bytes.NewReader(buf.Bytes()), "gen.csv", InputOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := in.Column(); got != `"phone" (column 2)` {
-		t.Errorf("Column() = %s", got)
-	}
-	g, _ := newGenerator(opts)
-	for i := range n {
-		rec, err := in.Next()
-		if err != nil {
-			t.Fatalf("row %d: %v", i, err)
-		}
-		row := g.next()
-		if rec.Err != nil || rec.Raw != string(row.raw) || rec.Line != int64(i+2) {
-			t.Fatalf("row %d: got line %d (%v), raw %q; want line %d, raw %q", i, rec.Line, rec.Err, digitShape(rec.Raw), i+2, digitShape(string(row.raw)))
-		}
-	}
-	if _, err := in.Next(); err != io.EOF {
-		t.Errorf("after the last row: %v", err)
-	}
-}
-
-func TestGenerateTXTReadBack(t *testing.T) {
-	const n = 3000
-	var buf bytes.Buffer
-	opts := GenOptions{Seed: 12, N: n, Region: "US", Format: "txt"}
-	if _, err := Generate(&buf, opts); err != nil {
-		t.Fatal(err)
-	}
-	in, err := NewInput(bytes.NewReader(buf.Bytes()), "gen.txt", InputOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in.Format() != "txt" {
-		t.Errorf("Format() = %s", in.Format())
-	}
-	g, _ := newGenerator(opts)
-	for i := range n {
-		rec, err := in.Next()
-		row := g.next()
-		if err != nil || rec.Raw != string(row.raw) || rec.Line != int64(i+1) {
-			t.Fatalf("row %d: got line %d, %q, %v", i, rec.Line, digitShape(rec.Raw), err)
-		}
-	}
-}
-
 func BenchmarkGenerate(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		opts GenOptions
+		opts Options
 	}{
-		{"csv-messy", GenOptions{Format: "csv", Region: "EG"}},
-		{"txt-messy", GenOptions{Format: "txt", Region: "EG"}},
-		{"csv-clean", GenOptions{Format: "csv", Clean: true}},
+		{"csv-messy", Options{Format: "csv", Region: "EG"}},
+		{"txt-messy", Options{Format: "txt", Region: "EG"}},
+		{"csv-clean", Options{Format: "csv", Clean: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const n = 200_000
@@ -257,7 +185,7 @@ func BenchmarkGenerate(b *testing.B) {
 			mix := opts.Mix
 			start := time.Now()
 			for range b.N {
-				if GenNumbers(opts.Seed, n, mix) == nil {
+				if Numbers(opts.Seed, n, mix) == nil {
 					b.Fatal("GenNumbers failed")
 				}
 			}

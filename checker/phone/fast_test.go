@@ -1,0 +1,89 @@
+package phone
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestFastNormalizeGolden runs the golden table through both paths.
+func TestFastNormalizeGolden(t *testing.T) {
+	for _, c := range goldenSeeds(t) {
+		for _, region := range []string{c[1], "", "US", "GB"} {
+			if diff, _ := sameResult(c[0], region); diff != "" {
+				t.Error(diff)
+			}
+		}
+	}
+}
+
+// FuzzFastNormalize checks that the fast path returns what Normalize
+// returns, on any input and default region.
+func FuzzFastNormalize(f *testing.F) {
+	for _, c := range goldenSeeds(f) {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		if len(region) > 3 {
+			region = region[:3]
+		}
+		if diff, _ := sameResult(raw, region); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+}
+
+func TestDigitDFA(t *testing.T) {
+	d, err := compileDigitDFA([]string{`1\d{2}|2[0-3]`, `(?:12|3)4?`, ``})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		s    string
+		want uint16
+	}{{"", 4}, {"123", 1}, {"23", 1}, {"24", 0}, {"12", 2}, {"124", 3}, {"3", 2}, {"34", 2}, {"1234", 0}} {
+		if got := d.match([]byte(c.s)); got != c.want {
+			t.Errorf("match(%q) = %b, want %b", c.s, got, c.want)
+		}
+	}
+	if _, err := compileDigitDFA([]string{`([2-9]\d{6})$|1`}); err != errDFAUnsupported {
+		t.Errorf("anchored pattern compiled: %v", err)
+	}
+	p, _ := compileDigitDFA([]string{`00|1[01]`})
+	for s, want := range map[string]bool{"001": true, "0": false, "110": true, "12": false, "": false} {
+		if got := p.matchPrefix([]byte(s)); got != want {
+			t.Errorf("matchPrefix(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestFastNormalizerCompiles checks that every region's metadata compiled:
+// a region left out would silently cost the library's speed.
+func TestFastNormalizerCompiles(t *testing.T) {
+	f := fastNormalizer()
+	if len(f.regions) < 200 {
+		t.Fatalf("%d regions compiled", len(f.regions))
+	}
+	for id, m := range f.regions {
+		if !m.ok {
+			t.Errorf("region %s did not compile", id)
+		}
+	}
+	for cc, c := range f.ccs {
+		if c != nil && !c.ok {
+			t.Errorf("calling code %d did not compile", cc)
+		}
+	}
+}
+
+// sameResult compares the fast path with Normalize on one input and
+// describes any difference; fast reports whether the fast path answered.
+func sameResult(raw, region string) (diff string, fast bool) {
+	want, werr := Normalize(raw, region)
+	var sc fastScratch
+	got, gerr, fast := fastNormalizer().normalize(raw, region, &sc)
+	if got != want || ReasonOf(gerr) != ReasonOf(werr) || (gerr == nil) != (werr == nil) {
+		return fmt.Sprintf("fast path(%q, %q) = %+v, %v (fast %v); Normalize = %+v, %v",
+			raw, region, got, gerr, fast, want, werr), fast
+	}
+	return "", fast
+}

@@ -100,7 +100,7 @@ type DatasetCount struct {
 type Batch struct {
 	in     *Input
 	opts   BatchOptions
-	hasID  bool // the input has an id column: the output carries it
+	hasID  bool     // the input has an id column: the output carries it
 	names  [][]byte // per dataset: name, CSV-escaped or JSON-quoted
 	region string
 	ran    bool

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
@@ -422,7 +423,7 @@ func (b *Batch) process(ctx context.Context, ch *batchChunk, sc *batchScratch) {
 		row := batchRow{region: region, reason: reason}
 		row.e164 = [2]int32{int32(start), int32(len(e164s))}
 		if reason == "" {
-			keys = append(keys, keyOf(e164s[start:]))
+			keys = append(keys, keyscheme.KeyBytes(e164s[start:]))
 		}
 		rows = append(rows, row)
 	}

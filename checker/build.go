@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -114,7 +115,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 		info[k] = v
 	}
 	hb := hashset.NewBuilder(hashset.Options{
-		KeyScheme: HashScheme, Info: info, Created: opts.Created, BloomFPR: opts.BloomFPR,
+		KeyScheme: keyscheme.Name, Info: info, Created: opts.Created, BloomFPR: opts.BloomFPR,
 	})
 	bd := &Build{b: hb, report: &BuildReport{}}
 	var rw *csv.Writer
@@ -430,7 +431,7 @@ func normalizeRecord(rec Record, region string, z *phone.Normalizer, e164 *[]byt
 	if reason != "" {
 		return normalized{reason: reason}
 	}
-	return normalized{key: keyOf(out), region: nregion}
+	return normalized{key: keyscheme.KeyBytes(out), region: nregion}
 }
 
 // defuseFormula keeps a rejected value from running as a formula when the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -39,8 +40,8 @@ var ErrScheme = errors.New("checker: index uses another hash scheme")
 // ownership of idx: closing the Checker closes nothing.
 func New(idx *hashset.Reader) (*Checker, error) {
 	m := idx.Meta()
-	if m.KeyScheme != HashScheme {
-		return nil, fmt.Errorf("%w: %q (this build reads %q)", ErrScheme, m.KeyScheme, HashScheme)
+	if m.KeyScheme != keyscheme.Name {
+		return nil, fmt.Errorf("%w: %q (this build reads %q)", ErrScheme, m.KeyScheme, keyscheme.Name)
 	}
 	c := &Checker{idx: idx}
 	for _, d := range m.Datasets {
@@ -99,7 +100,7 @@ func (c *Checker) Check(raw, defaultRegion string) (Result, error) {
 // Lookup looks up a normalized number.
 func (c *Checker) Lookup(n phone.Number) Result {
 	r := Result{Number: n}
-	ids, ok := c.idx.Contains(Key(n.E164))
+	ids, ok := c.idx.Contains(keyscheme.Key(n.E164))
 	if !ok {
 		return r
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
@@ -97,8 +98,8 @@ func (c *Client) fetchInfo(ctx context.Context, again bool) (ServerInfo, error) 
 	if err := json.Unmarshal(body, &si); err != nil {
 		return ServerInfo{}, fmt.Errorf("checker: %s/v1/datasets: not a phonecheck datasets document: %w", c.base(), err)
 	}
-	if si.Index.HashScheme != "" && si.Index.HashScheme != HashScheme {
-		return ServerInfo{}, fmt.Errorf("%w: %q (this build reads %q)", ErrScheme, si.Index.HashScheme, HashScheme)
+	if si.Index.HashScheme != "" && si.Index.HashScheme != keyscheme.Name {
+		return ServerInfo{}, fmt.Errorf("%w: %q (this build reads %q)", ErrScheme, si.Index.HashScheme, keyscheme.Name)
 	}
 	c.info = &si
 	return si, nil
@@ -130,23 +131,23 @@ func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (Remote
 	// to make the length say more about the number.
 	var offered []int
 	for _, b := range si.PrefixBits {
-		if slices.Contains(PrefixLengths, b) {
+		if slices.Contains(keyscheme.PrefixLengths, b) {
 			offered = append(offered, b)
 		}
 	}
 	if len(offered) == 0 {
-		return RemoteResult{}, fmt.Errorf("checker: %s offers none of the prefix lengths %v (bits)", c.base(), PrefixLengths)
+		return RemoteResult{}, fmt.Errorf("checker: %s offers none of the prefix lengths %v (bits)", c.base(), keyscheme.PrefixLengths)
 	}
 	k := c.MinAnonymity
 	if k <= 0 {
-		k = DefaultMinAnonymity
+		k = keyscheme.DefaultMinAnonymity
 	}
-	bits, anon, err := ChoosePrefixBits(n, k, offered)
+	bits, anon, err := keyscheme.ChoosePrefixBits(n, k, offered)
 	if err != nil {
 		return RemoteResult{Result: Result{Number: n}, Bits: bits, Anonymity: anon}, err
 	}
-	key := Key(n.E164)
-	rr := RemoteResult{Result: Result{Number: n}, Prefix: Prefix(key, bits), Bits: bits, Anonymity: anon}
+	key := keyscheme.Key(n.E164)
+	rr := RemoteResult{Result: Result{Number: n}, Prefix: keyscheme.Prefix(key, bits), Bits: bits, Anonymity: anon}
 	entries, index, err := c.rangeOf(ctx, rr.Prefix)
 	if err != nil {
 		return rr, err

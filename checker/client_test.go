@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -68,7 +69,7 @@ func checkClient(t *testing.T, cl *Client, exact bool) {
 				t.Errorf("%s: a text range cannot say which dataset", phone.Redact(n))
 			}
 		}
-		if res.Prefix != Prefix(Key(n), res.Bits) || res.Anonymity < DefaultMinAnonymity {
+		if res.Prefix != keyscheme.Prefix(Key(n), res.Bits) || res.Anonymity < DefaultMinAnonymity {
 			t.Errorf("%s: sent %q (%d bits), anonymity %.0f", phone.Redact(n), res.Prefix, res.Bits, res.Anonymity)
 		}
 	}
@@ -96,7 +97,7 @@ func TestClientAgainstServer(t *testing.T) {
 	// A bad server URL or a server error is an error, without the prefix.
 	bad := NewClient(ts.URL + "/nope")
 	_, err := bad.Check(context.Background(), testBoth[0], "")
-	if err == nil || strings.Contains(err.Error(), Prefix(Key(testBoth[0]), 20)) {
+	if err == nil || strings.Contains(err.Error(), keyscheme.Prefix(Key(testBoth[0]), 20)) {
 		t.Errorf("bad base URL: %v", err)
 	}
 }

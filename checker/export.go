@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 )
 
 // ExportOptions configures [Export].
@@ -324,7 +326,7 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	}
 	bits := slices.Clone(opts.Bits)
 	if len(bits) == 0 {
-		for _, b := range PrefixLengths {
+		for _, b := range keyscheme.PrefixLengths {
 			if b < p.BucketBits() {
 				bits = append(bits, b)
 			}

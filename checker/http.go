@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -185,7 +186,7 @@ func Info(c *Checker) ServerInfo {
 	si := ServerInfo{
 		Index: IndexInfo{ID: indexID(c.Index()), Keys: c.Index().Len(), HashScheme: m.KeyScheme,
 			Created: m.Created, Demo: c.Demo()},
-		PrefixBits: PrefixLengths,
+		PrefixBits: keyscheme.PrefixLengths,
 		Datasets:   []DatasetInfo{},
 	}
 	for i, d := range m.Datasets {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -166,7 +167,7 @@ func TestRangeContent(t *testing.T) {
 	for _, bits := range []int{12, 16, 20, 24, 32} {
 		for _, n := range slices.Concat(testBoth, testOnlyA, testNone) {
 			key := Key(n)
-			prefix := Prefix(key, bits)
+			prefix := keyscheme.Prefix(key, bits)
 			es, w := rangeOf(t, s, prefix)
 			body := w.Body.String()
 			if strings.HasSuffix(body, "\r\n") || strings.Contains(strings.ReplaceAll(body, "\r\n", ""), "\n") {
@@ -215,7 +216,7 @@ func TestRangeJSON(t *testing.T) {
 	s := newTestServer(t, 3000)
 	for _, pad := range []string{"false", "true"} {
 		key := Key(testBoth[0])
-		prefix := Prefix(key, 16)
+		prefix := keyscheme.Prefix(key, 16)
 		w := do(t, s, "GET", "/range/"+prefix, "Accept", "application/json", "Add-Padding", pad)
 		if w.Header().Get("Content-Type") != "application/json" {
 			t.Fatalf("Content-Type %q", w.Header().Get("Content-Type"))
@@ -529,7 +530,7 @@ func testReloadUnderLoad(t *testing.T, serve func(*Server) string) {
 		t.Fatal("test indexes are the same")
 	}
 	// Expected bodies per index, computed before serving.
-	prefixes := []string{"ABC", "1234", "FEDCB", Prefix(Key(testBoth[0]), 20)}
+	prefixes := []string{"ABC", "1234", "FEDCB", keyscheme.Prefix(Key(testBoth[0]), 20)}
 	want := map[string]string{}
 	for _, c := range []*Checker{a, b} {
 		s0, _ := NewServer(c, ServerOptions{Logger: quietLogger()})
@@ -624,7 +625,7 @@ func TestSwapClosesOldIndexAfterRequests(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	s := newTestServer(t, 3000)
-	secret := Prefix(Key(testBoth[0]), 32)
+	secret := keyscheme.Prefix(Key(testBoth[0]), 32)
 	for _, p := range []string{secret, secret[:5], "ZZZZ", "abc"} {
 		do(t, s, "GET", "/range/"+p)
 		do(t, s, "GET", "/range/"+p, "Add-Padding", "true")

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -878,8 +879,8 @@ type sealJob struct {
 func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashset.Builder, *SealReport, error) {
 	start := time.Now()
 	m := plain.Meta()
-	if m.KeyScheme != HashScheme {
-		return nil, nil, fmt.Errorf("%w: %q (seal reads plain indexes, %q)", ErrScheme, m.KeyScheme, HashScheme)
+	if m.KeyScheme != keyscheme.Name {
+		return nil, nil, fmt.Errorf("%w: %q (seal reads plain indexes, %q)", ErrScheme, m.KeyScheme, keyscheme.Name)
 	}
 	if opts.Key == nil {
 		return nil, nil, errors.New("checker: seal: no key")
@@ -932,7 +933,7 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashse
 		InfoKeyID:      opts.Key.ID(),
 		InfoPublicKey:  fmt.Sprintf("%x", opts.Key.Public().Bytes()),
 		InfoSuite:      OPRFSuite,
-		InfoInput:      OPRFInputLabel + " || uint64be(" + HashScheme + ")",
+		InfoInput:      OPRFInputLabel + " || uint64be(" + keyscheme.Name + ")",
 		InfoSets:       string(setsJSON),
 		InfoPlainKeys:  strconv.FormatInt(plain.Len(), 10),
 	}

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"golang.org/x/time/rate"
 )
@@ -858,7 +859,7 @@ func (c *PrivateClient) Lookup(ctx context.Context, n phone.Number) (PrivateResu
 	if err != nil {
 		return PrivateResult{}, err
 	}
-	key := Key(n.E164)
+	key := keyscheme.Key(n.E164)
 	prefix := key >> (64 - p)
 	if cfg.split() {
 		// Two requests: the bucket (from the export, or the server), and
@@ -958,7 +959,7 @@ func (c *PrivateClient) LookupBatch(ctx context.Context, ns []phone.Number) ([]P
 	var uniq []uint64
 	buckets := map[uint64]*bucket{}
 	for i, n := range ns {
-		keys[i] = Key(n.E164)
+		keys[i] = keyscheme.Key(n.E164)
 		if _, ok := distinct[keys[i]]; !ok {
 			distinct[keys[i]] = len(uniq)
 			uniq = append(uniq, keys[i])

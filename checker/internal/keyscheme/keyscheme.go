@@ -1,4 +1,7 @@
-package checker
+// Package keyscheme maps a phone number to its index key (the hash scheme),
+// to the prefix a range query sends, and chooses that prefix's length from
+// how many valid numbers of the country share it.
+package keyscheme
 
 import (
 	"crypto/sha256"
@@ -6,7 +9,7 @@ import (
 	"fmt"
 )
 
-// HashScheme names the function from a phone number to an index key. It is
+// Name names the function from a phone number to an index key. It is
 // recorded in every index header; a reader refuses an index built under
 // another scheme.
 //
@@ -18,14 +21,14 @@ import (
 //
 // This is a plain hash. It hides nothing from someone who can hash every
 // valid number (see the package documentation); it only makes keys uniform.
-const HashScheme = "sha256-e164-v1"
+const Name = "sha256-e164-v1"
 
-// Key returns the index key of a number in E.164 form, under [HashScheme].
-func Key(e164 string) uint64 { return keyOf([]byte(e164)) }
+// Key returns the index key of a number in E.164 form, under [Name].
+func Key(e164 string) uint64 { return KeyBytes([]byte(e164)) }
 
-// keyOf is [Key] on bytes, for the hot loops that hold the E.164 form in
+// KeyBytes is [Key] on bytes, for the hot loops that hold the E.164 form in
 // a scratch buffer.
-func keyOf(e164 []byte) uint64 {
+func KeyBytes(e164 []byte) uint64 {
 	sum := sha256.Sum256(e164)
 	return binary.BigEndian.Uint64(sum[:8])
 }

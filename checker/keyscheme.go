@@ -1,0 +1,61 @@
+package checker
+
+import (
+	"io"
+
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/phone"
+)
+
+// HashScheme names the function from a phone number to an index key
+// (SHA-256 of the E.164 string, top 8 bytes, big-endian). It is recorded
+// in every index header; a reader refuses an index built under another
+// scheme. It is a plain hash: it hides nothing from someone who can hash
+// every valid number (see the package documentation).
+const HashScheme = keyscheme.Name
+
+// Key returns the index key of a number in E.164 form, under [HashScheme].
+func Key(e164 string) uint64 { return keyscheme.Key(e164) }
+
+// PrefixLengths are the prefix lengths, in bits, a [Client] chooses from:
+// 3, 4, 5 or 6 hex digits. Four lengths only, because the length itself
+// says something about the number's country.
+var PrefixLengths = keyscheme.PrefixLengths
+
+// DefaultMinAnonymity is the default K of [Client.MinAnonymity]: a range
+// query must leave the number among at least K valid numbers of its own
+// country.
+const DefaultMinAnonymity = keyscheme.DefaultMinAnonymity
+
+// ErrAnonymity is returned when no offered prefix length keeps a number
+// among as many valid numbers of its country as asked.
+var ErrAnonymity = keyscheme.ErrAnonymity
+
+// ChoosePrefixBits returns the longest of offered (nil: [PrefixLengths])
+// that keeps n among at least k valid numbers of its country, and that
+// anonymity; [ErrAnonymity] (with the shortest length) when none does.
+func ChoosePrefixBits(n phone.Number, k float64, offered []int) (bits int, anonymity float64, err error) {
+	return keyscheme.ChoosePrefixBits(n, k, offered)
+}
+
+// AnonymityRow is one line of the valid-number table.
+type AnonymityRow = keyscheme.AnonymityRow
+
+// AnonymityTable returns the shipped valid-number table, sorted by key.
+func AnonymityTable() []AnonymityRow { return keyscheme.AnonymityTable() }
+
+// ComputeValidNumbers counts, from the phonenumbers metadata, the valid
+// numbers of each region (all of them if regions is empty).
+func ComputeValidNumbers(regions ...string) ([]AnonymityRow, error) {
+	return keyscheme.ComputeValidNumbers(regions...)
+}
+
+// WriteAnonymityGo writes rows as the Go source of the shipped table.
+func WriteAnonymityGo(w io.Writer, rows []AnonymityRow) error {
+	return keyscheme.WriteAnonymityGo(w, rows)
+}
+
+// Prefix returns the top bits of key as uppercase hex digits, bits/4 of
+// them: the form a range query sends. bits must be a multiple of 4
+// between 4 and 64.
+func Prefix(key uint64, bits int) string { return keyscheme.Prefix(key, bits) }

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 )
 
 // Routes of the private mode.
@@ -234,11 +236,11 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	resp := &privateResponse{bits: req.bits, keyID: h.key.Public().idBytes()}
+	resp := &privateResponse{bits: req.bits, keyID: h.key.k.Public().IDBytes()}
 	if n > 0 {
-		resp.evaluated, resp.proof, err = h.key.evaluate(req.elements, nil, true)
+		resp.evaluated, resp.proof, err = h.key.k.Evaluate(req.elements, nil, true)
 		if errors.Is(err, ErrBadElement) {
-			jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: ")+": not a canonical ristretto255 encoding, or the identity")
+			jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "oprf: ")+": not a canonical ristretto255 encoding, or the identity")
 			return
 		}
 		if err != nil {
@@ -791,9 +793,9 @@ func (c *PrivateClient) fetchBucket(ctx context.Context, cfg *PrivateConfig, pub
 func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, keys []uint64, onLimit rateLimited) ([]uint64, int, error) {
 	inputs := make([][]byte, len(keys))
 	for i, k := range keys {
-		inputs[i] = oprfInput(k)
+		inputs[i] = oprf.Input(k)
 	}
-	st, elems, err := blind(pub, inputs, nil)
+	st, elems, err := oprf.Blind(pub.p, inputs, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -804,7 +806,7 @@ func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pu
 	if err := checkResponse(resp, pub, 0, len(keys)); err != nil {
 		return nil, 0, err
 	}
-	outs, err := st.finalize(resp.evaluated, resp.proof)
+	outs, err := st.Finalize(resp.evaluated, resp.proof)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -875,7 +877,7 @@ func (c *PrivateClient) Lookup(ctx context.Context, n Number) (PrivateResult, er
 		binary.BigEndian.PutUint64(out[:], outs[0])
 		return c.match(cfg, pub, n, key, out[:], bk)
 	}
-	st, elems, err := blind(pub, [][]byte{oprfInput(key)}, nil)
+	st, elems, err := oprf.Blind(pub.p, [][]byte{oprf.Input(key)}, nil)
 	if err != nil {
 		return PrivateResult{}, err
 	}
@@ -886,7 +888,7 @@ func (c *PrivateClient) Lookup(ctx context.Context, n Number) (PrivateResult, er
 	if err := checkResponse(resp, pub, p, 1); err != nil {
 		return PrivateResult{}, err
 	}
-	outs, err := st.finalize(resp.evaluated, resp.proof)
+	outs, err := st.Finalize(resp.evaluated, resp.proof)
 	if err != nil {
 		return PrivateResult{}, err
 	}

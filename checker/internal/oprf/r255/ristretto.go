@@ -175,7 +175,6 @@ func encodeDoubled(out [][32]byte, ps []extPoint, scratch []fe) {
 	}
 }
 
-
 // decodeElement sets p to RFC 9496's Decode (section 4.3.1) of b and
 // reports whether b is the canonical encoding of a ristretto255 element
 // other than the identity: what circl's UnmarshalBinary followed by
@@ -217,4 +216,3 @@ func decodeElement(p *extPoint, b []byte) bool {
 	// (0, 1): refuse x = 0.
 	return p.X.Equal(&feZero) != 1
 }
-

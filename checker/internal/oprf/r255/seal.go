@@ -74,7 +74,6 @@ func (fk *HalfKey) mult(v, q *extPoint) {
 	v.fromP1P1(&acc)
 }
 
-
 // SealBatch computes the encodings of k·MAP(u_i) for a batch of up to
 // [BatchSize] 64-byte strings u_i (RFC 9496's one-way map of the output
 // of hash_to_field): [SealBatch.SetInput] each, then [SealBatch.Encode].

@@ -2,8 +2,8 @@ package checker
 
 // The private (OPRF) index, sealing a plain index into one, and the wire
 // format of private queries. No circl type appears here: the group
-// operations are in oprf.go, and sealing's F_k in oprf_fast.go (a
-// seal-only path proven equal to circl's).
+// operations and sealing's F_k are in the OPRF package (a seal path
+// proven equal to circl's).
 
 import (
 	"context"

@@ -116,8 +116,8 @@ func evalPaths() []bool {
 	return []bool{false}
 }
 
-// TestEvaluateOneLanePath runs the tests that go through k.Evaluate (RFC 9497 vectors, circl, verification, rejections,
-// concurrency) with one-element queries on the one-lane path; the
+// TestEvaluateOneLanePath runs the tests that go through k.Evaluate (RFC
+// 9497 vectors, circl, verification, rejections, concurrency) with one-element queries on the one-lane path; the
 // default runs them on the 8-way path where the CPU has it.
 func TestEvaluateOneLanePath(t *testing.T) {
 	if !evalLanes {

@@ -17,7 +17,7 @@ import (
 
 // TestFastSealerMatchesCircl is the differential test of the fast seal
 // path: 20,480 inputs over 64 random keys, each output compared bit for
-// bit with circl's FullEvaluate (through [sealer], which
+// bit with circl's FullEvaluate (through the reference sealer, which
 // TestSealerMatchesCircl ties to FullEvaluate). Inputs are random bytes of
 // random lengths (0-200) and the seal's own inputs (label || plain key),
 // in batches of every size around the 64-element encoding batch (so also

@@ -22,9 +22,8 @@ package r255
 // a table of M in four chunks.
 //
 // On CPUs with AVX-512 IFMA, a one-element query takes the 8-way path
-// instead ([EvalScratch.evalOneLanes]): the same
-// products as lanes of the seal path's kernel, each lane with its own
-// base and digits. One pass of 64 windows computes Eval/2 = (k/2)·C in
+// instead ([EvalScratch.evalOneLanes]): the same products as lanes of the
+// seal path's kernel, each lane with its own base and digits. One pass of 64 windows computes Eval/2 = (k/2)·C in
 // lane 0 and 2^(32m)·C in lanes 1..7 (the comb's bases, at no extra
 // cost); once d is known, one pass of 8 windows with four tables a lane
 // computes M/2, Z/2, t3/2 and t2/2 (on constant multiples of G), two
@@ -44,11 +43,11 @@ package r255
 // multiplication: 37 us); t2 12 us; the encodings 3 us (Eval) and 4.5 us
 // (the four of the proof); SHA-512 steps ~1.5 us each. A one-element
 // query with proof takes ~120 us on the one-lane path against ~230 us
-// for the previous go-ristretto path and ~310 us for circl's prover. The 8-way path
-// replaces the tables and the five products by its two passes, ~33 us
-// and ~9 us (BenchmarkEvalLaneParts): the 8-way one-element path takes ~58 us
-// against ~112 us for the one-lane one, and a whole query ~61 us against ~121
-// us (x-vs-onelane ~2.0 in BenchmarkEvaluateFast; batches of 2, 16 and
+// for the previous go-ristretto path and ~310 us for circl's prover. The
+// 8-way path replaces the tables and the five products by its two
+// passes, ~33 us and ~9 us (BenchmarkEvalLaneParts): the 8-way
+// one-element path takes ~58 us against ~112 us for the one-lane one,
+// and a whole query ~61 us against ~121 us (x-vs-onelane ~2.0 in BenchmarkEvaluateFast; batches of 2, 16 and
 // 128 elements 1.6x, 2.7x and 2.6x). Pass 1 is ~97k 8-lane
 // multiply-adds (252 doublings, 64 additions), which by our estimate of
 // the clock is close to one a cycle: what remains there is the

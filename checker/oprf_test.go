@@ -5,234 +5,47 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
+	voprf "github.com/cloudflare/circl/oprf"
 	"github.com/phonecheck/phonecheck/checker/phone"
+
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 )
 
 var updateOPRF = flag.Bool("update-oprf", false, "rewrite checker/testdata/oprf/phonecheck-v1.json")
 
-// hexList is RFC 9497's comma-separated hex.
-type hexList [][]byte
+// The helpers of the tests that speak the private mode's protocol: the
+// client's blinding and finalization, and the server's evaluation and
+// F_k, through the OPRF package.
 
-func (h *hexList) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	for _, part := range strings.Split(s, ",") {
-		v, err := hex.DecodeString(part)
-		if err != nil {
-			return err
-		}
-		*h = append(*h, v)
-	}
-	return nil
+// oprfInput returns the OPRF input of a plain key.
+func oprfInput(key uint64) []byte { return oprf.Input(key) }
+
+// blind blinds the inputs for evaluation under pub; blinds, if not nil,
+// are fixed 32-byte scalars (test vectors only).
+func blind(pub *OPRFPublicKey, inputs [][]byte, blinds [][]byte) (*oprf.BlindState, []byte, error) {
+	return oprf.Blind(pub.p, inputs, blinds)
 }
 
-func (h hexList) concat() []byte { return bytes.Join(h, nil) }
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+// evaluate is the server's evaluation of the blinded elements, with its
+// proof under the randomness r (nil: fresh).
+func (k *OPRFKey) evaluate(blinded []byte, r []byte, withProof bool) (evaluated, proof []byte, err error) {
+	return k.k.Evaluate(blinded, r, withProof)
 }
 
-// TestRFC9497Vectors runs the RFC 9497 ristretto255-SHA512 VOPRF vectors
-// (appendix A.1.2) through this package's own code paths: key derivation,
-// blinding, batch evaluation with its proof, proof verification and
-// finalization.
-func TestRFC9497Vectors(t *testing.T) {
-	data, err := os.ReadFile("testdata/oprf/rfc9497-ristretto255-voprf.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Identifier string `json:"identifier"`
-		Mode       int    `json:"mode"`
-		GroupDST   string `json:"groupDST"`
-		SkSm       string `json:"skSm"`
-		PkSm       string `json:"pkSm"`
-		Seed       string `json:"seed"`
-		KeyInfo    string `json:"keyInfo"`
-		Vectors    []struct {
-			Batch             int     `json:"Batch"`
-			Blind             hexList `json:"Blind"`
-			BlindedElement    hexList `json:"BlindedElement"`
-			EvaluationElement hexList `json:"EvaluationElement"`
-			Input             hexList `json:"Input"`
-			Output            hexList `json:"Output"`
-			Proof             struct {
-				Proof string `json:"proof"`
-				R     string `json:"r"`
-			} `json:"Proof"`
-		} `json:"vectors"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
-	if v.Identifier != OPRFSuite || v.Mode != 1 || !bytes.Equal(mustHex(t, v.GroupDST), dstHashToGroup) {
-		t.Fatalf("vectors are for %s mode %d DST %s", v.Identifier, v.Mode, v.GroupDST)
-	}
-	k, err := DeriveOPRFKey(mustHex(t, v.Seed), mustHex(t, v.KeyInfo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sk, _ := k.sk.MarshalBinary()
-	if hex.EncodeToString(sk) != v.SkSm || hex.EncodeToString(k.Public().Bytes()) != v.PkSm {
-		t.Fatalf("derived key %x / %x, want %s / %s", sk, k.Public().Bytes(), v.SkSm, v.PkSm)
-	}
-	for i, tv := range v.Vectors {
-		st, blinded, err := blind(k.Public(), tv.Input, tv.Blind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(blinded, tv.BlindedElement.concat()) {
-			t.Errorf("vector %d: blinded %x, want %x", i, blinded, tv.BlindedElement.concat())
-		}
-		ev, proof, err := k.evaluate(blinded, mustHex(t, tv.Proof.R), true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(ev, tv.EvaluationElement.concat()) {
-			t.Errorf("vector %d: evaluated %x, want %x", i, ev, tv.EvaluationElement.concat())
-		}
-		if hex.EncodeToString(proof) != tv.Proof.Proof {
-			t.Errorf("vector %d: proof %x, want %s", i, proof, tv.Proof.Proof)
-		}
-		outs, err := st.finalize(ev, proof)
-		if err != nil {
-			t.Fatalf("vector %d: %v", i, err)
-		}
-		if !bytes.Equal(bytes.Join(outs, nil), tv.Output.concat()) {
-			t.Errorf("vector %d: outputs differ", i)
-		}
-		s := k.newSealer()
-		for j, in := range tv.Input {
-			if !bytes.Equal(s.full(in), tv.Output[j]) {
-				t.Errorf("vector %d: sealer output %d differs", i, j)
-			}
-		}
-	}
-}
+// testSealer computes F_k one plain key at a time.
+type testSealer struct{ s *oprf.Sealer }
 
-// TestSealerMatchesCircl checks the seal fast path against circl's
-// FullEvaluate and against the blind/evaluate/finalize round trip.
-func TestSealerMatchesCircl(t *testing.T) {
-	k, err := GenerateOPRFKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := k.newSealer()
-	var inputs [][]byte
-	for i := range 40 {
-		key := Key("+1415555" + string(rune('0'+i/10)) + "1" + string(rune('0'+i%10)) + "0")
-		inputs = append(inputs, oprfInput(key))
-		want, err := k.circlFullEvaluate(inputs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := s.full(inputs[i]); !bytes.Equal(got, want) {
-			t.Fatalf("sealer %x, circl %x", got, want)
-		}
-		if got := s.output(key); got != binary.BigEndian.Uint64(want) {
-			t.Fatalf("sealer output %x, circl %x", got, want[:8])
-		}
-	}
-	st, blinded, err := blind(k.Public(), inputs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, proof, err := k.evaluate(blinded, nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := st.finalize(ev, proof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, in := range inputs {
-		if !bytes.Equal(outs[i], s.full(in)) {
-			t.Fatalf("round trip output %d differs from the sealer's", i)
-		}
-	}
-	// A proof over other elements, or no proof, is refused.
-	if _, err := st.finalize(ev, make([]byte, ProofSize)); !errors.Is(err, ErrProof) {
-		t.Errorf("zero proof: %v, want ErrProof", err)
-	}
-	ev[0] ^= 1
-	if _, err := st.finalize(ev, proof); err == nil {
-		t.Error("tampered evaluation accepted")
-	}
-}
+func (k *OPRFKey) newSealer() testSealer { return testSealer{k.k.NewSealer()} }
 
-func TestEvaluateRejectsBadElements(t *testing.T) {
-	k, _ := GenerateOPRFKey()
-	_, good, _ := blind(k.Public(), [][]byte{[]byte("x")}, nil)
-	bad := map[string][]byte{
-		"identity":      make([]byte, 32),
-		"non-canonical": bytes.Repeat([]byte{0xff}, 32),
-		"negative s":    append([]byte{1}, make([]byte, 31)...),
-		"short":         good[:31],
-		"long":          append(append([]byte{}, good...), 0),
-		"empty":         nil,
-		"second bad":    append(append([]byte{}, good...), make([]byte, 32)...),
-	}
-	for name, b := range bad {
-		if _, _, err := k.evaluate(b, nil, true); !errors.Is(err, ErrBadElement) {
-			t.Errorf("%s: %v, want ErrBadElement", name, err)
-		}
-	}
-	if _, _, err := k.evaluate(good, nil, true); err != nil {
-		t.Errorf("good element: %v", err)
-	}
-}
-
-func TestKeyFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "k.key")
-	k, _ := GenerateOPRFKey()
-	if err := k.WriteKeyFile(path, "2026-11-01"); err != nil {
-		t.Fatal(err)
-	}
-	fi, _ := os.Stat(path)
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("key file mode %#o, want 0600", fi.Mode().Perm())
-	}
-	if err := k.WriteKeyFile(path, ""); !errors.Is(err, os.ErrExist) {
-		t.Errorf("overwrite: %v, want ErrExist", err)
-	}
-	k2, err := LoadOPRFKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k2.ID() != k.ID() || !k2.Public().Equal(k.Public()) {
-		t.Fatal("loaded key differs")
-	}
-	os.Chmod(path, 0o640)
-	if _, err := LoadOPRFKey(path); !errors.Is(err, ErrKeyPermissions) {
-		t.Errorf("group-readable key: %v, want ErrKeyPermissions", err)
-	}
-	os.Chmod(path, 0o600)
-	data, _ := os.ReadFile(path)
-	var kf map[string]any
-	json.Unmarshal(data, &kf)
-	kf["key_id"] = "0000000000000000"
-	bad, _ := json.Marshal(kf)
-	if _, err := ParseKeyFile(bad); !errors.Is(err, ErrKeyFile) {
-		t.Errorf("wrong key id: %v, want ErrKeyFile", err)
-	}
-	if _, err := ParseKeyFile([]byte("{")); !errors.Is(err, ErrKeyFile) {
-		t.Errorf("not JSON: %v", err)
-	}
+// output returns the first 8 bytes of F_k(input of key), big-endian.
+func (s testSealer) output(key uint64) uint64 {
+	var out [1]uint64
+	s.s.Outputs([]uint64{key}, out[:])
+	return out[0]
 }
 
 // The phonecheck vectors: a fixed key, fixed blinds and proof randomness,
@@ -300,7 +113,7 @@ func TestPhonecheckVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, err := st.finalize(resp.evaluated, resp.proof)
+		outs, err := st.Finalize(resp.evaluated, resp.proof)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,4 +152,29 @@ func TestPhonecheckVectors(t *testing.T) {
 	if !bytes.Equal(gotJSON, want) {
 		t.Errorf("%s differs from what this code produces; if the change is intended, run go test -run PhonecheckVectors -update-oprf", path)
 	}
+}
+
+// circlServer returns circl's VOPRF server under k, read back from k's key
+// file: the reference baseline of the benchmarks.
+func circlServer(t testing.TB, k *OPRFKey) voprf.VerifiableServer {
+	t.Helper()
+	data, err := k.MarshalKeyFile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kf struct {
+		PrivateKey string `json:"private_key"`
+	}
+	if err := json.Unmarshal(data, &kf); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(kf.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := new(voprf.PrivateKey)
+	if err := sk.UnmarshalBinary(voprf.SuiteRistretto255, raw); err != nil {
+		t.Fatal(err)
+	}
+	return voprf.NewVerifiableServer(voprf.SuiteRistretto255, sk)
 }

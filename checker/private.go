@@ -2,8 +2,8 @@ package checker
 
 // The private (OPRF) index, sealing a plain index into one, and the wire
 // format of private queries. No circl type appears here: the group
-// operations are in oprf.go, and sealing's F_k in oprf_fast.go (a
-// seal-only path proven equal to circl's).
+// operations and sealing's F_k are in the OPRF package (a seal path
+// proven equal to circl's).
 
 import (
 	"context"
@@ -922,11 +922,7 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashse
 	}
 	setsJSON, _ := json.Marshal(sets)
 
-	sk, err := opts.Key.sk.MarshalBinary()
-	if err != nil {
-		return nil, nil, err
-	}
-	padSeed := sha256.Sum256(append([]byte(padSeedLabel), sk...))
+	padSeed := opts.Key.k.SecretHash(padSeedLabel)
 	info := map[string]string{
 		InfoPadSeed:    hex.EncodeToString(padSeed[:]),
 		InfoBucketBits: strconv.Itoa(bb),
@@ -993,9 +989,9 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashse
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := opts.Key.newFastSealer()
+			s := opts.Key.k.NewSealer()
 			for j := range jobs {
-				s.outputs(j.keys, j.out)
+				s.Outputs(j.keys, j.out)
 				for i, k := range j.keys {
 					j.out[i] = privateKey(k, j.out[i], bb)
 				}
@@ -1061,14 +1057,14 @@ func (k *OPRFKey) sealKeys(keys []uint64, b, workers int) []uint64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := k.newFastSealer()
+			s := k.k.NewSealer()
 			for {
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= len(keys) {
 					return
 				}
 				hi := min(lo+chunk, len(keys))
-				s.outputs(keys[lo:hi], out[lo:hi])
+				s.Outputs(keys[lo:hi], out[lo:hi])
 				for i := lo; i < hi; i++ {
 					out[i] = privateKey(keys[i], out[i], b)
 				}

@@ -27,6 +27,8 @@ import (
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"golang.org/x/time/rate"
+
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 )
 
 // Routes of the private mode.
@@ -236,9 +238,9 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	resp := &privateResponse{bits: req.bits, keyID: h.key.Public().idBytes()}
+	resp := &privateResponse{bits: req.bits, keyID: h.key.k.Public().IDBytes()}
 	if n > 0 {
-		resp.evaluated, resp.proof, err = h.key.evaluate(req.elements, nil, true)
+		resp.evaluated, resp.proof, err = h.key.k.Evaluate(req.elements, nil, true)
 		if errors.Is(err, ErrBadElement) {
 			jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: ")+": not a canonical ristretto255 encoding, or the identity")
 			return
@@ -793,9 +795,9 @@ func (c *PrivateClient) fetchBucket(ctx context.Context, cfg *PrivateConfig, pub
 func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, keys []uint64, onLimit rateLimited) ([]uint64, int, error) {
 	inputs := make([][]byte, len(keys))
 	for i, k := range keys {
-		inputs[i] = oprfInput(k)
+		inputs[i] = oprf.Input(k)
 	}
-	st, elems, err := blind(pub, inputs, nil)
+	st, elems, err := oprf.Blind(pub.p, inputs, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -806,7 +808,7 @@ func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pu
 	if err := checkResponse(resp, pub, 0, len(keys)); err != nil {
 		return nil, 0, err
 	}
-	outs, err := st.finalize(resp.evaluated, resp.proof)
+	outs, err := st.Finalize(resp.evaluated, resp.proof)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -877,7 +879,7 @@ func (c *PrivateClient) Lookup(ctx context.Context, n phone.Number) (PrivateResu
 		binary.BigEndian.PutUint64(out[:], outs[0])
 		return c.match(cfg, pub, n, key, out[:], bk)
 	}
-	st, elems, err := blind(pub, [][]byte{oprfInput(key)}, nil)
+	st, elems, err := oprf.Blind(pub.p, [][]byte{oprf.Input(key)}, nil)
 	if err != nil {
 		return PrivateResult{}, err
 	}
@@ -888,7 +890,7 @@ func (c *PrivateClient) Lookup(ctx context.Context, n phone.Number) (PrivateResu
 	if err := checkResponse(resp, pub, p, 1); err != nil {
 		return PrivateResult{}, err
 	}
-	outs, err := st.finalize(resp.evaluated, resp.proof)
+	outs, err := st.Finalize(resp.evaluated, resp.proof)
 	if err != nil {
 		return PrivateResult{}, err
 	}

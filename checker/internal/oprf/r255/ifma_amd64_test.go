@@ -1,6 +1,6 @@
-//go:build amd64 && !purego
+//go:build gc && !purego
 
-package checker
+package r255
 
 import (
 	"bytes"
@@ -178,7 +178,7 @@ func TestIFMAFieldOps(t *testing.T) {
 }
 
 // TestIFMAMultMatchesOne checks that the 8-way multiplication gives, in
-// every lane, the same projective coordinates as [fastSealKey.mult], for
+// every lane, the same projective coordinates as [HalfKey.mult], for
 // random keys (and the keys 0, 1 and l-1) and random points, in groups
 // of every size from 1 to 8 and beyond.
 func TestIFMAMultMatchesOne(t *testing.T) {
@@ -197,13 +197,11 @@ func TestIFMAMultMatchesOne(t *testing.T) {
 	}
 	keys = append(keys, k)
 	for range 12 {
-		raw, _ := GenerateOPRFKey()
-		b, _ := raw.sk.MarshalBinary()
-		keys = append(keys, b)
+		keys = append(keys, randomScalar().Bytes())
 	}
 	s := new(ifmaState)
 	for ki, key := range keys {
-		fk := newFastSealKey(key)
+		fk := NewHalfKey(key)
 		n := 1 + r.IntN(20)
 		if ki < 8 {
 			n = ki + 1
@@ -270,7 +268,7 @@ func TestIFMAHashToGroupMatchesOne(t *testing.T) {
 	for lo := 0; lo < len(us); lo += 8 {
 		n := min(8, len(us)-lo, 1+r.IntN(8))
 		for j := range n {
-			s.setInput(j, &us[lo+j])
+			s.u[j] = us[lo+j]
 		}
 		s.hashToGroup8(0, n)
 		for j := range n {
@@ -353,7 +351,7 @@ func TestIFMAFusedMatchesGo(t *testing.T) {
 // multIFMA, for tests, sets ps[i] = (k/2)·ps[i] for every i, 8 at a time; a last
 // group of fewer than 8 fills its spare lanes with copies of its first
 // point and drops their results.
-func (s *ifmaState) multIFMA(fk *fastSealKey, ps []extPoint) {
+func (s *ifmaState) multIFMA(fk *HalfKey, ps []extPoint) {
 	for lo := 0; lo < len(ps); lo += 8 {
 		g := ps[lo:min(lo+8, len(ps))]
 		for j := range 8 {
@@ -371,15 +369,16 @@ func (s *ifmaState) multIFMA(fk *fastSealKey, ps []extPoint) {
 	}
 }
 
-// TestIFMAAsmGenerated checks that oprf_ifma_amd64.s is what
-// oprf_ifma_gen.go writes: the tests above prove the generated code, so
-// it must not be edited by hand.
+// TestIFMAAsmGenerated checks that the assembly is what the generator
+// under _asm writes: the tests above prove the generated code, so it must
+// not be edited by hand.
 func TestIFMAAsmGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the generator")
 	}
 	out := filepath.Join(t.TempDir(), "gen.s")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", "oprf_ifma_gen.go", out)
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", ".", "-out", out)
+	cmd.Dir = "_asm"
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the generator failed: %v\n%s", err, b)
 	}
@@ -387,11 +386,11 @@ func TestIFMAAsmGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	have, err := os.ReadFile("oprf_ifma_amd64.s")
+	have, err := os.ReadFile("ifma_amd64.s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, have) {
-		t.Error("oprf_ifma_amd64.s differs from oprf_ifma_gen.go's output: go generate ./checker")
+		t.Error("ifma_amd64.s differs from the generator's output: run go generate in _asm")
 	}
 }

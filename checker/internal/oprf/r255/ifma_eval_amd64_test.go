@@ -1,6 +1,6 @@
-//go:build amd64 && !purego
+//go:build gc && !purego
 
-package checker
+package r255
 
 import (
 	"crypto/rand"
@@ -49,14 +49,6 @@ func edgeScalars() []*big.Int {
 		if v.Cmp(groupOrder) >= 0 {
 			panic("edge scalar not below l")
 		}
-	}
-	return s
-}
-
-func scalarOf(v *big.Int) *edwards25519.Scalar {
-	s, err := new(edwards25519.Scalar).SetCanonicalBytes(scalarLE(v))
-	if err != nil {
-		panic(err)
 	}
 	return s
 }
@@ -137,7 +129,7 @@ func lanePoints(r *mrand.Rand, withIdentity bool) [8]extPoint {
 	var ps [8]extPoint
 	elems := randomElements(r, 8)
 	for j := range ps {
-		if !decodeElement(&ps[j], elems[j*ElementSize:(j+1)*ElementSize]) {
+		if !decodeElement(&ps[j], elems[j*32:(j+1)*32]) {
 			var b [64]byte
 			rand.Read(b[:])
 			s, _ := new(edwards25519.Scalar).SetUniformBytes(b[:])
@@ -365,19 +357,20 @@ func TestIFMASelectLanes(t *testing.T) {
 }
 
 // BenchmarkEvalLaneParts times the parts of the 8-way one-element
-// evaluation (oprf_eval_ifma_amd64.go): a table of 8 per-lane points,
+// evaluation: a table of 8 per-lane points,
 // a per-lane lookup, pass 1 (its table and 64 windows), pass 2 (one
 // table permuted into four, and 8 windows; and with four tables built
 // instead, as it was), the lane extractions and pair additions, and the
-// whole evaluateOneLanes and evaluateOne.
+// whole one-element multiplications and encodings (the proof's hashing
+// aside) on the 8-way and one-lane paths.
 //
-//	go test ./checker -run '^$' -bench BenchmarkEvalLaneParts -benchtime 3000x
+//	go test ./checker/internal/oprf/r255 -run '^$' -bench BenchmarkEvalLaneParts -benchtime 3000x
 func BenchmarkEvalLaneParts(b *testing.B) {
 	if !useIFMA {
 		b.Skip("no AVX-512 IFMA on this CPU")
 	}
-	k, _ := GenerateOPRFKey()
-	_, elems, _ := blind(k.Public(), [][]byte{[]byte("x")}, nil)
+	k := testKey(b)
+	elems := randomElementBytes()
 	var c extPoint
 	decodeElement(&c, elems)
 	l := new(laneMul)
@@ -401,7 +394,7 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 	b.Run("pass1", func(b *testing.B) {
 		for b.Loop() {
 			ifmaTable(&l.tab[0], &l.q, &l.scratch)
-			l.mult(1, 64, k.ev.stage1[:])
+			l.mult(1, 64, k.stage1[:])
 		}
 	})
 	gt := laneGTables()
@@ -411,7 +404,7 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 			for j := range 4 {
 				ifmaPermute(&l.tab[j], &l.all, &gt[j], &lanePerm[j])
 			}
-			l.mult(4, 8, k.ev.stage1[:8*4*8])
+			l.mult(4, 8, k.stage1[:8*4*8])
 		}
 	})
 	b.Run("pass2-4tables", func(b *testing.B) {
@@ -419,7 +412,7 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 			for j := range 4 {
 				ifmaTable(&l.tab[j], &l.q, &l.scratch)
 			}
-			l.mult(4, 8, k.ev.stage1[:8*4*8])
+			l.mult(4, 8, k.stage1[:8*4*8])
 		}
 	})
 	var pts [4]extPoint
@@ -433,17 +426,19 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 			}
 		}
 	})
-	sc := evalPool.Get().(*evalScratch)
-	var t edwards25519.Scalar
-	proofRandomness(&t, nil)
-	b.Run("evaluateOneLanes", func(b *testing.B) {
-		for b.Loop() {
-			k.evaluateOneLanes(elems, &c, &t, sc)
+	sc := new(EvalScratch)
+	t, dh := randomScalar(), randomScalar()
+	for _, lanes := range []bool{true, false} {
+		name := "evalOneLanes"
+		if !lanes {
+			name = "evalOne"
 		}
-	})
-	b.Run("evaluateOne", func(b *testing.B) {
-		for b.Loop() {
-			k.evaluateOne(elems, &c, &t, sc)
-		}
-	})
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				sc.Decode(elems)
+				sc.EvalOne(k, lanes)
+				sc.ProveOne(k, dh, t)
+			}
+		})
+	}
 }

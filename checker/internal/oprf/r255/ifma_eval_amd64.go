@@ -1,9 +1,9 @@
-//go:build amd64 && !purego
+//go:build gc && !purego
 
-package checker
+package r255
 
-// The one-element evaluation with proof on the 8-way IFMA kernel
-// (oprf_ifma_amd64.go): its five scalar multiplications run as lanes of
+// The one-element evaluation with proof on the 8-way IFMA kernel of the
+// seal path: its five scalar multiplications run as lanes of
 // two passes, each lane with its own bases and its own digits.
 //
 // Pass 1 (64 windows of 4 doublings and an addition, one table per
@@ -18,7 +18,7 @@ package checker
 // scalar carries between chunks, so the chunks need no extra digit: s =
 // sum_m 2^(32m)·(sum_{i<8} d[8m+i]·16^i) exactly, and lane 2p + lane 2p+1
 // = s·P as points, not only modulo l. Four additions of lane pairs and
-// the batched encodings of oprf_eval.go finish the proof.
+// the batched encodings finish the proof.
 //
 // Batches (several elements, or none with a proof) use the same
 // multiplication: Eval_i/2 = (k/2)·C_i for 8 elements a pass, the digits
@@ -41,10 +41,10 @@ package checker
 // a fixed permutation. The lane extractions (fe8.lane) and the pair
 // additions are straight-line field arithmetic.
 //
-// Proven by oprf_eval_ifma_amd64_test.go (the pass against
-// edwards25519's scalar multiplication, lane by lane; the recoding and
-// layout) and by the differential tests of oprf_eval_fast_test.go, which
-// run this path and the one-lane path against circl.
+// Proven by this package's tests (the pass against edwards25519's scalar
+// multiplication, lane by lane; the recoding and layout) and by the OPRF
+// package's differential tests, which run this path and the one-lane path
+// against circl.
 
 import (
 	"sync"
@@ -56,7 +56,7 @@ import (
 const laneMaxTables = 4
 
 // laneMul is the working memory of the per-lane multiplication, pooled
-// in [evalScratch]: the tables are 40 KiB.
+// in [EvalScratch]: the tables are 40 KiB.
 type laneMul struct {
 	tab     [laneMaxTables][8]cached8 // tab[j][e] = (e+1)·P_j, lane by lane
 	all     [8]cached8                // the table of B_0..B_7, for pass 2's
@@ -111,7 +111,7 @@ var laneG = sync.OnceValue(func() *[4]ext8 {
 	for m := range 8 {
 		var b [32]byte
 		b[4*m] = 1 // 2^(32m), little-endian
-		s, err := new(edwards25519.Scalar).SetCanonicalBytes(b[:])
+		s, err := new(Scalar).SetCanonicalBytes(b[:])
 		if err != nil {
 			panic(err)
 		}
@@ -167,43 +167,84 @@ func extractLane(p *extPoint, x *ext8, j int) {
 	x.T.lane(&p.T, j)
 }
 
-// addExt sets v = p + q with the one-element formulas.
-func addExt(v, p, q *extPoint) {
-	var c cachedPoint
-	var r p1p1
-	c.fromExt(q)
-	r.add(p, &c)
-	v.fromP1P1(&r)
+// evalLanes is the 8-way path's working memory of an [EvalScratch].
+type evalLanes = laneMul
+
+// laneMul returns sc's working memory of the 8-way path.
+func (sc *EvalScratch) laneMul() *evalLanes {
+	if sc.lanes == nil {
+		sc.lanes = new(evalLanes)
+	}
+	return sc.lanes
 }
 
-// evaluateOneLanes is [OPRFKey.evaluateOne] on the 8-way kernel; see the
-// file comment. The result is the same group elements, so the same
-// bytes.
-func (k *OPRFKey) evaluateOneLanes(blinded []byte, c *extPoint, t *edwards25519.Scalar, sc *evalScratch) (evaluated, proof []byte, err error) {
-	ek := k.ev
-	l := sc.laneMul()
+// evalOne is [EvalScratch.EvalOne]'s multiplication, on the 8-way path if
+// lanes.
+func (sc *EvalScratch) evalOne(ek *Key, lanes bool) {
+	if lanes && useIFMA {
+		sc.evalOneLanes(ek)
+		return
+	}
+	sc.evalOneGeneric(ek)
+}
 
-	// Pass 1: Eval/2 = (k/2)·C in lane 0, 2^(32m)·C in lane m.
-	setLanePoint(&l.q, 0, c)
+// proveOne is [EvalScratch.ProveOne]'s multiplications, on the path
+// [EvalScratch.evalOne] took.
+func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar) {
+	if sc.oneLane {
+		sc.proveOneGeneric(ek, dh, t)
+		return
+	}
+	sc.proveOneLanes(ek, dh, t)
+}
+
+// evalHalves sets sc.half[i] = (k/2)·sc.in[i], on the 8-way path if
+// lanes.
+func (sc *EvalScratch) evalHalves(ek *Key, lanes bool) {
+	if lanes && useIFMA {
+		sc.laneMul().evalHalves(ek, sc.half, sc.in)
+		return
+	}
+	sc.evalHalvesGeneric(ek)
+}
+
+// proofPoints sets, from sc.pts[0] = M/2, Z/2, t2/2 and t3/2, on the
+// 8-way path if lanes.
+func (sc *EvalScratch) proofPoints(ek *Key, t *Scalar, lanes bool) {
+	if lanes && useIFMA {
+		// Z/2, t3/2 and t2/2 as three lanes of one pass.
+		sc.laneMul().proofPoints(ek, &sc.pts, t)
+		return
+	}
+	sc.proofPointsGeneric(ek, t)
+}
+
+// evalOneLanes is pass 1: Eval/2 = (k/2)·C in lane 0, 2^(32m)·C in lane
+// m; see the file comment. The result is the same group element as the
+// one-lane path's, so the same bytes.
+func (sc *EvalScratch) evalOneLanes(ek *Key) {
+	sc.oneLane = false
+	l := sc.laneMul()
+	setLanePoint(&l.q, 0, &sc.c[0])
 	for j := 1; j < 8; j++ {
 		copyLane(&l.q, j, &l.q, 0)
 	}
 	ifmaTable(&l.tab[0], &l.q, &l.scratch)
 	l.mult(1, 64, ek.stage1[:])
 	extractLane(&sc.e[0], &l.r, 0)
-	encodeDoubled(sc.enc[:1], sc.e[:], sc.scratch[:7])
-	evaluated = make([]byte, ElementSize)
-	copy(evaluated, sc.enc[0][:])
+}
 
-	// d/2, the four scalars and their digits.
-	var ds [1]edwards25519.Scalar
-	sc.composites(k, ds[:], blinded, evaluated)
+// proveOneLanes is pass 2, after [EvalScratch.evalOneLanes], for the
+// halved composite weight dh = d/2 and the proof randomness t.
+func (sc *EvalScratch) proveOneLanes(ek *Key, dh, t *Scalar) {
+	l := sc.laneMul()
+	// The four scalars and their digits.
 	var digits [4][64]int8
-	var s edwards25519.Scalar
-	digits[0] = radix16(&ds[0]) // d/2: public
-	s.Multiply(&ek.k, &ds[0])
+	var s Scalar
+	digits[0] = radix16(dh) // d/2: public
+	s.Multiply(&ek.k, dh)
 	digits[1] = radix16(&s) // k·d/2
-	s.Multiply(t, &ds[0])
+	s.Multiply(t, dh)
 	digits[2] = radix16(&s) // t·d/2
 	s.Multiply(t, scalarHalf)
 	digits[3] = radix16(&s) // t/2
@@ -227,12 +268,10 @@ func (k *OPRFKey) evaluateOneLanes(blinded []byte, c *extPoint, t *edwards25519.
 	addExt(&sc.pts[1], &l.lanes[2], &l.lanes[3]) // Z/2
 	addExt(&sc.pts[2], &l.lanes[6], &l.lanes[7]) // t2/2
 	addExt(&sc.pts[3], &l.lanes[4], &l.lanes[5]) // t3/2
-	proof = sc.challenge(k, t)
 	// The secrets' traces.
 	clear(digits[:])
 	clear(l.dig[:])
-	s = edwards25519.Scalar{}
-	return evaluated, proof, nil
+	s = Scalar{}
 }
 
 // setLanePoint sets lane j of x to p.
@@ -247,7 +286,7 @@ func setLanePoint(x *ext8, j int, p *extPoint) {
 // of 64 windows with the digits of k/2 in every lane (spare lanes repeat
 // the group's first element): what [ifmaState.mult8] computes for seal
 // batches. Constant time in k as [laneMul.mult].
-func (l *laneMul) evalHalves(ek *evalKey, half, in []extPoint) {
+func (l *laneMul) evalHalves(ek *Key, half, in []extPoint) {
 	for lo := 0; lo < len(in); lo += 8 {
 		g := in[lo:min(lo+8, len(in))]
 		for j := range 8 {
@@ -270,8 +309,8 @@ func (l *laneMul) evalHalves(ek *evalKey, half, in []extPoint) {
 // lanes 0, 1 and 2 of one pass of 64 windows (lanes 3..7 repeat lane 0).
 // Secret: k and t, in the digits of lanes 0-2; constant time as
 // [laneMul.mult]; the digits are cleared after.
-func (l *laneMul) proofPoints(ek *evalKey, pts *[4]extPoint, t *edwards25519.Scalar) {
-	var th edwards25519.Scalar
+func (l *laneMul) proofPoints(ek *Key, pts *[4]extPoint, t *Scalar) {
+	var th Scalar
 	th.Multiply(t, scalarHalf)
 	td, thd := radix16(t), radix16(&th)
 	for i := range 64 {
@@ -294,5 +333,5 @@ func (l *laneMul) proofPoints(ek *evalKey, pts *[4]extPoint, t *edwards25519.Sca
 	clear(l.dig64[:])
 	clear(td[:])
 	clear(thd[:])
-	th = edwards25519.Scalar{}
+	th = Scalar{}
 }

@@ -1,9 +1,7 @@
-package checker
+package oprf
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
@@ -13,18 +11,20 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/internal/oprf/r255"
 )
 
 // TestFastSealerMatchesCircl is the differential test of the fast seal
 // path: 20,480 inputs over 64 random keys, each output compared bit for
-// bit with circl's FullEvaluate (through [sealer], which
+// bit with circl's FullEvaluate (through the reference sealer, which
 // TestSealerMatchesCircl ties to FullEvaluate). Inputs are random bytes of
 // random lengths (0-200) and the seal's own inputs (label || plain key),
 // in batches of every size around the 64-element encoding batch (so also
 // every remainder modulo 8 of the 8-way path). Where the CPU has AVX-512
 // IFMA, both the 8-way path and the one-element fallback are checked.
 func TestFastSealerMatchesCircl(t *testing.T) {
-	t.Logf("8-way IFMA path: %v", useIFMA)
+	t.Logf("8-way IFMA path: %v", r255.Lanes())
 	const keys, perKey = 64, 320
 	if testing.Short() {
 		t.Skip("20k scalar multiplications twice")
@@ -39,16 +39,15 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			r := mrand.New(mrand.NewPCG(uint64(ki), 0x5ea1))
-			k, err := GenerateOPRFKey()
+			k, err := GenerateKey()
 			if err != nil {
 				errs <- err.Error()
 				return
 			}
-			ref, fast := k.newSealer(), k.newFastSealer()
-			one := k.newFastSealer()
-			one.ifma = nil
-			fasts := []*fastSealer{fast}
-			if fast.ifma != nil {
+			ref, fast := k.newSealer(), k.NewSealer()
+			one := k.newSealerOn(false)
+			fasts := []*Sealer{fast}
+			if fast.batch.Lanes() {
 				fasts = append(fasts, one)
 			}
 			// Half random byte strings, checked with full...
@@ -61,7 +60,7 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 				inputs = append(inputs, in)
 			}
 			for len(inputs) > 0 {
-				n := min(len(inputs), 1+r.IntN(2*fastBatch+2))
+				n := min(len(inputs), 1+r.IntN(2*r255.BatchSize+2))
 				var got [][][]byte
 				for _, f := range fasts {
 					got = append(got, f.full(inputs[:n]))
@@ -85,8 +84,8 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 			for fi, f := range fasts {
 				out := make([]uint64, len(plain))
 				for lo := 0; lo < len(plain); {
-					n := min(len(plain)-lo, 1+r.IntN(2*fastBatch+2))
-					f.outputs(plain[lo:lo+n], out[lo:lo+n])
+					n := min(len(plain)-lo, 1+r.IntN(2*r255.BatchSize+2))
+					f.Outputs(plain[lo:lo+n], out[lo:lo+n])
 					lo += n
 				}
 				for j, p := range plain {
@@ -108,7 +107,7 @@ func TestFastSealerMatchesCircl(t *testing.T) {
 // TestFastSealerRFC9497Vectors runs the fast path on the inputs of the RFC
 // 9497 ristretto255-SHA512 VOPRF vectors and compares with their outputs.
 func TestFastSealerRFC9497Vectors(t *testing.T) {
-	data, err := os.ReadFile("testdata/oprf/rfc9497-ristretto255-voprf.json")
+	data, err := os.ReadFile("testdata/rfc9497-ristretto255-voprf.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,71 +122,24 @@ func TestFastSealerRFC9497Vectors(t *testing.T) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
-	k, err := DeriveOPRFKey(mustHex(t, v.Seed), mustHex(t, v.KeyInfo))
+	k, err := DeriveKey(mustHex(t, v.Seed), mustHex(t, v.KeyInfo))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}
-	one := k.newFastSealer()
-	one.ifma = nil
-	for _, s := range []*fastSealer{k.newFastSealer(), one} {
+	one := k.newSealerOn(false)
+	for _, s := range []*Sealer{k.NewSealer(), one} {
 		for i, tv := range v.Vectors {
 			got := s.full(tv.Input)
 			for j := range tv.Input {
 				if !bytes.Equal(got[j], tv.Output[j]) {
-					t.Errorf("8-way %v, vector %d input %d: %x, want %x", s.ifma != nil, i, j, got[j], tv.Output[j])
+					t.Errorf("8-way %v, vector %d input %d: %x, want %x", s.batch.Lanes(), i, j, got[j], tv.Output[j])
 				}
 			}
 		}
 	}
-}
-
-// TestEncodeDoubledSpecial checks the batch encoding's fallback: points
-// whose double is the identity (the identity, and the 2- and 4-torsion
-// points) encode as 32 zero bytes without spoiling the shared inversion
-// of the other points of the batch.
-func TestEncodeDoubledSpecial(t *testing.T) {
-	var u [64]byte
-	pts := make([]extPoint, 9)
-	for i := range pts {
-		rand.Read(u[:])
-		hashToGroup(&pts[i], &u)
-	}
-	want := make([][32]byte, len(pts))
-	for i := range pts {
-		want[i] = encodeElement(doubled(&pts[i]))
-	}
-	var id, t2, t4 extPoint // identity, (0, -1), (sqrt(-1), 0)
-	id.Y.One()
-	id.Z.One()
-	t2.Y.Negate(feOne)
-	t2.Z.One()
-	t4.X.Set(feSqrtM1)
-	t4.Z.One()
-	pts[0], pts[4], pts[8] = id, t2, t4
-	want[0], want[4], want[8] = [32]byte{}, [32]byte{}, [32]byte{}
-	got := make([][32]byte, len(pts))
-	encodeDoubled(got, pts, make([]fe, 7*len(pts)))
-	for i := range pts {
-		if got[i] != want[i] {
-			t.Errorf("point %d: %x, want %x", i, got[i], want[i])
-		}
-	}
-	if e := encodeElement(&id); e != ([32]byte{}) {
-		t.Errorf("identity encodes as %x", e)
-	}
-}
-
-func doubled(p *extPoint) *extPoint {
-	var c cachedPoint
-	var r p1p1
-	var d extPoint
-	c.fromExt(p)
-	r.add(p, &c)
-	d.fromP1P1(&r)
-	return &d
 }
 
 // FuzzFastSealer compares the fast path with circl's FullEvaluate on
@@ -199,7 +151,7 @@ func FuzzFastSealer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed, input []byte) {
 		var s32 [32]byte
 		copy(s32[:], seed)
-		k, err := DeriveOPRFKey(s32[:], seed)
+		k, err := DeriveKey(s32[:], seed)
 		if err != nil {
 			t.Skip()
 		}
@@ -207,47 +159,39 @@ func FuzzFastSealer(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		one := k.newFastSealer()
-		one.ifma = nil
-		for _, s := range []*fastSealer{k.newFastSealer(), one} {
+		one := k.newSealerOn(false)
+		for _, s := range []*Sealer{k.NewSealer(), one} {
 			got := s.full([][]byte{input, input})
 			if !bytes.Equal(got[0], want) || !bytes.Equal(got[1], want) {
-				t.Fatalf("fast (8-way %v) %x, circl %x", s.ifma != nil, got[0], want)
+				t.Fatalf("fast (8-way %v) %x, circl %x", s.batch.Lanes(), got[0], want)
 			}
 		}
 	})
 }
 
 // BenchmarkFastSeal compares, single core and in the same run, circl's
-// FullEvaluate with the fast path (8-way where the CPU has AVX-512 IFMA,
-// and then also the one-element path, fast-1way), and splits the fast
-// path into its parts. Rounds alternate between the contenders; each figure is the
-// median of its rounds (the machine is shared).
+// FullEvaluate and the circl-based reference sealer with the fast path
+// (8-way where the CPU has AVX-512 IFMA, and then also the one-element
+// path, fast-1way), and times expand_message_xmd, the fast path's hashing
+// part (package r255's BenchmarkSealParts splits its arithmetic). Rounds
+// alternate between the contenders; each figure is the median of its
+// rounds (the machine is shared).
 //
-//	go test ./checker -run '^$' -bench BenchmarkFastSeal -benchtime 1x
+//	go test ./checker/internal/oprf -run '^$' -bench BenchmarkFastSeal -benchtime 1x
 func BenchmarkFastSeal(b *testing.B) {
-	k, _ := GenerateOPRFKey()
+	k, _ := GenerateKey()
 	const n = 512
 	keys := make([]uint64, n)
 	inputs := make([][]byte, n)
 	for i := range keys {
 		keys[i] = mrand.Uint64()
-		inputs[i] = oprfInput(keys[i])
+		inputs[i] = Input(keys[i])
 	}
 	out := make([]uint64, n)
-	fs := k.newFastSealer()
+	fs := k.NewSealer()
 	ref := k.newSealer()
-	pts := make([]extPoint, n)
-	var us [64]byte
-	for i := range pts {
-		binary.BigEndian.PutUint64(us[:], keys[i])
-		hashToGroup(&pts[i], &us)
-	}
-	enc := make([][32]byte, n)
-	scratch := make([]fe, 7*fastBatch)
-	fs1 := k.newFastSealer()
-	fs1.ifma = nil // the one-element path
-	ifma := fs.ifma != nil
+	fs1 := k.newSealerOn(false) // the one-element path
+	ifma := fs.batch.Lanes()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	per := func(f func()) float64 {
@@ -268,39 +212,14 @@ func BenchmarkFastSeal(b *testing.B) {
 					ref.output(key)
 				}
 			}))
-			m["fast"] = append(m["fast"], per(func() { fs.outputs(keys, out) }))
+			m["fast"] = append(m["fast"], per(func() { fs.Outputs(keys, out) }))
 			if ifma {
-				m["fast-1way"] = append(m["fast-1way"], per(func() { fs1.outputs(keys, out) }))
-				// HashToGroup and multiplication, 8-way, on the last
-				// batch's inputs.
-				m["fast-h2g+mult-8way"] = append(m["fast-h2g+mult-8way"], per(func() {
-					for lo := 0; lo < n; lo += fastBatch {
-						fs.mult(fastBatch)
-					}
-				}))
+				m["fast-1way"] = append(m["fast-1way"], per(func() { fs1.Outputs(keys, out) }))
 			}
-			m["fast-h2g"] = append(m["fast-h2g"], per(func() {
+			m["fast-expand"] = append(m["fast-expand"], per(func() {
 				var u [64]byte
-				var p extPoint
 				for _, in := range inputs {
 					fs.expand(&u, in)
-					hashToGroup(&p, &u)
-				}
-			}))
-			m["fast-mult"] = append(m["fast-mult"], per(func() {
-				var p extPoint
-				for i := range pts {
-					fs.key.mult(&p, &pts[i])
-				}
-			}))
-			m["fast-encode-batch"] = append(m["fast-encode-batch"], per(func() {
-				for lo := 0; lo < n; lo += fastBatch {
-					encodeDoubled(enc[lo:lo+fastBatch], pts[lo:lo+fastBatch], scratch)
-				}
-			}))
-			m["fast-encode-single"] = append(m["fast-encode-single"], per(func() {
-				for i := range pts {
-					enc[i] = encodeElement(&pts[i])
 				}
 			}))
 		}

@@ -1,0 +1,24 @@
+//go:build !amd64 || !gc || purego
+
+package r255
+
+// Without the 8-way path, every operation takes the generic code.
+
+const useIFMA = false
+
+type (
+	sealLanes struct{}
+	evalLanes struct{}
+)
+
+func (b *SealBatch) setInput(i int, u *[64]byte) { b.setInputGeneric(i, u) }
+
+func (b *SealBatch) mult(n int) {}
+
+func (sc *EvalScratch) evalOne(ek *Key, lanes bool) { sc.evalOneGeneric(ek) }
+
+func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar) { sc.proveOneGeneric(ek, dh, t) }
+
+func (sc *EvalScratch) evalHalves(ek *Key, lanes bool) { sc.evalHalvesGeneric(ek) }
+
+func (sc *EvalScratch) proofPoints(ek *Key, t *Scalar, lanes bool) { sc.proofPointsGeneric(ek, t) }

@@ -433,13 +433,6 @@ func (s *Server) rangeCacheControl() []string {
 	return v
 }
 
-// statusRecorder is a ResponseWriter that knows the status written (0
-// before any).
-type statusRecorder interface {
-	http.ResponseWriter
-	statusCode() int
-}
-
 // contentLength returns a Content-Length header value, from a table for
 // the sizes most responses have.
 func contentLength(n int) []string {
@@ -456,11 +449,15 @@ var contentLengths = func() (t [4096][]string) {
 	return t
 }()
 
-// statusWriter records the status a handler wrote.
+// statusWriter records the status a handler wrote (0 before any), for
+// the metrics, over whatever ResponseWriter the transport gives. They
+// are pooled, so that a request costs no allocation for one.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
+
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -468,8 +465,6 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
-
-func (w *statusWriter) statusCode() int { return w.status }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
@@ -482,12 +477,8 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	route := routeOf(r.URL.Path)
-	var sw statusRecorder
-	if fw, ok := w.(*frontWriter); ok {
-		sw = fw // records its status itself: no wrapper to allocate
-	} else {
-		sw = &statusWriter{ResponseWriter: w}
-	}
+	sw := statusWriters.Get().(*statusWriter)
+	sw.ResponseWriter, sw.status = w, 0
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -495,11 +486,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			// The stack names code, never request data.
 			s.log.Error("panic serving a request", "route", route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if sw.statusCode() == 0 {
+			if sw.status == 0 {
 				writeError(sw, http.StatusInternalServerError, "internal error")
 			}
 		}
-		s.metrics.observe(route, sw.statusCode(), time.Since(start))
+		s.metrics.observe(route, sw.status, time.Since(start))
+		sw.ResponseWriter = nil
+		statusWriters.Put(sw)
 	}()
 	h := w.Header()
 	h["X-Content-Type-Options"] = hdrNosniff

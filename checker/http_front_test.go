@@ -2,26 +2,46 @@ package checker
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
+// The transport itself (every rule of the lean path, the event loops,
+// timeouts, shutdown) is tested in its own package over a stand-in
+// handler. These tests serve the real Server through it: the answers on
+// the wire, which requests the Server lets the lean path take, and what
+// a request costs.
+
+// testFront is a Front and the connections it handed to net/http, as
+// net/http reports them to ConnState.
+type testFront struct {
+	*Front
+	handOffs atomic.Int64
+}
+
 // startFront serves s through a Front on a loopback port.
-func startFront(t testing.TB, s *Server, tune func(*Front)) (string, *Front) {
+func startFront(t testing.TB, s *Server, tune func(*Front)) (string, *testFront) {
 	t.Helper()
-	f := s.Front()
+	tf := &testFront{}
+	hs := s.HTTPServer("")
+	hs.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			tf.handOffs.Add(1)
+		}
+	}
+	tf.Front = s.front(hs)
+	f := tf.Front
 	if tune != nil {
 		tune(f)
 	}
@@ -37,7 +57,7 @@ func startFront(t testing.TB, s *Server, tune func(*Front)) (string, *Front) {
 			t.Errorf("Front.Serve: %v, want ErrServerClosed", err)
 		}
 	})
-	return ln.Addr().String(), f
+	return ln.Addr().String(), tf
 }
 
 // startNetHTTP serves s through net/http alone, as HTTPServer configures it.
@@ -145,14 +165,14 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 	forFrontModes(t, testFrontMatchesNetHTTP)
 }
 
-// frontModes are the ways a Front serves connections: lanes (event
-// loops, where the system has them) and a goroutine per connection.
+// frontModes are the ways a Front serves connections: event loops
+// (where the system has them) and a goroutine per connection.
 var frontModes = []struct {
 	name string
 	tune func(*Front)
 }{
-	{"lanes", nil},
-	{"goroutines", func(f *Front) { f.Lanes = -1 }},
+	{"event loops", nil},
+	{"goroutines", func(f *Front) { f.EventLoops = -1 }},
 }
 
 // forFrontModes runs test once in each front mode.
@@ -160,13 +180,6 @@ func forFrontModes(t *testing.T, test func(t *testing.T, tune func(*Front))) {
 	for _, m := range frontModes {
 		t.Run(m.name, func(t *testing.T) { test(t, m.tune) })
 	}
-}
-
-// lanesOn reports whether f serves its connections in lanes.
-func lanesOn(f *Front) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.lanes) > 0
 }
 
 func testFrontMatchesNetHTTP(t *testing.T, tune func(*Front)) {
@@ -246,13 +259,10 @@ func testFrontMatchesNetHTTP(t *testing.T, tune func(*Front)) {
 		if methods == nil {
 			methods = []string{"GET"}
 		}
-		before, detBefore := front.handOffs.Load(), front.detaches.Load()
+		before := front.handOffs.Load()
 		a, aliveA := exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
-		}
-		if detached := front.detaches.Load() > detBefore; c.lean && detached {
-			t.Errorf("%s: a lane gave the connection to a goroutine", c.name)
 		}
 		b, aliveB := exchange(t, ref, c.raw, methods...)
 		compareResponses(t, c.name, a, b, true)
@@ -266,170 +276,6 @@ func testFrontMatchesNetHTTP(t *testing.T, tune func(*Front)) {
 	compareResponses(t, "metrics", a, b, false)
 	if !strings.Contains(a[0].body, `phonecheck_http_requests_total{code="200",route="/range/{prefix}"}`) {
 		t.Errorf("front requests are not counted in /metrics:\n%s", a[0].body)
-	}
-}
-
-// TestFrontKeepAlive: many requests on one connection, lean and handed
-// off in turn, all answered in order.
-func TestFrontKeepAlive(t *testing.T) { forFrontModes(t, testFrontKeepAlive) }
-
-func testFrontKeepAlive(t *testing.T, tune func(*Front)) {
-	s := newTestServer(t, 1000)
-	addr, _ := startFront(t, s, tune)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	for i := range 200 {
-		prefix := fmt.Sprintf("%05X", i*5000)
-		req := "GET /range/" + prefix + " HTTP/1.1\r\nHost: x\r\n\r\n"
-		if i == 100 {
-			req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" // hands the connection to net/http
-		}
-		io.WriteString(c, req)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
-		}
-		if i != 100 {
-			want := do(t, s, "GET", "/range/"+prefix).Body.String()
-			if string(body) != want {
-				t.Fatalf("request %d: body differs from the handler's", i)
-			}
-		}
-	}
-}
-
-// TestFrontTimeouts: an idle connection and a head that stalls are closed.
-func TestFrontTimeouts(t *testing.T) { forFrontModes(t, testFrontTimeouts) }
-
-func testFrontTimeouts(t *testing.T, tune func(*Front)) {
-	s := newTestServer(t, 100)
-	addr, _ := startFront(t, s, func(f *Front) {
-		if tune != nil {
-			tune(f)
-		}
-		f.idle = 300 * time.Millisecond
-		f.readHeader = 300 * time.Millisecond
-	})
-	for _, first := range []string{"", "GET /range/ABC HTTP/1.1\r\nHost: x\r\n"} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(c, first)
-		start := time.Now()
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := c.Read(make([]byte, 1))
-		if n != 0 || err == nil || isTimeout(err) {
-			t.Errorf("after %q: read %d, %v; want the server to close", first, n, err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("after %q: closed after %v", first, d)
-		}
-		c.Close()
-	}
-}
-
-// TestFrontShutdown: Shutdown lets a request under way finish, closes
-// idle connections and stops Serve.
-func TestFrontShutdown(t *testing.T) {
-	forFrontModes(t, testFrontShutdown)
-	// Both connections in one lane, which the request under way holds:
-	// the idle one is closed all the same.
-	t.Run("one lane", func(t *testing.T) { testFrontShutdown(t, func(f *Front) { f.Lanes = 1 }) })
-}
-
-func testFrontShutdown(t *testing.T, tune func(*Front)) {
-	s := newTestServer(t, 100)
-	started, release := make(chan struct{}), make(chan struct{})
-	s.panicHook = func(r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "F00D") {
-			close(started)
-			<-release
-		}
-	}
-	f := s.Front()
-	if tune != nil {
-		tune(f)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- f.Serve(ln) }()
-	addr := ln.Addr().String()
-
-	idle, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	idleBr := bufio.NewReader(idle)
-	io.WriteString(idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	if resp, err := http.ReadResponse(idleBr, nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("idle conn: %v", err)
-	} else {
-		io.Copy(io.Discard, resp.Body)
-	}
-
-	busy, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	io.WriteString(busy, "GET /range/F00D HTTP/1.1\r\nHost: x\r\n\r\n")
-	<-started
-	shut := make(chan error, 1)
-	go func() { shut <- f.Shutdown(context.Background()) }()
-
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		t.Errorf("Serve: %v", err)
-	}
-	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := idleBr.ReadByte(); err == nil || isTimeout(err) {
-		t.Errorf("idle connection not closed: %v", err)
-	}
-	select {
-	case err := <-shut:
-		t.Fatalf("Shutdown returned (%v) while a request was under way", err)
-	case <-time.After(100 * time.Millisecond):
-	}
-	close(release)
-	busy.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(busy), nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("request under way: %v", err)
-	}
-	if !resp.Close {
-		t.Errorf("an answer during shutdown without Connection: close")
-	}
-	if err := <-shut; err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		t.Errorf("still accepting after Shutdown")
-	}
-	waitLanes(t, f)
-}
-
-// waitLanes fails t unless f's lanes have all stopped within 5 s.
-func waitLanes(t *testing.T, f *Front) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { f.laneWG.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Errorf("lanes still running after the front stopped")
 	}
 }
 
@@ -450,57 +296,6 @@ func TestFrontPanic(t *testing.T) {
 	out, alive := exchange(t, addr, "GET /range/DEAD HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
 	if out[0].status != 500 || !strings.Contains(out[0].body, `"error"`) || !alive {
 		t.Errorf("panic: %d %q, connection alive %v", out[0].status, out[0].body, alive)
-	}
-}
-
-// TestFrontConcurrent: many connections at once, each checking its
-// answers, under the race detector when it is on.
-func TestFrontConcurrent(t *testing.T) { forFrontModes(t, testFrontConcurrent) }
-
-func testFrontConcurrent(t *testing.T, tune func(*Front)) {
-	s := newTestServer(t, 2000)
-	addr, _ := startFront(t, s, tune)
-	want := map[string]string{}
-	var prefixes []string
-	for i := range 64 {
-		p := fmt.Sprintf("%04X", i*1000)
-		prefixes = append(prefixes, p)
-		want[p] = do(t, s, "GET", "/range/"+p, "Add-Padding", "true").Body.String()
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			br := bufio.NewReader(c)
-			for i := range 100 {
-				p := prefixes[(g*7+i)%len(prefixes)]
-				io.WriteString(c, "GET /range/"+p+" HTTP/1.1\r\nHost: x\r\nAdd-Padding: true\r\n\r\n")
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					errs <- err
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if string(body) != want[p] {
-					errs <- fmt.Errorf("prefix %s: wrong body", p)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
 	}
 }
 
@@ -553,61 +348,6 @@ func BenchmarkFront(b *testing.B) {
 	b.ReportMetric(f, "front-ns/req")
 	b.ReportMetric(r, "nethttp-ns/req")
 	b.ReportMetric(r/f, "speedup-x")
-}
-
-// discardConn is a net.Conn that swallows writes.
-type discardConn struct{ net.Conn }
-
-func (discardConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (discardConn) SetWriteDeadline(time.Time) error { return nil }
-
-// TestFrontAllocs: the lean path allocates next to nothing per request,
-// so a busy server collects little garbage (and pauses little for it).
-func TestFrontAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
-	// Over a memory-mapped index, as served (an index read through an
-	// io.ReaderAt allocates its reads).
-	path := filepath.Join(t.TempDir(), "test.idx")
-	b := hashset.NewBuilder(hashset.Options{KeyScheme: HashScheme, BloomFPR: -1})
-	ds, _ := b.AddDataset(hashset.Dataset{Name: "leak-a"})
-	for i := range 3000 {
-		b.Add(Key(fmt.Sprintf("+1415555%04d", i)), ds, b.Group("US"))
-	}
-	if _, err := b.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(c, ServerOptions{Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	f := s.Front()
-	fc := &frontConn{f: f, c: discardConn{}}
-	fc.w.hdr = http.Header{}
-	fc.bw = bufio.NewWriter(io.Discard)
-	for _, head := range [][]byte{
-		[]byte("GET /range/ABCDE HTTP/1.1\r\nHost: phonecheck.test\r\nUser-Agent: wrk\r\n\r\n"),
-		[]byte("GET /range/ABCDE HTTP/1.1\r\nHost: phonecheck.test\r\nAdd-Padding: true\r\n\r\n"),
-		[]byte("GET /v1/datasets HTTP/1.1\r\nHost: phonecheck.test\r\n\r\n"),
-	} {
-		allocs := testing.AllocsPerRun(200, func() {
-			if !fc.parse(head) {
-				t.Fatalf("%q handed off", head)
-			}
-			fc.respond()
-		})
-		// The request URI string; header values repeated from the last
-		// request are reused.
-		if allocs > 1 {
-			t.Errorf("%q: %.1f allocations per request, want <= 1", head, allocs)
-		}
-	}
 }
 
 // TestFrontPrivateMatchesNetHTTP: private queries (POST with a body) on
@@ -695,31 +435,6 @@ func TestFrontPrivateMatchesNetHTTP(t *testing.T) {
 	}
 }
 
-// TestFrontFlushesBeforeWaiting: an answer goes out before the front
-// waits for more of the next request (a stray CRLF after a request, a
-// pipelined head cut in two), not after it.
-func TestFrontFlushesBeforeWaiting(t *testing.T) {
-	s := newTestServer(t, 100)
-	addr, _ := startFront(t, s, nil)
-	for _, raw := range []string{
-		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n",
-		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /hea",
-		"GET /range/ABC HTTP/1.1\r\nHost: x\r\n\r\nPOST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
-	} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(c, raw)
-		c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil || resp.StatusCode != 200 {
-			t.Errorf("%q: no answer while the next request is incomplete: %v", raw, err)
-		}
-		c.Close()
-	}
-}
-
 // TestFrontPrivateHeaders: a private query on the lean path carries every
 // header, so a ClientID read from a proxy's header sees it.
 func TestFrontPrivateHeaders(t *testing.T) {
@@ -752,105 +467,46 @@ func TestFrontPrivateHeaders(t *testing.T) {
 	}
 }
 
-// TestFrontLanesBackpressure: a client that sends many requests before
-// reading any answer fills its socket; the lane gives the connection,
-// with what it read and the answers the socket did not take, to a
-// goroutine, and every answer arrives, in order.
-func TestFrontLanesBackpressure(t *testing.T) {
-	s := newTestServer(t, 3000)
-	addr, f := startFront(t, s, nil)
-	// Ranges between big answers (/openapi.json): far more than the
-	// socket buffers hold.
-	const n = 4000
-	var req strings.Builder
-	want := map[string]string{"/openapi.json": do(t, s, "GET", "/openapi.json").Body.String()}
-	targets := make([]string, n)
-	for i := range n {
-		targets[i] = "/openapi.json"
-		if i%2 == 1 {
-			targets[i] = fmt.Sprintf("/range/%05X", i*1337)
-			want[targets[i]] = do(t, s, "GET", targets[i]).Body.String()
-		}
-		req.WriteString("GET " + targets[i] + " HTTP/1.1\r\nHost: x\r\n\r\n")
+// TestServerAllocs: the Server allocates nothing per request on the
+// routes of the lean path, whatever the ResponseWriter, so a busy server
+// collects little garbage (and pauses little for it). (The lean path's
+// own test allows itself one allocation a request: the request URI.)
+func TestServerAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
 	}
-	if len(want["/openapi.json"])*n/2 < 16<<20 {
-		t.Fatalf("answers of %d bytes in all: too few to fill the socket buffers", len(want["/openapi.json"])*n/2)
+	// Over a memory-mapped index, as served (an index read through an
+	// io.ReaderAt allocates its reads).
+	path := filepath.Join(t.TempDir(), "test.idx")
+	b := hashset.NewBuilder(hashset.Options{KeyScheme: HashScheme, BloomFPR: -1})
+	ds, _ := b.AddDataset(hashset.Dataset{Name: "leak-a"})
+	for i := range 3000 {
+		b.Add(Key(fmt.Sprintf("+1415555%04d", i)), ds, b.Group("US"))
 	}
-	c, err := net.Dial("tcp", addr)
+	if _, err := b.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	go io.WriteString(c, req.String())
-	time.Sleep(200 * time.Millisecond) // let the answers pile up
-	br := bufio.NewReader(c)
-	for i, target := range targets {
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != want[target] {
-			t.Fatalf("answer %d (%s): %d, body differs from the handler's", i, target, resp.StatusCode)
-		}
-	}
-	if !lanesOn(f) {
-		if runtime.GOOS == "linux" {
-			t.Fatal("no lanes on Linux")
-		}
-		return // only Linux has lanes; the answers are checked all the same
-	}
-	if f.detaches.Load() == 0 {
-		t.Errorf("the socket never filled: the test did not test the hand-over")
-	}
-}
-
-// TestFrontLanesClose: Close closes the connections lanes hold, idle or
-// not, and the lanes stop.
-func TestFrontLanesClose(t *testing.T) {
-	s := newTestServer(t, 100)
-	f := s.Front()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := NewServer(c, ServerOptions{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- f.Serve(ln) }()
-	var conns []net.Conn
-	for i := range 6 {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if i%2 == 0 { // some served once, some never, one mid-head
-			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-			if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
-				t.Fatal(err)
-			} else {
-				resp.Body.Close()
-			}
-		}
-		if i == 5 {
-			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHo")
-		}
-		conns = append(conns, c)
-	}
-	time.Sleep(50 * time.Millisecond) // every connection reaches its lane
-	if !lanesOn(f) && runtime.GOOS == "linux" {
-		t.Fatal("no lanes on Linux")
-	}
-	f.Close()
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		t.Errorf("Serve: %v", err)
-	}
-	for i, c := range conns {
-		c.SetReadDeadline(time.Now().Add(2 * time.Second)) // well before ReadHeaderTimeout
-		if n, err := c.Read(make([]byte, 512)); err == nil || isTimeout(err) {
-			t.Errorf("connection %d: read %d, %v after Close; want it closed", i, n, err)
+	defer s.Close()
+	w := &discardWriter{h: http.Header{}}
+	for _, r := range []*http.Request{
+		{Method: "GET", URL: &url.URL{Path: "/range/ABCDE"}, Header: http.Header{}},
+		{Method: "GET", URL: &url.URL{Path: "/range/ABCDE"}, Header: http.Header{"Add-Padding": {"true"}}},
+		{Method: "GET", URL: &url.URL{Path: "/v1/datasets"}, Header: http.Header{}},
+	} {
+		allocs := testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			s.ServeHTTP(w, r)
+		})
+		if allocs > 0 {
+			t.Errorf("%s %s: %.1f allocations per request, want 0", r.Method, r.URL.Path, allocs)
 		}
 	}
-	waitLanes(t, f)
 }

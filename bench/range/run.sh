@@ -59,9 +59,11 @@
 # core to run on; with phonecheck the cores idled ~4%, and those tasks
 # preempt wrk or the server. The paced points, at about the same load
 # for both, have no such bias, and neither has the matched point: each
-# round also measures, at full load, phonecheck built with -tags
-# benchdelay and slowed (a busy wait after each answer, sized from the
-# warm-up rates and corrected once) to about nginx's req/s. The verdict
+# round also measures, at full load, the same range server through the
+# same front, slowed (a busy wait in each answer, sized from the warm-up
+# rates and corrected once) to about nginx's req/s: the checker test
+# binary's TestMatchedServer, which wraps the server's handler in the
+# wait, so no production code knows of it. The verdict
 # column counts a matched or paced point as an equal-load one only when
 # phonecheck got at least 90% of nginx's req/s in it ("n/a" otherwise):
 # at 64 connections wrk's millisecond timers sent phonecheck's paced
@@ -122,7 +124,7 @@ WRK_PIN=${WRK_CPUS:+taskset -c $WRK_CPUS}
 mkdir -p "$WORK"
 
 go build -o "$WORK/phonecheck" ./cmd/phonecheck
-go build -tags benchdelay -o "$WORK/phonecheck-matched" ./cmd/phonecheck
+go test -c -o "$WORK/phonecheck-matched" ./checker
 go build -o "$WORK/hiccup" ./$HERE/hiccup
 # hiccups WHEN: the host's stalls on each core, measured at once.
 hiccups() {
@@ -191,14 +193,16 @@ for url in "http://127.0.0.1:$PC_PORT" "http://127.0.0.1:$NG_PORT"; do
 done
 
 # matched US: (re)starts the capacity-matched phonecheck, the same server
-# built with -tags benchdelay, each answer taking US microseconds longer
+# (TestMatchedServer of checker's test binary), each answer taking US
+# microseconds longer
 # so that it serves about nginx's req/s. Its full-load p99 against
 # nginx's tells a server that handles connections worse from one that
 # is only faster than wrk keeps up with (see the header).
 matched() {
 	if [ -n "$MATCHED_PID" ]; then kill "$MATCHED_PID"; wait "$MATCHED_PID" 2>/dev/null || true; fi
-	$SRV_PIN env ${SERVE_ENV:-} PHONECHECK_BENCH_DELAY="${1}us" "$WORK/phonecheck-matched" serve --index "$WORK/bench.idx" \
-		--addr "127.0.0.1:$PC_MATCHED_PORT" ${SERVE_FLAGS:-} 2>>"$WORK/serve-matched.log" &
+	$SRV_PIN env ${SERVE_ENV:-} PHONECHECK_BENCH_DELAY="${1}us" PHONECHECK_MATCHED_INDEX="$WORK/bench.idx" \
+		PHONECHECK_MATCHED_ADDR="127.0.0.1:$PC_MATCHED_PORT" PHONECHECK_MATCHED_FLAGS="${SERVE_FLAGS:-}" \
+		"$WORK/phonecheck-matched" -test.run='^TestMatchedServer$' -test.timeout=0 >>"$WORK/serve-matched.log" 2>&1 &
 	MATCHED_PID=$!
 	for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$PC_MATCHED_PORT/healthz" && break; sleep 0.1; done
 }

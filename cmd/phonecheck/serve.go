@@ -142,7 +142,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	front := srv.Front()
-	front.Lanes = f.lanes
+	front.EventLoops = f.lanes
 	if ixs.Private != nil {
 		limit := "no rate limit"
 		if popts.Rate > 0 {

@@ -1,4 +1,4 @@
-package checker
+package httpfront
 
 import (
 	"bytes"
@@ -28,25 +28,24 @@ func rawExchange(t *testing.T, addr string, raw []byte) []byte {
 
 // FuzzFrontMatchesNetHTTP: for any bytes a client sends (and then ends
 // its side), the front answers exactly what net/http answers serving
-// the same Server, byte for byte but the Date lines.
+// the same handler, byte for byte but the Date lines.
 func FuzzFrontMatchesNetHTTP(f *testing.F) {
 	for _, seed := range []string{
 		"GET /range/ABCDE HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /range/abc HTTP/1.1\r\nHost: x\r\nAdd-Padding: true\r\nAccept: application/json\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
 		"HEAD /v1/datasets HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n",
-		"POST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+		"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
 		"GET /range/ABC HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /range/ABD HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /range/ABC HTTP/1.0\r\n\r\n",
 		"GET /range/ABC HTTP/1.1\nHost: x\n\n",
-		"POST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
-		"POST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
-		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /v1/private/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab",
+		"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+		"POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab",
 	} {
 		f.Add([]byte(seed))
 	}
-	s := newTestServer(f, 300)
-	fast, _ := startFront(f, s, nil)
-	ref := startNetHTTP(f, s)
+	fast, front := startFront(f, nil, nil)
+	ref := startNetHTTP(f, front.th)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		a := rawExchange(t, fast, raw)
 		b := rawExchange(t, ref, raw)

@@ -37,6 +37,7 @@ var depsRules = map[string][]string{
 	},
 	"checker/internal/keyscheme": {"checker/phone"},
 	"checker/internal/synth":     {"checker/phone"},
+	"checker/internal/httpfront": {"golang.org/x/sys/unix"},
 	"checker/internal/oprf/r255": {
 		"filippo.io/edwards25519", "filippo.io/edwards25519/field",
 		"golang.org/x/sys/cpu",
@@ -47,7 +48,7 @@ var depsRules = map[string][]string{
 	},
 	"checker": {
 		"checker/phone", "checker/internal/keyscheme", "checker/internal/synth",
-		"checker/internal/oprf",
+		"checker/internal/oprf", "checker/internal/httpfront",
 		"hashset",
 		"github.com/BurntSushi/toml",
 		"github.com/klauspost/compress/gzip", "github.com/klauspost/compress/zstd",

@@ -1,7 +1,8 @@
 package hashset
 
-// This file owns github.com/bits-and-blooms/bloom/v3: no other file of the
-// package imports it.
+// Only bloomFilter, buildBloom and bloomFromBytes use
+// github.com/bits-and-blooms/bloom/v3; the rest of the package goes through
+// them.
 //
 // A key enters the filter as its 8 big-endian bytes. The section stores the
 // filter's bit array as little-endian uint64 words; the header stores m (bits)

@@ -1,7 +1,8 @@
 package hashset
 
-// This file owns github.com/bits-and-blooms/bloom/v3: no other file of the
-// package imports it.
+// Only bloomFilter, buildBloom and bloomFromBytes use
+// github.com/bits-and-blooms/bloom/v3; the rest of the package goes through
+// them.
 //
 // A key enters the filter as its 8 big-endian bytes. The section stores the
 // filter's bit array as little-endian uint64 words; the header stores m (bits)
@@ -71,4 +72,30 @@ func (b *bloomFilter) test(key uint64) bool {
 	var buf [8]byte
 	binary.BigEndian.PutUint64(buf[:], key)
 	return b.f.Test(buf[:])
+}
+
+// MayContain consults the bloom filter only: false means key is certainly
+// absent; true means it may be present. It returns true if the index has no
+// bloom section. On a memory-mapped file the filter is used in place; over a
+// plain io.ReaderAt the section is read (and its checksum checked) on the
+// first call, and kept in memory. A bloom section with a bad checksum is
+// ignored (MayContain then returns true).
+func (r *Reader) MayContain(key uint64) bool {
+	if !r.hasBloom {
+		return true
+	}
+	r.bloomOnce.Do(r.loadBloom)
+	f := r.bloom
+	if f == nil {
+		return true
+	}
+	return f.test(key)
+}
+
+func (r *Reader) loadBloom() {
+	p, err := r.readSection(secBloom)
+	if err != nil {
+		return
+	}
+	r.bloom = bloomFromBytes(p, r.h.bloomM, uint64(r.h.bloomK))
 }

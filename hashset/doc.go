@@ -1,6 +1,8 @@
-// Package hashset stores a set of opaque 64-bit keys with their provenance
-// (which datasets each key came from) in one checksummed, memory-mappable
-// file, and answers exact lookups, bloom-filter lookups and prefix ranges.
+// Package hashset stores a set of opaque 64-bit keys in one index file.
+//
+// Each key carries its provenance (which datasets it came from). The file is
+// checksummed and memory-mappable, and a [Reader] answers exact lookups,
+// bloom-filter lookups and prefix ranges on it.
 //
 // The package knows nothing about what a key means. Its caller hashes phone
 // numbers into keys; an index file is therefore as sensitive as the datasets

@@ -23,7 +23,8 @@ const FormatVersion = 1
 // catch text-mode transfers, as in PNG.
 const magic = "\x89HSET\r\n\x1a"
 
-// Fixed sizes of the file layout; see doc.go.
+// Fixed sizes of the file layout, whose byte table is in the package
+// documentation under "File layout".
 const (
 	headerSize     = 64
 	tableEntrySize = 24
@@ -116,7 +117,8 @@ type SectionInfo struct {
 	CRC    uint32 // CRC-32C (Castagnoli) of the section bytes
 }
 
-// header is the fixed 64-byte header; see doc.go for the byte table.
+// header is the fixed 64-byte header and the section table that follows it,
+// as laid out in the package documentation under "File layout".
 type header struct {
 	version   uint32
 	tableEnd  uint32 // header + section table length

@@ -19,11 +19,8 @@ import (
 //go:embed testdata/demo/manifest.toml testdata/demo/*.csv testdata/demo/*.txt
 var demoFS embed.FS
 
-// DemoManifest is the path of the demo manifest inside [DemoFS].
-const DemoManifest = "testdata/demo/manifest.toml"
-
-// DemoFS returns the embedded demo dataset files.
-func DemoFS() embed.FS { return demoFS }
+// demoManifest is the path of the demo manifest inside demoFS.
+const demoManifest = "testdata/demo/manifest.toml"
 
 var demo struct {
 	once sync.Once
@@ -41,7 +38,7 @@ func Demo() (*checker.Checker, error) {
 }
 
 func buildDemo() (*checker.Checker, error) {
-	m, err := checker.ReadManifest(demoFS, DemoManifest)
+	m, err := checker.ReadManifest(demoFS, demoManifest)
 	if err != nil {
 		return nil, fmt.Errorf("demo index: %w", err)
 	}

@@ -1,7 +1,5 @@
 package phone
 
-// This file owns github.com/nyaruka/phonenumbers: no other file imports it.
-
 import (
 	"errors"
 	"strings"
@@ -424,7 +422,7 @@ type libRegion struct {
 	Types [10]libDesc
 }
 
-// libMetadata returns the library's metadata, for fastnorm.go to compile:
+// libMetadata returns the library's metadata, for the fast path to compile:
 // every supported region, the non-geographic entities by calling code, and
 // for each calling code its regions in the library's order.
 func libMetadata() (regions map[string]*libRegion, nonGeo map[int]*libRegion, ccRegions map[int][]string, err error) {

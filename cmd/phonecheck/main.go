@@ -18,18 +18,18 @@ import (
 
 // commands, in the order help lists them.
 var commands = []*Command{
-	cmdCheck,     // check.go: is this number in the index?
-	cmdBatch,     // batch.go: every number of a file -> exposed or not
-	cmdBuild,     // build.go: leak datasets -> index file
-	cmdNormalize, // normalize.go: lines on stdin -> E.164 or why not
-	cmdInfo,      // info.go: what an index holds
-	cmdVerify,    // verify.go: every checksum of an index
-	cmdGen,       // gen.go: seeded synthetic leak datasets
-	cmdServe,     // serve.go: the range endpoint over HTTP
-	cmdExport,    // export.go: every range as a static file
-	cmdAnonymity, // anonymity.go: valid numbers per country and prefix length
-	cmdKeygen,    // keygen.go: the secret key of the private (OPRF) mode
-	cmdSeal,      // seal.go: plain index -> private (OPRF) index
+	cmdCheck,     // is this number in the index?
+	cmdBatch,     // every number of a file -> exposed or not
+	cmdBuild,     // leak datasets -> index file
+	cmdNormalize, // lines on stdin -> E.164 or why not
+	cmdInfo,      // what an index holds
+	cmdVerify,    // every checksum of an index
+	cmdGen,       // seeded synthetic leak datasets
+	cmdServe,     // the range endpoint over HTTP
+	cmdExport,    // every range as a static file
+	cmdAnonymity, // valid numbers per country and prefix length
+	cmdKeygen,    // the secret key of the private (OPRF) mode
+	cmdSeal,      // plain index -> private (OPRF) index
 }
 
 // A Command is one subcommand.

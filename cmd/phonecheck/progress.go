@@ -1,7 +1,5 @@
 package main
 
-// This file owns github.com/schollz/progressbar/v3.
-
 import (
 	"os"
 	"time"

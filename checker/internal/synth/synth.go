@@ -1,6 +1,7 @@
+// Package synth writes seeded synthetic leak datasets, for tests,
+// benchmarks and the demo: valid numbers drawn from whole valid ranges,
+// written in the messy forms real dumps use, never a sample of a real leak.
 package synth
-
-// Seeded synthetic leak datasets, for tests, benchmarks and the demo.
 
 import (
 	"github.com/phonecheck/phonecheck/checker/phone"

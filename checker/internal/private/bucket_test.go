@@ -1,4 +1,4 @@
-package checker
+package private
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -23,12 +25,12 @@ import (
 // length, padded and not, byte for byte; and errors alike on corrupt
 // indexes.
 
-var testKeyID = [KeyIDSize]byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4}
+var testKeyID = [oprf.KeyIDSize]byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4}
 
 // fastAnswer is the response the server writes for a bucket-only request.
-func fastAnswer(p *PrivateIndex, prefix uint64, nbits int, pad bool) ([]byte, error) {
-	head := appendResponseHead(nil, &privateResponse{bits: nbits, padded: pad, keyID: testKeyID})
-	out, err := p.appendBucket(head, prefix, nbits, pad)
+func fastAnswer(p *Index, prefix uint64, nbits int, pad bool) ([]byte, error) {
+	head := wire.AppendResponseHead(nil, &wire.Response{Bits: nbits, Padded: pad, KeyID: testKeyID})
+	out, err := p.AppendBucket(head, prefix, nbits, pad)
 	if err != nil {
 		if len(out) != len(head) {
 			return nil, fmt.Errorf("%d bytes appended along with error %w", len(out)-len(head), err)
@@ -73,9 +75,9 @@ func (h handIndex) bytes(t testing.TB) []byte {
 	if h.headerSets != nil {
 		sets = h.headerSets(sets)
 	}
-	ps := make([]PrivateSet, len(sets))
+	ps := make([]Set, len(sets))
 	for i, s := range sets {
-		ps[i] = PrivateSet{Datasets: s, Keys: 1}
+		ps[i] = Set{Datasets: s, Keys: 1}
 		if h.weights != nil {
 			ps[i].Keys = h.weights(i)
 		}
@@ -86,7 +88,7 @@ func (h handIndex) bytes(t testing.TB) []byte {
 	}
 	b := hashset.NewBuilder(hashset.Options{KeyScheme: PrivateScheme, BloomFPR: -1, Info: map[string]string{
 		InfoBucketBits: strconv.Itoa(h.bits),
-		InfoSuite:      OPRFSuite,
+		InfoSuite:      oprf.Suite,
 		InfoKeyID:      "0123456789abcdef",
 		InfoSets:       string(setsJSON),
 		InfoPadSeed:    hex.EncodeToString(h.seed[:]),
@@ -108,7 +110,7 @@ func (h handIndex) bytes(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
-func (h handIndex) build(t testing.TB) *PrivateIndex {
+func (h handIndex) build(t testing.TB) *Index {
 	t.Helper()
 	data := h.bytes(t)
 	var r *hashset.Reader
@@ -125,7 +127,7 @@ func (h handIndex) build(t testing.TB) *PrivateIndex {
 	} else if r, err = hashset.NewReader(bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPrivate(r, nil)
+	p, err := New(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func randomHand(seed uint64, bits, n, datasets int) handIndex {
 }
 
 // compareAnswers checks one bucket, fast against reference.
-func compareAnswers(t *testing.T, p *PrivateIndex, ref *refIndex, prefix uint64, nbits int, pad bool) bool {
+func compareAnswers(t *testing.T, p *Index, ref *refIndex, prefix uint64, nbits int, pad bool) bool {
 	t.Helper()
 	want, werr := ref.refAnswer(nil, prefix, nbits, pad, testKeyID)
 	got, gerr := fastAnswer(p, prefix, nbits, pad)
@@ -192,7 +194,7 @@ func byteDiff(a, b []byte) int {
 
 // compareAll compares every bucket at every length from 1 to B, padded
 // and not.
-func compareAll(t *testing.T, p *PrivateIndex) {
+func compareAll(t *testing.T, p *Index) {
 	t.Helper()
 	ref := newRefIndex(p)
 	fails := 0
@@ -259,7 +261,7 @@ func TestBucketAnswerMatchesReference(t *testing.T) {
 // one recorded when the reference was the production code (so that the
 // reference cannot drift either).
 func TestBucketAnswerSealed(t *testing.T) {
-	k, err := DeriveOPRFKey(bytes.Repeat([]byte{7}, 32), []byte("bucket answer golden"))
+	k, err := oprf.DeriveKey(bytes.Repeat([]byte{7}, 32), []byte("bucket answer golden"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +521,7 @@ func checkCorruptAnswers(t *testing.T, data []byte, it int, prefixes func(func(u
 	if err != nil {
 		return
 	}
-	p, err := NewPrivate(r, nil)
+	p, err := New(r, nil)
 	if err != nil {
 		return
 	}
@@ -550,7 +552,7 @@ func TestDecoySet(t *testing.T) {
 		counts = append(counts, c)
 	}
 	for _, c := range counts {
-		p := &PrivateIndex{}
+		p := &Index{}
 		var sum int64
 		for _, k := range c {
 			sum += max(k, 1)
@@ -619,8 +621,8 @@ func TestMergePack(t *testing.T) {
 			earlierIDs[i] = byte(rng.Uint32())
 		}
 		sc := &bucketScratch{idBytes: idBytes, out: slices.Clone(earlierIDs)}
-		sc.pk = bitPacker{buf: []byte{0xAA}, w: uint(w)}
-		sc.pk.putAll(earlier, 0)
+		sc.pk = wire.BitPacker{Buf: []byte{0xAA}, W: uint(w)}
+		sc.pk.PutAll(earlier, 0)
 		got := sc.mergePack(slices.Grow(slices.Clone(keys), 1), slices.Grow(slices.Clone(sets), 1), ds, hi)
 		if got != want {
 			t.Fatalf("round %d: collision %v, want %v (keys %v, decoys %v)", round, got, want, keys, ds)
@@ -652,7 +654,7 @@ func TestMergePack(t *testing.T) {
 				ids = binary.BigEndian.AppendUint16(ids, x.s)
 			}
 		}
-		if packed, wantPacked := sc.pk.flush(), refPackBits([]byte{0xAA}, vals, w); !bytes.Equal(packed, wantPacked) {
+		if packed, wantPacked := sc.pk.Flush(), refPackBits([]byte{0xAA}, vals, w); !bytes.Equal(packed, wantPacked) {
 			t.Fatalf("round %d (w %d): packed %x, want %x", round, w, packed, wantPacked)
 		}
 		if !bytes.Equal(sc.out, ids) {
@@ -715,9 +717,9 @@ func TestBucketSizeHint(t *testing.T) {
 	p := randomHand(17, 10, 20_000, 3).build(t)
 	for _, nbits := range []int{6, 8, 10} {
 		for _, pad := range []bool{false, true} {
-			hint, over := p.bucketSizeHint(nbits, pad), 0
+			hint, over := p.BucketSizeHint(nbits, pad), 0
 			for prefix := range uint64(1) << nbits {
-				sec, err := p.appendBucket(nil, prefix, nbits, pad)
+				sec, err := p.AppendBucket(nil, prefix, nbits, pad)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -757,8 +759,8 @@ func TestPackPaddedMatchesReference(t *testing.T) {
 		hi := rng.Uint64() & (^uint64(0) >> 12) &^ mask
 		idBytes := 1 + round%2
 		sc := &bucketScratch{idBytes: idBytes, out: []byte{0xBB}}
-		sc.pk = bitPacker{buf: []byte{0xAA}, w: uint(w)}
-		sc.pk.putAll([]uint64{hi | 1}, 0)
+		sc.pk = wire.BitPacker{Buf: []byte{0xAA}, W: uint(w)}
+		sc.pk.PutAll([]uint64{hi | 1}, 0)
 		p.packPadded(sc, prefix, 12, mask, keys, sets, want, hi)
 
 		// The reference: its decoys, merged as lookupOne merges, packed.
@@ -782,7 +784,7 @@ func TestPackPaddedMatchesReference(t *testing.T) {
 				j++
 			}
 		}
-		if got, want := sc.pk.flush(), refPackBits([]byte{0xAA}, vals, w); !bytes.Equal(got, want) {
+		if got, want := sc.pk.Flush(), refPackBits([]byte{0xAA}, vals, w); !bytes.Equal(got, want) {
 			t.Fatalf("round %d (%d bits, %d real, %d decoys): packed %x, reference %x", round, vbits, nreal, len(ds), got, want)
 		}
 		if !bytes.Equal(sc.out, ids) {

@@ -530,3 +530,11 @@ func TestSealProvenanceAndReport(t *testing.T) {
 	}
 	_ = binary.BigEndian
 }
+
+// TestInfoDemoShared: sealing carries the demo mark under the header key
+// the plain build writes.
+func TestInfoDemoShared(t *testing.T) {
+	if InfoDemo != private.InfoDemo {
+		t.Errorf("InfoDemo %q, private.InfoDemo %q", InfoDemo, private.InfoDemo)
+	}
+}

@@ -20,7 +20,7 @@ import (
 // deterministic decoys, merge, and its encoding into the bytes the server
 // writes) of ~390 real entries padded to 520, against, in the same run,
 // reading the same range alone (the floor: x-range) and the reference
-// implementation of private_ref_test.go, the code that served buckets
+// implementation (the refIndex code), the code that served buckets
 // before (x-ref, how many times faster this is).
 //
 // The index is read through ReadAt (readat, as testPrivateIndex opens
@@ -34,7 +34,7 @@ import (
 // measured worse (its work slows what runs beside it, on the other
 // hardware thread, and fresh memory faults).
 //
-//	go test ./checker -run '^$' -bench BenchmarkBucketLookup -benchtime 5000x -count 3
+//	go test ./checker/internal/private -run '^$' -bench BenchmarkBucketLookup -benchtime 5000x -count 3
 func BenchmarkBucketLookup(b *testing.B) {
 	k, _ := oprf.GenerateKey()
 	space := fictionalSpace()

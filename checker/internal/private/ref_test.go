@@ -1,7 +1,7 @@
 package private
 
 // A reference implementation of the bucket answer: the code that served it
-// before the bucket path was made fast, copied verbatim from private.go at
+// before the bucket path was made fast, copied verbatim from the checker package at
 // commit 4a96056 (setKey, setID, setIDBytes, PadTier, lookupBucket,
 // lookupOne, decoys, sortDecoys, decoySet, the bucket half of
 // appendResponse, packBits), with names prefixed "ref" and its per-index

@@ -46,9 +46,20 @@ var depsRules = map[string][]string{
 		"checker/internal/oprf/r255",
 		"github.com/cloudflare/circl/oprf", "github.com/cloudflare/circl/zk/dleq",
 	},
+	// The private mode: the device's side (wire format, query, answer
+	// check) apart from the index, so that a browser links no hashset.
+	"checker/internal/private/wire": {
+		"checker/internal/oprf",
+		"golang.org/x/crypto/cryptobyte",
+	},
+	"checker/internal/private": {
+		"checker/internal/keyscheme", "checker/internal/oprf", "checker/internal/private/wire",
+		"hashset",
+	},
 	"checker": {
 		"checker/phone", "checker/internal/keyscheme", "checker/internal/synth",
 		"checker/internal/oprf", "checker/internal/httpfront",
+		"checker/internal/private", "checker/internal/private/wire",
 		"hashset",
 		"github.com/BurntSushi/toml",
 		"github.com/klauspost/compress/gzip", "github.com/klauspost/compress/zstd",
@@ -79,7 +90,7 @@ var sharedImports = map[string]string{
 
 // clientPackages are the packages a browser build links: they must not
 // depend on these, even indirectly.
-var clientPackages = []string{"checker/phone", "checker/internal/keyscheme", "checker/internal/oprf"}
+var clientPackages = []string{"checker/phone", "checker/internal/keyscheme", "checker/internal/oprf", "checker/internal/private/wire"}
 
 var clientForbidden = []string{
 	"net/http",

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 )
 
@@ -313,7 +315,7 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	if opts.EvaluateURL == "" {
 		return ExportStats{}, fmt.Errorf("checker: export: a private export needs the evaluation server's URL")
 	}
-	pubRaw, err := hex.DecodeString(p.idx.Meta().Info[InfoPublicKey])
+	pubRaw, err := hex.DecodeString(p.Index().Meta().Info[InfoPublicKey])
 	if err != nil {
 		return ExportStats{}, fmt.Errorf("%w: public key in header", ErrNotPrivate)
 	}
@@ -354,16 +356,16 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	// Check every length before writing a file: a length too short for
 	// the index fails here.
 	for _, b := range bits {
-		if _, err := p.appendBucket(nil, 0, b, true); err != nil {
+		if _, err := p.p.AppendBucket(nil, 0, b, true); err != nil {
 			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
 	st, err := writePrefixFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() prefixFileFunc {
 		var body []byte
 		return func(prefix uint64, bits int) (string, []byte, error) {
-			body = appendResponseHead(body[:0], &privateResponse{bits: bits, padded: true, keyID: pub.idBytes()})
+			body = wire.AppendResponseHead(body[:0], &wire.Response{Bits: bits, Padded: true, KeyID: pub.idBytes()})
 			var err error
-			body, err = p.appendBucket(body, prefix, bits, true)
+			body, err = p.p.AppendBucket(body, prefix, bits, true)
 			if err != nil {
 				return "", nil, err
 			}
@@ -379,7 +381,7 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	}
 	cfg := privateConfig(p, pub, maxElements)
 	cfg.EvaluateURL, cfg.StaticBucketBits = opts.EvaluateURL, bits
-	man := ExportManifest{Format: PrivateExportFormat, IndexID: indexID(p.idx), Bits: bits, Padding: true, ExportStats: st,
+	man := ExportManifest{Format: PrivateExportFormat, IndexID: indexID(p.Index()), Bits: bits, Padding: true, ExportStats: st,
 		KeyID: p.KeyID(), EvaluateURL: opts.EvaluateURL}
 	return st, writeJSONFiles(dir, fileMode, []jsonFile{{"v1/private/key", cfg}, {"v1/datasets", PrivateInfo(p)}, {"v1/stats", PrivateStats(p)}, {"manifest.json", man}})
 }

@@ -216,9 +216,9 @@ func Stats(c *Checker) ServerStats {
 // PrivateInfo returns the /v1/datasets document of a private index: no
 // prefix lengths (it answers no ranges), the private scheme.
 func PrivateInfo(p *PrivateIndex) ServerInfo {
-	m := p.idx.Meta()
+	m := p.Index().Meta()
 	si := ServerInfo{
-		Index: IndexInfo{ID: indexID(p.idx), Keys: p.idx.Len(), HashScheme: m.KeyScheme,
+		Index: IndexInfo{ID: indexID(p.Index()), Keys: p.Index().Len(), HashScheme: m.KeyScheme,
 			Created: m.Created, Demo: m.Info[InfoDemo] == "true"},
 		PrefixBits: []int{},
 		Datasets:   []DatasetInfo{},
@@ -234,8 +234,8 @@ func PrivateInfo(p *PrivateIndex) ServerInfo {
 // dataset and country, as 'seal' kept them; the index-wide per-country
 // counts are not kept by seal, so Countries is empty.
 func PrivateStats(p *PrivateIndex) ServerStats {
-	m := p.idx.Meta()
-	st := ServerStats{Keys: p.idx.Len(), Countries: map[string]int64{}}
+	m := p.Index().Meta()
+	st := ServerStats{Keys: p.Index().Len(), Countries: map[string]int64{}}
 	for _, d := range m.Datasets {
 		for k, v := range d.Stats {
 			cc, ok := strings.CutPrefix(k, "country:")

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -377,7 +379,7 @@ func TestFrontPrivateMatchesNetHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return appendRequest(nil, &privateRequest{bits: bits, prefix: Key(testBoth[0]) >> (64 - bits), elements: elems})
+		return wire.AppendRequest(nil, &wire.Request{Bits: bits, Prefix: Key(testBoth[0]) >> (64 - bits), Elements: elems})
 	}
 	post := func(body []byte, hdr ...string) string {
 		return "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n" +
@@ -424,7 +426,7 @@ func TestFrontPrivateMatchesNetHTTP(t *testing.T) {
 				t.Errorf("%s #%d: %d-byte body, net/http %d", c.name, i, len(a[i].body), len(b[i].body))
 			}
 			if a[i].status == 200 && methods[i] == "POST" {
-				if _, err := parseResponse([]byte(a[i].body)); err != nil {
+				if _, err := wire.ParseResponse([]byte(a[i].body)); err != nil {
 					t.Errorf("%s #%d: %v", c.name, i, err)
 				}
 			}
@@ -454,7 +456,7 @@ func TestFrontPrivateHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := appendRequest(nil, &privateRequest{elements: elems})
+	body := wire.AppendRequest(nil, &wire.Request{Elements: elems})
 	raw := "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n" +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + string(body)
 	before := front.handOffs.Load()

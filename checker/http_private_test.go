@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 )
 
 // newPrivateIndexes seals a small fictional index under a new key.
@@ -42,7 +44,7 @@ func privateQuery(t testing.TB, h http.Handler, k *OPRFKey, key uint64) *httptes
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := appendRequest(nil, &privateRequest{bits: 12, prefix: key >> 52, elements: elems})
+	body := wire.AppendRequest(nil, &wire.Request{Bits: 12, Prefix: key >> 52, Elements: elems})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("POST", PrivateQueryPath, bytes.NewReader(body)))
 	return w

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
@@ -700,7 +702,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	for _, p := range routes {
 		if p == routePrivateQuery {
 			_, elems, _ := blind(k.Public(), [][]byte{oprfInput(1)}, nil)
-			body := appendRequest(nil, &privateRequest{bits: 12, prefix: 0, elements: elems})
+			body := wire.AppendRequest(nil, &wire.Request{Bits: 12, Prefix: 0, Elements: elems})
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, httptest.NewRequest("POST", p, bytes.NewReader(body)))
 			if w.Code != 200 {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	voprf "github.com/cloudflare/circl/oprf"
 	"github.com/phonecheck/phonecheck/checker/phone"
 
@@ -98,22 +100,22 @@ func TestPhonecheckVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := &privateRequest{bits: 20, prefix: key >> 44, elements: elems}
-		reqBytes := appendRequest(nil, req)
+		req := &wire.Request{Bits: 20, Prefix: key >> 44, Elements: elems}
+		reqBytes := wire.AppendRequest(nil, req)
 		ev, proof, err := k.evaluate(elems, r, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bk, err := ix.lookupBucket(req.prefix, 20, false)
+		bk, err := ix.lookupBucket(req.Prefix, 20, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		respBytes := appendResponse(nil, &privateResponse{bits: 20, keyID: k.Public().idBytes(), evaluated: ev, proof: proof, bucket: bk})
-		resp, err := parseResponse(respBytes)
+		respBytes := wire.AppendResponse(nil, &wire.Response{Bits: 20, KeyID: k.Public().idBytes(), Evaluated: ev, Proof: proof, Bucket: bk})
+		resp, err := wire.ParseResponse(respBytes)
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, err := st.Finalize(resp.evaluated, resp.proof)
+		outs, err := st.Finalize(resp.Evaluated, resp.Proof)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +124,7 @@ func TestPhonecheckVectors(t *testing.T) {
 		for _, s := range ix.Sets() {
 			cfg.Sets = append(cfg.Sets, s.Datasets)
 		}
-		res, err := pc.match(cfg, k.Public(), phone.Number{E164: e}, key, outs[0], resp.bucket)
+		res, err := pc.match(cfg, k.Public(), phone.Number{E164: e}, key, binary.BigEndian.Uint64(outs[0]), resp.Bucket)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +136,7 @@ func TestPhonecheckVectors(t *testing.T) {
 			Input: hex.EncodeToString(oprfInput(key)), Blind: hex.EncodeToString(bl), ProofR: hex.EncodeToString(r),
 			Request: hex.EncodeToString(reqBytes), Response: hex.EncodeToString(respBytes),
 			Output:     hex.EncodeToString(outs[0]),
-			PrivateKey: hex.EncodeToString(binary.BigEndian.AppendUint64(nil, privateKey(key, binary.BigEndian.Uint64(outs[0]), 20))),
+			PrivateKey: hex.EncodeToString(binary.BigEndian.AppendUint64(nil, wire.PrivateKey(key, binary.BigEndian.Uint64(outs[0]), 20))),
 			Exposed:    res.Exposed,
 		})
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 )
 
 // DefaultBucketCacheBytes bounds the buckets a private batch keeps when
@@ -203,7 +205,7 @@ func (pb *privateBatcher) lookup(ctx context.Context, keys []uint64, sets [][]in
 		}
 	}
 	outs := make([]uint64, len(uniq))
-	buckets := make([]*bucket, len(plist))
+	buckets := make([]*wire.Bucket, len(plist))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -256,7 +258,7 @@ func (pb *privateBatcher) lookup(ctx context.Context, keys []uint64, sets [][]in
 			continue
 		}
 		run(func() error {
-			bk, err := pb.cache.get(ctx, prefix, func(ctx context.Context) (*bucket, error) {
+			bk, err := pb.cache.get(ctx, prefix, func(ctx context.Context) (*wire.Bucket, error) {
 				bk, n, err := pb.c.fetchBucket(ctx, pb.cfg, pb.pub, prefix, pb.p, pb.onLimit)
 				pb.bytes.Add(int64(n))
 				return bk, err
@@ -281,15 +283,15 @@ func (pb *privateBatcher) lookup(ctx context.Context, keys []uint64, sets [][]in
 	mask := ^uint64(0) >> pb.p
 	for i, k := range keys {
 		bk := buckets[pidx[k>>shift]]
-		want := privateKey(k, outs[idx[k]], pb.cfg.BucketBits) & mask
-		j, found := slices.BinarySearch(bk.entries, want)
+		want := wire.PrivateKey(k, outs[idx[k]], pb.cfg.BucketBits) & mask
+		j, found := slices.BinarySearch(bk.Entries, want)
 		if !found {
 			sets[i] = nil
 			continue
 		}
 		var id int
-		if bk.sets != nil {
-			id = int(bk.sets[j])
+		if bk.Sets != nil {
+			id = int(bk.Sets[j])
 		}
 		if id >= len(pb.sets) {
 			return fmt.Errorf("%w: set id %d of %d sets", ErrWire, id, len(pb.sets))
@@ -317,7 +319,7 @@ type bucketCache struct {
 
 type cacheEntry struct {
 	prefix uint64
-	b      *bucket
+	b      *wire.Bucket
 	err    error
 	ready  chan struct{}
 	elem   *list.Element // nil while fetching
@@ -329,7 +331,7 @@ func newBucketCache(maxBytes int64, bits int) *bucketCache {
 }
 
 // peek returns the bucket of prefix if the cache holds it.
-func (bc *bucketCache) peek(prefix uint64) *bucket {
+func (bc *bucketCache) peek(prefix uint64) *wire.Bucket {
 	bc.mu.Lock()
 	defer bc.mu.Unlock()
 	if e := bc.m[prefix]; e != nil && e.elem != nil {
@@ -341,7 +343,7 @@ func (bc *bucketCache) peek(prefix uint64) *bucket {
 
 // get returns the bucket of prefix, from the cache, from a fetch under
 // way, or from fetch.
-func (bc *bucketCache) get(ctx context.Context, prefix uint64, fetch func(context.Context) (*bucket, error)) (*bucket, error) {
+func (bc *bucketCache) get(ctx context.Context, prefix uint64, fetch func(context.Context) (*wire.Bucket, error)) (*wire.Bucket, error) {
 	bc.mu.Lock()
 	if e := bc.m[prefix]; e != nil {
 		if e.elem != nil {
@@ -373,7 +375,7 @@ func (bc *bucketCache) get(ctx context.Context, prefix uint64, fetch func(contex
 		delete(bc.m, prefix)
 		return nil, err
 	}
-	e.size = int64(8*len(b.entries)+2*len(b.sets)) + 128
+	e.size = int64(8*len(b.Entries)+2*len(b.Sets)) + 128
 	e.elem = bc.lru.PushFront(e)
 	bc.bytes += e.size
 	for bc.bytes > bc.maxBytes && bc.lru.Len() > 1 {

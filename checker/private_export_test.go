@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
@@ -98,7 +100,7 @@ func TestExportPrivateSplit(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := httptest.NewRecorder()
-		evalH.ServeHTTP(w, httptest.NewRequest("POST", PrivateQueryPath, bytes.NewReader(appendRequest(nil, &privateRequest{bits: 12, prefix: prefix}))))
+		evalH.ServeHTTP(w, httptest.NewRequest("POST", PrivateQueryPath, bytes.NewReader(wire.AppendRequest(nil, &wire.Request{Bits: 12, Prefix: prefix}))))
 		if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), file) {
 			t.Errorf("bucket %03X: the file and the server's answer differ (HTTP %d)", prefix, w.Code)
 		}
@@ -162,9 +164,17 @@ func TestExportPrivateSplit(t *testing.T) {
 		t.Errorf("relative evaluate_url: %+v %v", res, err)
 	}
 
-	// An index without a padding seed is refused.
-	ix.padFixed = false
-	if _, err := ExportPrivate(context.Background(), ix, t.TempDir(), PrivateExportOptions{EvaluateURL: evalSrv.URL}); err == nil || !strings.Contains(err.Error(), "seal it again") {
+	// An index without a padding seed is refused: the same index,
+	// opened after its header lost the seed.
+	delete(ix.Index().Meta().Info, InfoPadSeed)
+	legacy, err := NewPrivate(ix.Index(), f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if legacy.DeterministicPadding() {
+		t.Fatal("an index without a padding seed pads deterministically")
+	}
+	if _, err := ExportPrivate(context.Background(), legacy, t.TempDir(), PrivateExportOptions{EvaluateURL: evalSrv.URL}); err == nil || !strings.Contains(err.Error(), "seal it again") {
 		t.Errorf("legacy index: %v", err)
 	}
 }

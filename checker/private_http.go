@@ -7,7 +7,6 @@ package checker
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,11 +23,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private"
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"golang.org/x/time/rate"
-
-	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 )
 
 // Routes of the private mode.
@@ -72,7 +72,7 @@ type PrivateHandlerOptions struct {
 
 // PrivateHandler serves the private mode: GET [PrivateKeyPath] (the public
 // key and the parameters a client needs, JSON) and POST [PrivateQueryPath]
-// (the binary query described in private.go). It is safe for concurrent
+// (the binary query of the private wire format). It is safe for concurrent
 // use.
 type PrivateHandler struct {
 	ix   *PrivateIndex
@@ -176,10 +176,10 @@ type PrivateConfig struct {
 // privateConfig is the key document of ix under pub.
 func privateConfig(ix *PrivateIndex, pub *OPRFPublicKey, maxElements int) *PrivateConfig {
 	cfg := &PrivateConfig{
-		Version: wireVersion, Suite: OPRFSuite, Mode: "voprf",
+		Version: wire.Version, Suite: OPRFSuite, Mode: "voprf",
 		PublicKey: hex.EncodeToString(pub.Bytes()), KeyID: pub.ID(),
 		BucketBits: ix.BucketBits(), MaxElements: maxElements,
-		Input: ix.idx.Meta().Info[InfoInput], Datasets: ix.Datasets(),
+		Input: ix.Index().Meta().Info[InfoInput], Datasets: ix.Datasets(),
 	}
 	for _, s := range ix.Sets() {
 		cfg.Sets = append(cfg.Sets, s.Datasets)
@@ -199,7 +199,7 @@ func (h *PrivateHandler) ServeKey(w http.ResponseWriter, r *http.Request) {
 
 // ServeQuery answers POST [PrivateQueryPath].
 func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
-	limit := maxRequestSize(h.opts.MaxElements)
+	limit := wire.MaxRequestSize(h.opts.MaxElements)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
@@ -210,7 +210,7 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "reading the request failed")
 		return
 	}
-	req, err := parseRequest(body, h.opts.MaxElements)
+	req, err := wire.ParseRequest(body, h.opts.MaxElements)
 	if errors.Is(err, ErrTooMany) {
 		jsonError(w, http.StatusRequestEntityTooLarge, strings.TrimPrefix(err.Error(), "checker: "))
 		return
@@ -219,16 +219,16 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: "))
 		return
 	}
-	if req.bits > h.ix.BucketBits() {
-		jsonError(w, http.StatusBadRequest, fmt.Sprintf("prefix of %d bits: this index takes at most %d", req.bits, h.ix.BucketBits()))
+	if req.Bits > h.ix.BucketBits() {
+		jsonError(w, http.StatusBadRequest, fmt.Sprintf("prefix of %d bits: this index takes at most %d", req.Bits, h.ix.BucketBits()))
 		return
 	}
-	n := req.count()
+	n := req.Count()
 	// A bucket costs tokens too, one per bucketCost entries it is expected
 	// to hold: otherwise short prefixes would be free bulk downloads.
 	cost := n
-	if req.bits > 0 {
-		cost += int(uint64(h.ix.Index().Len()) >> uint(req.bits) / bucketCost)
+	if req.Bits > 0 {
+		cost += int(uint64(h.ix.Index().Len()) >> uint(req.Bits) / bucketCost)
 		cost = min(cost, max(h.opts.Burst, n)) // never more than a client can ever hold
 	}
 	if cost > 0 && h.opts.Rate > 0 {
@@ -238,9 +238,9 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	resp := &privateResponse{bits: req.bits, keyID: h.key.k.Public().IDBytes()}
+	resp := &wire.Response{Bits: req.Bits, KeyID: h.key.k.Public().IDBytes()}
 	if n > 0 {
-		resp.evaluated, resp.proof, err = h.key.k.Evaluate(req.elements, nil, true)
+		resp.Evaluated, resp.Proof, err = h.key.k.Evaluate(req.Elements, nil, true)
 		if errors.Is(err, ErrBadElement) {
 			jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: ")+": not a canonical ristretto255 encoding, or the identity")
 			return
@@ -258,12 +258,12 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 	// buffer a query was most of what the server allocated.
 	bp := answerBufs.Get().(*[]byte)
 	var out []byte
-	if req.bits > 0 {
+	if req.Bits > 0 {
 		pad := !h.opts.PadOnlyWhenAsked || strings.EqualFold(r.Header.Get("Add-Padding"), "true")
-		resp.padded = pad
-		head := slices.Grow((*bp)[:0], respHeader+len(resp.evaluated)+len(resp.proof)+h.ix.bucketSizeHint(req.bits, pad))
-		out, err = h.ix.appendBucket(appendResponseHead(head, resp), req.prefix, req.bits, pad)
-		if errors.Is(err, errPrefix) {
+		resp.Padded = pad
+		head := slices.Grow((*bp)[:0], wire.ResponseHeaderSize+len(resp.Evaluated)+len(resp.Proof)+h.ix.p.BucketSizeHint(req.Bits, pad))
+		out, err = h.ix.p.AppendBucket(wire.AppendResponseHead(head, resp), req.Prefix, req.Bits, pad)
+		if errors.Is(err, private.ErrPrefix) {
 			jsonError(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -272,7 +272,7 @@ func (h *PrivateHandler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		out = appendResponse(slices.Grow((*bp)[:0], respHeader+len(resp.evaluated)+len(resp.proof)+5), resp)
+		out = wire.AppendResponse(slices.Grow((*bp)[:0], wire.ResponseHeaderSize+len(resp.Evaluated)+len(resp.Proof)+5), resp)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -480,7 +480,7 @@ func (c *PrivateClient) Config(ctx context.Context) (*PrivateConfig, *OPRFPublic
 		}
 		return nil, nil, fmt.Errorf("%w: key endpoint: %v", ErrWire, err)
 	}
-	if cfg.Version != wireVersion || cfg.Suite != OPRFSuite || cfg.Mode != "voprf" {
+	if cfg.Version != wire.Version || cfg.Suite != OPRFSuite || cfg.Mode != "voprf" {
 		return nil, nil, fmt.Errorf("%w: server offers version %d suite %q mode %q", ErrWire, cfg.Version, cfg.Suite, cfg.Mode)
 	}
 	if cfg.BucketBits < 1 || cfg.BucketBits > 32 || cfg.MaxElements < 1 {
@@ -621,14 +621,14 @@ func (c *PrivateClient) maxRetries() int {
 // query posts one request to the server's query route and returns the
 // decoded response, waiting out a Retry-After of up to MaxWait up to
 // MaxRetries times.
-func (c *PrivateClient) query(ctx context.Context, r *privateRequest) (*privateResponse, int, error) {
+func (c *PrivateClient) query(ctx context.Context, r *wire.Request) (*wire.Response, int, error) {
 	return c.queryAt(ctx, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, r, nil)
 }
 
 // queryAt is query at the given URL; onLimit, if set, is told of each
 // 429 waited out.
-func (c *PrivateClient) queryAt(ctx context.Context, u string, r *privateRequest, onLimit rateLimited) (*privateResponse, int, error) {
-	body := appendRequest(nil, r)
+func (c *PrivateClient) queryAt(ctx context.Context, u string, r *wire.Request, onLimit rateLimited) (*wire.Response, int, error) {
+	body := wire.AppendRequest(nil, r)
 	maxWait, retries := c.maxWait(), c.maxRetries()
 	transient := 0
 	for attempt := 0; ; attempt++ {
@@ -651,7 +651,7 @@ func (c *PrivateClient) queryAt(ctx context.Context, u string, r *privateRequest
 			return nil, 0, err
 		}
 		if resp.StatusCode == http.StatusOK {
-			pr, err := parseResponse(data)
+			pr, err := wire.ParseResponse(data)
 			return pr, len(body) + len(data), err
 		}
 		err = serverError(resp, data)
@@ -723,7 +723,7 @@ func (c *PrivateClient) retryTransient(ctx context.Context, n *int, resp *http.R
 // getBucket fetches the static bucket file of prefix (p bits) from a
 // split deployment: the bytes of a bucket-only response. A 429 from the
 // file server is waited out as the query's are.
-func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*privateResponse, int, error) {
+func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*wire.Response, int, error) {
 	var (
 		data      []byte
 		transient int
@@ -755,11 +755,11 @@ func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*p
 		}
 		return nil, 0, err
 	}
-	pr, err := parseResponse(data)
+	pr, err := wire.ParseResponse(data)
 	if err != nil {
 		return nil, 0, fmt.Errorf("bucket file of %d bits: %w", p, err)
 	}
-	if len(pr.evaluated) != 0 {
+	if len(pr.Evaluated) != 0 {
 		return nil, 0, fmt.Errorf("%w: a bucket file with evaluations", ErrWire)
 	}
 	return pr, len(data), nil
@@ -769,54 +769,43 @@ func (c *PrivateClient) getBucket(ctx context.Context, prefix uint64, p int) (*p
 // split deployment that exports buckets of p bits, else a bucket-only
 // query (no element) to the server. Either way the prefix is all it
 // reveals.
-func (c *PrivateClient) fetchBucket(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, prefix uint64, p int, onLimit rateLimited) (*bucket, int, error) {
+func (c *PrivateClient) fetchBucket(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, prefix uint64, p int, onLimit rateLimited) (*wire.Bucket, int, error) {
 	var (
-		resp *privateResponse
+		resp *wire.Response
 		n    int
 		err  error
 	)
 	if cfg.static(p) {
 		resp, n, err = c.getBucket(ctx, prefix, p)
 	} else {
-		resp, n, err = c.queryAt(ctx, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, &privateRequest{bits: p, prefix: prefix}, onLimit)
+		resp, n, err = c.queryAt(ctx, strings.TrimRight(c.BaseURL, "/")+PrivateQueryPath, &wire.Request{Bits: p, Prefix: prefix}, onLimit)
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := checkResponse(resp, pub, p, 0); err != nil {
+	if err := wire.CheckResponse(resp, pub.p, p, 0); err != nil {
 		return nil, 0, err
 	}
-	return resp.bucket, n, nil
+	return resp.Bucket, n, nil
 }
 
 // evaluateKeys has the OPRF of each key evaluated blindly in one
 // evaluation-only request (no prefix), verifies the proof and returns the
 // first 8 bytes of each output, in order.
 func (c *PrivateClient) evaluateKeys(ctx context.Context, cfg *PrivateConfig, pub *OPRFPublicKey, keys []uint64, onLimit rateLimited) ([]uint64, int, error) {
-	inputs := make([][]byte, len(keys))
-	for i, k := range keys {
-		inputs[i] = oprf.Input(k)
-	}
-	st, elems, err := oprf.Blind(pub.p, inputs, nil)
+	q, err := wire.NewQuery(pub.p, 0, 0, keys)
 	if err != nil {
 		return nil, 0, err
 	}
-	resp, n, err := c.queryAt(ctx, c.evalURL(cfg), &privateRequest{elements: elems}, onLimit)
+	resp, n, err := c.queryAt(ctx, c.evalURL(cfg), &q.Request, onLimit)
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := checkResponse(resp, pub, 0, len(keys)); err != nil {
-		return nil, 0, err
-	}
-	outs, err := st.Finalize(resp.evaluated, resp.proof)
+	outs, err := q.Outputs(resp)
 	if err != nil {
 		return nil, 0, err
 	}
-	r := make([]uint64, len(outs))
-	for i, o := range outs {
-		r[i] = binary.BigEndian.Uint64(o[:8])
-	}
-	return r, n, nil
+	return outs, n, nil
 }
 
 // Check normalizes raw (see [Normalize]) and looks it up.
@@ -875,64 +864,37 @@ func (c *PrivateClient) Lookup(ctx context.Context, n phone.Number) (PrivateResu
 		if err != nil {
 			return PrivateResult{}, err
 		}
-		var out [8]byte
-		binary.BigEndian.PutUint64(out[:], outs[0])
-		return c.match(cfg, pub, n, key, out[:], bk)
+		return c.match(cfg, pub, n, key, outs[0], bk)
 	}
-	st, elems, err := oprf.Blind(pub.p, [][]byte{oprf.Input(key)}, nil)
+	q, err := wire.NewQuery(pub.p, p, prefix, []uint64{key})
 	if err != nil {
 		return PrivateResult{}, err
 	}
-	resp, _, err := c.query(ctx, &privateRequest{bits: p, prefix: prefix, elements: elems})
+	resp, _, err := c.query(ctx, &q.Request)
 	if err != nil {
 		return PrivateResult{}, err
 	}
-	if err := checkResponse(resp, pub, p, 1); err != nil {
-		return PrivateResult{}, err
-	}
-	outs, err := st.Finalize(resp.evaluated, resp.proof)
+	outs, err := q.Outputs(resp)
 	if err != nil {
 		return PrivateResult{}, err
 	}
-	return c.match(cfg, pub, n, key, outs[0], resp.bucket)
-}
-
-func checkResponse(resp *privateResponse, pub *OPRFPublicKey, bits, n int) error {
-	if resp.keyID != pub.idBytes() {
-		return fmt.Errorf("%w: server answered under key %x, expected %s (the server's key changed: fetch its key again)", ErrKeyMismatch, resp.keyID, pub.ID())
-	}
-	if resp.bits != bits || len(resp.evaluated) != n*ElementSize {
-		return fmt.Errorf("%w: answer for %d bits and %d elements, asked %d and %d", ErrWire, resp.bits, len(resp.evaluated)/ElementSize, bits, n)
-	}
-	return nil
+	return c.match(cfg, pub, n, key, outs[0], resp.Bucket)
 }
 
 // match compares the number's private key with a bucket answer.
-func (c *PrivateClient) match(cfg *PrivateConfig, pub *OPRFPublicKey, n phone.Number, key uint64, out []byte, bk *bucket) (PrivateResult, error) {
-	p := bk.bits
+func (c *PrivateClient) match(cfg *PrivateConfig, pub *OPRFPublicKey, n phone.Number, key, out uint64, bk *wire.Bucket) (PrivateResult, error) {
+	p := bk.Bits
 	r := PrivateResult{Result: Result{Number: n}, Mode: ModePrivate, Prefix: key >> (64 - p), PrefixBits: p,
-		KeyID: pub.ID(), Entries: len(bk.entries), Padded: bk.padded}
-	want := privateKey(key, binary.BigEndian.Uint64(out[:8]), cfg.BucketBits) & (^uint64(0) >> p)
-	for i, e := range bk.entries {
-		if e != want {
-			continue
+		KeyID: pub.ID(), Entries: len(bk.Entries), Padded: bk.Padded}
+	exposed, set, err := wire.Match(bk, key, out, cfg.BucketBits, cfg.Sets)
+	r.Exposed = exposed
+	if err != nil {
+		return r, err
+	}
+	for _, d := range set {
+		if d >= 0 && d < len(cfg.Datasets) {
+			r.Datasets = append(r.Datasets, cfg.Datasets[d])
 		}
-		r.Exposed = true
-		var set []int
-		switch {
-		case bk.sets != nil && int(bk.sets[i]) < len(cfg.Sets):
-			set = cfg.Sets[bk.sets[i]]
-		case bk.sets == nil && len(cfg.Sets) > 0:
-			set = cfg.Sets[0]
-		default:
-			return r, fmt.Errorf("%w: set id out of range", ErrWire)
-		}
-		for _, d := range set {
-			if d >= 0 && d < len(cfg.Datasets) {
-				r.Datasets = append(r.Datasets, cfg.Datasets[d])
-			}
-		}
-		break
 	}
 	return r, nil
 }
@@ -959,7 +921,7 @@ func (c *PrivateClient) LookupBatch(ctx context.Context, ns []phone.Number) ([]P
 	keys := make([]uint64, len(ns))
 	distinct := map[uint64]int{} // key -> index in uniq
 	var uniq []uint64
-	buckets := map[uint64]*bucket{}
+	buckets := map[uint64]*wire.Bucket{}
 	for i, n := range ns {
 		keys[i] = keyscheme.Key(n.E164)
 		if _, ok := distinct[keys[i]]; !ok {
@@ -1000,10 +962,8 @@ func (c *PrivateClient) LookupBatch(ctx context.Context, ns []phone.Number) ([]P
 		return nil, err
 	}
 	res := make([]PrivateResult, len(ns))
-	var out [8]byte
 	for i, n := range ns {
-		binary.BigEndian.PutUint64(out[:], outs[distinct[keys[i]]])
-		res[i], err = c.match(cfg, pub, n, keys[i], out[:], buckets[keys[i]>>(64-p)])
+		res[i], err = c.match(cfg, pub, n, keys[i], outs[distinct[keys[i]]], buckets[keys[i]>>(64-p)])
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,10 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/private"
+
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -81,59 +85,18 @@ func fictionalSpace() []string {
 	return out
 }
 
-func TestPackBits(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for w := 1; w <= 64; w++ {
-		for _, n := range []int{0, 1, 2, 7, 8, 9, 100} {
-			vals := make([]uint64, n)
-			for i := range vals {
-				vals[i] = rng.Uint64() >> (64 - w)
-			}
-			packed := packBits(nil, vals, w)
-			if len(packed) != (n*w+7)/8 {
-				t.Fatalf("w=%d n=%d: %d bytes", w, n, len(packed))
-			}
-			if got := unpackBits(packed, n, w); n > 0 && !slices.Equal(got, vals) {
-				t.Fatalf("w=%d n=%d: round trip differs", w, n)
-			}
-		}
-	}
+// sealKeys is Seal's inner loop under k, without the index around it.
+func (k *OPRFKey) sealKeys(keys []uint64, b, workers int) []uint64 {
+	return private.SealKeys(k.k, keys, b, workers)
 }
 
-func TestWireRoundTrip(t *testing.T) {
-	for _, bits := range []int{0, 1, 8, 12, 20, 31, 32} {
-		prefix := uint64(0)
-		if bits > 0 {
-			prefix = uint64(rand.Uint32()) >> (32 - bits)
-		}
-		n := 3
-		if bits == 32 {
-			n = 0
-		}
-		req := &privateRequest{bits: bits, prefix: prefix, elements: bytes.Repeat([]byte{7}, n*ElementSize)}
-		b := appendRequest(nil, req)
-		got, err := parseRequest(b, 10)
-		if err != nil {
-			t.Fatalf("bits %d: %v", bits, err)
-		}
-		if got.bits != bits || got.prefix != prefix || !bytes.Equal(got.elements, req.elements) {
-			t.Fatalf("bits %d: request round trip differs", bits)
-		}
-		if _, err := parseRequest(b, 2); n > 2 && !errors.Is(err, ErrTooMany) {
-			t.Errorf("bits %d: cap: %v", bits, err)
-		}
-		for i := range len(b) {
-			if _, err := parseRequest(b[:i], 10); err == nil {
-				t.Errorf("bits %d: truncated to %d accepted", bits, i)
-			}
-		}
+// lookupBucket returns the bucket section the server writes, decoded.
+func (p *PrivateIndex) lookupBucket(prefix uint64, nbits int, pad bool) (*wire.Bucket, error) {
+	sec, err := p.p.AppendBucket(nil, prefix, nbits, pad)
+	if err != nil {
+		return nil, err
 	}
-	bad := [][]byte{{2, 1, 0, 0, 1}, {1, 2, 0, 0, 1}, {1, 1, 0, 0, 0}, {1, 1, 33, 0, 0, 0, 0, 0, 0}, {1, 1, 4, 0x10, 0, 0}}
-	for _, b := range bad {
-		if _, err := parseRequest(b, 10); !errors.Is(err, ErrWire) {
-			t.Errorf("% x: %v, want ErrWire", b, err)
-		}
-	}
+	return wire.ParseBucket(sec, nbits, pad)
 }
 
 // privateServer is an httptest server over a sealed index of 2,000 of the
@@ -263,16 +226,16 @@ func TestPaddingHidesOccupancy(t *testing.T) {
 	}
 	var sizes []int
 	for _, prefix := range []uint64{full, empty} {
-		body := appendRequest(nil, &privateRequest{bits: 20, prefix: prefix})
+		body := wire.AppendRequest(nil, &wire.Request{Bits: 20, Prefix: prefix})
 		code, data, _ := post(t, srv.URL, body, nil)
 		if code != 200 {
 			t.Fatalf("HTTP %d: %s", code, data)
 		}
-		r, err := parseResponse(data)
+		r, err := wire.ParseResponse(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !r.padded || r.keyID != k.Public().idBytes() {
+		if !r.Padded || r.KeyID != k.Public().idBytes() {
 			t.Errorf("unasked answer not padded")
 		}
 		sizes = append(sizes, len(data))
@@ -302,7 +265,7 @@ func TestPrivateErrors(t *testing.T) {
 	srv, k, ix, exposed, _ := privateServer(t, PrivateHandlerOptions{MaxElements: 4, Rate: -1})
 	_, good, _ := blind(k.Public(), [][]byte{[]byte("x")}, nil)
 	req := func(bits int, elems ...[]byte) []byte {
-		return appendRequest(nil, &privateRequest{bits: bits, prefix: 0, elements: bytes.Join(elems, nil)})
+		return wire.AppendRequest(nil, &wire.Request{Bits: bits, Prefix: 0, Elements: bytes.Join(elems, nil)})
 	}
 	cases := []struct {
 		name string
@@ -497,10 +460,10 @@ func TestHarvest(t *testing.T) {
 		if buckets[key>>44] {
 			narrowed++
 		}
-		if priv[key] || priv[privateKey(key, key<<20, 20)] {
+		if priv[key] || priv[wire.PrivateKey(key, key<<20, 20)] {
 			hits = append(hits, cand)
 		}
-		if i%40 == 0 && priv[privateKey(key, s.output(key), 20)] { // a sample: 2,000 OPRF evaluations
+		if i%40 == 0 && priv[wire.PrivateKey(key, s.output(key), 20)] { // a sample: 2,000 OPRF evaluations
 			hits = append(hits, cand)
 		}
 	}
@@ -554,7 +517,7 @@ func TestSealProvenanceAndReport(t *testing.T) {
 	s := k.newSealer()
 	for i, e := range space[:400] {
 		key := Key(e)
-		ds, ok := r.Contains(privateKey(key, s.output(key), 12))
+		ds, ok := r.Contains(wire.PrivateKey(key, s.output(key), 12))
 		want := []int{0}
 		if i >= 200 && i < 300 {
 			want = []int{0, 1}
@@ -566,4 +529,12 @@ func TestSealProvenanceAndReport(t *testing.T) {
 		}
 	}
 	_ = binary.BigEndian
+}
+
+// TestInfoDemoShared: sealing carries the demo mark under the header key
+// the plain build writes.
+func TestInfoDemoShared(t *testing.T) {
+	if InfoDemo != private.InfoDemo {
+		t.Errorf("InfoDemo %q, private.InfoDemo %q", InfoDemo, private.InfoDemo)
+	}
 }

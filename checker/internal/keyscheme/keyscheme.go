@@ -6,6 +6,7 @@ package keyscheme
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -22,6 +23,10 @@ import (
 // This is a plain hash. It hides nothing from someone who can hash every
 // valid number (see the package documentation); it only makes keys uniform.
 const Name = "sha256-e164-v1"
+
+// ErrScheme is returned for an index built under another scheme than
+// [Name], where a plain index is wanted.
+var ErrScheme = errors.New("checker: index uses another hash scheme")
 
 // Key returns the index key of a number in E.164 form, under [Name].
 func Key(e164 string) uint64 { return KeyBytes([]byte(e164)) }

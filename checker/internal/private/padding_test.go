@@ -1,4 +1,4 @@
-package checker
+package private
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -17,16 +19,16 @@ import (
 // gives other decoys; and a bucket that gains a real entry keeps all its
 // decoys but its last.
 func TestPrivatePaddingDeterministic(t *testing.T) {
-	k, err := GenerateOPRFKey()
+	k, err := oprf.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := GenerateOPRFKey()
+	k2, err := oprf.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	nums := fictionalSpace()[:3000]
-	seal := func(k *OPRFKey, nums []string) *PrivateIndex {
+	seal := func(k *oprf.Key, nums []string) *Index {
 		ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", nums[:2000]}, testDS{"leak-b", nums[1500:]})
 		if !ix.DeterministicPadding() {
 			t.Fatal("a fresh seal has no padding seed")
@@ -34,12 +36,12 @@ func TestPrivatePaddingDeterministic(t *testing.T) {
 		return ix
 	}
 	a, b, other := seal(k, nums), seal(k, nums), seal(k2, nums)
-	bucketOf := func(ix *PrivateIndex, prefix uint64) []byte {
+	bucketOf := func(ix *Index, prefix uint64) []byte {
 		bk, err := ix.lookupBucket(prefix, 12, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return appendResponse(nil, &privateResponse{bits: 12, padded: true, bucket: bk})
+		return wire.AppendResponse(nil, &wire.Response{Bits: 12, Padded: true, Bucket: bk})
 	}
 	full := Key(nums[0]) >> 52
 	for _, prefix := range []uint64{full, 0xABC, 0x001} {
@@ -64,18 +66,18 @@ func TestPrivatePaddingDeterministic(t *testing.T) {
 		t.Fatal("no fictional number in the bucket")
 	}
 	grown, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", append(slices.Clone(nums[:2000]), extra)}, testDS{"leak-b", nums[1500:]})
-	decoysOf := func(ix *PrivateIndex) []uint64 {
+	decoysOf := func(ix *Index) []uint64 {
 		bk, err := ix.lookupBucket(full, 12, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		es, _ := ix.Index().Range(full, 12)
+		es, _ := ix.Reader().Range(full, 12)
 		var real []uint64
 		for _, e := range es {
 			real = append(real, e.Key&(^uint64(0)>>12))
 		}
 		var ds []uint64
-		for _, v := range bk.entries {
+		for _, v := range bk.Entries {
 			if !slices.Contains(real, v) {
 				ds = append(ds, v)
 			}
@@ -97,7 +99,7 @@ func TestPrivatePaddingDeterministic(t *testing.T) {
 // candidates collide with each other and with real entries; the decoys
 // are still distinct, never real, sorted, and the same on every call.
 func TestDecoysCollide(t *testing.T) {
-	k, err := GenerateOPRFKey()
+	k, err := oprf.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestSortDecoys(t *testing.T) {
 // ones alone: a short padded bucket is exactly the union of its padded
 // B-bit buckets, decoys included.
 func TestPaddingAcrossLengths(t *testing.T) {
-	k, err := GenerateOPRFKey()
+	k, err := oprf.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +180,10 @@ func TestPaddingAcrossLengths(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out []entry
-		for i, v := range bk.entries {
+		for i, v := range bk.Entries {
 			e := entry{key: prefix<<(64-bits) | v}
-			if bk.sets != nil {
-				e.set = bk.sets[i]
+			if bk.Sets != nil {
+				e.set = bk.Sets[i]
 			}
 			out = append(out, e)
 		}
@@ -198,7 +200,7 @@ func TestPaddingAcrossLengths(t *testing.T) {
 		if !slices.Equal(got, union) {
 			t.Errorf("%d-bit bucket: %d entries, not the union of its 12-bit buckets (%d)", short, len(got), len(union))
 		}
-		real, _ := ix.Index().Range(prefix, short)
+		real, _ := ix.Reader().Range(prefix, short)
 		if len(got) <= len(real) {
 			t.Errorf("%d-bit bucket: %d entries for %d real: not padded", short, len(got), len(real))
 		}
@@ -213,15 +215,15 @@ func TestPaddingAcrossLengths(t *testing.T) {
 // TestCorruptPadSeed: a padding seed that does not decode is a corrupt
 // index, not one sealed before seeds existed.
 func TestCorruptPadSeed(t *testing.T) {
-	k, err := GenerateOPRFKey()
+	k, err := oprf.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", fictionalSpace()[:50]})
-	m := ix.Index().Meta()
+	m := ix.Reader().Meta()
 	for _, bad := range []string{"zz", "abcd", ""} {
 		m.Info[InfoPadSeed] = bad
-		if _, err := NewPrivate(ix.Index(), k); !errors.Is(err, hashset.ErrCorrupt) {
+		if _, err := New(ix.Reader(), k); !errors.Is(err, hashset.ErrCorrupt) {
 			t.Errorf("seed %q: %v, want ErrCorrupt", bad, err)
 		}
 	}

@@ -1,7 +1,7 @@
-package checker
+package private
 
 // A reference implementation of the bucket answer: the code that served it
-// before the bucket path was made fast, copied verbatim from private.go at
+// before the bucket path was made fast, copied verbatim from the checker package at
 // commit 4a96056 (setKey, setID, setIDBytes, PadTier, lookupBucket,
 // lookupOne, decoys, sortDecoys, decoySet, the bucket half of
 // appendResponse, packBits), with names prefixed "ref" and its per-index
@@ -24,14 +24,16 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
-// refIndex is the state PrivateIndex held for bucket lookups at 4a96056.
+// refIndex is the state Index held for bucket lookups at 4a96056.
 type refIndex struct {
 	idx           *hashset.Reader
 	bits          int
-	sets          []PrivateSet
+	sets          []Set
 	cum           []int64
 	byKey         map[string]uint16
 	bySlice       sync.Map
@@ -42,7 +44,7 @@ type refIndex struct {
 
 // newRefIndex takes what NewPrivate derived from the header (at 4a96056:
 // byKey, cum, padKey) from p, recomputing byKey and cum as it did.
-func newRefIndex(p *PrivateIndex) *refIndex {
+func newRefIndex(p *Index) *refIndex {
 	r := &refIndex{idx: p.idx, bits: p.bits, sets: p.sets, byKey: map[string]uint16{}, padKey: p.padKey}
 	var c int64
 	for i, s := range p.sets {
@@ -63,12 +65,12 @@ type refBucket struct {
 
 // refAnswer is the whole response to a bucket-only request (n = 0), or
 // the lookup's error.
-func (p *refIndex) refAnswer(dst []byte, prefix uint64, nbits int, pad bool, keyID [KeyIDSize]byte) ([]byte, error) {
+func (p *refIndex) refAnswer(dst []byte, prefix uint64, nbits int, pad bool, keyID [oprf.KeyIDSize]byte) ([]byte, error) {
 	bk, err := p.refLookupBucket(prefix, nbits, pad)
 	if err != nil {
 		return nil, err
 	}
-	return refAppendResponse(dst, &privateResponse{bits: nbits, padded: pad, keyID: keyID}, bk), nil
+	return refAppendResponse(dst, &wire.Response{Bits: nbits, Padded: pad, KeyID: keyID}, bk), nil
 }
 
 func refSetKey(ds []int) string {
@@ -118,7 +120,7 @@ func (p *refIndex) refLookupBucket(prefix uint64, nbits int, pad bool) (*refBuck
 		return p.refLookupOne(prefix, nbits, pad)
 	}
 	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
-		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
+		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", ErrPrefix, nbits, exp)
 	}
 	shift := p.bits - nbits
 	b := &refBucket{bits: nbits, idBytes: p.refSetIDBytes(), padded: true}
@@ -128,7 +130,7 @@ func (p *refIndex) refLookupBucket(prefix uint64, nbits int, pad bool) (*refBuck
 			return nil, err
 		}
 		if len(b.entries)+len(sb.entries) > maxBucketEntries {
-			return nil, fmt.Errorf("%w: over %d entries under this prefix; use more bits", errPrefix, maxBucketEntries)
+			return nil, fmt.Errorf("%w: over %d entries under this prefix; use more bits", ErrPrefix, maxBucketEntries)
 		}
 		hi := (sub & (1<<shift - 1)) << (64 - p.bits)
 		for _, v := range sb.entries {
@@ -145,13 +147,13 @@ func (p *refIndex) refLookupBucket(prefix uint64, nbits int, pad bool) (*refBuck
 // padded at B bits.
 func (p *refIndex) refLookupOne(prefix uint64, nbits int, pad bool) (*refBucket, error) {
 	if nbits < 1 || nbits > p.bits {
-		return nil, fmt.Errorf("%w: %d bits, this index takes 1..%d", errPrefix, nbits, p.bits)
+		return nil, fmt.Errorf("%w: %d bits, this index takes 1..%d", ErrPrefix, nbits, p.bits)
 	}
 	if prefix>>nbits != 0 {
-		return nil, fmt.Errorf("%w: prefix does not fit in %d bits", errPrefix, nbits)
+		return nil, fmt.Errorf("%w: prefix does not fit in %d bits", ErrPrefix, nbits)
 	}
 	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
-		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", errPrefix, nbits, exp)
+		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", ErrPrefix, nbits, exp)
 	}
 	bufp, _ := p.rangeBufs.Get().(*[]hashset.Entry)
 	if bufp == nil {
@@ -168,7 +170,7 @@ func (p *refIndex) refLookupOne(prefix uint64, nbits int, pad bool) (*refBucket,
 		return nil, err
 	}
 	if len(es) > maxBucketEntries {
-		return nil, fmt.Errorf("%w: %d entries under this prefix; use more bits", errPrefix, len(es))
+		return nil, fmt.Errorf("%w: %d entries under this prefix; use more bits", ErrPrefix, len(es))
 	}
 	b := &refBucket{bits: nbits, idBytes: p.refSetIDBytes(), padded: pad}
 	mask := ^uint64(0) >> nbits
@@ -351,23 +353,23 @@ func (p *refIndex) refDecoySet(r uint64) uint16 {
 	return uint16(min(i, len(p.cum)-1))
 }
 
-func refAppendResponse(dst []byte, r *privateResponse, bk *refBucket) []byte {
+func refAppendResponse(dst []byte, r *wire.Response, bk *refBucket) []byte {
 	var flags byte
-	if r.padded {
+	if r.Padded {
 		flags |= 1
 	}
-	dst = append(dst, wireVersion, wireSuite, byte(r.bits), flags)
-	dst = append(dst, r.keyID[:]...)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(r.evaluated)/ElementSize))
-	dst = append(dst, r.evaluated...)
-	dst = append(dst, r.proof...)
+	dst = append(dst, wire.Version, wire.Suite, byte(r.Bits), flags)
+	dst = append(dst, r.KeyID[:]...)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(r.Evaluated)/oprf.ElementSize))
+	dst = append(dst, r.Evaluated...)
+	dst = append(dst, r.Proof...)
 	if bk == nil {
 		bk = &refBucket{}
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(bk.entries)))
 	dst = append(dst, byte(bk.idBytes))
 	if len(bk.entries) > 0 {
-		dst = refPackBits(dst, bk.entries, 64-r.bits)
+		dst = refPackBits(dst, bk.entries, 64-r.Bits)
 	}
 	for i := range bk.entries {
 		switch bk.idBytes {

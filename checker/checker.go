@@ -34,7 +34,7 @@ type Checker struct {
 }
 
 // ErrScheme is returned for an index built under another [HashScheme].
-var ErrScheme = errors.New("checker: index uses another hash scheme")
+var ErrScheme = keyscheme.ErrScheme
 
 // New returns a Checker over an open index. The Checker does not take
 // ownership of idx: closing the Checker closes nothing.

@@ -6,8 +6,14 @@ package keyscheme
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
+
+// ErrScheme is returned for an index, or a server's index, built under
+// another scheme than [Name]. Its text reaches users through the checker
+// package, hence the prefix.
+var ErrScheme = errors.New("checker: index uses another hash scheme")
 
 // Name names the function from a phone number to an index key. It is
 // recorded in every index header; a reader refuses an index built under

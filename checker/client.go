@@ -11,7 +11,8 @@ import (
 // Client checks numbers against a range endpoint: a [Server], or a static
 // export ([Export]) behind any web server. It normalizes and hashes the
 // number on this device, sends only a prefix of its key, and looks for the
-// rest of the key in the answer. A Client is safe for concurrent use.
+// rest of the key in the answer. Create it with [NewClient]. A Client is
+// safe for concurrent use.
 //
 // The prefix length is the longest of the lengths the server offers (see
 // [PrefixLengths]) for which the number's own country keeps at least

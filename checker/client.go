@@ -2,50 +2,48 @@ package checker
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
-	"sync"
-	"time"
 
-	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // Client checks numbers against a range endpoint: a [Server], or a static
 // export ([Export]) behind any web server. It normalizes and hashes the
 // number on this device, sends only a prefix of its key, and looks for the
-// rest of the key in the answer. A Client is safe for concurrent use.
+// rest of the key in the answer. Create it with [NewClient]. A Client is
+// safe for concurrent use.
 //
 // The prefix length is the longest of the lengths the server offers (see
 // [PrefixLengths]) for which the number's own country keeps at least
 // MinAnonymity valid numbers per prefix ([ChoosePrefixBits]): a server that
 // knows the number's country (from its prefix length or otherwise) still
 // sees only one of about that many numbers. Padding is asked for unless
-// NoPadding is set.
+// NoPadding is set ([ClientOptions]).
 type Client struct {
-	// BaseURL is the server's URL, e.g. "http://127.0.0.1:8080" or the
-	// base of a static export "https://cdn.example/ranges".
-	BaseURL string
+	c *rangeapi.Client
+}
+
+// ClientOptions configures a [Client].
+type ClientOptions struct {
 	// HTTPClient makes the requests; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
-	// MinAnonymity is K: nil-valued (0) means DefaultMinAnonymity.
+	// MinAnonymity is K: 0 means DefaultMinAnonymity.
 	MinAnonymity float64
 	// NoPadding turns off Add-Padding: true.
 	NoPadding bool
-
-	mu   sync.Mutex
-	info *ServerInfo
 }
 
-// NewClient returns a Client for the server at baseURL, with the defaults.
-func NewClient(baseURL string) *Client { return &Client{BaseURL: baseURL} }
+// NewClient returns a Client for the server at baseURL, e.g.
+// "http://127.0.0.1:8080" or the base of a static export
+// "https://cdn.example/ranges". opts nil means the defaults.
+func NewClient(baseURL string, opts *ClientOptions) *Client {
+	var o rangeapi.Options
+	if opts != nil {
+		o = rangeapi.Options(*opts)
+	}
+	return &Client{c: rangeapi.NewClient(baseURL, o)}
+}
 
 // RemoteResult is the answer of a remote check, and what left the device.
 type RemoteResult struct {
@@ -65,245 +63,62 @@ type RemoteResult struct {
 	Anonymity float64
 }
 
-var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
-
-// maxResponse bounds a response body (a 12-bit range of a 10^9-key index
-// is ~40 MiB).
-const maxResponse = 256 << 20
-
-func (c *Client) http() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
-	}
-	return defaultHTTPClient
-}
-
 // Info fetches /v1/datasets once and remembers it. A lookup reads it
 // again when a server's answer comes from another index (a reload).
 func (c *Client) Info(ctx context.Context) (ServerInfo, error) {
-	return c.fetchInfo(ctx, false)
-}
-
-func (c *Client) fetchInfo(ctx context.Context, again bool) (ServerInfo, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.info != nil && !again {
-		return *c.info, nil
-	}
-	body, _, err := c.get(ctx, "/v1/datasets", nil)
+	si, err := c.c.Info(ctx)
 	if err != nil {
 		return ServerInfo{}, err
 	}
-	var si ServerInfo
-	if err := json.Unmarshal(body, &si); err != nil {
-		return ServerInfo{}, fmt.Errorf("checker: %s/v1/datasets: not a phonecheck datasets document: %w", c.base(), err)
-	}
-	if si.Index.HashScheme != "" && si.Index.HashScheme != keyscheme.Name {
-		return ServerInfo{}, fmt.Errorf("%w: %q (this build reads %q)", ErrScheme, si.Index.HashScheme, keyscheme.Name)
-	}
-	c.info = &si
-	return si, nil
+	return serverInfoOf(si), nil
 }
 
 // Check normalizes raw on this device (see [Normalize]) and checks it
 // remotely ([Client.Lookup]).
 func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (RemoteResult, error) {
-	n, err := phone.Normalize(raw, defaultRegion)
-	if err != nil {
-		return RemoteResult{}, err
-	}
-	return c.Lookup(ctx, n)
+	r, err := c.c.Check(ctx, raw, defaultRegion)
+	return remoteResultOf(r), err
 }
 
 // Lookup checks a normalized number: it picks the prefix length, sends
 // the prefix, and compares the answer on this device. It sends nothing if
 // no offered length gives MinAnonymity (the error wraps [ErrAnonymity]).
 func (c *Client) Lookup(ctx context.Context, n phone.Number) (RemoteResult, error) {
-	return c.lookup(ctx, n, true)
+	r, err := c.c.Lookup(ctx, n)
+	return remoteResultOf(r), err
 }
 
-func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (RemoteResult, error) {
-	si, err := c.Info(ctx)
-	if err != nil {
-		return RemoteResult{}, err
+func remoteResultOf(r rangeapi.Result) RemoteResult {
+	return RemoteResult{
+		Result:        Result{Number: r.Number, Exposed: r.Exposed, Datasets: datasetsOf(r.Datasets)},
+		Count:         r.Count,
+		DatasetsKnown: r.DatasetsKnown,
+		Prefix:        r.Prefix,
+		Bits:          r.Bits,
+		Anonymity:     r.Anonymity,
 	}
-	// Only the fixed lengths: a server that lists others does not get
-	// to make the length say more about the number.
-	var offered []int
-	for _, b := range si.PrefixBits {
-		if slices.Contains(keyscheme.PrefixLengths, b) {
-			offered = append(offered, b)
-		}
-	}
-	if len(offered) == 0 {
-		return RemoteResult{}, fmt.Errorf("checker: %s offers none of the prefix lengths %v (bits)", c.base(), keyscheme.PrefixLengths)
-	}
-	k := c.MinAnonymity
-	if k <= 0 {
-		k = keyscheme.DefaultMinAnonymity
-	}
-	bits, anon, err := keyscheme.ChoosePrefixBits(n, k, offered)
-	if err != nil {
-		return RemoteResult{Result: Result{Number: n}, Bits: bits, Anonymity: anon}, err
-	}
-	key := keyscheme.Key(n.E164)
-	rr := RemoteResult{Result: Result{Number: n}, Prefix: keyscheme.Prefix(key, bits), Bits: bits, Anonymity: anon}
-	entries, index, err := c.rangeOf(ctx, rr.Prefix)
-	if err != nil {
-		return rr, err
-	}
-	if index != "" && index != si.Index.ID {
-		// The server reloaded since /v1/datasets was read: the answer's
-		// dataset indexes refer to the new list.
-		if si, err = c.fetchInfo(ctx, true); err != nil {
-			return rr, err
-		}
-		if si.Index.ID != index {
-			if retry { // reloaded again in between
-				return c.lookup(ctx, n, false)
-			}
-			return rr, fmt.Errorf("checker: %s changed its index during the check; try again", c.base())
-		}
-	}
-	for _, e := range entries {
-		if e.Key != key || e.Count == 0 {
-			continue
-		}
-		rr.Exposed, rr.Count = true, e.Count
-		switch {
-		case e.Datasets != nil:
-			rr.DatasetsKnown = true
-			for _, id := range e.Datasets {
-				if id >= 0 && id < len(si.Datasets) {
-					rr.Datasets = append(rr.Datasets, si.Datasets[id].Dataset)
-				}
-			}
-		case e.Count == len(si.Datasets):
-			rr.DatasetsKnown = true
-			for _, d := range si.Datasets {
-				rr.Datasets = append(rr.Datasets, d.Dataset)
-			}
-		}
-		break
-	}
-	return rr, nil
 }
 
-// Range fetches the range of prefixHex (3 to 8 hex digits) in whichever
-// form the server gives (JSON from a Server, text from a static export).
-// Padding entries (count 0) are included.
-func (c *Client) Range(ctx context.Context, prefixHex string) ([]RangeEntry, error) {
-	es, _, err := c.rangeOf(ctx, prefixHex)
-	return es, err
+// datasetsOf converts, keeping nil nil: a JSON answer says null for it.
+func datasetsOf(ds []rangeapi.Dataset) []Dataset {
+	if ds == nil {
+		return nil
+	}
+	out := make([]Dataset, len(ds))
+	for i, d := range ds {
+		out[i] = Dataset(d)
+	}
+	return out
 }
 
-// rangeOf is Range, and the index.id the answer names (JSON form; "" for
-// the text form).
-func (c *Client) rangeOf(ctx context.Context, prefixHex string) ([]RangeEntry, string, error) {
-	if _, _, err := ParsePrefix(prefixHex); err != nil {
-		return nil, "", err
-	}
-	prefixHex = strings.ToUpper(prefixHex)
-	hdr := http.Header{"Accept": {"application/json, text/plain;q=0.9"}}
-	if !c.NoPadding {
-		hdr.Set("Add-Padding", "true")
-	}
-	body, ctype, err := c.get(ctx, "/range/"+prefixHex, hdr)
-	if err != nil {
-		return nil, "", err
-	}
-	if mt, _, _ := mime.ParseMediaType(ctype); mt == "application/json" {
-		var r struct {
-			Prefix  string `json:"prefix"`
-			Index   string `json:"index"`
-			Entries []struct {
-				Suffix   string `json:"suffix"`
-				Count    int    `json:"count"`
-				Datasets []int  `json:"datasets"`
-			} `json:"entries"`
-		}
-		if err := json.Unmarshal(body, &r); err != nil {
-			return nil, "", fmt.Errorf("checker: range: malformed JSON: %w", err)
-		}
-		out := make([]RangeEntry, 0, len(r.Entries))
-		for _, e := range r.Entries {
-			key, _, err := parseKeyHex(prefixHex + e.Suffix)
-			if err != nil || e.Count < 0 {
-				return nil, "", errors.New("checker: range: malformed entry")
-			}
-			ds := e.Datasets
-			if ds == nil {
-				ds = []int{}
-			}
-			out = append(out, RangeEntry{Key: key, Count: e.Count, Datasets: ds})
-		}
-		return out, r.Index, nil
-	}
-	es, err := ParseRangeText(body, prefixHex)
-	return es, "", err
-}
-
-// parseKeyHex parses 16 hex digits.
-func parseKeyHex(s string) (uint64, int, error) {
-	if len(s) != 16 {
-		return 0, 0, ErrBadPrefix
-	}
-	var k uint64
-	for i := 0; i < 16; i++ {
-		c := s[i] | 0x20
-		switch {
-		case c >= '0' && c <= '9':
-			k = k<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			k = k<<4 | uint64(c-'a'+10)
-		default:
-			return 0, 0, ErrBadPrefix
+func serverInfoOf(si rangeapi.Info) ServerInfo {
+	out := ServerInfo{Index: IndexInfo(si.Index), PrefixBits: si.PrefixBits, Padding: si.Padding,
+		Static: si.Static, Private: si.Private}
+	if si.Datasets != nil {
+		out.Datasets = make([]DatasetInfo, len(si.Datasets))
+		for i, d := range si.Datasets {
+			out.Datasets[i] = DatasetInfo{Dataset: Dataset(d.Dataset), Keys: d.Keys}
 		}
 	}
-	return k, 64, nil
-}
-
-func (c *Client) base() string { return strings.TrimRight(c.BaseURL, "/") }
-
-// get fetches base+path. Errors name the server and the route, not the
-// full URL (the path holds the prefix; it is the one the caller chose to
-// send, but logs do not need it).
-func (c *Client) get(ctx context.Context, path string, hdr http.Header) ([]byte, string, error) {
-	route := path
-	if strings.HasPrefix(path, "/range/") {
-		route = "/range/…"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base()+path, nil)
-	if err != nil {
-		return nil, "", fmt.Errorf("checker: bad server URL: %w", err)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", "phonecheck")
-	resp, err := c.http().Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, "", fmt.Errorf("checker: %s%s: %w", c.base(), route, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("checker: %s%s: %w", c.base(), route, err)
-	}
-	if len(body) > maxResponse {
-		return nil, "", fmt.Errorf("checker: %s%s: response larger than %d bytes", c.base(), route, maxResponse)
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg := resp.Status
-		var ae apiError
-		if json.Unmarshal(body, &ae) == nil && ae.Error != "" {
-			msg += ": " + ae.Error
-		}
-		return nil, "", fmt.Errorf("checker: %s%s: %s", c.base(), route, msg)
-	}
-	return body, resp.Header.Get("Content-Type"), nil
+	return out
 }

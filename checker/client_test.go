@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -80,14 +79,14 @@ func TestClientAgainstServer(t *testing.T) {
 	ch := &countingHandler{h: s}
 	ts := httptest.NewServer(ch)
 	defer ts.Close()
-	cl := NewClient(ts.URL + "/")
+	cl := NewClient(ts.URL+"/", nil)
 	checkClient(t, cl, true)
 	if got := ch.maxLen.Load(); got != 5 {
 		t.Errorf("longest prefix sent: %d hex digits, want 5 (20 bits: US and AU keep > 1000 numbers)", got)
 	}
 	// Too much anonymity asked: nothing is sent.
 	before := ch.ranges.Load()
-	cl2 := &Client{BaseURL: ts.URL, MinAnonymity: 1e12}
+	cl2 := NewClient(ts.URL, &ClientOptions{MinAnonymity: 1e12})
 	if _, err := cl2.Check(context.Background(), testBoth[0], ""); !errors.Is(err, ErrAnonymity) {
 		t.Errorf("MinAnonymity 1e12: %v, want ErrAnonymity", err)
 	}
@@ -95,7 +94,7 @@ func TestClientAgainstServer(t *testing.T) {
 		t.Error("a range was requested although no length gives the anonymity asked")
 	}
 	// A bad server URL or a server error is an error, without the prefix.
-	bad := NewClient(ts.URL + "/nope")
+	bad := NewClient(ts.URL+"/nope", nil)
 	_, err := bad.Check(context.Background(), testBoth[0], "")
 	if err == nil || strings.Contains(err.Error(), keyscheme.Prefix(Key(testBoth[0]), 20)) {
 		t.Errorf("bad base URL: %v", err)
@@ -112,12 +111,12 @@ func TestClientNoPadding(t *testing.T) {
 		s.ServeHTTP(w, r)
 	}))
 	defer ts.Close()
-	cl := NewClient(ts.URL)
+	cl := NewClient(ts.URL, nil)
 	cl.Check(context.Background(), testNone[0], "")
 	if padded.Load() != 1 {
 		t.Error("the client does not ask for padding by default")
 	}
-	cl.NoPadding = true
+	cl = NewClient(ts.URL, &ClientOptions{NoPadding: true})
 	cl.Check(context.Background(), testNone[0], "")
 	if padded.Load() != 1 {
 		t.Error("NoPadding still asks for padding")
@@ -153,48 +152,7 @@ func TestClientAgainstExport(t *testing.T) {
 	}
 	ts := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer ts.Close()
-	checkClient(t, NewClient(ts.URL), false)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// TestReExport: exporting again into the same directory replaces every
-// file whole, with the mode asked for this time, and leaves no temporary
-// file behind.
-func TestReExport(t *testing.T) {
-	c := testIndex(t, 500, "")
-	dir := t.TempDir()
-	if _, err := Export(context.Background(), c, dir, ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o644}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Export(context.Background(), c, dir, ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o600}); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		n++
-		if strings.HasSuffix(path, ".tmp") {
-			t.Errorf("left behind: %s", path)
-		}
-		if fi, err := d.Info(); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: mode %v after a re-export with 0600", path, fi.Mode().Perm())
-		}
-		return nil
-	})
-	if err != nil || n != 1<<12+3 {
-		t.Errorf("%d files, %v", n, err)
-	}
+	checkClient(t, NewClient(ts.URL, nil), false)
 }
 
 // TestClientAfterReload: a Client that read /v1/datasets before the
@@ -204,7 +162,7 @@ func TestClientAfterReload(t *testing.T) {
 	s := newTestServer(t, 100)
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	cl := NewClient(ts.URL)
+	cl := NewClient(ts.URL, nil)
 	ctx := context.Background()
 	before, err := cl.Info(ctx)
 	if err != nil {
@@ -259,7 +217,7 @@ func TestClientOfferedLengths(t *testing.T) {
 		lengths = tc.offered
 		// K = 5: a US number keeps ~11 numbers at 28 bits, so 28 would
 		// be chosen if it were allowed.
-		cl := &Client{BaseURL: ts.URL, MinAnonymity: 5}
+		cl := NewClient(ts.URL, &ClientOptions{MinAnonymity: 5})
 		res, err := cl.Check(context.Background(), testNone[0], "")
 		if tc.bits == 0 {
 			if err == nil || !strings.Contains(err.Error(), "offers none of the prefix lengths") {
@@ -270,5 +228,43 @@ func TestClientOfferedLengths(t *testing.T) {
 		if err != nil || res.Bits != tc.bits {
 			t.Errorf("offered %v: sent %d bits (err %v), want %d", tc.offered, res.Bits, err, tc.bits)
 		}
+	}
+}
+
+// TestClientInfoKeepsEveryField: the datasets document a Client returns
+// holds every field the server wrote, so that the conversion from what
+// the range client decodes loses nothing, now or after a field is added.
+func TestClientInfoKeepsEveryField(t *testing.T) {
+	want := ServerInfo{
+		Index:      IndexInfo{ID: "0123456789abcdef", Keys: 7, HashScheme: HashScheme, Created: "2026-11-25", Demo: true},
+		Datasets:   []DatasetInfo{{Dataset: Dataset{Name: "leak-a", Date: "2022-11", Source: "test"}, Keys: 5}},
+		PrefixBits: []int{12, 20},
+		Padding:    true,
+		Static:     true,
+		Private:    true,
+	}
+	var zero func(path string, v reflect.Value)
+	zero = func(path string, v reflect.Value) {
+		if v.IsZero() {
+			t.Errorf("%s is zero in the test value: set it, so that the test covers it", path)
+			return
+		}
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				zero(path+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+		case reflect.Slice:
+			zero(path+"[0]", v.Index(0))
+		}
+	}
+	zero("ServerInfo", reflect.ValueOf(want))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(want)
+	}))
+	defer ts.Close()
+	got, err := NewClient(ts.URL, nil).Info(context.Background())
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Info = %+v, %v; want %+v", got, err, want)
 	}
 }

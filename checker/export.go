@@ -3,20 +3,17 @@ package checker
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
 )
 
 // ExportOptions configures [Export].
@@ -24,8 +21,9 @@ type ExportOptions struct {
 	// Bits are the prefix lengths to write, each a multiple of 4 in
 	// 12..24; nil means 12, 16 and 20.
 	Bits []int
-	// Padding pads every range file (see http_range.go): a static server
-	// cannot honour Add-Padding per request, so an export is padded or not.
+	// Padding pads every range file with decoys up to a size tier, as a
+	// [Server] pads for Add-Padding: true: a static server cannot honour
+	// Add-Padding per request, so an export is padded or not.
 	Padding bool
 	// Workers writing files; 0 means GOMAXPROCS.
 	Workers int
@@ -40,28 +38,18 @@ type ExportOptions struct {
 	Mode fs.FileMode
 }
 
-// ExportStats says what [Export] wrote.
-type ExportStats struct {
-	Files int64 `json:"files"` // range files
-	Bytes int64 `json:"bytes"` // of range files
-}
+// ExportStats says what [Export] and [ExportPrivate] wrote: Files range
+// or bucket files, of Bytes bytes in all.
+type ExportStats = rangeenc.ExportStats
 
 // ExportManifest is DIR/manifest.json, written last: its presence says the
-// export is complete.
-type ExportManifest struct {
-	Format  string `json:"format"` // "phonecheck-range-export-v1"
-	IndexID string `json:"index_id"`
-	Bits    []int  `json:"bits"`
-	Padding bool   `json:"padding"`
-	ExportStats
-	// A private export ([ExportPrivate]) names the key its buckets were
-	// sealed under and the evaluation server.
-	KeyID       string `json:"key_id,omitempty"`
-	EvaluateURL string `json:"evaluate_url,omitempty"`
-}
+// export is complete. It records Format, IndexID, Bits, Padding and the
+// [ExportStats]; a private export ([ExportPrivate]) adds KeyID, the key
+// its buckets were sealed under, and EvaluateURL, the evaluation server.
+type ExportManifest = rangeenc.ExportManifest
 
 // ExportFormat names the layout [Export] writes.
-const ExportFormat = "phonecheck-range-export-v1"
+const ExportFormat = rangeenc.ExportFormat
 
 // Export writes every range of the index of c as a static file, so any web
 // server, object store or CDN serving dir answers the same URLs as a
@@ -76,191 +64,11 @@ const ExportFormat = "phonecheck-range-export-v1"
 // The files hold plain-hash ranges: an export is as sensitive as the index
 // (see the package documentation) and is for trusted clients only.
 func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (ExportStats, error) {
-	bits := slices.Clone(opts.Bits)
-	if len(bits) == 0 {
-		bits = []int{12, 16, 20}
-	}
-	slices.Sort(bits)
-	bits = slices.Compact(bits)
-	for _, b := range bits {
-		if b%4 != 0 || b < 12 || b > 24 {
-			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: want a multiple of 4 in 12..24", b)
-		}
-	}
-	fileMode := opts.Mode.Perm()
-	if fileMode == 0 {
-		fileMode = 0o600
-	}
-	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
-	if err := os.MkdirAll(filepath.Join(dir, "range"), dirMode); err != nil {
-		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "v1"), dirMode); err != nil {
-		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
-	}
-	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
-	id := indexID(c.Index())
-	enc := newRangeEncoder(c.Index(), id)
-	st, err := writePrefixFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() prefixFileFunc {
-		sc := new(rangeScratch)
-		path := []byte(filepath.Join(dir, "range") + string(filepath.Separator))
-		base := len(path)
-		return func(prefix uint64, bits int) (string, []byte, error) {
-			if err := enc.load(sc, prefix, bits, opts.Padding); err != nil {
-				return "", nil, err
-			}
-			sc.body = sc.appendText(sc.body[:0], bits, enc.countWidth(opts.Padding))
-			path = appendPrefixHex(path[:base], prefix, bits)
-			return string(path), sc.body, nil
-		}
+	return rangeenc.Export(ctx, c.Index(), dir, rangeenc.ExportOptions(opts), func(bits []int, padding bool) (any, any) {
+		si := Info(c)
+		si.PrefixBits, si.Padding, si.Static = bits, padding, true
+		return si, Stats(c)
 	})
-	if err != nil {
-		return st, err
-	}
-	si := Info(c)
-	si.PrefixBits, si.Padding, si.Static = bits, opts.Padding, true
-	stats := Stats(c)
-	man := ExportManifest{Format: ExportFormat, IndexID: id, Bits: bits, Padding: opts.Padding, ExportStats: st}
-	return st, writeJSONFiles(dir, fileMode, []jsonFile{{"v1/datasets", si}, {"v1/stats", stats}, {"manifest.json", man}})
-}
-
-// jsonFile is a file of an export written from a value as indented JSON.
-type jsonFile struct {
-	name string // slash-separated, under the export directory
-	v    any
-}
-
-// writeJSONFiles writes the files in order (the manifest last, by the
-// callers' lists), each atomically.
-func writeJSONFiles(dir string, mode fs.FileMode, files []jsonFile) error {
-	for _, f := range files {
-		data, err := json.MarshalIndent(f.v, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), append(data, '\n'), mode); err != nil {
-			return fmt.Errorf("checker: export: %w", err)
-		}
-	}
-	return nil
-}
-
-// prefixFileFunc returns the path and contents of the file of prefix
-// (bits long); the contents may be reused by its next call.
-type prefixFileFunc func(prefix uint64, bits int) (path string, body []byte, err error)
-
-// writePrefixFiles writes one file for every prefix of every length in
-// bits, on workers goroutines (0 means GOMAXPROCS), each with its own
-// prefixFileFunc from newFile, reporting progress as files are written.
-// The first error stops every worker.
-func writePrefixFiles(ctx context.Context, bits []int, workers int, mode fs.FileMode, progress func(done, total int64), newFile func() prefixFileFunc) (ExportStats, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var total int64
-	for _, b := range bits {
-		total += 1 << b
-	}
-	type job struct {
-		bits     int
-		first, n uint64
-	}
-	jobs := make(chan job)
-	var (
-		st       ExportStats
-		done     atomic.Int64
-		firstErr error
-		errOnce  sync.Once
-		wg       sync.WaitGroup
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			file := newFile()
-			for j := range jobs {
-				for prefix := j.first; prefix < j.first+j.n; prefix++ {
-					path, body, err := file(prefix, j.bits)
-					if err == nil {
-						err = replaceFile(path, body, mode)
-					}
-					if err != nil {
-						errOnce.Do(func() { firstErr = fmt.Errorf("checker: export: %w", err) })
-						cancel()
-						return
-					}
-					atomic.AddInt64(&st.Bytes, int64(len(body)))
-				}
-				d := done.Add(int64(j.n))
-				if progress != nil {
-					progress(d, total)
-				}
-			}
-		}()
-	}
-send:
-	for _, b := range bits {
-		const chunk = 1024
-		for prefix := uint64(0); prefix < 1<<b; prefix += chunk {
-			select {
-			case jobs <- job{bits: b, first: prefix, n: min(chunk, 1<<b-prefix)}:
-			case <-ctx.Done():
-				break send
-			}
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return st, firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return st, err
-	}
-	st.Files = done.Load()
-	return st, nil
-}
-
-// replaceFile writes data to path through a temporary file renamed over
-// it: a web server reading an export being redone sees the old file or the
-// new one, never a truncated one; an interrupted export leaves no partial
-// file under a served name; and a file written again takes the mode asked
-// for now (os.WriteFile keeps an existing file's mode). The temporary name
-// is unique to the writer, so concurrent writers never share one.
-func replaceFile(path string, data []byte, mode fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".export-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
-
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	return replaceFile(path, data, mode)
-}
-
-// appendPrefixHex appends prefix, bits long, as bits/4 uppercase hex digits.
-func appendPrefixHex(dst []byte, prefix uint64, bits int) []byte {
-	for sh := bits - 4; sh >= 0; sh -= 4 {
-		dst = append(dst, hexUpper[prefix>>uint(sh)&0xF])
-	}
-	return dst
 }
 
 // # Private export
@@ -360,7 +168,7 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
-	st, err := writePrefixFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() prefixFileFunc {
+	st, err := rangeenc.WriteFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() rangeenc.FileFunc {
 		var body []byte
 		return func(prefix uint64, bits int) (string, []byte, error) {
 			body = wire.AppendResponseHead(body[:0], &wire.Response{Bits: bits, Padded: true, KeyID: pub.idBytes()})
@@ -381,7 +189,8 @@ func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts Privat
 	}
 	cfg := privateConfig(p, pub, maxElements)
 	cfg.EvaluateURL, cfg.StaticBucketBits = opts.EvaluateURL, bits
-	man := ExportManifest{Format: PrivateExportFormat, IndexID: indexID(p.Index()), Bits: bits, Padding: true, ExportStats: st,
+	man := ExportManifest{Format: PrivateExportFormat, IndexID: rangeenc.IndexID(p.Index()), Bits: bits, Padding: true, ExportStats: st,
 		KeyID: p.KeyID(), EvaluateURL: opts.EvaluateURL}
-	return st, writeJSONFiles(dir, fileMode, []jsonFile{{"v1/private/key", cfg}, {"v1/datasets", PrivateInfo(p)}, {"v1/stats", PrivateStats(p)}, {"manifest.json", man}})
+	return st, rangeenc.WriteJSONFiles(dir, fileMode, []rangeenc.JSONFile{
+		{Name: "v1/private/key", V: cfg}, {Name: "v1/datasets", V: PrivateInfo(p)}, {Name: "v1/stats", V: PrivateStats(p)}, {Name: "manifest.json", V: man}})
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -23,8 +25,9 @@ import (
 //
 // # Routes
 //
-//	GET /range/{prefix}   the range of a 3-8 hex digit prefix (see http_range.go
-//	                      for the format); Accept: application/json for JSON,
+//	GET /range/{prefix}   the range of a 3-8 hex digit prefix, as SUFFIX:COUNT
+//	                      lines (Have I Been Pwned's range format);
+//	                      Accept: application/json for JSON,
 //	                      Add-Padding: true for a padded response
 //	GET /v1/datasets      the index and its datasets ([ServerInfo])
 //	GET /v1/stats         numbers per country ([ServerStats])
@@ -112,7 +115,7 @@ type serverIndex struct {
 	priv     *PrivateHandler // nil: private routes off
 	pix      *PrivateIndex
 	reader   *hashset.Reader // what /v1/datasets describes
-	enc      *rangeEncoder
+	enc      *rangeenc.Encoder
 	id       string
 	etags    [4][]string // by variant: text, text padded, JSON, JSON padded
 	info     []byte      // /v1/datasets body
@@ -184,7 +187,7 @@ type ServerStats struct {
 func Info(c *Checker) ServerInfo {
 	m := c.Index().Meta()
 	si := ServerInfo{
-		Index: IndexInfo{ID: indexID(c.Index()), Keys: c.Index().Len(), HashScheme: m.KeyScheme,
+		Index: IndexInfo{ID: rangeenc.IndexID(c.Index()), Keys: c.Index().Len(), HashScheme: m.KeyScheme,
 			Created: m.Created, Demo: c.Demo()},
 		PrefixBits: keyscheme.PrefixLengths,
 		Datasets:   []DatasetInfo{},
@@ -218,7 +221,7 @@ func Stats(c *Checker) ServerStats {
 func PrivateInfo(p *PrivateIndex) ServerInfo {
 	m := p.Index().Meta()
 	si := ServerInfo{
-		Index: IndexInfo{ID: indexID(p.Index()), Keys: p.Index().Len(), HashScheme: m.KeyScheme,
+		Index: IndexInfo{ID: rangeenc.IndexID(p.Index()), Keys: p.Index().Len(), HashScheme: m.KeyScheme,
 			Created: m.Created, Demo: m.Info[InfoDemo] == "true"},
 		PrefixBits: []int{},
 		Datasets:   []DatasetInfo{},
@@ -278,14 +281,13 @@ func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 		ix.priv = h
 		si.Private = true
 	}
-	id := indexID(ix.reader)
+	id := rangeenc.IndexID(ix.reader)
 	if ixs.Plain != nil && ixs.Private != nil {
-		id = indexID(ixs.Plain.Index())[:8] + indexID(ixs.Private.Index())[:8]
+		id = rangeenc.IndexID(ixs.Plain.Index())[:8] + rangeenc.IndexID(ixs.Private.Index())[:8]
 	}
 	ix.id = id
 	if ixs.Plain != nil {
-		ix.enc = newRangeEncoder(ixs.Plain.Index(), id)
-		ix.enc.index = si.Index.ID
+		ix.enc = rangeenc.NewEncoder(ixs.Plain.Index(), id, si.Index.ID)
 	}
 	for v, suf := range []string{"t", "tp", "j", "jp"} {
 		ix.etags[v] = []string{`"` + id + "-" + suf + `"`}
@@ -320,7 +322,7 @@ func NewServerOf(ixs Indexes, opts ServerOptions) (*Server, error) {
 	if s.opts.MaxAge == 0 {
 		s.opts.MaxAge = time.Hour
 	}
-	s.scratch.New = func() any { return new(rangeScratch) }
+	s.scratch.New = func() any { return new(rangeenc.Scratch) }
 	s.metrics = newHTTPMetrics()
 	ix, err := s.newServerIndex(ixs)
 	if err != nil {
@@ -598,9 +600,9 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 		writeError(w, http.StatusNotFound, "plain ranges are off on this server: it answers private queries ("+PrivateQueryPath+")")
 		return
 	}
-	prefix, bits, err := ParsePrefix(prefixHex)
+	prefix, bits, err := rangeapi.ParsePrefix(prefixHex)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrBadPrefix.Error()[len("checker: "):])
+		writeError(w, http.StatusBadRequest, rangeapi.ErrBadPrefix.Error()[len("checker: "):])
 		return
 	}
 	pad := hasToken(r.Header["Add-Padding"], "true")
@@ -620,31 +622,31 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	sc := s.scratch.Get().(*rangeScratch)
+	sc := s.scratch.Get().(*rangeenc.Scratch)
 	defer s.putScratch(sc)
-	if err := ix.enc.load(sc, prefix, bits, pad); err != nil {
+	if err := ix.enc.Load(sc, prefix, bits, pad); err != nil {
 		s.log.Error("reading a range", "bits", bits, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
 	s.metrics.rangeServed(bits, pad)
+	var body []byte
 	if asJSON {
-		sc.body = ix.enc.appendJSON(sc.body[:0], sc, strings.ToUpper(prefixHex), bits, pad)
+		body = ix.enc.JSON(sc, strings.ToUpper(prefixHex), bits, pad)
 		h["Content-Type"] = hdrJSON
 	} else {
-		sc.body = sc.appendText(sc.body[:0], bits, ix.enc.countWidth(pad))
+		body = ix.enc.Text(sc, bits, pad)
 		h["Content-Type"] = hdrText
 	}
-	h["Content-Length"] = contentLength(len(sc.body))
-	w.Write(sc.body)
+	h["Content-Length"] = contentLength(len(body))
+	w.Write(body)
 }
 
 // putScratch returns sc to the pool unless a huge range made it huge.
-func (s *Server) putScratch(sc *rangeScratch) {
-	if cap(sc.body) > 1<<20 || cap(sc.entries) > 1<<16 {
-		return
+func (s *Server) putScratch(sc *rangeenc.Scratch) {
+	if sc.Reusable() {
+		s.scratch.Put(sc)
 	}
-	s.scratch.Put(sc)
 }
 
 func hasToken(vals []string, tok string) bool {

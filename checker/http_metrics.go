@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,7 +29,7 @@ type httpMetrics struct {
 
 	// Pre-resolved children for the hot path: [route][status code].
 	fast    map[string]map[int]routeCode
-	rngFast [2][MaxPrefixHex + 1]prometheus.Counter // [padded][hex digits]
+	rngFast [2][rangeapi.MaxPrefixHex + 1]prometheus.Counter // [padded][hex digits]
 }
 
 func newHTTPMetrics() *httpMetrics {
@@ -66,7 +67,7 @@ func newHTTPMetrics() *httpMetrics {
 		}
 	}
 	for p := range 2 {
-		for d := MinPrefixHex; d <= MaxPrefixHex; d++ {
+		for d := rangeapi.MinPrefixHex; d <= rangeapi.MaxPrefixHex; d++ {
 			m.rngFast[p][d] = m.ranges.WithLabelValues(strconv.Itoa(4*d), strconv.FormatBool(p == 1))
 		}
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -151,13 +153,13 @@ func TestServerRoutes(t *testing.T) {
 }
 
 // rangeOf fetches and parses a range.
-func rangeOf(t testing.TB, h http.Handler, prefix string, hdr ...string) ([]RangeEntry, *httptest.ResponseRecorder) {
+func rangeOf(t testing.TB, h http.Handler, prefix string, hdr ...string) ([]rangeapi.Entry, *httptest.ResponseRecorder) {
 	t.Helper()
 	w := do(t, h, "GET", "/range/"+prefix, hdr...)
 	if w.Code != 200 {
 		t.Fatalf("GET /range/%s: %d %s", prefix, w.Code, w.Body)
 	}
-	es, err := ParseRangeText(w.Body.Bytes(), prefix)
+	es, err := rangeapi.ParseText(w.Body.Bytes(), prefix)
 	if err != nil {
 		t.Fatalf("GET /range/%s: %v", prefix, err)
 	}
@@ -341,12 +343,12 @@ func TestPaddingManyDatasets(t *testing.T) {
 		if c := strings.SplitN(lines[0], ":", 2)[1]; len(c) != 2 {
 			t.Fatalf("%s: count of %q is not two digits", prefix, lines[0])
 		}
-		tier := PaddedSize(len(real))
+		tier := rangeapi.PaddedSize(len(real))
 		if sizes[tier] == nil {
 			sizes[tier] = map[int]bool{}
 		}
 		sizes[tier][w.Body.Len()] = true
-		var back []RangeEntry
+		var back []rangeapi.Entry
 		for _, e := range es {
 			if e.Count > 0 {
 				back = append(back, e)
@@ -355,7 +357,7 @@ func TestPaddingManyDatasets(t *testing.T) {
 				twoDigit++
 			}
 		}
-		if !slices.EqualFunc(back, real, func(a, b RangeEntry) bool { return a.Key == b.Key && a.Count == b.Count }) {
+		if !slices.EqualFunc(back, real, func(a, b rangeapi.Entry) bool { return a.Key == b.Key && a.Count == b.Count }) {
 			t.Fatalf("%s: padded range reads back %v, unpadded %v", prefix, back, real)
 		}
 		// Unpadded, counts take the digits they need.
@@ -374,18 +376,13 @@ func TestPaddingManyDatasets(t *testing.T) {
 }
 
 func TestPadding(t *testing.T) {
-	for n, want := range map[int]int{0: 16, 1: 16, 16: 16, 17: 20, 20: 20, 21: 24, 28: 28, 29: 32, 33: 40, 57: 64, 65: 80, 450: 512, 464: 512, 449: 512, 448: 448} {
-		if got := PaddedSize(n); got != want {
-			t.Errorf("PaddedSize(%d) = %d, want %d", n, got, want)
-		}
-	}
 	s := newTestServer(t, 20000)
 	sizes := map[int]map[int]bool{} // tier -> body sizes
 	for p := range 64 {
 		prefix := fmt.Sprintf("%04X", p*1021)
 		real, _ := rangeOf(t, s, prefix)
 		es, w := rangeOf(t, s, prefix, "Add-Padding", "true")
-		tier := PaddedSize(len(real))
+		tier := rangeapi.PaddedSize(len(real))
 		if len(es) != tier {
 			t.Fatalf("%s: %d entries padded, want tier %d", prefix, len(es), tier)
 		}
@@ -417,7 +414,7 @@ func TestPadding(t *testing.T) {
 		}
 		// JSON: one size per tier too.
 		jw := do(t, s, "GET", "/range/"+prefix, "Add-Padding", "true", "Accept", "application/json")
-		if want := s.cur.Load().enc.jsonPaddedLen(4, 16, tier); jw.Body.Len() != want {
+		if want := s.cur.Load().enc.PaddedJSONLen(4, 16, tier); jw.Body.Len() != want {
 			t.Fatalf("%s: padded JSON is %d bytes, want %d", prefix, jw.Body.Len(), want)
 		}
 	}
@@ -527,7 +524,7 @@ func TestReloadUnderLoad(t *testing.T) {
 
 func testReloadUnderLoad(t *testing.T, serve func(*Server) string) {
 	a, b := testIndex(t, 3000, "a"), testIndex(t, 3000, "b")
-	idA, idB := indexID(a.Index()), indexID(b.Index())
+	idA, idB := rangeenc.IndexID(a.Index()), rangeenc.IndexID(b.Index())
 	if idA == idB {
 		t.Fatal("test indexes are the same")
 	}
@@ -722,7 +719,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	pat := rng["parameters"].([]any)[0].(map[string]any)["schema"].(map[string]any)["pattern"].(string)
 	re := regexp.MustCompile(pat)
 	for _, p := range []string{"AB", "ABC", "abcdef12", "ABCDEF123", "XYZ", "12345678"} {
-		_, _, err := ParsePrefix(p)
+		_, _, err := rangeapi.ParsePrefix(p)
 		if re.MatchString(p) != (err == nil) {
 			t.Errorf("prefix %q: pattern and ParsePrefix disagree", p)
 		}
@@ -755,20 +752,6 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(addr); got != want {
 			t.Errorf("IsLoopback(%q) = %v", addr, got)
-		}
-	}
-}
-
-func TestParsePrefix(t *testing.T) {
-	for s, want := range map[string]string{"abc": "ABC/12", "ABCDEF12": "ABCDEF12/32", "0000": "0/16"} {
-		p, bits, err := ParsePrefix(s)
-		if err != nil || fmt.Sprintf("%X/%d", p, bits) != want {
-			t.Errorf("ParsePrefix(%q) = %X, %d, %v", s, p, bits, err)
-		}
-	}
-	for _, s := range []string{"", "ab", "abcdef123", "abg", " abc", "+abc"} {
-		if _, _, err := ParsePrefix(s); err == nil {
-			t.Errorf("ParsePrefix(%q) accepted", s)
 		}
 	}
 }

@@ -22,7 +22,7 @@ func Key(e164 string) uint64 { return keyscheme.Key(e164) }
 // says something about the number's country.
 var PrefixLengths = keyscheme.PrefixLengths
 
-// DefaultMinAnonymity is the default K of [Client.MinAnonymity]: a range
+// DefaultMinAnonymity is the default K of [ClientOptions.MinAnonymity]: a range
 // query must leave the number among at least K valid numbers of its own
 // country.
 const DefaultMinAnonymity = keyscheme.DefaultMinAnonymity

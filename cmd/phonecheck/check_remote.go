@@ -224,7 +224,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 
 // runPlainCheck checks n against a plain range endpoint or export.
 func runPlainCheck(ctx context.Context, n phone.Number) error {
-	cl := &checker.Client{BaseURL: checkFlags.server, HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity}
+	cl := checker.NewClient(checkFlags.server, &checker.ClientOptions{HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity})
 	res, err := cl.Lookup(ctx, n)
 	if err != nil {
 		if errors.Is(err, checker.ErrAnonymity) {

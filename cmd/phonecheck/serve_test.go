@@ -62,13 +62,13 @@ func TestServe(t *testing.T) {
 		t.Fatal("serve did not start")
 	}
 	ctx := context.Background()
-	cl := checker.NewClient("http://" + addr)
+	cl := checker.NewClient("http://"+addr, nil)
 	res, err := cl.Check(ctx, "+1 415 555 0132", "")
 	if err != nil || !res.Exposed || len(res.Datasets) != 2 || res.Bits != 20 {
 		t.Fatalf("remote check: %+v %v", res, err)
 	}
 	id := func() string {
-		c := checker.NewClient("http://" + addr)
+		c := checker.NewClient("http://"+addr, nil)
 		si, err := c.Info(ctx)
 		if err != nil {
 			t.Fatal(err)

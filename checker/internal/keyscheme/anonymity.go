@@ -25,7 +25,7 @@ import (
 // says "a country with at most this many valid numbers" (see [Anonymity]).
 var PrefixLengths = []int{12, 16, 20, 24}
 
-// DefaultMinAnonymity is the default K of [Client.MinAnonymity]: a range
+// DefaultMinAnonymity is the default K of a range client's MinAnonymity: a range
 // query must leave the number among at least K valid numbers of its own
 // country.
 const DefaultMinAnonymity = 1000

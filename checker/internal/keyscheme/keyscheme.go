@@ -10,6 +10,11 @@ import (
 	"fmt"
 )
 
+// ErrScheme is returned for an index, or a server's index, built under
+// another scheme than [Name]. Its text reaches users through the checker
+// package, hence the prefix.
+var ErrScheme = errors.New("checker: index uses another hash scheme")
+
 // Name names the function from a phone number to an index key. It is
 // recorded in every index header; a reader refuses an index built under
 // another scheme.
@@ -23,10 +28,6 @@ import (
 // This is a plain hash. It hides nothing from someone who can hash every
 // valid number (see the package documentation); it only makes keys uniform.
 const Name = "sha256-e164-v1"
-
-// ErrScheme is returned for an index built under another scheme than
-// [Name], where a plain index is wanted.
-var ErrScheme = errors.New("checker: index uses another hash scheme")
 
 // Key returns the index key of a number in E.164 form, under [Name].
 func Key(e164 string) uint64 { return KeyBytes([]byte(e164)) }

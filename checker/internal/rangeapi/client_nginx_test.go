@@ -1,6 +1,6 @@
 //go:build unix
 
-package checker
+package rangeapi_test
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
 )
 
 // TestClientAgainstNginx runs a real nginx serving an export. It skips
@@ -32,10 +35,10 @@ func TestClientAgainstNginx(t *testing.T) {
 		}
 		t.Skip("nginx not found")
 	}
-	c := testIndex(t, 5000, "")
+	idx := testIndex(t, 5000)
 	root := t.TempDir()
 	export := filepath.Join(root, "export")
-	if _, err := Export(context.Background(), c, export, ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o644}); err != nil {
+	if _, err := rangeenc.Export(context.Background(), idx, export, rangeenc.ExportOptions{Bits: []int{12}, Padding: true, Mode: 0o644}, exportDocs(idx)); err != nil {
 		t.Fatal(err)
 	}
 	// nginx workers drop privileges: make the tree readable to them.
@@ -111,7 +114,7 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cl := NewClient(base)
+	cl := rangeapi.NewClient(base, rangeapi.Options{})
 	checkClient(t, cl, false)
 	res, _ := cl.Check(context.Background(), testBoth[0], "")
 	if res.Bits != 12 {

@@ -1,6 +1,8 @@
 // Package batch checks every row of an input file against a lookup
-// function and writes one result row per input row, in input order, at
-// millions of rows a second.
+// function.
+//
+// It writes one result row per input row, in input order, as CSV or JSON
+// lines, at millions of rows a second, and a summary of the run.
 //
 // The lookup says which datasets hold each key: a local index, or
 // anything else the caller plugs in; this package knows no more of it.

@@ -1,6 +1,10 @@
-// Package ingest reads leak datasets (plain text, CSV and TSV, optionally
-// compressed with gzip, zstd or bzip2, one column picked, line numbers
-// kept), normalizes and hashes their rows, and builds an index from them.
+// Package ingest reads leak datasets and builds an index from them.
+//
+// An [Input] reads one file: plain text, CSV or TSV, optionally compressed
+// with gzip, zstd or bzip2, one column picked, line numbers kept. [Read]
+// normalizes and hashes the rows of every file of a build, on all cores,
+// and counts the rejected ones by reason; [Build.WriteFile] writes the
+// index. [ReadManifest] reads the list of datasets of a build.
 //
 // Its error messages start with "checker:": they reach users of the
 // checker package and its command unchanged.

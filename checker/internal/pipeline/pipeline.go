@@ -1,6 +1,7 @@
-// Package pipeline runs ordered parallel work: one goroutine reads chunks
-// of input, workers process them, and the caller receives them back in
-// input order.
+// Package pipeline runs long passes over input on every core.
+//
+// In [Run], one goroutine reads chunks of input, workers process them,
+// and the caller receives them back in input order.
 //
 // [Run] is the shape of every long pass over a file: a build reading a
 // dataset, a batch check reading subscribers. [For] is the shape of a pass

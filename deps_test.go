@@ -46,12 +46,22 @@ var depsRules = map[string][]string{
 		"checker/internal/oprf/r255",
 		"github.com/cloudflare/circl/oprf", "github.com/cloudflare/circl/zk/dleq",
 	},
-	"checker": {
-		"checker/phone", "checker/internal/keyscheme", "checker/internal/synth",
-		"checker/internal/oprf", "checker/internal/httpfront",
+	"checker/internal/pipeline": {},
+	"checker/internal/ingest": {
+		"checker/phone", "checker/internal/keyscheme", "checker/internal/pipeline",
 		"hashset",
 		"github.com/BurntSushi/toml",
 		"github.com/klauspost/compress/gzip", "github.com/klauspost/compress/zstd",
+	},
+	"checker/internal/batch": {
+		"checker/phone", "checker/internal/keyscheme", "checker/internal/pipeline",
+		"checker/internal/ingest",
+	},
+	"checker": {
+		"checker/phone", "checker/internal/keyscheme", "checker/internal/synth",
+		"checker/internal/oprf", "checker/internal/httpfront",
+		"checker/internal/ingest", "checker/internal/batch",
+		"hashset",
 		"github.com/prometheus/client_golang/prometheus",
 		"github.com/prometheus/client_golang/prometheus/collectors",
 		"github.com/prometheus/client_golang/prometheus/promhttp",

@@ -42,14 +42,15 @@
 // From main() to the inner loop in five hops:
 //
 //  1. cmd/phonecheck/main.go: the command table; build.go's runBuild.
-//  2. [Ingest]: opens every dataset file ([OpenInput]), then per file
-//     ingestFile runs a reader goroutine, normalizing workers and an
-//     in-order collector.
-//  3. normalizeRecord: the fast path (fastnorm.go: clean, then the
-//     library's parse and IsValidNumber replayed over metadata compiled
-//     to digit automata), falling back to [Normalize] itself for shapes it
-//     does not follow; then [Key] (SHA-256, top 8 bytes). Batch checks
-//     take the same path (batch.go).
+//  2. [Ingest], then internal/ingest's Read: opens every dataset file
+//     (ingest.OpenInput), then per file internal/pipeline's Run runs a
+//     reader goroutine, normalizing workers and an in-order collector.
+//  3. ingest's normalizeRecord: the fast path
+//     ([phone.Normalizer.AppendE164]: clean, then the library's parse and
+//     IsValidNumber replayed over metadata compiled to digit automata),
+//     falling back to [phone.Normalize] itself for shapes it does not
+//     follow; then [Key] (SHA-256, top 8 bytes). Batch checks take the
+//     same path (internal/batch's process).
 //  4. hashset.Builder.Add, then [Build.WriteFile]: radix sort, dedup,
 //     provenance, bloom filter, one file renamed into place.
 //  5. The lookup side: cmd/phonecheck/check.go's runCheck, [Checker.Check],

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/batch"
+	"github.com/phonecheck/phonecheck/checker/internal/ingest"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 )
 
@@ -87,7 +89,7 @@ func (c *PrivateClient) OpenBatch(ctx context.Context, path string, opts Private
 	if err != nil {
 		return nil, err
 	}
-	in, err := OpenInput(path, opts.inputOptions())
+	in, err := ingest.OpenInput(path, opts.inputOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +103,7 @@ func (c *PrivateClient) NewBatch(ctx context.Context, r io.Reader, name string, 
 	if err != nil {
 		return nil, err
 	}
-	in, err := NewInput(r, name, opts.inputOptions())
+	in, err := ingest.NewInput(r, name, opts.inputOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -152,23 +154,25 @@ func (c *PrivateClient) newPrivateBatcher(ctx context.Context, opts PrivateBatch
 	return pb, nil
 }
 
-func (pb *privateBatcher) batch(in *Input, opts BatchOptions) (*Batch, error) {
+// batch returns the batch engine over in with pb as its lookup; the
+// summary says what was sent.
+func (pb *privateBatcher) batch(in *ingest.Input, opts BatchOptions) (*Batch, error) {
 	if opts.Workers <= 0 {
 		// Chunks in flight: enough that one normalizes while others
 		// wait on the network.
 		opts.Workers = cap(pb.slots)
 	}
-	b, err := newBatchOf(in, opts, pb.cfg.Datasets, pb.lookup)
+	b, err := batch.New(in, opts.engineOptions(), batchDatasets(pb.cfg.Datasets), pb.lookup)
 	if err != nil {
 		return nil, err
 	}
-	b.finish = pb.finish
-	return b, nil
+	return &Batch{b: b, sent: pb.sent}, nil
 }
 
-func (pb *privateBatcher) finish(s *BatchSummary) {
+// sent says what the batch sent so far.
+func (pb *privateBatcher) sent() *PrivateBatchSent {
 	prefixes, requests := pb.cache.counts()
-	s.Sent = &PrivateBatchSent{
+	return &PrivateBatchSent{
 		Server: pb.c.BaseURL, Evaluator: pb.c.evalURL(pb.cfg), Mode: ModePrivate,
 		KeyID: pb.pub.ID(), KeyPinned: pb.c.PublicKey != nil || pb.c.KeyID != "",
 		PrefixBits: pb.p, Prefixes: prefixes, BucketRequests: requests,
@@ -186,7 +190,7 @@ func (pb *privateBatcher) onLimit(wait time.Duration, msg string) {
 	}
 }
 
-// lookup is the [Batch] lookup of one chunk: evaluations of its distinct
+// lookup is the batch engine's lookup of one chunk: evaluations of its distinct
 // keys and the buckets of their prefixes, concurrently, then the match.
 func (pb *privateBatcher) lookup(ctx context.Context, keys []uint64, sets [][]int) error {
 	idx := make(map[uint64]int, len(keys))

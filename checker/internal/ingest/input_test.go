@@ -1,4 +1,4 @@
-package checker
+package ingest
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/phonecheck/phonecheck/checker/internal/synth"
 )
 
 // inRow is a record as the tests compare it: line, raw value, and "ERR" if
@@ -435,7 +436,7 @@ func benchFile(b *testing.B, format string, n int) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := Generate(f, GenOptions{Seed: 1, N: n, Format: format}); err != nil {
+	if _, err := synth.Generate(f, synth.Options{Seed: 1, N: n, Format: format}); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()

@@ -1,4 +1,4 @@
-package checker
+package batch
 
 import (
 	"bufio"
@@ -11,22 +11,25 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/phonecheck/phonecheck/checker/internal/ingest"
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/synth"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
 // TestBatchMatchesCheck runs a batch over generated messy rows and checks
-// every output row against Normalize and Checker.Lookup, row by row, in
-// both output formats, before and after preloading the index.
+// every output row against phone.Normalize and a lookup of its key, row
+// by row, in both output formats, before and after preloading the index.
 func TestBatchMatchesCheck(t *testing.T) {
 	var leak, subs bytes.Buffer
-	if _, err := Generate(&leak, GenOptions{Seed: 1, N: 3000, Format: "txt", Region: "EG"}); err != nil {
+	if _, err := synth.Generate(&leak, synth.Options{Seed: 1, N: 3000, Format: "txt", Region: "EG"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Generate(&subs, GenOptions{Seed: 2, N: 20000, Region: "EG", Junk: 0.05}); err != nil {
+	if _, err := synth.Generate(&subs, synth.Options{Seed: 2, N: 20000, Region: "EG", Junk: 0.05}); err != nil {
 		t.Fatal(err)
 	}
-	c := buildTestChecker(t, leak.Bytes())
+	idx := buildTestIndex(t, leak.Bytes())
 	// The input rows, for the reference.
 	var raws, ids []string
 	cr := csv.NewReader(bytes.NewReader(subs.Bytes()))
@@ -42,7 +45,12 @@ func TestBatchMatchesCheck(t *testing.T) {
 	// memory and ContainsBatch's prefetching path.
 	for _, mode := range []string{"csv", "jsonl", "csv+preload"} {
 		format, preload := strings.CutSuffix(mode, "+preload")
-		b, err := c.NewBatch(bytes.NewReader(subs.Bytes()), "subs.csv", BatchOptions{Region: "EG", ID: "id", Output: format, Workers: 3, Preload: preload})
+		if preload {
+			if err := idx.Preload(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := newTestBatch(idx, bytes.NewReader(subs.Bytes()), "subs.csv", ingest.InputOptions{IDColumn: "id"}, Options{Region: "EG", Output: format, Workers: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +88,7 @@ func TestBatchMatchesCheck(t *testing.T) {
 				want.reason = string(phone.ReasonOf(err))
 			} else {
 				want.e164, want.status = n.E164, StatusNotExposed
-				if c.Lookup(n).Exposed {
+				if _, ok := idx.Contains(keyscheme.Key(n.E164)); ok {
 					want.status = StatusExposed
 					exposed++
 				}
@@ -98,10 +106,11 @@ func TestBatchMatchesCheck(t *testing.T) {
 	}
 }
 
-func buildTestChecker(t *testing.T, leak []byte) *Checker {
+// buildTestIndex builds an index of one dataset, "leak", from leak.
+func buildTestIndex(t *testing.T, leak []byte) *hashset.Reader {
 	t.Helper()
-	bd, err := Ingest(context.Background(), BuildOptions{
-		Datasets: []DatasetSpec{{Name: "leak", Region: "EG", Files: []string{"leak.txt"}}},
+	bd, err := ingest.Read(context.Background(), ingest.Options{
+		Datasets: []ingest.DatasetSpec{{Name: "leak", Region: "EG", Files: []string{"leak.txt"}}},
 		FS:       fstest.MapFS{"leak.txt": {Data: leak}},
 	})
 	if err != nil {
@@ -115,32 +124,45 @@ func buildTestChecker(t *testing.T, leak []byte) *Checker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(r)
+	return r
+}
+
+// newTestBatch is a batch over src against idx, as a Checker makes one.
+func newTestBatch(idx *hashset.Reader, src io.Reader, name string, inOpts ingest.InputOptions, opts Options) (*Batch, error) {
+	in, err := ingest.NewInput(src, name, inOpts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return c
+	var datasets []Dataset
+	for _, d := range idx.Meta().Datasets {
+		datasets = append(datasets, Dataset{Name: d.Name, Date: d.Date})
+	}
+	return New(in, opts, datasets, func(_ context.Context, keys []uint64, sets [][]int) error {
+		idx.ContainsBatch(keys, sets)
+		return nil
+	})
 }
 
 func TestBatchOptionsErrors(t *testing.T) {
-	c := buildTestChecker(t, []byte("+14155550132\n"))
+	idx := buildTestIndex(t, []byte("+14155550132\n"))
 	for _, tc := range []struct {
-		in   string
-		opts BatchOptions
-		want string
+		in     string
+		inOpts ingest.InputOptions
+		opts   Options
+		want   string
 	}{
-		{"phone\n+14155550132\n", BatchOptions{Output: "xml"}, "unknown output format"},
-		{"phone\n+14155550132\n", BatchOptions{Region: "XX"}, "unknown region"},
-		{"+14155550132\n", BatchOptions{ID: "2"}, "needs a CSV or TSV input"},
-		{"a,phone\n1,+14155550132\n2,+14155550133\n", BatchOptions{ID: "nope"}, `no column named "nope"`},
+		{"phone\n+14155550132\n", ingest.InputOptions{}, Options{Output: "xml"}, "unknown output format"},
+		{"phone\n+14155550132\n", ingest.InputOptions{}, Options{Region: "XX"}, "unknown region"},
+		{"+14155550132\n", ingest.InputOptions{IDColumn: "2"}, Options{}, "needs a CSV or TSV input"},
+		{"a,phone\n1,+14155550132\n2,+14155550133\n", ingest.InputOptions{IDColumn: "nope"}, Options{}, `no column named "nope"`},
 	} {
-		_, err := c.NewBatch(strings.NewReader(tc.in), "in", tc.opts)
+		_, err := newTestBatch(idx, strings.NewReader(tc.in), "in", tc.inOpts, tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("NewBatch(%+v) = %v, want %q", tc.opts, err, tc.want)
+			t.Errorf("New(%+v, %+v) = %v, want %q", tc.inOpts, tc.opts, err, tc.want)
 		}
 	}
 	// An index column and no header.
-	b, err := c.NewBatch(strings.NewReader("x1,+14155550132\nx2,+14155550133\n"), "in", BatchOptions{ID: "1", Column: "2"})
+	b, err := newTestBatch(idx, strings.NewReader("x1,+14155550132\nx2,+14155550133\n"), "in", ingest.InputOptions{IDColumn: "1", Column: "2"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package checker
+package ingest
+
+// Building an index from datasets: every row read, normalized and hashed,
+// rejected rows counted by reason.
 
 import (
 	"context"
@@ -8,10 +11,11 @@ import (
 	"io"
 	"io/fs"
 	"runtime"
+	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/pipeline"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -28,8 +32,8 @@ type DatasetSpec struct {
 	Files  []string `json:"files" toml:"files"`
 }
 
-// BuildOptions configures [Ingest].
-type BuildOptions struct {
+// Options configures [Read].
+type Options struct {
 	Datasets []DatasetSpec
 	// FS, if set, is where dataset files are opened from; nil means the
 	// operating system's files.
@@ -51,62 +55,19 @@ type BuildOptions struct {
 	Info map[string]string
 }
 
-// firstLines is how many line numbers a report keeps per reason.
-const firstLines = 5
-
-// ReasonCount counts the rows rejected for one reason.
-type ReasonCount struct {
-	Reason phone.Reason `json:"reason"`
-	Count  int64        `json:"count"`
-	First  []Location   `json:"first"` // the first few, in input order
-}
-
-// Location is a row of an input file.
-type Location struct {
-	File string `json:"file"`
-	Line int64  `json:"line"`
-}
-
-func (l Location) String() string { return l.File + ":" + strconv.FormatInt(l.Line, 10) }
-
-// DatasetReport is what a build saw of one dataset.
-type DatasetReport struct {
-	Name      string           `json:"name"`
-	Rows      int64            `json:"rows"`
-	Valid     int64            `json:"valid"`
-	Invalid   []ReasonCount    `json:"invalid"`
-	Unique    int64            `json:"unique"`     // distinct numbers
-	DupWithin int64            `json:"dup_within"` // valid rows repeating a number of the same dataset
-	Countries map[string]int64 `json:"countries"`  // distinct numbers per region
-	Columns   []string         `json:"columns"`    // column picked, per file
-}
-
-// BuildReport is what a build saw, in total and per dataset.
-type BuildReport struct {
-	Rows      int64            `json:"rows"`
-	Valid     int64            `json:"valid"`
-	Invalid   []ReasonCount    `json:"invalid"`
-	Unique    int64            `json:"unique"`
-	DupWithin int64            `json:"dup_within"`
-	InSeveral int64            `json:"in_several"` // distinct numbers found in more than one dataset
-	Countries map[string]int64 `json:"countries"`
-	Datasets  []DatasetReport  `json:"datasets"`
-	Bytes     int64            `json:"bytes"` // index file size
-}
-
-// Build is an index being built: inputs read by [Ingest], not yet written.
+// Build is an index being built: inputs read by [Read], not yet written.
 type Build struct {
 	b       *hashset.Builder
-	report  *BuildReport
-	invalid []map[phone.Reason]*ReasonCount // per dataset
+	report  *Report
+	invalid []Reasons // per dataset
 }
 
-// Ingest reads, normalizes and hashes every dataset of opts, using all
+// Read reads, normalizes and hashes every dataset of opts, using all
 // cores. Rows that fail go to the report (and to opts.Rejects); they never
 // stop the build. An error is returned for what makes the build
 // meaningless: a missing or unreadable file, a corrupt compressed stream.
 // Call [Build.WriteFile] to write the index.
-func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
+func Read(ctx context.Context, opts Options) (*Build, error) {
 	if len(opts.Datasets) == 0 {
 		return nil, errors.New("checker: no dataset to build from")
 	}
@@ -117,7 +78,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 	hb := hashset.NewBuilder(hashset.Options{
 		KeyScheme: keyscheme.Name, Info: info, Created: opts.Created, BloomFPR: opts.BloomFPR,
 	})
-	bd := &Build{b: hb, report: &BuildReport{}}
+	bd := &Build{b: hb, report: &Report{}}
 	var rw *csv.Writer
 	if opts.Rejects != nil {
 		rw = csv.NewWriter(opts.Rejects)
@@ -160,7 +121,7 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 			return nil, fmt.Errorf("checker: dataset %s: %w", spec.Name, err)
 		}
 		bd.report.Datasets = append(bd.report.Datasets, DatasetReport{Name: spec.Name})
-		bd.invalid = append(bd.invalid, map[phone.Reason]*ReasonCount{})
+		bd.invalid = append(bd.invalid, Reasons{})
 		for _, name := range spec.Files {
 			in, closer, err := openInput(opts.FS, name, InputOptions{Column: spec.Column, Format: spec.Format})
 			if err != nil {
@@ -184,12 +145,12 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 		dr := &bd.report.Datasets[f.ds]
 		dr.Columns = append(dr.Columns, f.in.Column())
 		base := done
-		err := ingestFile(ctx, f.in, f.spec.Region, workers, func(b *batch) error {
+		err := readFile(ctx, f.in, f.spec.Region, workers, func(b *chunk) error {
 			for i := range b.recs {
 				r := &b.out[i]
 				dr.Rows++
 				if r.reason != "" {
-					bd.reject(f.ds, b.recs[i].File, b.recs[i].Line, r.reason)
+					bd.invalid[f.ds].Add(r.reason, b.recs[i].File, b.recs[i].Line)
 					if rw != nil {
 						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), string(r.reason), defuseFormula(b.recs[i].Raw)})
 					}
@@ -217,38 +178,23 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 	return bd, nil
 }
 
-func (bd *Build) reject(ds int, file string, line int64, r phone.Reason) {
-	rc := bd.invalid[ds][r]
-	if rc == nil {
-		rc = &ReasonCount{Reason: r}
-		bd.invalid[ds][r] = rc
-	}
-	rc.Count++
-	if len(rc.First) < firstLines {
-		rc.First = append(rc.First, Location{File: file, Line: line})
-	}
-}
-
-// Builder returns the underlying hashset builder.
-func (bd *Build) Builder() *hashset.Builder { return bd.b }
-
 // WriteFile writes the index to path (owner-only permissions, written to a
 // temporary file and renamed) and returns the final report.
-func (bd *Build) WriteFile(path string) (*BuildReport, error) {
+func (bd *Build) WriteFile(path string) (*Report, error) {
 	return bd.finish(func() (hashset.BuildStats, error) { return bd.b.WriteFile(path) })
 }
 
 // Write writes the index to w and returns the final report.
-func (bd *Build) Write(w io.Writer) (*BuildReport, error) {
+func (bd *Build) Write(w io.Writer) (*Report, error) {
 	return bd.finish(func() (hashset.BuildStats, error) { return bd.b.Write(w) })
 }
 
-func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*BuildReport, error) {
+func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*Report, error) {
 	rep := bd.report
 	for i := range rep.Datasets {
 		d := bd.b.Dataset(i)
 		dr := &rep.Datasets[i]
-		dr.Invalid = sortedReasons(bd.invalid[i])
+		dr.Invalid = bd.invalid[i].Sorted()
 		d.Stats = map[string]int64{"rows": dr.Rows, "valid": dr.Valid, "invalid": dr.Rows - dr.Valid}
 		for _, rc := range dr.Invalid {
 			d.Stats["invalid: "+string(rc.Reason)] = rc.Count
@@ -258,7 +204,7 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*BuildReport,
 	if err != nil {
 		return nil, err
 	}
-	total := map[phone.Reason]*ReasonCount{}
+	total := Reasons{}
 	rep.Rows, rep.Valid = 0, 0
 	for i := range rep.Datasets {
 		d := &st.Meta.Datasets[i]
@@ -268,36 +214,16 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*BuildReport,
 		rep.Rows += dr.Rows
 		rep.Valid += dr.Valid
 		for _, rc := range dr.Invalid {
-			t := total[rc.Reason]
-			if t == nil {
-				t = &ReasonCount{Reason: rc.Reason}
-				total[rc.Reason] = t
-			}
-			t.Count += rc.Count
-			for _, l := range rc.First {
-				if len(t.First) < firstLines {
-					t.First = append(t.First, l)
-				}
-			}
+			total.AddCount(&rc)
 		}
 		if i < len(st.PerDataset) {
 			dr.DupWithin = st.PerDataset[i].DupWithin
 		}
 	}
-	rep.Invalid = sortedReasons(total)
+	rep.Invalid = total.Sorted()
 	rep.Unique, rep.DupWithin, rep.InSeveral, rep.Bytes = st.Unique, st.DupWithin, st.InSeveral, st.Bytes
 	rep.Countries = st.Meta.Groups
 	return rep, nil
-}
-
-func sortedReasons(m map[phone.Reason]*ReasonCount) []ReasonCount {
-	var out []ReasonCount
-	for _, r := range phone.Reasons {
-		if rc := m[r]; rc != nil {
-			out = append(out, *rc)
-		}
-	}
-	return out
 }
 
 // openInput opens a dataset file from fsys, or from the operating system
@@ -319,12 +245,10 @@ func openInput(fsys fs.FS, name string, opts InputOptions) (*Input, io.Closer, e
 	return in, f, nil
 }
 
-// batch is a run of consecutive records of one file and their results.
-type batch struct {
-	seq  int
+// chunk is a run of consecutive records of one file and their results.
+type chunk struct {
 	recs []Record
 	out  []normalized
-	done chan struct{}
 }
 
 type normalized struct {
@@ -333,92 +257,40 @@ type normalized struct {
 	reason phone.Reason
 }
 
-const batchSize = 2048
+const chunkRows = 2048
 
-// ingestFile reads in, normalizes its records on workers goroutines and
-// hands the batches to emit in input order, from one goroutine.
-func ingestFile(ctx context.Context, in *Input, region string, workers int, emit func(*batch) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	work := make(chan *batch, workers*2)
-	ordered := make(chan *batch, workers*4)
-	var readErr error
-	go func() { // reader
-		defer close(work)
-		defer close(ordered)
-		seq := 0
-		for {
-			b := &batch{seq: seq, recs: make([]Record, 0, batchSize), done: make(chan struct{})}
-			seq++
-			for len(b.recs) < batchSize {
+// readFile reads in, normalizes its records on workers goroutines and
+// hands the chunks to emit in input order, from one goroutine.
+func readFile(ctx context.Context, in *Input, region string, workers int, emit func(*chunk) error) error {
+	return pipeline.Run(ctx, pipeline.Stages[chunk]{
+		Workers: workers,
+		Ahead:   workers * 4,
+		Read: func(c *chunk) (bool, error) {
+			c.recs = c.recs[:0]
+			if c.recs == nil {
+				c.recs = make([]Record, 0, chunkRows)
+			}
+			for len(c.recs) < chunkRows {
 				rec, err := in.Next()
-				if err == io.EOF {
-					break
-				}
 				if err != nil {
-					readErr = err
-					break
+					return len(c.recs) > 0, err
 				}
-				b.recs = append(b.recs, rec)
+				c.recs = append(c.recs, rec)
 			}
-			if len(b.recs) == 0 {
-				return
-			}
-			select {
-			case work <- b:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case ordered <- b:
-			case <-ctx.Done():
-				return
-			}
-			if readErr != nil || len(b.recs) < batchSize {
-				return
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+			return true, nil
+		},
+		NewWorker: func() func(context.Context, *chunk) {
 			var z phone.Normalizer
 			var e164 []byte
-			for b := range work {
-				b.out = make([]normalized, len(b.recs))
-				for i, rec := range b.recs {
-					b.out[i] = normalizeRecord(rec, region, &z, &e164)
+			return func(_ context.Context, c *chunk) {
+				c.out = slices.Grow(c.out[:0], len(c.recs))[:len(c.recs)]
+				for i, rec := range c.recs {
+					c.out[i] = normalizeRecord(rec, region, &z, &e164)
 				}
-				close(b.done)
 			}
-		}()
-	}
-	var emitErr error
-	for b := range ordered {
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			emitErr = ctx.Err()
-			break
-		}
-		if err := emit(b); err != nil {
-			emitErr = err
-			break
-		}
-	}
-	cancel()
-	// Drain so the reader and workers can exit.
-	for range ordered {
-	}
-	wg.Wait()
-	if emitErr != nil {
-		return emitErr
-	}
-	return readErr
+		},
+		Emit: emit,
+	})
 }
 
 // normalizeRecord normalizes and hashes one record, with e164 as scratch.

@@ -31,11 +31,10 @@ var ErrNoPrivateMode = errors.New("checker: the server does not offer private mo
 // ModePrivate names the private (OPRF) mode in results.
 const ModePrivate = "private"
 
-// Client checks numbers against a private endpoint: the number is
-// normalized and hashed on the device, only the top bits of its hash (the
-// bucket prefix) and a blinded element leave it, and the answer is
-// compared on the device. It is safe for concurrent use once configured.
-type Client struct {
+// Settings are what a [Client] is told: where the server is, the key it
+// pins, and how it sends. Each call reads them anew, but the pins: the
+// key is checked against them once, when the configuration is fetched.
+type Settings struct {
 	BaseURL string       // e.g. "https://example.org"; the routes are appended
 	HTTP    *http.Client // nil means http.DefaultClient
 	// PublicKey pins the server's key: answers are verified against it
@@ -67,6 +66,14 @@ type Client struct {
 	// CacheBytes bounds the buckets a batch ([Client.NewBatcher])
 	// keeps: 0 means DefaultBucketCacheBytes.
 	CacheBytes int64
+}
+
+// Client checks numbers against a private endpoint: the number is
+// normalized and hashed on the device, only the top bits of its hash (the
+// bucket prefix) and a blinded element leave it, and the answer is
+// compared on the device. It is safe for concurrent use once configured.
+type Client struct {
+	Settings
 
 	mu  sync.Mutex
 	cfg *Config

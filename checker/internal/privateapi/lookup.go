@@ -68,7 +68,7 @@ func (c *Client) Lookup(ctx context.Context, n phone.Number) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		return c.match(cfg, pub, n, key, outs[0], bk)
+		return c.Match(cfg, pub, n, key, outs[0], bk)
 	}
 	q, err := wire.NewQuery(pub, p, prefix, []uint64{key})
 	if err != nil {
@@ -82,11 +82,11 @@ func (c *Client) Lookup(ctx context.Context, n phone.Number) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return c.match(cfg, pub, n, key, outs[0], resp.Bucket)
+	return c.Match(cfg, pub, n, key, outs[0], resp.Bucket)
 }
 
-// match compares the number's private key with a bucket answer.
-func (c *Client) match(cfg *Config, pub *oprf.PublicKey, n phone.Number, key, out uint64, bk *wire.Bucket) (Result, error) {
+// Match compares the number's private key with a bucket answer.
+func (c *Client) Match(cfg *Config, pub *oprf.PublicKey, n phone.Number, key, out uint64, bk *wire.Bucket) (Result, error) {
 	p := bk.Bits
 	r := Result{Number: n, Mode: ModePrivate, Prefix: key >> (64 - p), PrefixBits: p,
 		KeyID: pub.ID(), Entries: len(bk.Entries), Padded: bk.Padded}
@@ -167,7 +167,7 @@ func (c *Client) LookupBatch(ctx context.Context, ns []phone.Number) ([]Result, 
 	}
 	res := make([]Result, len(ns))
 	for i, n := range ns {
-		res[i], err = c.match(cfg, pub, n, keys[i], outs[distinct[keys[i]]], buckets[keys[i]>>(64-p)])
+		res[i], err = c.Match(cfg, pub, n, keys[i], outs[distinct[keys[i]]], buckets[keys[i]>>(64-p)])
 		if err != nil {
 			return nil, err
 		}

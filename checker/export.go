@@ -51,7 +51,7 @@ const ExportFormat = rangeenc.ExportFormat
 //	dir/range/<PREFIX>   one file per prefix of each length, uppercase hex,
 //	                     in the text form (empty file for an empty range)
 //	dir/v1/datasets      the ServerInfo JSON, with the lengths written
-//	dir/v1/stats         the ServerStats JSON
+//	dir/v1/stats         the GET /v1/stats JSON
 //	dir/manifest.json    ExportManifest, written last
 //
 // The files hold plain-hash ranges: an export is as sensitive as the index

@@ -74,23 +74,22 @@ type ExportOptions struct {
 // the server answer a bucket with the same bytes. An index sealed before
 // padding was deterministic is refused: seal it again.
 func Export(ctx context.Context, p *private.Index, dir string, opts ExportOptions) (rangeenc.ExportStats, error) {
-	type ExportStats = rangeenc.ExportStats
 	if !p.DeterministicPadding() {
-		return ExportStats{}, fmt.Errorf("checker: export: the private index has no padding seed (sealed by an older phonecheck): seal it again, or its buckets' decoys would differ from a server's")
+		return rangeenc.ExportStats{}, fmt.Errorf("checker: export: the private index has no padding seed (sealed by an older phonecheck): seal it again, or its buckets' decoys would differ from a server's")
 	}
 	if opts.EvaluateURL == "" {
-		return ExportStats{}, fmt.Errorf("checker: export: a private export needs the evaluation server's URL")
+		return rangeenc.ExportStats{}, fmt.Errorf("checker: export: a private export needs the evaluation server's URL")
 	}
 	pubRaw, err := hex.DecodeString(p.Reader().Meta().Info[private.InfoPublicKey])
 	if err != nil {
-		return ExportStats{}, fmt.Errorf("%w: public key in header", private.ErrNotPrivate)
+		return rangeenc.ExportStats{}, fmt.Errorf("%w: public key in header", private.ErrNotPrivate)
 	}
 	pub, err := oprf.ParsePublicKey(pubRaw)
 	if err != nil {
-		return ExportStats{}, err
+		return rangeenc.ExportStats{}, err
 	}
 	if pub.ID() != p.KeyID() {
-		return ExportStats{}, fmt.Errorf("%w: header's public key %s and key id %s differ", private.ErrNotPrivate, pub.ID(), p.KeyID())
+		return rangeenc.ExportStats{}, fmt.Errorf("%w: header's public key %s and key id %s differ", private.ErrNotPrivate, pub.ID(), p.KeyID())
 	}
 	bits := slices.Clone(opts.Bits)
 	if len(bits) == 0 {
@@ -105,7 +104,7 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 	bits = slices.Compact(bits)
 	for _, b := range bits {
 		if b < 1 || b > p.BucketBits() {
-			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: this index takes 1..%d", b, p.BucketBits())
+			return rangeenc.ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: this index takes 1..%d", b, p.BucketBits())
 		}
 	}
 	fileMode := opts.Mode.Perm()
@@ -115,7 +114,7 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
 	for _, b := range bits {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(BucketDir[1:]), strconv.Itoa(b)), dirMode); err != nil {
-			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+			return rangeenc.ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
 	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
@@ -123,7 +122,7 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 	// the index fails here.
 	for _, b := range bits {
 		if _, err := p.AppendBucket(nil, 0, b, true); err != nil {
-			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+			return rangeenc.ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
 	st, err := rangeenc.WriteFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() rangeenc.FileFunc {

@@ -122,3 +122,32 @@ func serverInfoOf(si rangeapi.Info) ServerInfo {
 	}
 	return out
 }
+
+// ServerInfo is the body of GET /v1/datasets, and the datasets document of
+// an export ([Export]). Clients read it to learn the datasets' names and the
+// prefix lengths on offer.
+type ServerInfo struct {
+	Index      IndexInfo     `json:"index"`
+	Datasets   []DatasetInfo `json:"datasets"`
+	PrefixBits []int         `json:"prefix_bits"` // lengths a client may query; any 12-32 from serve; none when ranges are off
+	Padding    bool          `json:"padding"`     // an export: are its files padded
+	Static     bool          `json:"static,omitempty"`
+	// Private reports that the server answers the private routes
+	// (GET /v1/private/key for the parameters).
+	Private bool `json:"private,omitempty"`
+}
+
+// IndexInfo describes the index behind a server.
+type IndexInfo struct {
+	ID         string `json:"id"` // changes whenever the index does
+	Keys       int64  `json:"keys"`
+	HashScheme string `json:"hash_scheme"`
+	Created    string `json:"created,omitempty"`
+	Demo       bool   `json:"demo,omitempty"`
+}
+
+// DatasetInfo is one dataset of [ServerInfo].
+type DatasetInfo struct {
+	Dataset
+	Keys int64 `json:"keys"`
+}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/server"
 	"github.com/phonecheck/phonecheck/checker/phone"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -194,14 +195,19 @@ func TestClientAfterReload(t *testing.T) {
 // TestClientOfferedLengths: the client sends only the fixed prefix
 // lengths, whatever else a server lists.
 func TestClientOfferedLengths(t *testing.T) {
-	s := newTestServer(t, 100)
+	c := testIndex(t, 100, "")
+	s, err := NewServer(c, ServerOptions{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	var lengths []int
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/datasets" {
 			s.ServeHTTP(w, r)
 			return
 		}
-		si := Info(s.cur.Load().c)
+		si := server.Info(c.Index(), rangeDatasets(c.Datasets()), c.Demo())
 		si.PrefixBits = lengths
 		json.NewEncoder(w).Encode(si)
 	}))

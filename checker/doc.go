@@ -32,7 +32,7 @@
 //     given a plain index too), [PrivateClient] (blind, verify the
 //     server's proof, unblind, compare on the device). docs/privacy.md has the threat model: what the
 //     server, the client and a harvester learn in each mode, and what rate
-//     limiting buys; private.go has the wire format byte by byte.
+//     limiting buys; the private/wire package has the wire format byte by byte.
 //  4. Logs, errors and metrics never hold a full number or a full hash:
 //     [Redact] gives the form they use (country code and last two digits).
 //     [NormalizeError] carries only a reason, never the input.

@@ -2,18 +2,11 @@ package checker
 
 import (
 	"context"
-	"encoding/hex"
-	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
 
-	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
-
-	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/privateapi"
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
+	"github.com/phonecheck/phonecheck/checker/internal/server"
 )
 
 // ExportOptions configures [Export].
@@ -58,43 +51,32 @@ const ExportFormat = rangeenc.ExportFormat
 //	dir/range/<PREFIX>   one file per prefix of each length, uppercase hex,
 //	                     in the text form (empty file for an empty range)
 //	dir/v1/datasets      the ServerInfo JSON, with the lengths written
-//	dir/v1/stats         the ServerStats JSON
+//	dir/v1/stats         the GET /v1/stats JSON
 //	dir/manifest.json    ExportManifest, written last
 //
 // The files hold plain-hash ranges: an export is as sensitive as the index
 // (see the package documentation) and is for trusted clients only.
 func Export(ctx context.Context, c *Checker, dir string, opts ExportOptions) (ExportStats, error) {
 	return rangeenc.Export(ctx, c.Index(), dir, rangeenc.ExportOptions(opts), func(bits []int, padding bool) (any, any) {
-		si := Info(c)
+		si := server.Info(c.idx, rangeDatasets(c.datasets), c.demo)
 		si.PrefixBits, si.Padding, si.Static = bits, padding, true
-		return si, Stats(c)
+		return si, server.Stats(c.idx)
 	})
 }
 
 // # Private export
 
 // PrivateExportFormat names the layout [ExportPrivate] writes.
-const PrivateExportFormat = "phonecheck-private-export-v1"
+const PrivateExportFormat = privateapi.ExportFormat
 
-// PrivateExportOptions configures [ExportPrivate].
-type PrivateExportOptions struct {
-	// EvaluateURL is the base URL of the evaluation server ('serve
-	// --private' with the key), written into the key document as
-	// "evaluate_url": absolute, or relative to the export's base URL.
-	// Required.
-	EvaluateURL string
-	// Bits are the prefix lengths whose buckets are written, each in
-	// 1..B; nil means those of [PrefixLengths] below B, and B.
-	Bits []int
-	// MaxElements is the evaluation server's max_elements, written into
-	// the key document: 0 means DefaultMaxElements.
-	MaxElements int
-	// Workers, Progress and Mode are as in [ExportOptions]; Mode 0 means
-	// 0600.
-	Workers  int
-	Progress func(done, total int64)
-	Mode     fs.FileMode
-}
+// PrivateExportOptions configures [ExportPrivate]: EvaluateURL (required)
+// is the base URL of the evaluation server ('serve --private' with the
+// key), absolute or relative to the export's base URL; Bits are the
+// prefix lengths whose buckets are written, each in 1..B (nil means
+// those of [PrefixLengths] below B, and B); MaxElements is the
+// evaluation server's max_elements (0 means [DefaultMaxElements]);
+// Workers, Progress and Mode are as in [ExportOptions].
+type PrivateExportOptions = privateapi.ExportOptions
 
 // ExportPrivate writes every bucket of a private index as a static file,
 // so that a web server, object store or CDN serving dir answers the
@@ -104,9 +86,9 @@ type PrivateExportOptions struct {
 //
 //	dir/v1/private/bucket/<p>/<HEX>  the bucket of each prefix of each length
 //	                                 p, HEX being ceil(p/4) uppercase hex
-//	                                 digits ([PrivateBucketPath]): the bytes
-//	                                 of a bucket-only response (see the
-//	                                 wire format), always padded
+//	                                 digits: the bytes of a bucket-only
+//	                                 response (see the wire format), always
+//	                                 padded
 //	dir/v1/private/key               the key document ([PrivateConfig]) with
 //	                                 evaluate_url and static_bucket_bits
 //	dir/v1/datasets, dir/v1/stats    as the private server answers them
@@ -117,80 +99,5 @@ type PrivateExportOptions struct {
 // the server answer a bucket with the same bytes. An index sealed before
 // padding was deterministic is refused: seal it again.
 func ExportPrivate(ctx context.Context, p *PrivateIndex, dir string, opts PrivateExportOptions) (ExportStats, error) {
-	if !p.DeterministicPadding() {
-		return ExportStats{}, fmt.Errorf("checker: export: the private index has no padding seed (sealed by an older phonecheck): seal it again, or its buckets' decoys would differ from a server's")
-	}
-	if opts.EvaluateURL == "" {
-		return ExportStats{}, fmt.Errorf("checker: export: a private export needs the evaluation server's URL")
-	}
-	pubRaw, err := hex.DecodeString(p.Index().Meta().Info[InfoPublicKey])
-	if err != nil {
-		return ExportStats{}, fmt.Errorf("%w: public key in header", ErrNotPrivate)
-	}
-	pub, err := ParseOPRFPublicKey(pubRaw)
-	if err != nil {
-		return ExportStats{}, err
-	}
-	if pub.ID() != p.KeyID() {
-		return ExportStats{}, fmt.Errorf("%w: header's public key %s and key id %s differ", ErrNotPrivate, pub.ID(), p.KeyID())
-	}
-	bits := slices.Clone(opts.Bits)
-	if len(bits) == 0 {
-		for _, b := range keyscheme.PrefixLengths {
-			if b < p.BucketBits() {
-				bits = append(bits, b)
-			}
-		}
-		bits = append(bits, p.BucketBits())
-	}
-	slices.Sort(bits)
-	bits = slices.Compact(bits)
-	for _, b := range bits {
-		if b < 1 || b > p.BucketBits() {
-			return ExportStats{}, fmt.Errorf("checker: export: prefix length %d bits: this index takes 1..%d", b, p.BucketBits())
-		}
-	}
-	fileMode := opts.Mode.Perm()
-	if fileMode == 0 {
-		fileMode = 0o600
-	}
-	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
-	for _, b := range bits {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(privateBucketDir[1:]), strconv.Itoa(b)), dirMode); err != nil {
-			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
-		}
-	}
-	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
-	// Check every length before writing a file: a length too short for
-	// the index fails here.
-	for _, b := range bits {
-		if _, err := p.p.AppendBucket(nil, 0, b, true); err != nil {
-			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
-		}
-	}
-	st, err := rangeenc.WriteFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() rangeenc.FileFunc {
-		var body []byte
-		return func(prefix uint64, bits int) (string, []byte, error) {
-			body = wire.AppendResponseHead(body[:0], &wire.Response{Bits: bits, Padded: true, KeyID: pub.idBytes()})
-			var err error
-			body, err = p.p.AppendBucket(body, prefix, bits, true)
-			if err != nil {
-				return "", nil, err
-			}
-			return filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, bits))), body, nil
-		}
-	})
-	if err != nil {
-		return st, err
-	}
-	maxElements := opts.MaxElements
-	if maxElements <= 0 {
-		maxElements = DefaultMaxElements
-	}
-	cfg := privateConfig(p, pub, maxElements)
-	cfg.EvaluateURL, cfg.StaticBucketBits = opts.EvaluateURL, bits
-	man := ExportManifest{Format: PrivateExportFormat, IndexID: rangeenc.IndexID(p.Index()), Bits: bits, Padding: true, ExportStats: st,
-		KeyID: p.KeyID(), EvaluateURL: opts.EvaluateURL}
-	return st, rangeenc.WriteJSONFiles(dir, fileMode, []rangeenc.JSONFile{
-		{Name: "v1/private/key", V: cfg}, {Name: "v1/datasets", V: PrivateInfo(p)}, {Name: "v1/stats", V: PrivateStats(p)}, {Name: "manifest.json", V: man}})
+	return privateapi.Export(ctx, p.p, dir, opts)
 }

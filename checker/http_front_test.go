@@ -32,6 +32,9 @@ type testFront struct {
 	handOffs atomic.Int64
 }
 
+// front returns a Front for hs, whose handler answers as s does.
+func (s *Server) front(hs *http.Server) *Front { return &Front{f: s.s.FrontOf(hs)} }
+
 // startFront serves s through a Front on a loopback port.
 func startFront(t testing.TB, s *Server, tune func(*Front)) (string, *testFront) {
 	t.Helper()
@@ -278,26 +281,6 @@ func testFrontMatchesNetHTTP(t *testing.T, tune func(*Front)) {
 	compareResponses(t, "metrics", a, b, false)
 	if !strings.Contains(a[0].body, `phonecheck_http_requests_total{code="200",route="/range/{prefix}"}`) {
 		t.Errorf("front requests are not counted in /metrics:\n%s", a[0].body)
-	}
-}
-
-// TestFrontPanic: a panic in a request answers 500, and the connection and
-// the server go on.
-func TestFrontPanic(t *testing.T) {
-	s, err := NewServer(testIndex(t, 100, ""), ServerOptions{Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.panicHook = func(r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "DEAD") {
-			panic("boom")
-		}
-	}
-	addr, _ := startFront(t, s, nil)
-	out, alive := exchange(t, addr, "GET /range/DEAD HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
-	if out[0].status != 500 || !strings.Contains(out[0].body, `"error"`) || !alive {
-		t.Errorf("panic: %d %q, connection alive %v", out[0].status, out[0].body, alive)
 	}
 }
 

@@ -120,11 +120,11 @@ func TestPhonecheckVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		pc := &PrivateClient{}
-		cfg := &PrivateConfig{BucketBits: 20, Datasets: ix.Datasets()}
+		cfg := &PrivateConfig{BucketBits: 20, Datasets: rangeDatasets(ix.Datasets())}
 		for _, s := range ix.Sets() {
 			cfg.Sets = append(cfg.Sets, s.Datasets)
 		}
-		res, err := pc.match(cfg, k.Public(), phone.Number{E164: e}, key, binary.BigEndian.Uint64(outs[0]), resp.Bucket)
+		res, err := pc.client().Match(cfg, k.Public().p, phone.Number{E164: e}, key, binary.BigEndian.Uint64(outs[0]), resp.Bucket)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,12 +7,12 @@ package checker
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 	"github.com/phonecheck/phonecheck/checker/internal/private"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+	"github.com/phonecheck/phonecheck/checker/internal/privateapi"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -62,7 +62,7 @@ var (
 	// ErrNoPrivateMode is returned by PrivateClient.Config when the key
 	// endpoint answers with something that is not JSON (a static host's
 	// page for any path): the server does not offer private mode.
-	ErrNoPrivateMode = errors.New("checker: the server does not offer private mode")
+	ErrNoPrivateMode = privateapi.ErrNoPrivateMode
 )
 
 // PrivateSet is one set of datasets that holds some keys: provenance in a

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+	"github.com/phonecheck/phonecheck/checker/internal/privateapi"
 
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
@@ -95,7 +96,7 @@ func TestExportPrivateSplit(t *testing.T) {
 	// A bucket file is what the server answers a bucket-only query with.
 	full := Key(f.exposed[0]) >> 52
 	for _, prefix := range []uint64{full, 0xABC} {
-		file, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(PrivateBucketPath(prefix, 12))))
+		file, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(privateapi.BucketPath(prefix, 12))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +195,9 @@ func TestEvaluateURLChecked(t *testing.T) {
 		{"https://127.0.0.1:9/", ""},
 	} {
 		var doc map[string]any
-		if err := json.Unmarshal(h.cfg, &doc); err != nil {
+		key := httptest.NewRecorder()
+		h.ServeKey(key, httptest.NewRequest("GET", PrivateKeyPath, nil))
+		if err := json.Unmarshal(key.Body.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
 		doc["evaluate_url"] = c.url

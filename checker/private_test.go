@@ -357,7 +357,7 @@ func TestWrongKey(t *testing.T) {
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == PrivateKeyPath {
 			cfg := PrivateConfig{Version: 1, Suite: OPRFSuite, Mode: "voprf", PublicKey: fmt.Sprintf("%x", other.Public().Bytes()),
-				KeyID: other.ID(), BucketBits: 20, MaxElements: 8, Datasets: ix.Datasets(), Sets: [][]int{{0}, {0, 1}, {1}}}
+				KeyID: other.ID(), BucketBits: 20, MaxElements: 8, Datasets: rangeDatasets(ix.Datasets()), Sets: [][]int{{0}, {0, 1}, {1}}}
 			json.NewEncoder(w).Encode(cfg)
 			return
 		}

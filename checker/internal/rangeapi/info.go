@@ -34,3 +34,11 @@ type Dataset struct {
 	Date   string `json:"date,omitempty"`
 	Source string `json:"source,omitempty"`
 }
+
+// Stats is the body of GET /v1/stats: numbers per country, index-wide
+// and per dataset.
+type Stats struct {
+	Keys      int64                       `json:"keys"`
+	Countries map[string]int64            `json:"countries"`
+	Datasets  map[string]map[string]int64 `json:"datasets,omitempty"` // per dataset, per country
+}

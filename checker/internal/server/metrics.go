@@ -1,6 +1,4 @@
-package checker
-
-// This file owns github.com/prometheus/client_golang: no other file imports it.
+package server
 
 import (
 	"net/http"

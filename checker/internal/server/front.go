@@ -1,4 +1,4 @@
-package checker
+package server
 
 import (
 	"context"
@@ -29,11 +29,11 @@ type Front struct {
 // Front returns a Front for s: call [Front.Serve] with a listener, and
 // [Front.Shutdown] or [Front.Close] to stop. The limits are those of
 // [Server.HTTPServer].
-func (s *Server) Front() *Front { return s.front(s.HTTPServer("")) }
+func (s *Server) Front() *Front { return s.FrontOf(s.HTTPServer("")) }
 
-// front returns a Front for hs, whose handler answers as s does: s, or a
-// wrapper of it that reads no request header s does not read.
-func (s *Server) front(hs *http.Server) *Front {
+// FrontOf returns a Front for hs, whose handler answers as s does: s, or
+// a wrapper of it that reads no request header s does not read.
+func (s *Server) FrontOf(hs *http.Server) *Front {
 	return &Front{srv: httpfront.New(hs, httpfront.Config{Take: leanRequest, Headers: leanHeaders, Logger: s.log})}
 }
 

@@ -4,7 +4,7 @@ import "github.com/phonecheck/phonecheck/checker/internal/oprf"
 
 // OPRFSuite is the one OPRF suite of the private mode: RFC 9497 in its
 // verifiable mode (VOPRF, mode 0x01) over ristretto255 with SHA-512. On the
-// wire it is suite id 1 ([wireSuite]).
+// wire it is suite id 1.
 const OPRFSuite = oprf.Suite
 
 // OPRFInputLabel prefixes every OPRF input: the input of a number is this
@@ -13,14 +13,6 @@ const OPRFSuite = oprf.Suite
 // plain index into a private one without the raw datasets; see the
 // package documentation for why that loses nothing.
 const OPRFInputLabel = oprf.InputLabel
-
-// Sizes of the encodings, in bytes.
-const (
-	ElementSize = oprf.ElementSize // a ristretto255 element (blinded or evaluated)
-	ScalarSize  = oprf.ScalarSize  // a ristretto255 scalar, little-endian
-	ProofSize   = oprf.ProofSize
-	KeyIDSize   = oprf.KeyIDSize // bytes of SHA-256 over the public key; 16 hex digits
-)
 
 // Errors of the OPRF layer.
 var (
@@ -56,9 +48,6 @@ func DeriveOPRFKey(seed, info []byte) (*OPRFKey, error) {
 	return wrapKey(oprf.DeriveKey(seed, info))
 }
 
-// ParseKeyFile decodes the bytes of a key file.
-func ParseKeyFile(data []byte) (*OPRFKey, error) { return wrapKey(oprf.ParseKeyFile(data)) }
-
 // LoadOPRFKey reads a key file. On Unix it refuses a file that group or
 // others may read or write ([ErrKeyPermissions]): the key is what keeps
 // a private index from being harvested.
@@ -74,7 +63,7 @@ func wrapKey(k *oprf.Key, err error) (*OPRFKey, error) {
 // Public returns the key's public half.
 func (k *OPRFKey) Public() *OPRFPublicKey { return &OPRFPublicKey{p: k.k.Public()} }
 
-// ID returns the key id: the first [KeyIDSize] bytes of SHA-256 over the
+// ID returns the key id: the first [oprf.KeyIDSize] bytes of SHA-256 over the
 // public key, as 16 hex digits. Index headers and responses carry it.
 func (k *OPRFKey) ID() string { return k.k.ID() }
 
@@ -103,7 +92,7 @@ func (p *OPRFPublicKey) Bytes() []byte { return p.p.Bytes() }
 func (p *OPRFPublicKey) ID() string { return p.p.ID() }
 
 // idBytes returns the key id as the 8 bytes responses carry.
-func (p *OPRFPublicKey) idBytes() [KeyIDSize]byte { return p.p.IDBytes() }
+func (p *OPRFPublicKey) idBytes() [oprf.KeyIDSize]byte { return p.p.IDBytes() }
 
 // Equal reports whether p and q are the same key.
 func (p *OPRFPublicKey) Equal(q *OPRFPublicKey) bool { return q != nil && p.p.Equal(q.p) }

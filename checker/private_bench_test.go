@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 )
 
@@ -145,7 +146,7 @@ func BenchmarkPrivateQuery(b *testing.B) {
 			crypto := time.Since(start)
 			b.ReportMetric(float64(crypto.Microseconds())/float64(b.N), "evaluate-us")
 			b.ReportMetric(elapsed.Seconds()/crypto.Seconds(), "x-evaluate")
-			fixed := wire.ResponseHeaderSize + ElementSize + ProofSize + 5
+			fixed := wire.ResponseHeaderSize + oprf.ElementSize + oprf.ProofSize + 5
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "queries/s")
 			b.ReportMetric(float64(len(body)), "req-bytes")
 			b.ReportMetric(float64(respBytes), "resp-bytes")

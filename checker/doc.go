@@ -1,10 +1,15 @@
 // Package checker answers "is this phone number in a known leak?".
 //
-// It is the only package of phonecheck that knows what a phone number is:
-// it normalizes messy leak rows to E.164 ([Normalize]), hashes them under a
-// versioned scheme ([Key], [HashScheme]), feeds them to a
-// [github.com/phonecheck/phonecheck/hashset.Builder] ([Ingest]), and looks
-// numbers up in the resulting index ([Checker]).
+// It is phonecheck's public API, a small facade over the internal packages
+// that do the work: it builds an index from leak datasets ([Ingest]: rows
+// normalized by [github.com/phonecheck/phonecheck/checker/phone], hashed
+// under a versioned scheme ([Key], [HashScheme]), stored by a
+// [github.com/phonecheck/phonecheck/hashset.Builder]), looks numbers up in
+// it ([Checker]), checks whole files ([Batch]), serves and queries ranges
+// ([Server], [Client], [Export]) and runs the private mode ([Seal],
+// [PrivateClient]). Its handle types wrap internal pointers, so the
+// internals move without changing this API; docs/architecture.md draws the
+// packages.
 //
 // # Privacy model
 //
@@ -16,7 +21,7 @@
 //  1. A plain hash of a phone number is not a secret: anyone can hash every
 //     valid number of a country in seconds to minutes. An index file, a
 //     published bloom filter, or a range API answering with plain-hash
-//     suffixes republishes the leak. Plain mode (this package today) is for
+//     suffixes republishes the leak. Plain mode is for
 //     an operator's own trusted use: local checks, their own batch runs.
 //     Index files are written readable by their owner only.
 //  2. Remote checks send only a short prefix of the hash (k-anonymity), and
@@ -34,25 +39,27 @@
 //     server, the client and a harvester learn in each mode, and what rate
 //     limiting buys; the private/wire package has the wire format byte by byte.
 //  4. Logs, errors and metrics never hold a full number or a full hash:
-//     [Redact] gives the form they use (country code and last two digits).
-//     [NormalizeError] carries only a reason, never the input.
+//     [phone.Redact] gives the form they use (country code and last two
+//     digits); [phone.NormalizeError] carries only a reason, never the
+//     input.
 //
 // # Reading guide
 //
-// From main() to the inner loop in five hops:
+// From main() to the inner loop in five hops (docs/architecture.md has
+// the serving path too):
 //
-//  1. cmd/phonecheck/main.go: the command table; build.go's runBuild.
-//  2. [Ingest], then internal/ingest's Read: opens every dataset file
-//     (ingest.OpenInput), then per file internal/pipeline's Run runs a
-//     reader goroutine, normalizing workers and an in-order collector.
-//  3. ingest's normalizeRecord: the fast path
-//     ([phone.Normalizer.AppendE164]: clean, then the library's parse and
-//     IsValidNumber replayed over metadata compiled to digit automata),
-//     falling back to [phone.Normalize] itself for shapes it does not
-//     follow; then [Key] (SHA-256, top 8 bytes). Batch checks take the
-//     same path (internal/batch's process).
+//  1. The command's main looks the subcommand up in its table; runBuild
+//     calls [Ingest].
+//  2. internal/ingest's Read opens every dataset file (format and column
+//     sniffed, decompressed) and runs internal/pipeline's Run on each: a
+//     reader goroutine, normalizing workers, an in-order collector.
+//  3. The worker's loop: [phone.Normalizer.AppendE164] (clean, then the
+//     library's parse and IsValidNumber replayed over metadata compiled
+//     to digit automata, the library itself for shapes it does not
+//     follow), then [Key] (SHA-256, top 8 bytes). Batch checks take the
+//     same path (internal/batch).
 //  4. hashset.Builder.Add, then [Build.WriteFile]: radix sort, dedup,
 //     provenance, bloom filter, one file renamed into place.
-//  5. The lookup side: cmd/phonecheck/check.go's runCheck, [Checker.Check],
-//     [Checker.Lookup], hashset.Reader.Contains.
+//  5. The lookup side: runCheck, [Checker.Check], [Checker.Lookup],
+//     hashset.Reader.Contains.
 package checker

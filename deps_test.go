@@ -75,7 +75,7 @@ var depsRules = map[string][]string{
 		"checker/phone", "checker/internal/keyscheme", "checker/internal/oprf",
 		"checker/internal/private", "checker/internal/private/wire",
 		"checker/internal/rangeapi", "checker/internal/rangeapi/rangeenc",
-		"checker/internal/ingest", "checker/internal/batch",
+		"checker/internal/ingest", "checker/internal/batch", "checker/internal/pipeline",
 		"golang.org/x/time/rate",
 	},
 	// The HTTP server: routes, swaps, documents, the fast path's wiring,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/internal/oprf"
+	"github.com/phonecheck/phonecheck/checker/internal/pipeline"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
@@ -175,44 +176,30 @@ func (c *Client) LookupBatch(ctx context.Context, ns []phone.Number) ([]Result, 
 	return res, nil
 }
 
-// runJobs runs jobs on workers goroutines (0 means 4) and returns the
-// first error, cancelling the rest.
+// runJobs runs jobs on workers goroutines (0 means 4: they wait on the
+// network, not the CPU) and returns the first error, cancelling the
+// context the others run under.
 func runJobs[J ~func(context.Context) error](ctx context.Context, jobs []J, workers int) error {
 	if workers <= 0 {
 		workers = 4
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan J)
 	var (
-		wg    sync.WaitGroup
 		once  sync.Once
 		first error
 	)
-	for range min(workers, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range ch {
-				if err := j(ctx); err != nil {
-					once.Do(func() { first = err; cancel() })
-				}
+	err := pipeline.For(ctx, len(jobs), 1, workers, func() func(lo, hi int) error {
+		return func(lo, _ int) error {
+			err := jobs[lo](ctx)
+			if err != nil {
+				once.Do(func() { first = err; cancel() })
 			}
-		}()
-	}
-	for _, j := range jobs {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
+			return err
 		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(ch)
-	wg.Wait()
+	})
 	if first != nil {
 		return first
 	}
-	return ctx.Err()
+	return err
 }

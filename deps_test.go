@@ -54,7 +54,7 @@ var depsRules = map[string][]string{
 	},
 	"checker/internal/private": {
 		"checker/internal/keyscheme", "checker/internal/oprf", "checker/internal/private/wire",
-		"hashset",
+		"checker/internal/pipeline", "hashset",
 	},
 	"checker/internal/rangeapi":          {"checker/internal/keyscheme", "checker/phone"},
 	"checker/internal/rangeapi/rangeenc": {"checker/internal/rangeapi", "hashset"},

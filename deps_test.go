@@ -54,10 +54,10 @@ var depsRules = map[string][]string{
 	},
 	"checker/internal/private": {
 		"checker/internal/keyscheme", "checker/internal/oprf", "checker/internal/private/wire",
-		"hashset",
+		"checker/internal/pipeline", "hashset",
 	},
 	"checker/internal/rangeapi":          {"checker/internal/keyscheme", "checker/phone"},
-	"checker/internal/rangeapi/rangeenc": {"checker/internal/rangeapi", "hashset"},
+	"checker/internal/rangeapi/rangeenc": {"checker/internal/rangeapi", "checker/internal/pipeline", "hashset"},
 	"checker/internal/pipeline":          {},
 	"checker/internal/ingest": {
 		"checker/phone", "checker/internal/keyscheme", "checker/internal/pipeline",

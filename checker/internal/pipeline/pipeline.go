@@ -3,9 +3,11 @@
 // In [Run], one goroutine reads chunks of input, workers process them,
 // and the caller receives them back in input order.
 //
-// [Run] is the shape of every long pass over a file: a build reading a
-// dataset, a batch check reading subscribers. [For] is the shape of a pass
-// over an index range with no order to keep.
+// [Run] is the shape of every long pass whose results one goroutine must
+// take in turn: a build reading a dataset, a batch check reading
+// subscribers, a seal feeding private keys to one index builder. [For] is
+// the shape of a pass over a range of numbers with no order to keep, such
+// as an export writing one file per prefix.
 package pipeline
 
 import (

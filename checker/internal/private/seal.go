@@ -11,12 +11,11 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/internal/oprf"
+	"github.com/phonecheck/phonecheck/checker/internal/pipeline"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -97,11 +96,16 @@ func finishSeal(rep *SealReport, st hashset.BuildStats, err error, start time.Ti
 	return rep, nil
 }
 
-type sealJob struct {
+// sealChunk is a run of plain keys on its way through [seal]: the keys
+// and their dataset sets in, their private keys out.
+type sealChunk struct {
 	keys []uint64
 	sets [][]int
 	out  []uint64
 }
+
+// sealChunkKeys is the most keys a sealChunk holds.
+const sealChunkKeys = 4096
 
 func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashset.Builder, *SealReport, error) {
 	start := time.Now()
@@ -182,78 +186,61 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashse
 		}
 	}
 
-	// Pass 2: reader -> workers -> this goroutine, which owns the builder.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan *sealJob, workers*2)
-	done := make(chan *sealJob, workers*2)
-	var readErr error
-	go func() {
-		defer close(jobs)
-		for c := uint64(0); c < 1<<sealChunkBits; c++ {
-			es, err := plain.Range(c, sealChunkBits)
-			if err != nil {
-				readErr = err
-				return
-			}
-			for len(es) > 0 {
-				n := min(len(es), 4096)
-				j := &sealJob{keys: make([]uint64, n), sets: make([][]int, n), out: make([]uint64, n)}
-				for i, e := range es[:n] {
-					j.keys[i], j.sets[i] = e.Key, e.Datasets
+	// Pass 2: the plain keys in index order are sealed on the workers
+	// and added to the builder, which only this goroutine touches.
+	var (
+		n, total = int64(0), plain.Len()
+		last     time.Time
+		next     uint64          // the next range to read
+		es       []hashset.Entry // what is left of the range read last
+	)
+	err := pipeline.Run(ctx, pipeline.Stages[sealChunk]{
+		Workers: workers,
+		Read: func(c *sealChunk) (bool, error) {
+			for len(es) == 0 {
+				if next == 1<<sealChunkBits {
+					return false, io.EOF
 				}
-				es = es[n:]
-				select {
-				case jobs <- j:
-				case <-ctx.Done():
-					return
+				var err error
+				if es, err = plain.Range(next, sealChunkBits); err != nil {
+					return false, err
 				}
+				next++
 			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+			cut := min(len(es), sealChunkKeys)
+			c.keys, c.sets = c.keys[:0], c.sets[:0]
+			for _, e := range es[:cut] {
+				c.keys, c.sets = append(c.keys, e.Key), append(c.sets, e.Datasets)
+			}
+			es = es[cut:]
+			return true, nil
+		},
+		NewWorker: func() func(context.Context, *sealChunk) {
 			s := opts.Key.NewSealer()
-			for j := range jobs {
-				s.Outputs(j.keys, j.out)
-				for i, k := range j.keys {
-					j.out[i] = wire.PrivateKey(k, j.out[i], bb)
-				}
-				select {
-				case done <- j:
-				case <-ctx.Done():
-					return
+			return func(_ context.Context, c *sealChunk) {
+				c.out = slices.Grow(c.out[:0], len(c.keys))[:len(c.keys)]
+				sealInto(s, c.keys, c.out, bb)
+			}
+		},
+		Emit: func(c *sealChunk) error {
+			for i, pk := range c.out {
+				for _, d := range c.sets[i] {
+					b.Add(pk, d, 0)
 				}
 			}
-		}()
-	}
-	go func() { wg.Wait(); close(done) }()
-	var n int64
-	total := plain.Len()
-	var last time.Time
-	for j := range done {
-		for i, pk := range j.out {
-			for _, d := range j.sets[i] {
-				b.Add(pk, d, 0)
+			n += int64(len(c.keys))
+			if opts.Progress != nil && time.Since(last) > 100*time.Millisecond {
+				opts.Progress(n, total)
+				last = time.Now()
 			}
-		}
-		n += int64(len(j.keys))
-		if opts.Progress != nil && time.Since(last) > 100*time.Millisecond {
-			opts.Progress(n, total)
-			last = time.Now()
-		}
-		if ctx.Err() != nil {
-			break
-		}
+			return nil
+		},
+	})
+	if err == nil {
+		err = ctx.Err()
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, nil, err
-	}
-	if readErr != nil {
-		return nil, nil, readErr
 	}
 	if n != total {
 		return nil, nil, fmt.Errorf("checker: seal: read %d keys of %d", n, total)
@@ -266,32 +253,26 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions) (*hashse
 		KeyID: opts.Key.ID(), PerSecond: float64(total) / el.Seconds()}, nil
 }
 
+// sealInto writes to out the private keys of keys under s's key, b
+// bucket bits: the work of one worker on one chunk.
+func sealInto(s *oprf.Sealer, keys, out []uint64, b int) {
+	s.Outputs(keys, out)
+	for i, k := range keys {
+		out[i] = wire.PrivateKey(k, out[i], b)
+	}
+}
+
 // SealKeys computes the private keys of plain keys under k with the
-// given number of goroutines: Seal's inner loop, without the index around
-// it, for benchmarks and tests.
+// given number of goroutines (0 means GOMAXPROCS): Seal's inner loop,
+// without the index around it, for benchmarks and tests.
 func SealKeys(k *oprf.Key, keys []uint64, b, workers int) []uint64 {
 	out := make([]uint64, len(keys))
-	var next atomic.Int64
-	const chunk = 64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := k.NewSealer()
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= len(keys) {
-					return
-				}
-				hi := min(lo+chunk, len(keys))
-				s.Outputs(keys[lo:hi], out[lo:hi])
-				for i := lo; i < hi; i++ {
-					out[i] = wire.PrivateKey(keys[i], out[i], b)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	pipeline.For(context.Background(), len(keys), 64, workers, func() func(lo, hi int) error {
+		s := k.NewSealer()
+		return func(lo, hi int) error {
+			sealInto(s, keys[lo:hi], out[lo:hi], b)
+			return nil
+		}
+	})
 	return out
 }

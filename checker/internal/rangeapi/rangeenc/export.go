@@ -7,11 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 
+	"github.com/phonecheck/phonecheck/checker/internal/pipeline"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -153,69 +152,39 @@ type FileFunc func(prefix uint64, bits int) (path string, body []byte, err error
 // from newFile, reporting progress as files are written. Each file
 // replaces its path whole. The first error stops every worker.
 func WriteFiles(ctx context.Context, bits []int, workers int, mode fs.FileMode, progress func(done, total int64), newFile func() FileFunc) (ExportStats, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	// The files are numbered in one run, the lengths in the order of bits:
+	// file i, for starts[j] <= i < starts[j+1], is prefix i-starts[j] of
+	// length bits[j].
+	starts := make([]int, len(bits)+1)
+	for j, b := range bits {
+		starts[j+1] = starts[j] + 1<<b
 	}
-	var total int64
-	for _, b := range bits {
-		total += 1 << b
-	}
-	type job struct {
-		bits     int
-		first, n uint64
-	}
-	jobs := make(chan job)
-	var (
-		st       ExportStats
-		done     atomic.Int64
-		firstErr error
-		errOnce  sync.Once
-		wg       sync.WaitGroup
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			file := newFile()
-			for j := range jobs {
-				for prefix := j.first; prefix < j.first+j.n; prefix++ {
-					path, body, err := file(prefix, j.bits)
+	total := starts[len(bits)]
+	var written, done atomic.Int64
+	err := pipeline.For(ctx, total, 1024, workers, func() func(lo, hi int) error {
+		file := newFile()
+		return func(lo, hi int) error {
+			for j, b := range bits {
+				for i := max(lo, starts[j]); i < min(hi, starts[j+1]); i++ {
+					path, body, err := file(uint64(i-starts[j]), b)
 					if err == nil {
 						err = replaceFile(path, body, mode)
 					}
 					if err != nil {
-						errOnce.Do(func() { firstErr = fmt.Errorf("checker: export: %w", err) })
-						cancel()
-						return
+						return fmt.Errorf("checker: export: %w", err)
 					}
-					atomic.AddInt64(&st.Bytes, int64(len(body)))
-				}
-				d := done.Add(int64(j.n))
-				if progress != nil {
-					progress(d, total)
+					written.Add(int64(len(body)))
 				}
 			}
-		}()
-	}
-send:
-	for _, b := range bits {
-		const chunk = 1024
-		for prefix := uint64(0); prefix < 1<<b; prefix += chunk {
-			select {
-			case jobs <- job{bits: b, first: prefix, n: min(chunk, 1<<b-prefix)}:
-			case <-ctx.Done():
-				break send
+			d := done.Add(int64(hi - lo))
+			if progress != nil {
+				progress(d, int64(total))
 			}
+			return nil
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return st, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	})
+	st := ExportStats{Bytes: written.Load()}
+	if err != nil {
 		return st, err
 	}
 	st.Files = done.Load()

@@ -49,7 +49,7 @@ import (
 // concurrent use.
 //
 // A Server is an http.Handler for any net/http server ([Server.HTTPServer]
-// configures one for load); [Server.Front] serves it faster, with a lean
+// configures one for load); [Server.EventServer] serves it faster, with a lean
 // HTTP/1.1 path for the hot routes in front of net/http.
 type Server struct {
 	s *server.Server
@@ -156,13 +156,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.s.ServeHT
 // Server's logger.
 func (s *Server) HTTPServer(addr string) *http.Server { return s.s.HTTPServer(addr) }
 
-// Front serves a [Server] on listeners, faster than net/http alone:
+// EventServer serves a [Server] on listeners, faster than net/http alone:
 // simple keep-alive HTTP/1.1 requests to the range, info and private
 // query routes take a lean path (served by event loops on Linux), and
 // everything else is served by net/http as [Server.HTTPServer] configures
 // it, with the same answers byte for byte but the Date. Create it with
-// [Server.Front].
-type Front struct {
+// [Server.EventServer].
+type EventServer struct {
 	// EventLoops is the number of event loops serving the connections
 	// of TCP listeners on Linux: 0 for one fewer than GOMAXPROCS (at
 	// least one), negative for none (a goroutine per connection, as on
@@ -170,29 +170,29 @@ type Front struct {
 	EventLoops int
 
 	once sync.Once
-	f    *server.Front
+	f    *server.EventServer
 }
 
-// Front returns a Front for s: call [Front.Serve] with a listener, and
-// [Front.Shutdown] or [Front.Close] to stop. The limits are those of
-// [Server.HTTPServer].
-func (s *Server) Front() *Front { return &Front{f: s.s.Front()} }
+// EventServer returns an EventServer for s: call [EventServer.Serve]
+// with a listener, and [EventServer.Shutdown] or [EventServer.Close] to
+// stop. The limits are those of [Server.HTTPServer].
+func (s *Server) EventServer() *EventServer { return &EventServer{f: s.s.EventServer()} }
 
-// Serve accepts connections on ln until [Front.Shutdown] or
-// [Front.Close], and then returns [http.ErrServerClosed]; other errors
+// Serve accepts connections on ln until [EventServer.Shutdown] or
+// [EventServer.Close], and then returns [http.ErrServerClosed]; other errors
 // are returned as they come. Serve closes ln.
-func (f *Front) Serve(ln net.Listener) error {
+func (f *EventServer) Serve(ln net.Listener) error {
 	f.once.Do(func() { f.f.EventLoops = f.EventLoops })
 	return f.f.Serve(ln)
 }
 
-// Shutdown stops the front gracefully, as [http.Server.Shutdown] does:
+// Shutdown stops the event server gracefully, as [http.Server.Shutdown] does:
 // it closes the listeners, then closes connections as they become idle,
 // and returns once none is left or ctx is done (with ctx's error).
-func (f *Front) Shutdown(ctx context.Context) error { return f.f.Shutdown(ctx) }
+func (f *EventServer) Shutdown(ctx context.Context) error { return f.f.Shutdown(ctx) }
 
 // Close closes the listeners and every connection at once.
-func (f *Front) Close() error { return f.f.Close() }
+func (f *EventServer) Close() error { return f.f.Close() }
 
 // IsLoopback reports whether addr (host:port, as given to a listener)
 // binds to loopback only. An empty host or a wildcard binds every

@@ -28,15 +28,15 @@ import (
 // testFront is a Front and the connections it handed to net/http, as
 // net/http reports them to ConnState.
 type testFront struct {
-	*Front
+	*EventServer
 	handOffs atomic.Int64
 }
 
 // front returns a Front for hs, whose handler answers as s does.
-func (s *Server) front(hs *http.Server) *Front { return &Front{f: s.s.FrontOf(hs)} }
+func (s *Server) front(hs *http.Server) *EventServer { return &EventServer{f: s.s.EventServerOf(hs)} }
 
 // startFront serves s through a Front on a loopback port.
-func startFront(t testing.TB, s *Server, tune func(*Front)) (string, *testFront) {
+func startFront(t testing.TB, s *Server, tune func(*EventServer)) (string, *testFront) {
 	t.Helper()
 	tf := &testFront{}
 	hs := s.HTTPServer("")
@@ -45,8 +45,8 @@ func startFront(t testing.TB, s *Server, tune func(*Front)) (string, *testFront)
 			tf.handOffs.Add(1)
 		}
 	}
-	tf.Front = s.front(hs)
-	f := tf.Front
+	tf.EventServer = s.front(hs)
+	f := tf.EventServer
 	if tune != nil {
 		tune(f)
 	}
@@ -174,20 +174,20 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 // (where the system has them) and a goroutine per connection.
 var frontModes = []struct {
 	name string
-	tune func(*Front)
+	tune func(*EventServer)
 }{
 	{"event loops", nil},
-	{"goroutines", func(f *Front) { f.EventLoops = -1 }},
+	{"goroutines", func(f *EventServer) { f.EventLoops = -1 }},
 }
 
 // forFrontModes runs test once in each front mode.
-func forFrontModes(t *testing.T, test func(t *testing.T, tune func(*Front))) {
+func forFrontModes(t *testing.T, test func(t *testing.T, tune func(*EventServer))) {
 	for _, m := range frontModes {
 		t.Run(m.name, func(t *testing.T) { test(t, m.tune) })
 	}
 }
 
-func testFrontMatchesNetHTTP(t *testing.T, tune func(*Front)) {
+func testFrontMatchesNetHTTP(t *testing.T, tune func(*EventServer)) {
 	s := newTestServer(t, 3000)
 	fast, front := startFront(t, s, tune)
 	ref := startNetHTTP(t, s)

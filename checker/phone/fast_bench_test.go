@@ -33,7 +33,7 @@ func benchInputs(tb testing.TB, form string, n int) []string {
 // BenchmarkNormalize times the fast path (ns/op) and, in the same run, the
 // library path, Normalize, on the same inputs, by input form:
 //
-//	go test ./checker -run '^$' -bench Normalize -benchtime 2s
+//	go test ./checker/phone -run '^$' -bench Normalize -benchtime 2s
 //
 // Metrics: ns/op (fast path), lib-ns/op (Normalize), speedup (their
 // ratio), fast-% (inputs the fast path answered itself).

@@ -27,9 +27,9 @@ country.
 The counts come from the phonenumbers metadata: for each region, the digit
 strings of each possible length that the region's patterns accept, counted
 with an automaton over the digits. The table ships in the binary
-(checker/anonymity_table.go); --compute counts afresh instead of printing
-the shipped table, and --go writes the table as that Go file (go generate
-./checker runs it). REGION arguments (e.g. US SG 001/800) limit the output.
+(checker/internal/keyscheme/anonymity_table.go); --compute counts afresh
+instead of printing the shipped table, and --go writes the table as that
+Go file (go generate ./checker/internal/keyscheme runs it). REGION arguments (e.g. US SG 001/800) limit the output.
 `,
 }
 

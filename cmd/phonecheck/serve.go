@@ -141,8 +141,8 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	front := srv.Front()
-	front.EventLoops = f.lanes
+	es := srv.EventServer()
+	es.EventLoops = f.lanes
 	if ixs.Private != nil {
 		limit := "no rate limit"
 		if popts.Rate > 0 {
@@ -162,7 +162,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	errc := make(chan error, 1)
-	go func() { errc <- front.Serve(ln) }()
+	go func() { errc <- es.Serve(ln) }()
 	if testServeListening != nil {
 		testServeListening(ln.Addr().String())
 	}
@@ -200,8 +200,8 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 			fmt.Fprintln(errw, "phonecheck: shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := front.Shutdown(sctx); err != nil {
-				front.Close()
+			if err := es.Shutdown(sctx); err != nil {
+				es.Close()
 			}
 			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err

@@ -220,7 +220,7 @@ func TestFrontLanesBackpressure(t *testing.T) {
 			t.Fatalf("answer %d (%s): %d, body differs from the handler's", i, target, resp.StatusCode)
 		}
 	}
-	if !lanesOn(f.Server) {
+	if !eventLoopsOn(f.Server) {
 		if runtime.GOOS == "linux" {
 			t.Fatal("no event loops on Linux")
 		}
@@ -262,7 +262,7 @@ func TestFrontLanesClose(t *testing.T) {
 		conns = append(conns, c)
 	}
 	time.Sleep(50 * time.Millisecond) // every connection reaches its loop
-	if !lanesOn(f.Server) && runtime.GOOS == "linux" {
+	if !eventLoopsOn(f.Server) && runtime.GOOS == "linux" {
 		t.Fatal("no event loops on Linux")
 	}
 	f.Close()

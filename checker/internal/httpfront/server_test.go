@@ -48,7 +48,7 @@ func newFront(th *testHandler, tune func(*Server)) *front {
 	f := &front{th: th}
 	hook := th.hook
 	th.hook = func(r *http.Request) {
-		if lanesOn(f.Server) && r.Method != http.MethodPost && !onEventLoop() {
+		if eventLoopsOn(f.Server) && r.Method != http.MethodPost && !onEventLoop() {
 			f.offLoop.Add(1)
 		}
 		if hook != nil {
@@ -211,8 +211,8 @@ func forFrontModes(t *testing.T, test func(t *testing.T, tune func(*Server))) {
 	}
 }
 
-// lanesOn reports whether s serves its connections in event loops.
-func lanesOn(s *Server) bool {
+// eventLoopsOn reports whether s serves its connections in event loops.
+func eventLoopsOn(s *Server) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.loops) > 0
@@ -385,7 +385,7 @@ func testFrontTimeouts(t *testing.T, tune func(*Server)) {
 // idle connections and stops Serve.
 func TestFrontShutdown(t *testing.T) {
 	forFrontModes(t, testFrontShutdown)
-	// Both connections in one lane, which the request under way holds:
+	// Both connections in one event loop, which the request under way holds:
 	// the idle one is closed all the same.
 	t.Run("one event loop", func(t *testing.T) { testFrontShutdown(t, func(s *Server) { s.EventLoops = 1 }) })
 }

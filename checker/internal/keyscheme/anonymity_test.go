@@ -9,10 +9,10 @@ import (
 
 // TestAnonymityTableFresh recomputes a few regions from the metadata and
 // compares them with the shipped table: a library update that changes
-// the metadata shows here. Run 'go generate ./checker' to refresh.
+// the metadata shows here. Run 'go generate ./checker/internal/keyscheme' to refresh.
 func TestAnonymityTableFresh(t *testing.T) {
 	if anonymityMetadata != phone.PhonenumbersVersion {
-		t.Errorf("table computed from %q, the library is %q: run go generate ./checker", anonymityMetadata, phone.PhonenumbersVersion)
+		t.Errorf("table computed from %q, the library is %q: run go generate ./checker/internal/keyscheme", anonymityMetadata, phone.PhonenumbersVersion)
 	}
 	rows, err := ComputeValidNumbers("US", "SG", "HK", "EG", "GB", "001/800", "NU")
 	if err != nil {
@@ -23,7 +23,7 @@ func TestAnonymityTableFresh(t *testing.T) {
 	}
 	for _, r := range rows {
 		if got := validNumbers[r.Key]; got != r.Valid || r.Valid == 0 {
-			t.Errorf("%s: shipped %d, computed %d: run go generate ./checker", r.Key, got, r.Valid)
+			t.Errorf("%s: shipped %d, computed %d: run go generate ./checker/internal/keyscheme", r.Key, got, r.Valid)
 		}
 	}
 }

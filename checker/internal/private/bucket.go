@@ -206,11 +206,6 @@ func (sc *bucketScratch) small() bool {
 	return cap(sc.keys) <= 1<<16 && cap(sc.ds) <= 1<<16 && cap(sc.out) <= 1<<17
 }
 
-// decoys returns the want decoys of a bucket, sorted by value. Each
-// candidate takes two words of the stream, a value and a set id draw;
-// a candidate that collides with a real entry (keys under mask,
-// ascending) or an earlier candidate, about n²/2^(64-p) likely, is
-
 // mergePack packs the real entries (keys, below 2^64-1 and ascending,
 // with their set ids) and the decoys (sorted), merged, each value or'ed
 // with hi, into sc.pk and their set ids into sc.out; and says whether a

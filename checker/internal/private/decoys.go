@@ -7,6 +7,10 @@ import (
 	"slices"
 )
 
+// decoys returns the want decoys of a bucket, sorted by value. Each
+// candidate takes two words of the stream, a value and a set id draw;
+// a candidate that collides with a real entry (keys under mask,
+// ascending) or an earlier candidate, about n²/2^(64-p) likely, is
 // skipped. (packBucket takes the same steps, with the check for real
 // entries in its merge.)
 func (p *Index) decoys(sc *bucketScratch, prefix uint64, nbits int, mask uint64, keys []uint64, want int) []decoy {

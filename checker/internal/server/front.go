@@ -9,13 +9,13 @@ import (
 	"github.com/phonecheck/phonecheck/checker/internal/httpfront"
 )
 
-// Front serves a [Server] on listeners, faster than net/http alone:
+// EventServer serves a [Server] on listeners, faster than net/http alone:
 // simple keep-alive HTTP/1.1 requests to the range, info and private
 // query routes take a lean path (served by event loops on Linux), and
 // everything else is served by net/http as [Server.HTTPServer] configures
 // it, with the same answers byte for byte but the Date. Create it with
-// [Server.Front].
-type Front struct {
+// [Server.EventServer].
+type EventServer struct {
 	// EventLoops is the number of event loops serving the connections
 	// of TCP listeners on Linux: 0 for one fewer than GOMAXPROCS (at
 	// least one), negative for none (a goroutine per connection, as on
@@ -26,15 +26,15 @@ type Front struct {
 	srv  *httpfront.Server
 }
 
-// Front returns a Front for s: call [Front.Serve] with a listener, and
-// [Front.Shutdown] or [Front.Close] to stop. The limits are those of
-// [Server.HTTPServer].
-func (s *Server) Front() *Front { return s.FrontOf(s.HTTPServer("")) }
+// EventServer returns an EventServer for s: call [EventServer.Serve]
+// with a listener, and [EventServer.Shutdown] or [EventServer.Close] to
+// stop. The limits are those of [Server.HTTPServer].
+func (s *Server) EventServer() *EventServer { return s.EventServerOf(s.HTTPServer("")) }
 
-// FrontOf returns a Front for hs, whose handler answers as s does: s, or
+// EventServerOf returns an EventServer for hs, whose handler answers as s does: s, or
 // a wrapper of it that reads no request header s does not read.
-func (s *Server) FrontOf(hs *http.Server) *Front {
-	return &Front{srv: httpfront.New(hs, httpfront.Config{Take: leanRequest, Headers: leanHeaders, Logger: s.log})}
+func (s *Server) EventServerOf(hs *http.Server) *EventServer {
+	return &EventServer{srv: httpfront.New(hs, httpfront.Config{Take: leanRequest, Headers: leanHeaders, Logger: s.log})}
 }
 
 // leanRequest reports the requests the lean path may serve: GET and HEAD
@@ -55,18 +55,18 @@ func leanRequest(r *http.Request) bool {
 // without a body; it gets no other on the lean path.
 var leanHeaders = []string{"Accept", "Add-Padding", "If-None-Match", "Content-Type"}
 
-// Serve accepts connections on ln until [Front.Shutdown] or
-// [Front.Close], and then returns [http.ErrServerClosed]; other errors
+// Serve accepts connections on ln until [EventServer.Shutdown] or
+// [EventServer.Close], and then returns [http.ErrServerClosed]; other errors
 // are returned as they come. Serve closes ln.
-func (f *Front) Serve(ln net.Listener) error {
+func (f *EventServer) Serve(ln net.Listener) error {
 	f.once.Do(func() { f.srv.EventLoops = f.EventLoops })
 	return f.srv.Serve(ln)
 }
 
-// Shutdown stops the front gracefully, as [http.Server.Shutdown] does:
+// Shutdown stops the event server gracefully, as [http.Server.Shutdown] does:
 // it closes the listeners, then closes connections as they become idle,
 // and returns once none is left or ctx is done (with ctx's error).
-func (f *Front) Shutdown(ctx context.Context) error { return f.srv.Shutdown(ctx) }
+func (f *EventServer) Shutdown(ctx context.Context) error { return f.srv.Shutdown(ctx) }
 
 // Close closes the listeners and every connection at once.
-func (f *Front) Close() error { return f.srv.Close() }
+func (f *EventServer) Close() error { return f.srv.Close() }

@@ -60,7 +60,7 @@ import (
 // concurrent use.
 //
 // A Server is an http.Handler for any net/http server ([Server.HTTPServer]
-// configures one for load); [Server.Front] serves it faster, with a lean
+// configures one for load); [Server.EventServer] serves it faster, with a lean
 // HTTP/1.1 path for the hot routes in front of net/http.
 type Server struct {
 	cur     atomic.Pointer[serverIndex]

@@ -165,10 +165,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startFront serves s through a Front on a loopback port.
+// startFront serves s through an EventServer on a loopback port.
 func startFront(t testing.TB, s *Server) string {
 	t.Helper()
-	f := s.Front()
+	f := s.EventServer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -376,21 +376,24 @@ func TestIFMAAsmGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the generator")
 	}
-	out := filepath.Join(t.TempDir(), "gen.s")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", ".", "-out", out)
+	dir := t.TempDir()
+	asm, stubs := filepath.Join(dir, "gen.s"), filepath.Join(dir, "gen.go")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", ".", "-out", asm, "-stubs", stubs)
 	cmd.Dir = "_asm"
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the generator failed: %v\n%s", err, b)
 	}
-	got, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	have, err := os.ReadFile("ifma_amd64.s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, have) {
-		t.Error("ifma_amd64.s differs from the generator's output: run go generate in _asm")
+	for gen, have := range map[string]string{asm: "ifma_amd64.s", stubs: "ifma_stubs_amd64.go"} {
+		got, err := os.ReadFile(gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(have)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the generator's output: run go generate in _asm", have)
+		}
 	}
 }

@@ -21,36 +21,6 @@ import (
 
 var b strings.Builder
 
-// docs are the doc comments of the Go declarations the generator writes
-// next to the assembly, by function name.
-var docs = map[string]string{
-	"ifmaMul":    `ifmaMul sets z = x·y.`,
-	"ifmaSquare": `ifmaSquare sets z = x^(2^n), n >= 1.`,
-	"ifmaSquare2": `ifmaSquare2 sets z[k] = x[k]^(2^n) for k = 0, 1, n >= 1, two
-independent chains that the CPU overlaps.`,
-	"ifmaAdd": `ifmaAdd sets z = x + y.`,
-	"ifmaSub": `ifmaSub sets z = x - y (as x + 4p - y).`,
-	"ifmaSelect": `ifmaSelect sets dst to the table entry whose mask (masks[:8]) is all
-ones, to the identity if none is, and then negates it if masks[8] is
-all ones. It reads every entry whatever the masks.`,
-	"ifmaSelectLanes": `ifmaSelectLanes is ifmaSelect with a digit per lane: lane l of dst is
-lane l of x_l·table (entry |x_l|, the identity for 0, negated for x_l
-< 0), x = digits, each in [-8, 8]. The masks are computed from the
-digits in the vector registers by arithmetic alone, and every entry is
-read whatever the digits.`,
-	"ifmaTable": `ifmaTable sets tab[i] = (i+1)·p, i < 8, lane by lane: the operations of
-the table loop of [ifmaState.mult8] (cached8.fromExt, p1p18.add,
-ext8.fromP1P1) in one call. s is scratch.`,
-	"ifmaPermute": `ifmaPermute sets lane l of dst to lane idx[l] of a if idx[l] < 8, to
-lane idx[l]-8 of b otherwise, idx[l] < 16, in every limb of the table.`,
-	"ifmaDouble4": `ifmaDouble4 sets v = 16·v: four times p1p18.double of the p28 of v.
-s is scratch.`,
-	"ifmaAddCached": `ifmaAddCached sets v = v + m: ext8.fromP1P1 of v, then p1p18.add.
-s is scratch.`,
-	"ifmaCmov": `ifmaCmov sets the n consecutive fe8 at dst to those at src if mask is
-all ones, and leaves them if it is zero.`,
-}
-
 // stubs collects the Go declarations of the functions written.
 var stubs strings.Builder
 

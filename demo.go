@@ -1,5 +1,6 @@
-// Package phonecheck holds the embedded demo index. The product is the
-// checker and hashset packages and the phonecheck command; see README.md.
+// Package phonecheck holds the fictional demo dataset, embedded, and
+// builds the demo index from it on first use. The product is the checker,
+// checker/phone and hashset packages and the phonecheck command.
 package phonecheck
 
 import (

@@ -35,9 +35,10 @@
 //     (plain index to private index), [NewPrivateHandler] (the endpoints;
 //     [NewServerOf] serves them, with the range routes off unless it is
 //     given a plain index too), [PrivateClient] (blind, verify the
-//     server's proof, unblind, compare on the device). docs/privacy.md has the threat model: what the
-//     server, the client and a harvester learn in each mode, and what rate
-//     limiting buys; the private/wire package has the wire format byte by byte.
+//     server's proof, unblind, compare on the device). docs/privacy.md
+//     has the threat model: what the server, the client and a harvester
+//     learn in each mode, and what rate limiting buys; the internal
+//     private/wire package has the wire format byte by byte.
 //  4. Logs, errors and metrics never hold a full number or a full hash:
 //     [phone.Redact] gives the form they use (country code and last two
 //     digits); [phone.NormalizeError] carries only a reason, never the

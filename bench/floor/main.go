@@ -1,4 +1,4 @@
-// Command floor measures the physical floor of a build (DESIGN.md):
+// Command floor measures the physical floor of a build:
 // reading a dataset's rows and one SHA-256 per row, one goroutine, no
 // normalization. bench/build.sh runs it beside `phonecheck build` on the
 // same file and prints the ratio.

@@ -250,7 +250,7 @@ type refBucketScratch struct {
 	dsets  []uint16
 }
 
-// decoys returns the want decoys of a bucket, sorted by value. Each
+// refDecoys returns the want decoys of a bucket, sorted by value. Each
 // candidate takes two words of the stream, a value and a set id draw;
 // a candidate that collides with a real entry or an earlier one, about
 // n²/2^(64-p) likely, is skipped.

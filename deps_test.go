@@ -38,6 +38,8 @@ var depsRules = map[string][]string{
 	"checker/internal/keyscheme": {"checker/phone"},
 	"checker/internal/synth":     {"checker/phone"},
 	"checker/internal/httpfront": {"golang.org/x/sys/unix"},
+	// Test support: raw HTTP/1.1 exchanges, for the fast path's tests.
+	"checker/internal/rawhttptest": {},
 	"checker/internal/oprf/r255": {
 		"filippo.io/edwards25519", "filippo.io/edwards25519/field",
 		"golang.org/x/sys/cpu",

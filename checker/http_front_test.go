@@ -1,10 +1,8 @@
 package checker
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,9 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
+	"github.com/phonecheck/phonecheck/checker/internal/rawhttptest"
 
 	"github.com/phonecheck/phonecheck/hashset"
 )
@@ -76,90 +74,6 @@ func startNetHTTP(t testing.TB, s *Server) string {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 	return ln.Addr().String()
-}
-
-// rawResponse is a response as read off the wire.
-type rawResponse struct {
-	status int
-	proto  string
-	header http.Header
-	body   string
-}
-
-// exchange writes raw on a new connection to addr and reads n responses
-// (methods gives each request's method, for HEAD). It then reports
-// whether the connection still answers a plain request.
-func exchange(t *testing.T, addr, raw string, methods ...string) ([]rawResponse, bool) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	var out []rawResponse
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			t.Fatalf("reading response %d to %q: %v", len(out)+1, raw, err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rawResponse{resp.StatusCode, resp.Proto, resp.Header, string(body)})
-	}
-	// Does the connection live on?
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		return out, false
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		return out, false
-	}
-	resp.Body.Close()
-	return out, resp.StatusCode == 200
-}
-
-func compareResponses(t *testing.T, name string, fast, ref []rawResponse, bodies bool) {
-	t.Helper()
-	if len(fast) != len(ref) {
-		t.Fatalf("%s: %d responses, net/http %d", name, len(fast), len(ref))
-	}
-	for i := range fast {
-		a, b := fast[i], ref[i]
-		if a.status != b.status || a.proto != b.proto {
-			t.Errorf("%s #%d: %s %d, net/http %s %d", name, i, a.proto, a.status, b.proto, b.status)
-		}
-		// net/http sends no Date on its answers to malformed requests.
-		if (a.header.Get("Date") == "") != (b.header.Get("Date") == "") {
-			t.Errorf("%s #%d: Date %q, net/http %q", name, i, a.header.Get("Date"), b.header.Get("Date"))
-		}
-		if d := a.header.Get("Date"); d != "" {
-			if _, err := http.ParseTime(d); err != nil {
-				t.Errorf("%s #%d: Date %q: %v", name, i, d, err)
-			}
-		}
-		ha, hb := a.header.Clone(), b.header.Clone()
-		ha.Del("Date")
-		hb.Del("Date")
-		if !bodies {
-			ha.Del("Content-Length")
-			hb.Del("Content-Length")
-		}
-		if fmt.Sprint(ha) != fmt.Sprint(hb) {
-			t.Errorf("%s #%d: headers\n front    %v\n net/http %v", name, i, ha, hb)
-		}
-		if bodies && a.body != b.body {
-			t.Errorf("%s #%d: body\n front    %q\n net/http %q", name, i, a.body, b.body)
-		}
-	}
 }
 
 // TestFrontMatchesNetHTTP sends the same bytes to the front and to
@@ -265,22 +179,22 @@ func testFrontMatchesNetHTTP(t *testing.T, tune func(*EventServer)) {
 			methods = []string{"GET"}
 		}
 		before := front.handOffs.Load()
-		a, aliveA := exchange(t, fast, c.raw, methods...)
+		a, aliveA := rawhttptest.Exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
 		}
-		b, aliveB := exchange(t, ref, c.raw, methods...)
-		compareResponses(t, c.name, a, b, true)
+		b, aliveB := rawhttptest.Exchange(t, ref, c.raw, methods...)
+		rawhttptest.Compare(t, c.name, a, b, true)
 		if aliveA != aliveB {
 			t.Errorf("%s: connection open after the answer: front %v, net/http %v", c.name, aliveA, aliveB)
 		}
 	}
 	// Metrics are handed off; their counts differ between the two.
-	a, _ := exchange(t, fast, get("/metrics"), "GET")
-	b, _ := exchange(t, ref, get("/metrics"), "GET")
-	compareResponses(t, "metrics", a, b, false)
-	if !strings.Contains(a[0].body, `phonecheck_http_requests_total{code="200",route="/range/{prefix}"}`) {
-		t.Errorf("front requests are not counted in /metrics:\n%s", a[0].body)
+	a, _ := rawhttptest.Exchange(t, fast, get("/metrics"), "GET")
+	b, _ := rawhttptest.Exchange(t, ref, get("/metrics"), "GET")
+	rawhttptest.Compare(t, "metrics", a, b, false)
+	if !strings.Contains(a[0].Body, `phonecheck_http_requests_total{code="200",route="/range/{prefix}"}`) {
+		t.Errorf("front requests are not counted in /metrics:\n%s", a[0].Body)
 	}
 }
 
@@ -292,47 +206,7 @@ func BenchmarkFront(b *testing.B) {
 	s := newTestServer(b, 100_000)
 	fastAddr, _ := startFront(b, s, nil)
 	refAddr := startNetHTTP(b, s)
-	reqs := make([][]byte, 256)
-	for i := range reqs {
-		reqs[i] = fmt.Appendf(nil, "GET /range/%05X HTTP/1.1\r\nHost: x\r\n\r\n", i*4099)
-	}
-	type client struct {
-		c  net.Conn
-		br *bufio.Reader
-		ns time.Duration
-	}
-	dial := func(addr string) *client {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		return &client{c: c, br: bufio.NewReader(c)}
-	}
-	fast, ref := dial(fastAddr), dial(refAddr)
-	block := func(cl *client, n int) {
-		start := time.Now()
-		for i := range n {
-			cl.c.Write(reqs[i])
-			resp, err := http.ReadResponse(cl.br, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		cl.ns += time.Since(start)
-	}
-	b.ResetTimer()
-	for done := 0; done < b.N; done += len(reqs) {
-		n := min(len(reqs), b.N-done)
-		block(fast, n)
-		block(ref, n)
-	}
-	f, r := float64(fast.ns)/float64(b.N), float64(ref.ns)/float64(b.N)
-	b.ReportMetric(f, "front-ns/req")
-	b.ReportMetric(r, "nethttp-ns/req")
-	b.ReportMetric(r/f, "speedup-x")
+	rawhttptest.BenchmarkAgainst(b, fastAddr, refAddr)
 }
 
 // TestFrontPrivateMatchesNetHTTP: private queries (POST with a body) on
@@ -398,18 +272,18 @@ func TestFrontPrivateMatchesNetHTTP(t *testing.T) {
 			methods = []string{"POST", "POST", "GET", "POST"}
 		}
 		before := front.handOffs.Load()
-		a, aliveA := exchange(t, fast, c.raw, methods...)
+		a, aliveA := rawhttptest.Exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
 		}
-		b, aliveB := exchange(t, ref, c.raw, methods...)
-		compareResponses(t, c.name, a, b, c.sameBody)
+		b, aliveB := rawhttptest.Exchange(t, ref, c.raw, methods...)
+		rawhttptest.Compare(t, c.name, a, b, c.sameBody)
 		for i := range a {
-			if len(a[i].body) != len(b[i].body) {
-				t.Errorf("%s #%d: %d-byte body, net/http %d", c.name, i, len(a[i].body), len(b[i].body))
+			if len(a[i].Body) != len(b[i].Body) {
+				t.Errorf("%s #%d: %d-byte body, net/http %d", c.name, i, len(a[i].Body), len(b[i].Body))
 			}
-			if a[i].status == 200 && methods[i] == "POST" {
-				if _, err := wire.ParseResponse([]byte(a[i].body)); err != nil {
+			if a[i].Status == 200 && methods[i] == "POST" {
+				if _, err := wire.ParseResponse([]byte(a[i].Body)); err != nil {
 					t.Errorf("%s #%d: %v", c.name, i, err)
 				}
 			}
@@ -443,9 +317,9 @@ func TestFrontPrivateHeaders(t *testing.T) {
 	raw := "POST " + PrivateQueryPath + " HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n" +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + string(body)
 	before := front.handOffs.Load()
-	out, _ := exchange(t, addr, raw, "POST")
-	if out[0].status != 200 || front.handOffs.Load() != before {
-		t.Fatalf("status %d, handed off %v", out[0].status, front.handOffs.Load() != before)
+	out, _ := rawhttptest.Exchange(t, addr, raw, "POST")
+	if out[0].Status != 200 || front.handOffs.Load() != before {
+		t.Fatalf("status %d, handed off %v", out[0].Status, front.handOffs.Load() != before)
 	}
 	if got := <-seen; got != "203.0.113.7" {
 		t.Errorf("ClientID saw X-Forwarded-For %q", got)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/internal/rawhttptest"
 )
 
 // queryPath is the route of testHandler that takes a POST.
@@ -112,12 +114,12 @@ func TestFrontPostMatchesNetHTTP(t *testing.T) {
 			methods = []string{"POST", "POST", "GET", "POST"}
 		}
 		before := front.handOffs.Load()
-		a, aliveA := exchange(t, fast, c.raw, methods...)
+		a, aliveA := rawhttptest.Exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
 		}
-		b, aliveB := exchange(t, ref, c.raw, methods...)
-		compareResponses(t, c.name, a, b, true)
+		b, aliveB := rawhttptest.Exchange(t, ref, c.raw, methods...)
+		rawhttptest.Compare(t, c.name, a, b, true)
 		if aliveA != aliveB {
 			t.Errorf("%s: connection open after the answer: front %v, net/http %v", c.name, aliveA, aliveB)
 		}
@@ -162,15 +164,15 @@ func TestFrontPostHeaders(t *testing.T) {
 	raw := "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n" +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + string(body)
 	before := front.handOffs.Load()
-	out, _ := exchange(t, addr, raw, "POST")
-	if out[0].status != 200 || front.handOffs.Load() != before {
-		t.Fatalf("status %d, handed off %v", out[0].status, front.handOffs.Load() != before)
+	out, _ := rawhttptest.Exchange(t, addr, raw, "POST")
+	if out[0].Status != 200 || front.handOffs.Load() != before {
+		t.Fatalf("status %d, handed off %v", out[0].Status, front.handOffs.Load() != before)
 	}
 	if got := <-seen; got != "203.0.113.7|" {
 		t.Errorf("the handler saw X-Forwarded-For|Add-Padding %q", got)
 	}
 	<-seen // exchange's own last request
-	exchange(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nadd-padding: true\r\n\r\n", "GET")
+	rawhttptest.Exchange(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nadd-padding: true\r\n\r\n", "GET")
 	if got := <-seen; got != "|true" {
 		t.Errorf("a GET: the handler saw X-Forwarded-For|Add-Padding %q, want only the named header", got)
 	}

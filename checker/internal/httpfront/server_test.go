@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/phonecheck/phonecheck/checker/internal/rawhttptest"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -100,90 +102,6 @@ func startNetHTTP(t testing.TB, th *testHandler) string {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 	return ln.Addr().String()
-}
-
-// rawResponse is a response as read off the wire.
-type rawResponse struct {
-	status int
-	proto  string
-	header http.Header
-	body   string
-}
-
-// exchange writes raw on a new connection to addr and reads n responses
-// (methods gives each request's method, for HEAD). It then reports
-// whether the connection still answers a plain request.
-func exchange(t *testing.T, addr, raw string, methods ...string) ([]rawResponse, bool) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	var out []rawResponse
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			t.Fatalf("reading response %d to %q: %v", len(out)+1, raw, err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rawResponse{resp.StatusCode, resp.Proto, resp.Header, string(body)})
-	}
-	// Does the connection live on?
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		return out, false
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		return out, false
-	}
-	resp.Body.Close()
-	return out, resp.StatusCode == 200
-}
-
-func compareResponses(t *testing.T, name string, fast, ref []rawResponse, bodies bool) {
-	t.Helper()
-	if len(fast) != len(ref) {
-		t.Fatalf("%s: %d responses, net/http %d", name, len(fast), len(ref))
-	}
-	for i := range fast {
-		a, b := fast[i], ref[i]
-		if a.status != b.status || a.proto != b.proto {
-			t.Errorf("%s #%d: %s %d, net/http %s %d", name, i, a.proto, a.status, b.proto, b.status)
-		}
-		// net/http sends no Date on its answers to malformed requests.
-		if (a.header.Get("Date") == "") != (b.header.Get("Date") == "") {
-			t.Errorf("%s #%d: Date %q, net/http %q", name, i, a.header.Get("Date"), b.header.Get("Date"))
-		}
-		if d := a.header.Get("Date"); d != "" {
-			if _, err := http.ParseTime(d); err != nil {
-				t.Errorf("%s #%d: Date %q: %v", name, i, d, err)
-			}
-		}
-		ha, hb := a.header.Clone(), b.header.Clone()
-		ha.Del("Date")
-		hb.Del("Date")
-		if !bodies {
-			ha.Del("Content-Length")
-			hb.Del("Content-Length")
-		}
-		if fmt.Sprint(ha) != fmt.Sprint(hb) {
-			t.Errorf("%s #%d: headers\n front    %v\n net/http %v", name, i, ha, hb)
-		}
-		if bodies && a.body != b.body {
-			t.Errorf("%s #%d: body\n front    %q\n net/http %q", name, i, a.body, b.body)
-		}
-	}
 }
 
 // TestFrontMatchesNetHTTP sends the same bytes to the front and to
@@ -295,23 +213,23 @@ func testFrontMatchesNetHTTP(t *testing.T, tune func(*Server)) {
 			methods = []string{"GET"}
 		}
 		before, offBefore := front.handOffs.Load(), front.offLoop.Load()
-		a, aliveA := exchange(t, fast, c.raw, methods...)
+		a, aliveA := rawhttptest.Exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
 		}
 		if off := front.offLoop.Load() > offBefore; c.lean && off {
 			t.Errorf("%s: an event loop gave the connection to a goroutine", c.name)
 		}
-		b, aliveB := exchange(t, ref, c.raw, methods...)
-		compareResponses(t, c.name, a, b, true)
+		b, aliveB := rawhttptest.Exchange(t, ref, c.raw, methods...)
+		rawhttptest.Compare(t, c.name, a, b, true)
 		if aliveA != aliveB {
 			t.Errorf("%s: connection open after the answer: front %v, net/http %v", c.name, aliveA, aliveB)
 		}
 	}
 	// Metrics are handed off; their counts differ between the two.
-	a, _ := exchange(t, fast, get("/metrics"), "GET")
-	b, _ := exchange(t, ref, get("/metrics"), "GET")
-	compareResponses(t, "metrics", a, b, false)
+	a, _ := rawhttptest.Exchange(t, fast, get("/metrics"), "GET")
+	b, _ := rawhttptest.Exchange(t, ref, get("/metrics"), "GET")
+	rawhttptest.Compare(t, "metrics", a, b, false)
 }
 
 // TestFrontKeepAlive: many requests on one connection, lean and handed
@@ -488,9 +406,9 @@ func TestFrontPanic(t *testing.T) {
 		}
 	}
 	addr, _ := startFront(t, th, nil)
-	out, alive := exchange(t, addr, "GET /range/DEAD HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
-	if out[0].status != 500 || !strings.Contains(out[0].body, `"error"`) || !alive {
-		t.Errorf("panic: %d %q, connection alive %v", out[0].status, out[0].body, alive)
+	out, alive := rawhttptest.Exchange(t, addr, "GET /range/DEAD HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
+	if out[0].Status != 500 || !strings.Contains(out[0].Body, `"error"`) || !alive {
+		t.Errorf("panic: %d %q, connection alive %v", out[0].Status, out[0].Body, alive)
 	}
 	for _, a := range []string{addr, startNetHTTP(t, th)} {
 		c, err := net.Dial("tcp", a)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +23,7 @@ import (
 	"github.com/phonecheck/phonecheck/checker/internal/private"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
+	"github.com/phonecheck/phonecheck/checker/internal/rawhttptest"
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
@@ -182,52 +182,6 @@ func startFront(t testing.TB, s *Server) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-// rawResponse is a response as read off the wire.
-type rawResponse struct {
-	status int
-	body   string
-}
-
-// exchange writes raw on a new connection to addr and reads one response
-// per method. It then reports whether the connection still answers a
-// plain request.
-func exchange(t *testing.T, addr, raw string, methods ...string) ([]rawResponse, bool) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	var out []rawResponse
-	for _, m := range methods {
-		resp, err := http.ReadResponse(br, &http.Request{Method: m})
-		if err != nil {
-			t.Fatalf("reading response %d: %v", len(out)+1, err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rawResponse{resp.StatusCode, string(body)})
-	}
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		return out, false
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		return out, false
-	}
-	resp.Body.Close()
-	return out, resp.StatusCode == 200
 }
 
 func TestPanicRecovery(t *testing.T) {
@@ -400,8 +354,8 @@ func TestFrontPanic(t *testing.T) {
 		}
 	}
 	addr := startFront(t, s)
-	out, alive := exchange(t, addr, "GET /range/DEAD HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
-	if out[0].status != 500 || !strings.Contains(out[0].body, `"error"`) || !alive {
-		t.Errorf("panic: %d %q, connection alive %v", out[0].status, out[0].body, alive)
+	out, alive := rawhttptest.Exchange(t, addr, "GET /range/DEAD HTTP/1.1\r\nHost: x\r\n\r\n", "GET")
+	if out[0].Status != 500 || !strings.Contains(out[0].Body, `"error"`) || !alive {
+		t.Errorf("panic: %d %q, connection alive %v", out[0].Status, out[0].Body, alive)
 	}
 }

@@ -22,12 +22,11 @@ import (
 // sealed from, over fictional US 555-01XX numbers: exposed are in a
 // leak, others are not.
 type privateBatchFixture struct {
-	key      *OPRFKey
-	priv     *PrivateIndex
-	local    *Checker
-	exposed  []string
-	others   []string
-	handlers PrivateHandlerOptions
+	key     *OPRFKey
+	priv    *PrivateIndex
+	local   *Checker
+	exposed []string
+	others  []string
 }
 
 func newPrivateBatchFixture(t testing.TB, n int) *privateBatchFixture {

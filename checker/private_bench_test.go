@@ -95,10 +95,6 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
-func itoa(n int) string {
-	return string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
-}
-
 // BenchmarkPrivateQuery is one single-number query through the handler
 // (no network): parse, rate limiter, evaluation with proof, bucket with
 // padding, encoding; and the bytes on the wire. The index holds 100k keys

@@ -29,10 +29,6 @@ type Bucket struct {
 	Padded  bool
 }
 
-// bucketSectionHead is the size of a bucket section before its entries:
-// m (4 bytes) and w (1).
-const bucketSectionHead = 5
-
 // AppendResponse appends the whole response r (its bucket section from
 // r.Bucket, empty when nil).
 func AppendResponse(dst []byte, r *Response) []byte {

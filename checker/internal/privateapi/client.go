@@ -3,14 +3,11 @@ package privateapi
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +23,7 @@ import (
 // ErrNoPrivateMode is returned by [Client.Config] when the key endpoint
 // answers with something that is not JSON (a static host's page for any
 // path): the server does not offer private mode.
-var ErrNoPrivateMode = errors.New("checker: the server does not offer private mode")
+var ErrNoPrivateMode = wire.ErrNoPrivateMode
 
 // ModePrivate names the private (OPRF) mode in results.
 const ModePrivate = "private"
@@ -141,55 +138,9 @@ func (c *Client) Config(ctx context.Context) (*Config, *oprf.PublicKey, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, serverError(resp, data)
 	}
-	var cfg Config
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
-			// Not JSON at all: a static host's page for any path
-			// (an HTML fallback), not a broken key document.
-			return nil, nil, fmt.Errorf("%w: its key endpoint answered %q, not a key document", ErrNoPrivateMode, resp.Header.Get("Content-Type"))
-		}
-		return nil, nil, fmt.Errorf("%w: key endpoint: %v", wire.ErrWire, err)
-	}
-	if cfg.Version != wire.Version || cfg.Suite != oprf.Suite || cfg.Mode != "voprf" {
-		return nil, nil, fmt.Errorf("%w: server offers version %d suite %q mode %q", wire.ErrWire, cfg.Version, cfg.Suite, cfg.Mode)
-	}
-	if cfg.BucketBits < 1 || cfg.BucketBits > 32 || cfg.MaxElements < 1 {
-		return nil, nil, fmt.Errorf("%w: bucket bits %d, max elements %d", wire.ErrWire, cfg.BucketBits, cfg.MaxElements)
-	}
-	raw, err := hex.DecodeString(cfg.PublicKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: public key is not hex", wire.ErrWire)
-	}
-	pub, err := oprf.ParsePublicKey(raw)
+	cfg, pub, err := wire.ParseConfig(data, resp.Header.Get("Content-Type"), c.BaseURL)
 	if err != nil {
 		return nil, nil, err
-	}
-	if pub.ID() != cfg.KeyID {
-		return nil, nil, fmt.Errorf("%w: key id %s does not match the public key", wire.ErrWire, cfg.KeyID)
-	}
-	for _, b := range cfg.StaticBucketBits {
-		if b < 1 || b > cfg.BucketBits {
-			return nil, nil, fmt.Errorf("%w: static buckets of %d bits, the index has %d", wire.ErrWire, b, cfg.BucketBits)
-		}
-	}
-	if cfg.EvaluateURL != "" {
-		base, err := url.Parse(strings.TrimRight(c.BaseURL, "/") + "/")
-		if err != nil {
-			return nil, nil, err
-		}
-		ev, err := base.Parse(cfg.EvaluateURL)
-		if err != nil || ev.Scheme != "http" && ev.Scheme != "https" || ev.Host == "" {
-			return nil, nil, fmt.Errorf("%w: evaluate_url is not an http(s) URL", wire.ErrWire)
-		}
-		if base.Scheme == "https" && ev.Scheme != "https" {
-			// The blinded elements reveal nothing, but a downgrade lets
-			// anyone on the path answer the evaluations.
-			return nil, nil, fmt.Errorf("%w: evaluate_url is plain http under an https base URL", wire.ErrWire)
-		}
-		if ev.RawQuery != "" || ev.Fragment != "" {
-			return nil, nil, fmt.Errorf("%w: evaluate_url has a query or a fragment", wire.ErrWire)
-		}
-		cfg.EvaluateURL = ev.String()
 	}
 	if c.PublicKey != nil && !c.PublicKey.Equal(pub) {
 		return nil, nil, fmt.Errorf("%w: the server publishes key %s, pinned key is %s", private.ErrKeyMismatch, pub.ID(), c.PublicKey.ID())
@@ -197,7 +148,7 @@ func (c *Client) Config(ctx context.Context) (*Config, *oprf.PublicKey, error) {
 	if c.KeyID != "" && !strings.EqualFold(c.KeyID, pub.ID()) {
 		return nil, nil, fmt.Errorf("%w: the server publishes key %s, pinned key id is %s", private.ErrKeyMismatch, pub.ID(), strings.ToLower(c.KeyID))
 	}
-	c.cfg, c.pub = &cfg, pub
+	c.cfg, c.pub = cfg, pub
 	return c.cfg, c.pub, nil
 }
 
@@ -224,16 +175,6 @@ func (c *Client) evalURL(cfg *Config) string {
 	}
 	return strings.TrimRight(c.BaseURL, "/") + QueryPath
 }
-
-// split reports whether the configuration names a split deployment:
-// buckets and evaluations from different places, so a lookup takes a
-// bucket request and an evaluation-only request.
-func (cfg *Config) split() bool {
-	return cfg.EvaluateURL != "" || len(cfg.StaticBucketBits) > 0
-}
-
-// static reports whether buckets of p bits are static files.
-func (cfg *Config) static(p int) bool { return slices.Contains(cfg.StaticBucketBits, p) }
 
 // rateLimited is called, if not nil, each time a request waits out a 429.
 type rateLimited func(wait time.Duration, message string)
@@ -436,7 +377,7 @@ func (c *Client) fetchBucket(ctx context.Context, cfg *Config, pub *oprf.PublicK
 		n    int
 		err  error
 	)
-	if cfg.static(p) {
+	if cfg.Static(p) {
 		resp, n, err = c.getBucket(ctx, prefix, p)
 	} else {
 		resp, n, err = c.queryAt(ctx, strings.TrimRight(c.BaseURL, "/")+QueryPath, &wire.Request{Bits: p, Prefix: prefix}, onLimit)

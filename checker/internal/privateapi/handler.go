@@ -126,32 +126,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // ServeHTTP serves the private routes alone.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// Config is the JSON of GET [KeyPath].
-type Config struct {
-	Version     int                `json:"version"`
-	Suite       string             `json:"suite"`
-	Mode        string             `json:"mode"`
-	PublicKey   string             `json:"public_key"` // hex
-	KeyID       string             `json:"key_id"`
-	BucketBits  int                `json:"bucket_bits"`
-	MaxElements int                `json:"max_elements"`
-	Input       string             `json:"input"`
-	Datasets    []rangeapi.Dataset `json:"datasets"`
-	Sets        [][]int            `json:"sets"` // dataset indexes of each set id
-	// A split deployment (a static export, [Export], served by a CDN,
-	// and an evaluation server holding the key) names where the
-	// evaluations go and which buckets are static files.
-	//
-	// EvaluateURL is the base URL of the server that answers
-	// evaluation-only queries (POST EvaluateURL + [QueryPath] with p =
-	// 0), absolute or relative to the base URL the document was fetched
-	// under; "" means that base URL.
-	EvaluateURL string `json:"evaluate_url,omitempty"`
-	// StaticBucketBits lists the prefix lengths whose buckets are static
-	// files, at BASE/v1/private/bucket/<p>/<HEX> ([BucketPath]); nil
-	// means that buckets are asked for with bucket-only queries.
-	StaticBucketBits []int `json:"static_bucket_bits,omitempty"`
-}
+// Config is the JSON of GET [KeyPath]: see [wire.Config].
+type Config = wire.Config
 
 // NewConfig returns the key document of ix under pub.
 func NewConfig(ix *private.Index, pub *oprf.PublicKey, maxElements int) *Config {

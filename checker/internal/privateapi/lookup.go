@@ -29,7 +29,7 @@ func (c *Client) prefixBits(cfg *Config) (int, error) {
 		if p == 0 {
 			p = slices.Max(cfg.StaticBucketBits)
 		}
-		if !cfg.static(p) {
+		if !cfg.Static(p) {
 			return 0, fmt.Errorf("checker: prefix of %d bits: the export holds buckets of %v bits", p, cfg.StaticBucketBits)
 		}
 		return p, nil
@@ -57,7 +57,7 @@ func (c *Client) Lookup(ctx context.Context, n phone.Number) (Result, error) {
 	}
 	key := keyscheme.Key(n.E164)
 	prefix := key >> (64 - p)
-	if cfg.split() {
+	if cfg.Split() {
 		// Two requests: the bucket (from the export, or the server), and
 		// an evaluation-only request, which tells the evaluator nothing
 		// but a blinded element, not even the prefix.
@@ -96,11 +96,7 @@ func (c *Client) Match(cfg *Config, pub *oprf.PublicKey, n phone.Number, key, ou
 	if err != nil {
 		return r, err
 	}
-	for _, d := range set {
-		if d >= 0 && d < len(cfg.Datasets) {
-			r.Datasets = append(r.Datasets, cfg.Datasets[d])
-		}
-	}
+	r.Datasets = cfg.DatasetsOf(set)
 	return r, nil
 }
 

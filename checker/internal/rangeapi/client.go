@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangewire"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
@@ -216,35 +216,7 @@ func (c *Client) rangeOf(ctx context.Context, prefixHex string) ([]Entry, string
 	if err != nil {
 		return nil, "", err
 	}
-	if mt, _, _ := mime.ParseMediaType(ctype); mt == "application/json" {
-		var r struct {
-			Prefix  string `json:"prefix"`
-			Index   string `json:"index"`
-			Entries []struct {
-				Suffix   string `json:"suffix"`
-				Count    int    `json:"count"`
-				Datasets []int  `json:"datasets"`
-			} `json:"entries"`
-		}
-		if err := json.Unmarshal(body, &r); err != nil {
-			return nil, "", fmt.Errorf("checker: range: malformed JSON: %w", err)
-		}
-		out := make([]Entry, 0, len(r.Entries))
-		for _, e := range r.Entries {
-			key, _, err := parseKeyHex(prefixHex + e.Suffix)
-			if err != nil || e.Count < 0 {
-				return nil, "", errors.New("checker: range: malformed entry")
-			}
-			ds := e.Datasets
-			if ds == nil {
-				ds = []int{}
-			}
-			out = append(out, Entry{Key: key, Count: e.Count, Datasets: ds})
-		}
-		return out, r.Index, nil
-	}
-	es, err := ParseText(body, prefixHex)
-	return es, "", err
+	return rangewire.ParseRange(body, ctype, prefixHex)
 }
 
 // apiError is the JSON body of a server's error responses.

@@ -1,5 +1,7 @@
-// Package rangeapi implements the client side of phonecheck's range API:
-// its wire format and an HTTP client that sends only a key prefix.
+// Package rangewire is the range API's wire format and documents, which
+// a server, an export and every client share: it does no I/O and links no
+// HTTP code, so that a browser build links it (the web page parses ranges
+// with it, as the command does).
 //
 // A range is named by a prefix of 3 to 8 hex digits of a key (12 to 32
 // bits). The text form lists every key of the index that starts with the
@@ -38,7 +40,7 @@
 // The encoder that writes ranges from an index, for a server and for a
 // static export, is in the rangeenc package below this one: it reads the
 // index, which a client never links.
-package rangeapi
+package rangewire
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package rangeapi
+package rangewire
 
 // Info is the body of GET /v1/datasets, as a client reads it: the index
 // behind the server, its datasets (which the JSON form of a range names

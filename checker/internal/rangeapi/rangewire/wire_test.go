@@ -1,4 +1,4 @@
-package rangeapi
+package rangewire
 
 import (
 	"fmt"

@@ -1,0 +1,130 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
+	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangewire"
+)
+
+// ErrNoPrivateMode is returned by [ParseConfig] when the key endpoint
+// answered with something that is not JSON (a static host's page for any
+// path): the server does not offer private mode.
+var ErrNoPrivateMode = errors.New("checker: the server does not offer private mode")
+
+// Config is the key document (GET /v1/private/key): the server's public
+// key and the parameters of its private index. The command and the web
+// page read it with the same [ParseConfig].
+type Config struct {
+	Version     int                 `json:"version"`
+	Suite       string              `json:"suite"`
+	Mode        string              `json:"mode"`
+	PublicKey   string              `json:"public_key"` // hex
+	KeyID       string              `json:"key_id"`
+	BucketBits  int                 `json:"bucket_bits"`
+	MaxElements int                 `json:"max_elements"`
+	Input       string              `json:"input"`
+	Datasets    []rangewire.Dataset `json:"datasets"`
+	Sets        [][]int             `json:"sets"` // dataset indexes of each set id
+	// A split deployment (a static export served by a CDN, and an
+	// evaluation server holding the key) names where the evaluations go
+	// and which buckets are static files.
+	//
+	// EvaluateURL is the base URL of the server that answers
+	// evaluation-only queries (POST EvaluateURL + /v1/private/query with
+	// p = 0), absolute or relative to the base URL the document was
+	// fetched under; "" means that base URL.
+	EvaluateURL string `json:"evaluate_url,omitempty"`
+	// StaticBucketBits lists the prefix lengths whose buckets are static
+	// files, at BASE/v1/private/bucket/<p>/<HEX>; nil means that buckets
+	// are asked for with bucket-only queries.
+	StaticBucketBits []int `json:"static_bucket_bits,omitempty"`
+}
+
+// ParseConfig reads a key document fetched from baseURL (contentType is
+// the answer's Content-Type, for the error when it is not JSON) and checks
+// it: protocol version and suite, bucket bits, the public key and its id,
+// and an evaluate_url, which it resolves against baseURL. Pinning a key is
+// the caller's: compare the returned key with the pinned one.
+func ParseConfig(data []byte, contentType, baseURL string) (*Config, *oprf.PublicKey, error) {
+	var cfg Config
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+			// Not JSON at all: a static host's page for any path
+			// (an HTML fallback), not a broken key document.
+			return nil, nil, fmt.Errorf("%w: its key endpoint answered %q, not a key document", ErrNoPrivateMode, contentType)
+		}
+		return nil, nil, fmt.Errorf("%w: key endpoint: %v", ErrWire, err)
+	}
+	if cfg.Version != Version || cfg.Suite != oprf.Suite || cfg.Mode != "voprf" {
+		return nil, nil, fmt.Errorf("%w: server offers version %d suite %q mode %q", ErrWire, cfg.Version, cfg.Suite, cfg.Mode)
+	}
+	if cfg.BucketBits < 1 || cfg.BucketBits > 32 || cfg.MaxElements < 1 {
+		return nil, nil, fmt.Errorf("%w: bucket bits %d, max elements %d", ErrWire, cfg.BucketBits, cfg.MaxElements)
+	}
+	raw, err := hex.DecodeString(cfg.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: public key is not hex", ErrWire)
+	}
+	pub, err := oprf.ParsePublicKey(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pub.ID() != cfg.KeyID {
+		return nil, nil, fmt.Errorf("%w: key id %s does not match the public key", ErrWire, cfg.KeyID)
+	}
+	for _, b := range cfg.StaticBucketBits {
+		if b < 1 || b > cfg.BucketBits {
+			return nil, nil, fmt.Errorf("%w: static buckets of %d bits, the index has %d", ErrWire, b, cfg.BucketBits)
+		}
+	}
+	if cfg.EvaluateURL != "" {
+		base, err := url.Parse(strings.TrimRight(baseURL, "/") + "/")
+		if err != nil {
+			return nil, nil, err
+		}
+		ev, err := base.Parse(cfg.EvaluateURL)
+		if err != nil || ev.Scheme != "http" && ev.Scheme != "https" || ev.Host == "" {
+			return nil, nil, fmt.Errorf("%w: evaluate_url is not an http(s) URL", ErrWire)
+		}
+		if base.Scheme == "https" && ev.Scheme != "https" {
+			// The blinded elements reveal nothing, but a downgrade lets
+			// anyone on the path answer the evaluations.
+			return nil, nil, fmt.Errorf("%w: evaluate_url is plain http under an https base URL", ErrWire)
+		}
+		if ev.RawQuery != "" || ev.Fragment != "" {
+			return nil, nil, fmt.Errorf("%w: evaluate_url has a query or a fragment", ErrWire)
+		}
+		cfg.EvaluateURL = ev.String()
+	}
+	return &cfg, pub, nil
+}
+
+// Split reports whether the configuration names a split deployment:
+// buckets and evaluations from different places, so a lookup takes a
+// bucket request and an evaluation-only request.
+func (cfg *Config) Split() bool {
+	return cfg.EvaluateURL != "" || len(cfg.StaticBucketBits) > 0
+}
+
+// Static reports whether buckets of p bits are static files.
+func (cfg *Config) Static(p int) bool { return slices.Contains(cfg.StaticBucketBits, p) }
+
+// DatasetsOf returns the datasets of a set [Match] returned, in index
+// order, skipping indexes the document does not list.
+func (cfg *Config) DatasetsOf(set []int) []rangewire.Dataset {
+	var ds []rangewire.Dataset
+	for _, d := range set {
+		if d >= 0 && d < len(cfg.Datasets) {
+			ds = append(ds, cfg.Datasets[d])
+		}
+	}
+	return ds
+}

@@ -101,7 +101,21 @@ var depsRules = map[string][]string{
 		"checker/internal/rangeapi", "checker/internal/rangeapi/rangeenc",
 		"checker/internal/ingest", "checker/internal/batch",
 		"checker/internal/privateapi", "checker/internal/server",
+		"checker/internal/web",
 		"hashset",
+	},
+	// The web page: the page and its assets (web), the check it runs in
+	// the browser (webclient, compiled to WebAssembly by web/wasm, which
+	// only a GOOS=js build sees), and the generator of that module.
+	"checker/internal/web": {"checker/phone"},
+	"checker/internal/web/webclient": {
+		"checker/phone", "checker/internal/keyscheme", "checker/internal/oprf",
+		"checker/internal/private/wire", "checker/internal/rangeapi/rangewire",
+	},
+	"checker/internal/web/internal/wasmstamp": {},
+	"checker/internal/web/internal/genwasm": {
+		"checker/internal/web/internal/wasmstamp",
+		"github.com/andybalholm/brotli",
 	},
 	"cmd/phonecheck": {
 		"", // the root package: the embedded demo dataset
@@ -126,7 +140,8 @@ var sharedImports = map[string]string{
 // clientPackages are the packages a browser build links: they must not
 // depend on these, even indirectly.
 var clientPackages = []string{"checker/phone", "checker/internal/keyscheme", "checker/internal/oprf",
-	"checker/internal/private/wire", "checker/internal/rangeapi/rangewire", "checker/internal/rangeapi"}
+	"checker/internal/private/wire", "checker/internal/rangeapi/rangewire", "checker/internal/rangeapi",
+	"checker/internal/web/webclient"}
 
 var clientForbidden = []string{
 	"net/http",

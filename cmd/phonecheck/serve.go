@@ -29,6 +29,10 @@ digits of its number's hash and compares the keys that share them on its
 own device ('phonecheck check --server URL'). With no --index it serves the
 embedded demo index of fictional numbers.
 
+GET / is a web page that checks a number in the browser, with the same
+code as 'phonecheck check --server' compiled to WebAssembly: only a prefix
+(and, in private mode, a blinded element) leaves the person's device.
+
 Routes: GET /range/{prefix} (HIBP-style SUFFIX:COUNT lines, JSON with
 Accept: application/json, padded with Add-Padding: true), /v1/datasets,
 /v1/stats, /healthz, /metrics (Prometheus), /openapi.json. Range responses
@@ -115,7 +119,12 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if maxAge == 0 {
 		maxAge = -1
 	}
-	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts})
+	page, err := checker.NewWebPage(checker.WebPageOptions{})
+	if err != nil {
+		ixs.Close()
+		return err
+	}
+	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page})
 	if err != nil {
 		ixs.Close()
 		return err
@@ -157,6 +166,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	} else {
 		fmt.Fprintf(stderr, "phonecheck: serving %d numbers (index %s) on http://%s\n", ixs.Plain.Index().Len(), srv.IndexID(), ln.Addr())
 	}
+	fmt.Fprintf(stderr, "phonecheck: the web page is at http://%s/\n", ln.Addr())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

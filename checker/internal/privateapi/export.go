@@ -19,16 +19,12 @@ import (
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
 )
 
-// BucketPath returns the path, under the base URL of a static export, of
-// the bucket of prefix (p bits): "/v1/private/bucket/<p>/<HEX>", HEX
-// being ceil(p/4) uppercase hex digits of the right-aligned prefix.
-func BucketPath(prefix uint64, p int) string {
-	return fmt.Sprintf("%s/%d/%0*X", BucketDir, p, (p+3)/4, prefix)
-}
+// BucketPath returns the path of a static bucket file: see [wire.BucketPath].
+func BucketPath(prefix uint64, p int) string { return wire.BucketPath(prefix, p) }
 
 // BucketDir is the path, under the base URL of a static export, of the
 // bucket files.
-const BucketDir = "/v1/private/bucket"
+const BucketDir = wire.BucketDir
 
 // ExportFormat names the layout [Export] writes.
 const ExportFormat = "phonecheck-private-export-v1"

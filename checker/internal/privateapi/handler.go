@@ -29,8 +29,8 @@ import (
 
 // Routes of the private mode.
 const (
-	KeyPath   = "/v1/private/key"
-	QueryPath = "/v1/private/query"
+	KeyPath   = wire.KeyPath
+	QueryPath = wire.QueryPath
 )
 
 // Defaults of [Options].

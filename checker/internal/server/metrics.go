@@ -58,7 +58,7 @@ func newHTTPMetrics() *httpMetrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	m.fast = map[string]map[int]routeCode{}
-	for _, r := range append(routes, routeOther) {
+	for _, r := range append(routes, routeOther, routePage) {
 		m.fast[r] = map[int]routeCode{}
 		for _, code := range []int{200, 304, 400, 404, 405, 413, 429, 500} {
 			m.fast[r][code] = m.child(r, code)

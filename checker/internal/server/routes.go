@@ -27,6 +27,9 @@ const (
 	routePrivateKey   = privateapi.KeyPath
 	routePrivateQuery = privateapi.QueryPath
 	routeOther        = "other"
+	// routePage is the web page and its assets (Options.Page): not an
+	// API route, so not in routes.
+	routePage = "page"
 )
 
 // routes lists every route Server answers, all with GET and HEAD but
@@ -126,6 +129,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h := w.Header()
 	h["X-Content-Type-Options"] = hdrNosniff
+	if route == routePage && s.opts.Page == nil {
+		route = routeOther
+	}
+	if route == routePage {
+		s.opts.Page.ServeHTTP(sw, r)
+		return
+	}
 	if route == routeOther {
 		writeError(sw, http.StatusNotFound, "no such route")
 		return
@@ -182,6 +192,9 @@ func routeOf(path string) string {
 	}
 	if strings.HasPrefix(path, "/range/") {
 		return routeRange
+	}
+	if path == "/" || path == "/index.html" || strings.HasPrefix(path, "/app/") {
+		return routePage
 	}
 	return routeOther
 }

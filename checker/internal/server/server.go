@@ -84,6 +84,9 @@ type Options struct {
 	// Private configures the private routes (rate limit, elements per
 	// request, padding) when a private index is served.
 	Private privateapi.Options
+	// Page, if set, serves the web page at / (and /index.html) and its
+	// assets under /app/.
+	Page http.Handler
 }
 
 // Indexes are what a [Server] serves: Plain (with its Datasets, and Demo

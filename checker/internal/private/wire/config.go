@@ -14,6 +14,21 @@ import (
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangewire"
 )
 
+// Routes of the private mode, under a server's or an export's base URL.
+const (
+	KeyPath   = "/v1/private/key"
+	QueryPath = "/v1/private/query"
+	// BucketDir holds an export's bucket files: see [BucketPath].
+	BucketDir = "/v1/private/bucket"
+)
+
+// BucketPath returns the path, under the base URL of a static export, of
+// the bucket of prefix (p bits): "/v1/private/bucket/<p>/<HEX>", HEX
+// being ceil(p/4) uppercase hex digits of the right-aligned prefix.
+func BucketPath(prefix uint64, p int) string {
+	return fmt.Sprintf("%s/%d/%0*X", BucketDir, p, (p+3)/4, prefix)
+}
+
 // ErrNoPrivateMode is returned by [ParseConfig] when the key endpoint
 // answered with something that is not JSON (a static host's page for any
 // path): the server does not offer private mode.

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"io/fs"
 	"net/http"
 
 	"github.com/phonecheck/phonecheck/checker/internal/web"
@@ -17,11 +18,12 @@ func NewWebPage(opts WebPageOptions) (http.Handler, error) { return web.New(opts
 
 // WriteWebPage writes the web page and its assets, plainly and
 // precompressed, under dir, for a static host: next to an export's
-// buckets, so that one CDN serves the page and the buckets.
-func WriteWebPage(dir string, opts WebPageOptions) error {
+// buckets, so that one CDN serves the page and the buckets. Files get
+// mode, directories mode with x where it has r.
+func WriteWebPage(dir string, mode fs.FileMode, opts WebPageOptions) error {
 	s, err := web.New(opts)
 	if err != nil {
 		return err
 	}
-	return s.WriteFiles(dir, 0o644)
+	return s.WriteFiles(dir, mode)
 }

@@ -17,8 +17,8 @@ import (
 
 var cmdExport = &Command{
 	Name: "export",
-	UsageLine: "export [--index INDEX] --out DIR [--bits 12,16,20] [--padding=false]\n" +
-		"       phonecheck export --index PRIVATE --out DIR --evaluate-url URL [--bits 12,16,20] [--max-elements N]",
+	UsageLine: "export [--index INDEX] --out DIR [--bits 12,16,20] [--padding=false] [--web]\n" +
+		"       phonecheck export --index PRIVATE --out DIR --evaluate-url URL [--bits 12,16,20] [--max-elements N] [--web]",
 	Short: "write every range, or every private bucket, of an index as a static file",
 	Long: `
 Export writes every range of INDEX as a static file under DIR, so that any
@@ -31,6 +31,14 @@ it unchanged:
 	DIR/v1/stats         numbers per country
 	DIR/manifest.json    what was written; written last, so its presence
 	                     says the export is complete
+
+--web also writes the web page, DIR/index.html and DIR/app/ (each asset
+plainly and as .gz and .br, for nginx's gzip_static and brotli_static), so
+that the host serving DIR serves the page and its buckets: people check in
+the browser, and with a private index only evaluations go to the key
+server (which needs 'serve --allow-origin' for the page's origin). The
+page's assets have content hashes in their names: serve app/ with a long
+Cache-Control max-age and the module (.wasm) as application/wasm.
 
 --bits lists prefix lengths, multiples of 4 from 12 to 24 (20 bits is
 1,048,576 files). A client picks among the lengths written: 12, 16 and 20
@@ -76,7 +84,7 @@ const maxExportBits = 24
 
 var exportFlags struct {
 	index, out, bits, mode, evaluateURL string
-	padding, quiet                      bool
+	padding, quiet, web                 bool
 	maxElements                         int
 }
 
@@ -91,6 +99,7 @@ func init() {
 		fs.StringVar(&f.mode, "mode", "0600", "permission of the files written, octal (directories get x where files get r)")
 		fs.StringVar(&f.evaluateURL, "evaluate-url", "", "private index: base `URL` of the evaluation server (serve --private), written into the key document")
 		fs.IntVar(&f.maxElements, "max-elements", checker.DefaultMaxElements, "private index: the evaluation server's --max-elements")
+		fs.BoolVar(&f.web, "web", false, "also write the web page (index.html and app/), so that the host serving DIR serves the page with the buckets")
 	}
 	cmdExport.Run = runExport
 }
@@ -108,6 +117,11 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 	mode, err := strconv.ParseUint(f.mode, 8, 32)
 	if err != nil || mode > 0o777 || mode&0o600 != 0o600 {
 		return usagef("--mode %q: want octal permission bits the owner can read and write, e.g. 0600 or 0640", f.mode)
+	}
+	if f.web {
+		if err := writeWebPage(f.out, fs.FileMode(mode)); err != nil {
+			return err
+		}
 	}
 	c, err := openChecker(f.index)
 	if errors.Is(err, checker.ErrScheme) {
@@ -194,5 +208,19 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 	}
 	fmt.Fprintf(stderr, "phonecheck: wrote %d private bucket files (%s, key id %s) to %s; evaluations go to %s\n",
 		st.Files, humanBytes(st.Bytes), pix.KeyID(), f.out, f.evaluateURL)
+	return nil
+}
+
+// writeWebPage is export --web: the page, allowed to send evaluations to
+// --evaluate-url when that is another origin.
+func writeWebPage(dir string, mode fs.FileMode) error {
+	var opts checker.WebPageOptions
+	if u, err := url.Parse(exportFlags.evaluateURL); err == nil && u.Host != "" {
+		opts.ConnectOrigins = []string{u.Scheme + "://" + u.Host}
+	}
+	if err := checker.WriteWebPage(dir, mode, opts); err != nil {
+		return fmt.Errorf("export --web: %w", err)
+	}
+	fmt.Fprintf(stderr, "phonecheck: wrote the web page to %s (index.html, app/)\n", dir)
 	return nil
 }

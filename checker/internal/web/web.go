@@ -311,9 +311,10 @@ func pickEncoding(ae string, haveBr bool) string {
 // serve. Each file is written to a temporary name and renamed into place,
 // so that a crash never leaves half a file under its final name.
 func (s *Site) WriteFiles(dir string, mode os.FileMode) error {
+	dirMode := mode | (mode&0o444)>>2
 	write := func(rel string, b []byte) error {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), dirMode); err != nil {
 			return err
 		}
 		f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")

@@ -216,6 +216,9 @@ func viewportOpts(cfg config) []chromedp.EmulateViewportOption {
 	return opts
 }
 
+// SetTimeout changes how long the helpers wait for the page from now on.
+func (b *Browser) SetTimeout(d time.Duration) { b.timeout = d }
+
 // Context is the tab's context, for chromedp actions the helpers lack.
 func (b *Browser) Context() context.Context { return b.ctx }
 

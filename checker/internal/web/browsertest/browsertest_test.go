@@ -420,8 +420,9 @@ func TestFailureMessage(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	f := &fakeTB{TB: t}
-	b := New(f, Timeout(300*time.Millisecond))
+	b := New(f)
 	b.Navigate(s.URL)
+	b.SetTimeout(300 * time.Millisecond)
 	f.run(func() { b.Click("#missing") })
 	f.run(func() { b.WaitStatus("#result", 200*time.Millisecond) })
 	if len(f.fatals) != 2 {

@@ -40,6 +40,15 @@ var depsRules = map[string][]string{
 	"checker/internal/httpfront": {"golang.org/x/sys/unix"},
 	// Test support: raw HTTP/1.1 exchanges, for the fast path's tests.
 	"checker/internal/rawhttptest": {},
+	// Test support: a headless Chromium for the web page's tests, the
+	// only importer of chromedp.
+	"checker/internal/web/browsertest": {
+		"checker/phone",
+		"github.com/chromedp/chromedp", "github.com/chromedp/cdproto/cdp",
+		"github.com/chromedp/cdproto/emulation", "github.com/chromedp/cdproto/heapprofiler",
+		"github.com/chromedp/cdproto/log", "github.com/chromedp/cdproto/network",
+		"github.com/chromedp/cdproto/runtime", "github.com/chromedp/cdproto/systeminfo",
+	},
 	"checker/internal/oprf/r255": {
 		"filippo.io/edwards25519", "filippo.io/edwards25519/field",
 		"golang.org/x/sys/cpu",

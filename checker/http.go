@@ -42,6 +42,16 @@ import (
 // No log line, metric or error holds a number, a hash or a prefix: a bad
 // prefix is never echoed, metrics count prefix lengths only.
 //
+// # Cross-origin access
+//
+// A web page from another origin reads the key document and
+// /openapi.json (Access-Control-Allow-Origin: *), and, if its origin is
+// listed in ServerOptions.AllowOrigins, the range, info and private query
+// routes, errors included; its preflights (OPTIONS) get 204, those of
+// unlisted origins 403, and a private query from an unlisted origin is
+// refused (403) before it spends anything. Never "*" for plain ranges:
+// they are reversible, and a plain server serves trusted clients only.
+//
 // [Server.Swap] and [Server.SwapIndexes] replace the indexes while
 // requests run: each request uses one set of indexes from start to end,
 // and an index is closed once its last request is done. The per-client
@@ -59,7 +69,9 @@ type Server struct {
 // Cache-Control on range responses (0 means one hour, negative means
 // no-cache); Logger receives panics, reloads and server errors (nil
 // means slog.Default()); Private configures the private routes (rate
-// limit, elements per request, padding) when a private index is served.
+// limit, elements per request, padding) when a private index is served;
+// AllowOrigins lists the web origins whose pages may call the server
+// from a browser (see [ParseOrigin] and [Server]'s cross-origin access).
 type ServerOptions = server.Options
 
 // Indexes are what a [Server] serves: Plain answers the range routes, and
@@ -198,3 +210,10 @@ func (f *EventServer) Close() error { return f.f.Close() }
 // binds to loopback only. An empty host or a wildcard binds every
 // interface; a hostname other than localhost counts as not loopback.
 func IsLoopback(addr string) bool { return server.IsLoopback(addr) }
+
+// ParseOrigin checks a web origin for ServerOptions.AllowOrigins and
+// returns it as browsers send it in an Origin header: "http" or "https",
+// "://", the host in lower case (an IPv6 address in brackets), and the
+// port unless it is the scheme's default. "*" is refused: plain ranges
+// and private evaluations must stay with the origins listed.
+func ParseOrigin(s string) (string, error) { return server.ParseOrigin(s) }

@@ -25,6 +25,7 @@ TABLE='
 Batch10M     | ./checker | ./checker                  | ^BenchmarkBatch$/10M$          | 3x   | PHONECHECK_BENCH_LARGE=1
 Batch1M      | ./checker | ./checker                  | ^BenchmarkBatch$/1M$           | 5x   |
 ServeRange   | ./checker | ./checker                  | ^BenchmarkServeRange$          | 1s   |
+Front        | ./checker | ./checker                  | ^BenchmarkFront$               | 1s   |
 EvaluateFast | ./checker | ./checker/internal/oprf    | ^BenchmarkEvaluateFast$        | 1s   |
 FastSeal     | ./checker | ./checker/internal/oprf    | ^BenchmarkFastSeal$            | 1s   |
 Normalize    | ./checker | ./checker/phone            | ^BenchmarkNormalize$/messy$    | 1s   |

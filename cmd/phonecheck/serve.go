@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -20,8 +21,8 @@ import (
 
 var cmdServe = &Command{
 	Name: "serve",
-	UsageLine: "serve [--index INDEX] [--addr HOST:PORT] [--max-age DURATION]\n" +
-		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked]",
+	UsageLine: "serve [--index INDEX] [--addr HOST:PORT] [--max-age DURATION] [--allow-origin ORIGIN]...\n" +
+		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--allow-origin ORIGIN]...",
 	Short: "answer range queries, or private (OPRF) queries, over HTTP",
 	Long: `
 Serve answers range queries over INDEX on HTTP: a client sends 3 to 8 hex
@@ -57,11 +58,23 @@ PRIVATE index in place, then SIGHUP. Rate limits carry over a reload.
 SIGINT or SIGTERM stop accepting connections and wait up to 10 s for
 requests under way.
 
+--allow-origin lets web pages of ORIGIN (scheme://host[:port], e.g.
+https://app.example.org; repeat the flag or separate origins with commas)
+call the server from a browser (CORS): they may read ranges, /v1/datasets,
+/v1/stats and private query answers, errors included, and their
+preflights get 204. Pages of other origins may read only the key document
+and /openapi.json (Access-Control-Allow-Origin: *); their preflights get
+403 and their private queries are refused before any evaluation, so they
+cannot spend your users' rate allowance. "*" is not accepted: plain
+ranges and evaluations stay with the origins you list.
+
 Plain-hash ranges are reversible for phone numbers: anyone who can query
 the server can hash every valid number of a country and learn which are in
 the index. Bind to loopback (the default) or serve trusted clients only;
 serve warns when it serves plain ranges on an address that is not
-loopback.
+loopback. A plain range is never readable by a page of an unlisted
+origin, which could otherwise read it through a user's browser wherever
+that browser reaches the server.
 `,
 }
 
@@ -74,6 +87,25 @@ var serveFlags struct {
 	burst, max  int
 	padding     string
 	lanes       int
+	origins     originsFlag
+}
+
+// originsFlag collects --allow-origin: repeated, or comma-separated.
+type originsFlag []string
+
+func (o *originsFlag) String() string { return strings.Join(*o, ",") }
+
+func (o *originsFlag) Set(v string) error {
+	n := len(*o)
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*o = append(*o, s)
+		}
+	}
+	if len(*o) == n {
+		return errors.New("no origin given: want scheme://host[:port]")
+	}
+	return nil
 }
 
 // testServeListening, when set by tests, receives the bound address.
@@ -93,6 +125,8 @@ func init() {
 		fs.IntVar(&f.max, "max-elements", checker.DefaultMaxElements, "with --private: blinded elements per request, 1..65535")
 		fs.IntVar(&f.lanes, "lanes", 0, "event loops serving connections (Linux): 0 for one fewer than the CPUs the Go runtime uses (at least 1), -1 for a goroutine per connection")
 		fs.StringVar(&f.padding, "padding", "always", "with --private: `MODE` always pads every bucket answer, asked only those whose client asks")
+		f.origins = nil // a Var keeps its value from one run to the next
+		fs.Var(&f.origins, "allow-origin", "let web pages of `ORIGIN` (scheme://host[:port]) call the server from a browser (CORS); repeat or separate with commas")
 	}
 	cmdServe.Run = runServe
 }
@@ -106,6 +140,10 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		return usagef("--addr: want HOST:PORT, e.g. 127.0.0.1:8080")
 	}
 	popts, err := privateServeOptions(cmd)
+	if err != nil {
+		return err
+	}
+	origins, err := allowedOrigins()
 	if err != nil {
 		return err
 	}
@@ -124,7 +162,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		ixs.Close()
 		return err
 	}
-	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page})
+	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page, AllowOrigins: origins})
 	if err != nil {
 		ixs.Close()
 		return err
@@ -167,6 +205,9 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		fmt.Fprintf(stderr, "phonecheck: serving %d numbers (index %s) on http://%s\n", ixs.Plain.Index().Len(), srv.IndexID(), ln.Addr())
 	}
 	fmt.Fprintf(stderr, "phonecheck: the web page is at http://%s/\n", ln.Addr())
+	if len(origins) > 0 {
+		fmt.Fprintf(stderr, "phonecheck: web pages of %s may call this server (CORS)\n", strings.Join(origins, ", "))
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -262,6 +303,26 @@ func privateServeOptions(cmd *Command) (checker.PrivateHandlerOptions, error) {
 		o.Rate = -1 // the checker's "no limit"
 	}
 	return o, nil
+}
+
+// allowedOrigins checks --allow-origin and returns its origins as
+// browsers send them.
+func allowedOrigins() ([]string, error) {
+	var out []string
+	for _, s := range serveFlags.origins {
+		o, err := checker.ParseOrigin(s)
+		if err != nil {
+			e := usagef("--allow-origin: %s", strings.TrimPrefix(err.Error(), "checker: "))
+			if s == "*" {
+				return nil, e.hint("list each web page's origin: --allow-origin https://app.example.org,https://www.example.org")
+			}
+			return nil, e.hint("an origin is what a browser shows before the page's path: https://app.example.org, http://localhost:3000")
+		}
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // openServeIndexes opens what the flags name: the plain index (or a

@@ -52,8 +52,11 @@ func leanRequest(r *http.Request) bool {
 }
 
 // leanHeaders are the request headers a Server reads on a request
-// without a body; it gets no other on the lean path.
-var leanHeaders = []string{"Accept", "Add-Padding", "If-None-Match", "Content-Type"}
+// without a body; it gets no other on the lean path. Origin is among
+// them so that a page's GET gets its CORS headers on the lean path as
+// on net/http (preflights, OPTIONS, are handed off); Access-Control-Request-*
+// come with preflights only.
+var leanHeaders = []string{"Accept", "Add-Padding", "If-None-Match", "Content-Type", "Origin"}
 
 // Serve accepts connections on ln until [EventServer.Shutdown] or
 // [EventServer.Close], and then returns [http.ErrServerClosed]; other errors

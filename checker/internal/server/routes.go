@@ -136,6 +136,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.opts.Page.ServeHTTP(sw, r)
 		return
 	}
+	if s.serveCORS(sw, r, route) {
+		return
+	}
 	if route == routeOther {
 		writeError(sw, http.StatusNotFound, "no such route")
 		return
@@ -258,6 +261,9 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 	h := w.Header()
 	h["Etag"] = ix.etags[variant]
 	h["Vary"] = hdrVary
+	if s.origins != nil {
+		h["Vary"] = hdrVaryRangeCORS
+	}
 	h["Cache-Control"] = s.rangeCacheControl()
 	if inm := r.Header["If-None-Match"]; inm != nil && etagMatch(inm, ix.etags[variant][0]) {
 		w.WriteHeader(http.StatusNotModified)

@@ -1,6 +1,7 @@
-// Package server is phonecheck's HTTP server: the routes, the swap of
-// indexes under load, ETags and cache headers, the info and stats
-// documents, the fast path's wiring and the Prometheus metrics.
+// Package server is phonecheck's HTTP server: the routes and their
+// cross-origin (CORS) policy, the swap of indexes under load, ETags and
+// cache headers, the info and stats documents, the fast path's wiring
+// and the Prometheus metrics.
 package server
 
 import (
@@ -53,6 +54,16 @@ import (
 // No log line, metric or error holds a number, a hash or a prefix: a bad
 // prefix is never echoed, metrics count prefix lengths only.
 //
+// # Cross-origin access
+//
+// A web page from another origin reads the key document and
+// /openapi.json (Access-Control-Allow-Origin: *), and, if its origin is
+// listed in [Options.AllowOrigins], the range, info and private query
+// routes, errors included; its preflights (OPTIONS) get 204, those of
+// unlisted origins 403, and a private query from an unlisted origin is
+// refused (403) before it spends anything. Never "*" for plain ranges:
+// they are reversible, and a plain server serves trusted clients only.
+//
 // [Server.Swap] and [Server.SwapIndexes] replace the indexes while
 // requests run: each request uses one set of indexes from start to end,
 // and an index is closed once its last request is done. The per-client
@@ -68,7 +79,8 @@ type Server struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	scratch sync.Pool
-	limits  *privateapi.Limits // private mode: per-client limiters, kept across swaps
+	limits  *privateapi.Limits  // private mode: per-client limiters, kept across swaps
+	origins map[string][]string // Options.AllowOrigins -> Access-Control-Allow-Origin; nil: none
 
 	panicHook func(*http.Request) // tests: called at the start of a range request
 }
@@ -87,6 +99,10 @@ type Options struct {
 	// Page, if set, serves the web page at / (and /index.html) and its
 	// assets under /app/.
 	Page http.Handler
+	// AllowOrigins lists the web origins (scheme://host[:port], see
+	// [ParseOrigin]) whose pages may call the range, info and private
+	// query routes from a browser (CORS); see [Server].
+	AllowOrigins []string
 }
 
 // Indexes are what a [Server] serves: Plain (with its Datasets, and Demo
@@ -157,6 +173,10 @@ func New(ixs Indexes, opts Options) (*Server, error) {
 	}
 	if s.opts.MaxAge == 0 {
 		s.opts.MaxAge = time.Hour
+	}
+	var err error
+	if s.origins, err = parseOrigins(opts.AllowOrigins); err != nil {
+		return nil, err
 	}
 	s.scratch.New = func() any { return new(rangeenc.Scratch) }
 	s.metrics = newHTTPMetrics()

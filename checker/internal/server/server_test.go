@@ -99,7 +99,11 @@ func newTestServer(t testing.TB, filler int) *Server {
 
 // newMixedServer serves a plain index and a private one, sealed under a
 // new key at 12 bits.
-func newMixedServer(t testing.TB) *Server {
+func newMixedServer(t testing.TB) *Server { return newMixedServerOpts(t, Options{}) }
+
+// newMixedServerOpts is newMixedServer with options (a quiet logger if
+// opts has none).
+func newMixedServerOpts(t testing.TB, opts Options) *Server {
 	t.Helper()
 	k, err := oprf.GenerateKey()
 	if err != nil {
@@ -129,7 +133,10 @@ func newMixedServer(t testing.TB) *Server {
 	}
 	ixs := testIndexes(t, 10, "")
 	ixs.Private, ixs.Key = pix, k
-	s, err := New(ixs, Options{Logger: quietLogger()})
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	s, err := New(ixs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,11 +132,37 @@ func (s *Server) serveCORS(w http.ResponseWriter, r *http.Request, route string)
 	case preflight:
 		writePreflight(w, rule)
 		return true
-	case route == routePrivateQuery && allow == nil && r.Header["Origin"] != nil && r.Method == http.MethodPost:
+	case route == routePrivateQuery && allow == nil && r.Header["Origin"] != nil && r.Method == http.MethodPost && !sameOrigin(r):
 		writeError(w, http.StatusForbidden, "cross-origin private queries from this origin are not allowed")
 		return true
 	}
 	return false
+}
+
+// sameOrigin reports whether a request's Origin names the host it was
+// sent to: the page this server serves at /, whose POSTs carry an Origin
+// header too (browsers send one on every POST). The browser sets both
+// headers; a page of another site cannot make them agree.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header["Origin"]
+	if len(o) != 1 {
+		return false
+	}
+	scheme, host, ok := strings.Cut(o[0], "://")
+	if !ok {
+		return false
+	}
+	return strings.EqualFold(stripDefaultPort(scheme, host), stripDefaultPort(scheme, r.Host))
+}
+
+func stripDefaultPort(scheme, host string) string {
+	switch {
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		return host[:len(host)-3]
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		return host[:len(host)-4]
+	}
+	return host
 }
 
 // writePreflight answers a preflight the rule allows; the

@@ -293,6 +293,29 @@ func TestCORSRequests(t *testing.T) {
 		}
 		unreadable("query from an unlisted origin", w)
 	}
+	// The page this server serves at / is same-origin: its POST carries
+	// an Origin naming the server's own host, listed or not. A page of
+	// another site cannot make the two agree (the browser sets both).
+	for _, c := range []struct{ origin, host string }{
+		{"http://127.0.0.1:8080", "127.0.0.1:8080"},
+		{"https://check.example.org", "check.example.org:443"},
+		{"http://Check.Example.org", "check.example.org"},
+	} {
+		r := httptest.NewRequest("POST", privateapi.QueryPath, bytes.NewReader(body))
+		r.RemoteAddr, r.Host = "192.0.2.3:1", c.host
+		r.Header.Set("Origin", c.origin)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code == 403 {
+			t.Errorf("same-origin query (Origin %s, Host %s) refused", c.origin, c.host)
+		}
+		r.Host = "other.example.org"
+		w = httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != 403 {
+			t.Errorf("query with Origin %s to Host %s: %d, want 403", c.origin, r.Host, w.Code)
+		}
+	}
 	if w = post(s, body, "192.0.2.2:1", "Origin", "null"); w.Code != 403 {
 		t.Errorf("query from null: %d, want 403", w.Code)
 	}

@@ -63,6 +63,13 @@
     return new Intl.NumberFormat(lang, { maximumSignificantDigits: n >= 1000 ? 3 : 2 }).format(n);
   }
 
+  function fmtBytes(n) {
+    const kb = n / 1000;
+    const unit = kb >= 1000 ? 'megabyte' : 'kilobyte';
+    const v = kb >= 1000 ? kb / 1000 : Math.max(1, kb);
+    return new Intl.NumberFormat(lang, { style: 'unit', unit, unitDisplay: 'short', maximumSignificantDigits: 2 }).format(v);
+  }
+
   function countryName(code) {
     try {
       const dn = new Intl.DisplayNames([lang], { type: 'region' });
@@ -144,7 +151,8 @@
   }
 
   function understood(n) {
-    const vars = { number: '\u2068' + n.international + '\u2069', country: countryName(n.region) };
+    // A phone number reads left to right in every language: isolate it.
+    const vars = { number: '\u2066' + n.international + '\u2069', country: countryName(n.region) };
     const ty = strings['type_' + n.type];
     return ty ? t('understood', Object.assign(vars, { type: ty })) : t('understood_notype', vars);
   }
@@ -219,9 +227,9 @@
           const ul = el('ul', 'datasets');
           for (const d of o.datasets) {
             const li = el('li');
-            const b = el('strong'); b.textContent = d.name; li.appendChild(b);
+            const b = el('strong'); const bdi = el('bdi'); bdi.textContent = d.name; b.appendChild(bdi); li.appendChild(b);
             if (d.date) li.appendChild(document.createTextNode(' (' + d.date + ')'));
-            if (d.source) li.appendChild(document.createTextNode(' — ' + d.source));
+            if (d.source) { li.appendChild(document.createTextNode(' — ')); const src = el('bdi'); src.textContent = d.source; li.appendChild(src); }
             ul.appendChild(li);
           }
           result.appendChild(ul);
@@ -238,13 +246,15 @@
         break;
     }
     if (o.demo) result.appendChild(para(t('demo'), 'hint'));
-    if (o.sent && o.sent.prefix) result.appendChild(renderSent(o));
+    // What left the device is shown whenever something did, errors too.
+    if (o.sent && o.sent.prefix) result.appendChild(renderSent(o, o.status !== 'error'));
     result.dataset.status = o.status === 'error' || !o.status ? 'error' : o.status;
   }
 
   function errorText(e) {
     switch (e.code) {
       case 'rate_limited':
+        if (e.retry_after > 90) return t('error_rate_limited_minutes', { n: fmtInt(Math.ceil(e.retry_after / 60)) });
         return e.retry_after > 0 ? t('error_rate_limited', { n: fmtInt(e.retry_after) }) : t('error_rate_limited_later');
       case 'server': return t('error_server', { status: e.status });
       case 'network': case 'proof': case 'protocol': case 'prefix': case 'module':
@@ -253,7 +263,7 @@
     return t('error_protocol');
   }
 
-  function renderSent(o) {
+  function renderSent(o, offerLarger) {
     const s = o.sent;
     const box = el('div', 'sent');
     box.id = 'sent';
@@ -280,8 +290,8 @@
     }
     if (s.entries) add(t('sent_entries', { n: fmtInt(s.entries) }), 'sent-entries');
     box.appendChild(ul);
-    if (s.larger_bits > 0) {
-      box.appendChild(para(t('sent_larger', { n: fmtAbout(s.larger_anonymity) })));
+    if (offerLarger && s.larger_bits > 0) {
+      box.appendChild(para(t(s.larger_bytes > 0 ? 'sent_larger_size' : 'sent_larger', { n: fmtAbout(s.larger_anonymity), size: fmtBytes(s.larger_bytes) })));
       const b = el('button', 'larger');
       b.type = 'button';
       b.id = 'larger';

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -128,6 +129,9 @@ type Sent struct {
 	// that hides the number among more numbers (0 bits: none).
 	LargerBits      int     `json:"larger_bits,omitempty"`
 	LargerAnonymity float64 `json:"larger_anonymity,omitempty"`
+	// LargerBytes estimates the larger answer's size from this one's:
+	// 2^(Bits-LargerBits) times the entries, each LargerBits shorter.
+	LargerBytes int64 `json:"larger_bytes,omitempty"`
 	// Private mode: one blinded element went out, to Evaluator when it is
 	// not the page's server (a static export's evaluation server, which
 	// saw no prefix), and the answer verified against KeyID.
@@ -279,9 +283,13 @@ func (c *check) choose(offered, larger []int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, b := range larger {
-		if b < bits && (s.LargerBits == 0 || b < s.LargerBits) {
-			s.LargerBits, s.LargerAnonymity = b, keyscheme.Anonymity(c.n, b)
+	if s.Short {
+		// The larger download: offered only where the lengths the
+		// server offers leave the number among fewer than K.
+		for _, b := range larger {
+			if b < bits && (s.LargerBits == 0 || b < s.LargerBits) {
+				s.LargerBits, s.LargerAnonymity = b, keyscheme.Anonymity(c.n, b)
+			}
 		}
 	}
 	if p := c.o.PrefixBits; p != 0 {
@@ -393,6 +401,11 @@ func (c *check) private(ctx context.Context, cfg *wire.Config, pub *oprf.PublicK
 		bk, out = resp.Bucket, outs[0]
 	}
 	s.Verified, s.Entries, s.Padded = true, len(bk.Entries), bk.Padded
+	if s.LargerBits > 0 {
+		// An entry is the 64-p low bits of a private key and its set id.
+		perEntry := float64(64-s.LargerBits)/8 + float64(bk.IDBytes)
+		s.LargerBytes = int64(float64(len(bk.Entries)) * math.Exp2(float64(p-s.LargerBits)) * perEntry)
+	}
 	exposed, set, err := wire.Match(bk, c.key, out, cfg.BucketBits, cfg.Sets)
 	if err != nil {
 		return err

@@ -355,8 +355,13 @@ func TestSmallCountry(t *testing.T) {
 		t.Fatalf("Aruba: %+v %+v", got, got.Error)
 	}
 	s := got.Sent
-	if !s.Short || s.Bits != 12 || s.Anonymity < 100 || s.Anonymity > 1000 || s.LargerBits != 8 || s.LargerAnonymity < 1000 {
+	if !s.Short || s.Bits != 12 || s.Anonymity < 100 || s.Anonymity > 1000 || s.LargerBits != 8 || s.LargerAnonymity < 1000 ||
+		s.LargerBytes < int64(s.Entries)*16*7 || s.LargerBytes > int64(s.Entries)*16*9 {
 		t.Errorf("Aruba, private: sent %+v", s)
+	}
+	// A country with numbers enough: no larger download offered.
+	if us := webclient.Check(context.Background(), fe.fetch, webclient.Options{Number: f.nums[0], Base: f.privURL}); us.Sent.Short || us.Sent.LargerBits != 0 {
+		t.Errorf("US, private: sent %+v", us.Sent)
 	}
 	got = webclient.Check(context.Background(), fe.fetch, webclient.Options{Number: aw, Base: f.privURL, PrefixBits: 8})
 	if got.Status != webclient.StatusNotExposed || got.Sent.Bits != 8 || got.Sent.Short || got.Sent.LargerBits != 0 || len(got.Sent.Prefix) != 2 {

@@ -341,6 +341,7 @@ func TestPageStaticExport(t *testing.T) {
 	if st := check(b, "US", usExposed); st != "exposed" {
 		t.Fatalf("exposed: %q %s", st, b.Text("#result"))
 	}
+	b.Screenshot("export-exposed")
 	reqs := apiRequests(b.Requests())
 	var bucket, eval []browsertest.Request
 	for _, r := range reqs {

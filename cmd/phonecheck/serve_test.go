@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +68,19 @@ func TestServe(t *testing.T) {
 	res, err := cl.Check(ctx, "+1 415 555 0132", "")
 	if err != nil || !res.Exposed || len(res.Datasets) != 2 || res.Bits != 20 {
 		t.Fatalf("remote check: %+v %v", res, err)
+	}
+	// The web page is at /.
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `id="number"`) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("GET /: %d %v", resp.StatusCode, resp.Header)
+	}
+	if !strings.Contains(errOut.String(), "the web page is at http://"+addr+"/") {
+		t.Errorf("serve did not say where the page is: %s", errOut.String())
 	}
 	id := func() string {
 		c := checker.NewClient("http://"+addr, nil)

@@ -66,11 +66,11 @@ func ChoosePrefix(n phone.Number, k float64, offer PrefixOffer) (PrefixChoice, e
 	return keyscheme.Choose(n, k, offer)
 }
 
-// ChoosePrefixBits returns the longest of offered (nil: [PrefixLengths])
-// that keeps n among at least k valid numbers of its country, and that
-// anonymity; [ErrAnonymity] (with the shortest length) when none does.
-func ChoosePrefixBits(n phone.Number, k float64, offered []int) (bits int, anonymity float64, err error) {
-	return keyscheme.ChoosePrefixBits(n, k, offered)
+// ChoosePrefixBits is [ChoosePrefix] for a length the caller asked for:
+// an error wrapping [ErrPrefixNotOffered], naming what offer takes, if
+// bits is not one of them.
+func ChoosePrefixBits(n phone.Number, bits int, k float64, offer PrefixOffer) (PrefixChoice, error) {
+	return keyscheme.ChooseBits(n, bits, k, offer)
 }
 
 // AnonymityRow is one line of the valid-number table.

@@ -205,13 +205,3 @@ func bitsList(ls []int) string {
 	}
 	return fmt.Sprintf("%s or %d bits", s, ls[len(ls)-1])
 }
-
-// ChoosePrefixBits is [Choose] with the shortfall as an error, for callers
-// not yet moved to [Choose].
-func ChoosePrefixBits(n phone.Number, k float64, offered []int) (bits int, anonymity float64, err error) {
-	c, err := Choose(n, k, Offer{Bits: offered, BucketBits: slices.Max(append([]int{0}, offered...))})
-	if err != nil {
-		return 0, 0, err
-	}
-	return c.Bits, c.Anonymity, c.Shortfall()
-}

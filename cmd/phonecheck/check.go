@@ -38,8 +38,8 @@ number. --json prints one object instead:
 
 With --server URL, the check is remote: the number is still normalized
 and hashed on this device, and only the first 3 to 6 hex digits of its
-hash are sent to URL ('phonecheck serve', or a static 'phonecheck export'
-behind any web server), which answers with every hash sharing them; the
+hash (2 when asked for: see below) are sent to URL ('phonecheck serve',
+or a static 'phonecheck export' behind any web server), which answers with every hash sharing them; the
 comparison happens here. The prefix is the longest of 12, 16, 20 and 24
 bits that still leaves the number among at least K valid numbers of its
 own country (--min-anonymity, default 1000; 'phonecheck anonymity' prints
@@ -56,7 +56,10 @@ takes 8 bits; the plain range API no fewer than 12, and check says so.
 --prefix-bits N sends N bits (8, 12, 16, 20, 24, or a private server's
 bucket bits) if the server takes them. A --min-anonymity given on the
 command line is a requirement: check sends nothing rather than a prefix
-that falls short of it, and says what would.
+that falls short of it, and says what would. With --json, "sent" says
+what left the device: "prefix", "bits", "anonymity", "min_anonymity",
+"anonymity_short", and "larger": {"bits", "anonymity", "bytes"} when a
+larger download is on offer.
 
 When the server offers the private mode ('phonecheck serve --private': it
 answers GET /v1/private/key), check uses it: with the prefix goes one

@@ -19,8 +19,9 @@ var PrefixLengths = []int{12, 16, 20, 24}
 // LargerPrefixBits is the one length below [PrefixLengths] a client ever
 // sends: the larger download, offered to a number whose country is too
 // small for K even at 12 bits, and sent only when asked for. A private
-// server answers it (a bucket of 8 bits, a few hundred KB for an index of
-// ten million keys); the plain range API does not (3 hex digits at least).
+// server answers it (a bucket of 8 bits: ~450 KB from a small index with
+// 20-bit buckets, ~1.1 MB from one of ten million keys); the plain range
+// API does not (3 hex digits at least).
 const LargerPrefixBits = 8
 
 // DefaultMinAnonymity is the default K of a range client's MinAnonymity: a range

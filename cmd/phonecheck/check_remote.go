@@ -202,7 +202,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		} else {
 			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) and a blinded element; %s\n", prefix, bits, crowd(n, res.Choice))
 		}
-		printLarger(res.Choice)
+		printLarger(checker.ModePrivate, res.Choice)
 		padded := "unpadded"
 		if res.Padded {
 			padded = "padded"
@@ -254,7 +254,7 @@ func runPlainCheck(ctx context.Context, n phone.Number) error {
 			}
 		}
 		fmt.Fprintf(stdout, "Plain mode: sent prefix %s (%d bits); %s\n", res.Prefix, res.Bits, crowd(n, res.Choice))
-		printLarger(res.Choice)
+		printLarger("plain", res.Choice)
 	}
 	if res.Exposed && checkFlags.exitStatus {
 		return exitCode(exitExposed)
@@ -272,7 +272,11 @@ func sentOf(mode, prefix string, ch checker.PrefixChoice) *sentJSON {
 // prefix hides n, and, when that falls short of K, why.
 func crowd(n phone.Number, ch checker.PrefixChoice) string {
 	if !ch.Known {
-		return fmt.Sprintf("how many valid numbers of your country share it is not known (%s is not in 'phonecheck anonymity'), so it is the shortest this server takes.", ch.Region)
+		s := fmt.Sprintf("how many valid numbers of your country share it is not known (%s is not in the table of 'phonecheck anonymity')", ch.Region)
+		if checkFlags.prefixBits == 0 {
+			s += ", so it is the shortest this server takes"
+		}
+		return s + "."
 	}
 	s := fmt.Sprintf("your number is one of about %s valid %s numbers with this prefix", roughCount(ch.Anonymity), n.Region)
 	switch {
@@ -288,13 +292,17 @@ func crowd(n phone.Number, ch checker.PrefixChoice) string {
 
 // printLarger offers, to a number whose prefix falls short of K, the
 // larger download if the server has one, and says plainly if not.
-func printLarger(ch checker.PrefixChoice) {
+func printLarger(mode string, ch checker.PrefixChoice) {
 	if !ch.Short {
 		return
 	}
 	l := ch.Larger
 	if l == nil {
-		fmt.Fprintf(stdout, "No larger download to offer: this server takes no prefix shorter than %d bits (a private server takes %d).\n", ch.Bits, checker.LargerPrefixBits)
+		also := ""
+		if mode == "plain" {
+			also = fmt.Sprintf(" (a private server takes %d)", checker.LargerPrefixBits)
+		}
+		fmt.Fprintf(stdout, "No larger download to offer: this server takes no prefix shorter than %d bits%s.\n", ch.Bits, also)
 		return
 	}
 	size := ""

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
@@ -54,7 +55,13 @@ func (cfg *Config) staticOnly() bool {
 // error wrapping [keyscheme.ErrAnonymity] rather than a length that falls
 // short of it.
 func (c *Client) choose(ctx context.Context, cfg *Config, n phone.Number) (keyscheme.Choice, error) {
-	o := Offer(cfg, c.indexKeys(ctx), !c.NoPadding || cfg.staticOnly())
+	padded := !c.NoPadding || cfg.staticOnly()
+	o := Offer(cfg, 0, padded)
+	if slices.Contains(o.Bits, keyscheme.LargerPrefixBits) {
+		// The index's size says whether the server answers 8 bits, and
+		// how large the answer is.
+		o = Offer(cfg, c.indexKeys(ctx), padded)
+	}
 	var (
 		ch  keyscheme.Choice
 		err error

@@ -16,10 +16,13 @@ import (
 //
 // The prefix length is the longest of the lengths the server offers (see
 // [PrefixLengths]) for which the number's own country keeps at least
-// MinAnonymity valid numbers per prefix ([ChoosePrefixBits]): a server that
+// MinAnonymity valid numbers per prefix ([ChoosePrefix]): a server that
 // knows the number's country (from its prefix length or otherwise) still
-// sees only one of about that many numbers. Padding is asked for unless
-// NoPadding is set ([ClientOptions]).
+// sees only one of about that many numbers. A country too small for that
+// at any length is checked with the shortest, and the result says how
+// short of K it falls, unless Strict ([ClientOptions]). The range API
+// takes no prefix shorter than 12 bits: it has no larger download to
+// offer. Padding is asked for unless NoPadding is set.
 type Client struct {
 	c *rangeapi.Client
 }
@@ -32,6 +35,15 @@ type ClientOptions struct {
 	MinAnonymity float64
 	// NoPadding turns off Add-Padding: true.
 	NoPadding bool
+	// PrefixBits, if not 0, is the prefix length sent, which must be one
+	// the server offers ([ErrPrefixNotOffered]), instead of the one
+	// MinAnonymity chooses.
+	PrefixBits int
+	// Strict sends nothing when the prefix leaves the number among fewer
+	// than MinAnonymity valid numbers of its country (the error wraps
+	// [ErrAnonymity]); by default the number is checked with the shortest
+	// prefix offered, and [RemoteResult].Choice says how short it falls.
+	Strict bool
 }
 
 // NewClient returns a Client for the server at baseURL, e.g.
@@ -61,6 +73,10 @@ type RemoteResult struct {
 	// Anonymity is the expected number of valid numbers of the number's
 	// country that share Prefix ([Anonymity]).
 	Anonymity float64
+	// Choice is how Bits was chosen: whether Anonymity falls short of
+	// MinAnonymity (Short), and the larger download on offer (never, from
+	// the range API).
+	Choice PrefixChoice
 }
 
 // Info fetches /v1/datasets once and remembers it. A lookup reads it
@@ -81,8 +97,9 @@ func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (RemoteRe
 }
 
 // Lookup checks a normalized number: it picks the prefix length, sends
-// the prefix, and compares the answer on this device. It sends nothing if
-// no offered length gives MinAnonymity (the error wraps [ErrAnonymity]).
+// the prefix, and compares the answer on this device. With Strict, it
+// sends nothing if no offered length gives MinAnonymity (the error wraps
+// [ErrAnonymity]).
 func (c *Client) Lookup(ctx context.Context, n phone.Number) (RemoteResult, error) {
 	r, err := c.c.Lookup(ctx, n)
 	return remoteResultOf(r), err
@@ -96,6 +113,7 @@ func remoteResultOf(r rangeapi.Result) RemoteResult {
 		Prefix:        r.Prefix,
 		Bits:          r.Bits,
 		Anonymity:     r.Anonymity,
+		Choice:        r.Choice,
 	}
 }
 

@@ -85,18 +85,23 @@ func TestClientAgainstServer(t *testing.T) {
 	if got := ch.maxLen.Load(); got != 5 {
 		t.Errorf("longest prefix sent: %d hex digits, want 5 (20 bits: US and AU keep > 1000 numbers)", got)
 	}
-	// Too much anonymity asked: nothing is sent.
+	// Too much anonymity asked: the shortest length, said short; with
+	// Strict, nothing is sent.
+	res, err := NewClient(ts.URL, &ClientOptions{MinAnonymity: 1e12}).Check(context.Background(), testBoth[0], "")
+	if err != nil || !res.Exposed || res.Bits != 12 || !res.Choice.Short || res.Choice.K != 1e12 {
+		t.Errorf("MinAnonymity 1e12: %+v %v, want an answer at 12 bits, said short", res, err)
+	}
 	before := ch.ranges.Load()
-	cl2 := NewClient(ts.URL, &ClientOptions{MinAnonymity: 1e12})
+	cl2 := NewClient(ts.URL, &ClientOptions{MinAnonymity: 1e12, Strict: true})
 	if _, err := cl2.Check(context.Background(), testBoth[0], ""); !errors.Is(err, ErrAnonymity) {
-		t.Errorf("MinAnonymity 1e12: %v, want ErrAnonymity", err)
+		t.Errorf("MinAnonymity 1e12, strict: %v, want ErrAnonymity", err)
 	}
 	if ch.ranges.Load() != before {
-		t.Error("a range was requested although no length gives the anonymity asked")
+		t.Error("a range was requested although no length gives the anonymity asked, and Strict is set")
 	}
 	// A bad server URL or a server error is an error, without the prefix.
 	bad := NewClient(ts.URL+"/nope", nil)
-	_, err := bad.Check(context.Background(), testBoth[0], "")
+	_, err = bad.Check(context.Background(), testBoth[0], "")
 	if err == nil || strings.Contains(err.Error(), keyscheme.Prefix(Key(testBoth[0]), 20)) {
 		t.Errorf("bad base URL: %v", err)
 	}

@@ -27,15 +27,50 @@ var PrefixLengths = keyscheme.PrefixLengths
 // country.
 const DefaultMinAnonymity = keyscheme.DefaultMinAnonymity
 
+// LargerPrefixBits is the one length below [PrefixLengths] a client ever
+// sends: the larger download offered to a number whose country is too
+// small for K even at 12 bits, sent only when asked for. A private server
+// answers it; the plain range API does not.
+const LargerPrefixBits = keyscheme.LargerPrefixBits
+
 // ErrAnonymity is returned when no offered prefix length keeps a number
-// among as many valid numbers of its country as asked.
+// among as many valid numbers of its country as asked, by a client told to
+// refuse rather than send a smaller crowd ([PrefixChoice.Shortfall]).
 var ErrAnonymity = keyscheme.ErrAnonymity
 
-// ChoosePrefixBits returns the longest of offered (nil: [PrefixLengths])
-// that keeps n among at least k valid numbers of its country, and that
-// anonymity; [ErrAnonymity] (with the shortest length) when none does.
-func ChoosePrefixBits(n phone.Number, k float64, offered []int) (bits int, anonymity float64, err error) {
-	return keyscheme.ChoosePrefixBits(n, k, offered)
+// ErrPrefixNotOffered is returned when a server takes none of the prefix
+// lengths a client may send, or not the one asked for.
+var ErrPrefixNotOffered = keyscheme.ErrNotOffered
+
+// PrefixOffer is what a server takes: its prefix lengths (nil:
+// [PrefixLengths]; only those, [LargerPrefixBits] and a private index's
+// BucketBits are ever sent) and, if known, the size of its answers.
+type PrefixOffer = keyscheme.Offer
+
+// PrefixChoice is the prefix length a client sends for a number, with the
+// anonymity it gives (valid numbers of the country sharing the prefix),
+// whether that falls short of K, and the larger download on offer if any.
+type PrefixChoice = keyscheme.Choice
+
+// PrefixOption is a prefix length on offer besides the one chosen: its
+// anonymity and about how large its answer is (0: not known).
+type PrefixOption = keyscheme.Option
+
+// ChoosePrefix returns the longest length of offer that keeps n among at
+// least k valid numbers of its country (k 0: [DefaultMinAnonymity]). It
+// never fails for lack of anonymity: with no length reaching k it returns
+// the shortest, Short set, so that the number gets an answer and its
+// owner is told; [PrefixChoice.Shortfall] is for callers that would rather
+// refuse. The error wraps [ErrPrefixNotOffered].
+func ChoosePrefix(n phone.Number, k float64, offer PrefixOffer) (PrefixChoice, error) {
+	return keyscheme.Choose(n, k, offer)
+}
+
+// ChoosePrefixBits is [ChoosePrefix] for a length the caller asked for:
+// an error wrapping [ErrPrefixNotOffered], naming what offer takes, if
+// bits is not one of them.
+func ChoosePrefixBits(n phone.Number, bits int, k float64, offer PrefixOffer) (PrefixChoice, error) {
+	return keyscheme.ChooseBits(n, bits, k, offer)
 }
 
 // AnonymityRow is one line of the valid-number table.

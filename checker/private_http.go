@@ -99,10 +99,20 @@ type PrivateClient struct {
 	// the key endpoint print it), for a client given the id rather than
 	// the key. It is a 64-bit pin: PublicKey is the stronger one.
 	KeyID string
-	// PrefixBits is how many bits of the hash are sent: 0 means the
-	// index's bucket bits; fewer bits mean a larger anonymity set and a
-	// larger answer.
+	// PrefixBits is how many bits of the hash are sent; fewer bits mean
+	// a larger anonymity set and a larger answer. 0 means, for Lookup and
+	// Check, the length MinAnonymity chooses ([ChoosePrefix]: of the
+	// ladder below the bucket bits B, B, and [LargerPrefixBits] as the
+	// larger download), and for a batch B. Lookup sends only a length of
+	// that offer ([ErrPrefixNotOffered]).
 	PrefixBits int
+	// MinAnonymity is K for Lookup: 0 means [DefaultMinAnonymity].
+	MinAnonymity float64
+	// Strict makes Lookup send nothing when the prefix leaves the number
+	// among fewer than MinAnonymity valid numbers of its country (the
+	// error wraps [ErrAnonymity]); by default the number is checked with
+	// the shortest length offered, and [PrivateResult].Choice says so.
+	Strict     bool
 	NoPadding  bool          // do not ask for padding (the server may pad anyway)
 	BatchSize  int           // elements per request in LookupBatch: 0 means the server's maximum
 	Workers    int           // concurrent requests in LookupBatch and OpenBatch: 0 means 4
@@ -132,7 +142,7 @@ func (c *PrivateClient) client() *privateapi.Client {
 		pub = c.PublicKey.p
 	}
 	s := privateapi.Settings{BaseURL: c.BaseURL, HTTP: c.HTTP, PublicKey: pub, KeyID: c.KeyID,
-		PrefixBits: c.PrefixBits, NoPadding: c.NoPadding, BatchSize: c.BatchSize, Workers: c.Workers,
+		PrefixBits: c.PrefixBits, MinAnonymity: c.MinAnonymity, Strict: c.Strict, NoPadding: c.NoPadding, BatchSize: c.BatchSize, Workers: c.Workers,
 		MaxWait: c.MaxWait, MaxRetries: c.MaxRetries, TransientRetries: c.TransientRetries,
 		FirstBackoff: c.firstBackoff, CacheBytes: c.CacheBytes}
 	if c.c.Settings != s {
@@ -151,11 +161,15 @@ type PrivateResult struct {
 	KeyID      string // the key the answer was verified against
 	Entries    int    // entries of the bucket answer, decoys included
 	Padded     bool
+	// Choice is how Lookup chose PrefixBits: its anonymity, whether that
+	// falls short of MinAnonymity, and the larger download on offer with
+	// its size. Zero in a batch, which sends the bucket bits.
+	Choice PrefixChoice
 }
 
 func privateResultOf(r privateapi.Result) PrivateResult {
 	out := PrivateResult{Result: Result{Number: r.Number, Exposed: r.Exposed}, Mode: r.Mode, Prefix: r.Prefix,
-		PrefixBits: r.PrefixBits, KeyID: r.KeyID, Entries: r.Entries, Padded: r.Padded}
+		PrefixBits: r.PrefixBits, KeyID: r.KeyID, Entries: r.Entries, Padded: r.Padded, Choice: r.Choice}
 	for _, d := range r.Datasets {
 		out.Datasets = append(out.Datasets, Dataset(d))
 	}
@@ -187,7 +201,8 @@ func (c *PrivateClient) Check(ctx context.Context, raw, defaultRegion string) (P
 
 // Lookup checks a normalized number in one round trip: the bucket prefix
 // and one blinded element go out; the evaluation, its proof and the bucket
-// come back.
+// come back. The prefix length is PrefixBits, or the one MinAnonymity
+// chooses; the result's Choice says what it gives.
 func (c *PrivateClient) Lookup(ctx context.Context, n phone.Number) (PrivateResult, error) {
 	r, err := c.client().Lookup(ctx, n)
 	return privateResultOf(r), err

@@ -172,8 +172,12 @@ func TestPrivateRoundTrip(t *testing.T) {
 				if res.Mode != ModePrivate || res.Padded != pad || res.KeyID != k.ID() {
 					t.Errorf("result says mode %q padded %v key %s", res.Mode, res.Padded, res.KeyID)
 				}
-				if wantBits := cmp(bits, 20); res.PrefixBits != wantBits || res.Prefix != Key(e)>>(64-wantBits) {
-					t.Errorf("prefix %x/%d", res.Prefix, res.PrefixBits)
+				// 0: the length K chooses (20 for a US number, 16 for
+				// a Canadian one), of those a client sends a server of
+				// 20-bit buckets.
+				want20, _ := ChoosePrefix(res.Number, 0, PrefixOffer{Bits: []int{LargerPrefixBits, 12, 16, 20}, BucketBits: 20})
+				if wantBits := cmp(bits, want20.Bits); res.PrefixBits != wantBits || res.Prefix != Key(e)>>(64-wantBits) || res.Choice.Bits != wantBits {
+					t.Errorf("prefix %x/%d, choice %+v", res.Prefix, res.PrefixBits, res.Choice)
 				}
 			}
 		}

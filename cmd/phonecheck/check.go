@@ -16,7 +16,7 @@ import (
 
 var cmdCheck = &Command{
 	Name:      "check",
-	UsageLine: "check [--index INDEX | --server URL [--min-anonymity K] [--server-key KEY]] [--region R] [--json] [--exit-code] NUMBER",
+	UsageLine: "check [--index INDEX | --server URL [--min-anonymity K] [--prefix-bits N] [--server-key KEY]] [--region R] [--json] [--exit-code] NUMBER",
 	Short:     "tell whether a number is in the index, and in which datasets",
 	Long: `
 Check normalizes NUMBER to E.164 on this device, hashes it and looks it up
@@ -38,13 +38,28 @@ number. --json prints one object instead:
 
 With --server URL, the check is remote: the number is still normalized
 and hashed on this device, and only the first 3 to 6 hex digits of its
-hash are sent to URL ('phonecheck serve', or a static 'phonecheck export'
-behind any web server), which answers with every hash sharing them; the
+hash (2 when asked for: see below) are sent to URL ('phonecheck serve',
+or a static 'phonecheck export' behind any web server), which answers with every hash sharing them; the
 comparison happens here. The prefix is the longest of 12, 16, 20 and 24
 bits that still leaves the number among at least K valid numbers of its
 own country (--min-anonymity, default 1000; 'phonecheck anonymity' prints
 the table). Check then says what left the device. The prefix length says
 something too: a short one means a small country.
+
+A country too small for K at any length (Aruba, Seychelles, Niue: a
+12-bit prefix leaves an Aruba number among ~264) is checked with the
+shortest prefix the server takes, and check says how many numbers share
+it, fewer than K. Where the server takes a shorter one, check offers it:
+--prefix-bits 8 downloads a larger answer (its size is shown) that hides
+the number among 16 times as many (~4,200 for Aruba). A private server
+takes 8 bits; the plain range API no fewer than 12, and check says so.
+--prefix-bits N sends N bits (8, 12, 16, 20, 24, or a private server's
+bucket bits) if the server takes them. A --min-anonymity given on the
+command line is a requirement: check sends nothing rather than a prefix
+that falls short of it, and says what would. With --json, "sent" says
+what left the device: "prefix", "bits", "anonymity", "min_anonymity",
+"anonymity_short", and "larger": {"bits", "anonymity", "bytes"} when a
+larger download is on offer.
 
 When the server offers the private mode ('phonecheck serve --private': it
 answers GET /v1/private/key), check uses it: with the prefix goes one
@@ -69,6 +84,8 @@ var checkFlags struct {
 	json, exitStatus bool
 	server           string
 	minAnonymity     float64
+	strict           bool // --min-anonymity was given: refuse rather than fall short of it
+	prefixBits       int
 	serverKey        string
 }
 
@@ -80,7 +97,8 @@ func init() {
 		fs.BoolVar(&checkFlags.exitStatus, "exit-code", false, "exit with status 3 when the number is exposed")
 		fs.StringVar(&checkFlags.server, "server", "", "check remotely against a range server or export at `URL`, sending only a hash prefix")
 		fs.StringVar(&checkFlags.serverKey, "server-key", "", "with --server: pin the server's private-mode `KEY` (key id, public key, or a file holding one)")
-		fs.Float64Var(&checkFlags.minAnonymity, "min-anonymity", checker.DefaultMinAnonymity, "with --server: the prefix sent must leave the number among at least `K` valid numbers of its country")
+		fs.Float64Var(&checkFlags.minAnonymity, "min-anonymity", checker.DefaultMinAnonymity, "with --server: the prefix sent should leave the number among at least `K` valid numbers of its country; given, nothing is sent when none does")
+		fs.IntVar(&checkFlags.prefixBits, "prefix-bits", 0, "with --server: send `N` bits of the hash (one the server takes, e.g. 8 for a larger, more private answer) instead of the length K chooses")
 	}
 	cmdCheck.Run = runCheck
 }
@@ -110,6 +128,26 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	}
 	if checkFlags.serverKey != "" && checkFlags.server == "" {
 		return usagef("--server-key goes with --server URL")
+	}
+	checkFlags.strict = false
+	cmd.Flag.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "min-anonymity":
+			checkFlags.strict = true
+		case "prefix-bits":
+			if checkFlags.prefixBits <= 0 {
+				checkFlags.prefixBits = -1 // refused below
+			}
+		}
+	})
+	if checkFlags.prefixBits != 0 && checkFlags.server == "" {
+		return usagef("--prefix-bits goes with --server URL").hint("a local check (--index, or the demo) sends nothing")
+	}
+	if checkFlags.prefixBits < 0 {
+		return usagef("--prefix-bits wants a length in bits, e.g. 8")
+	}
+	if checkFlags.strict && checkFlags.minAnonymity <= 0 {
+		return usagef("--min-anonymity %g: want a positive K", checkFlags.minAnonymity)
 	}
 	if checkFlags.server != "" {
 		if checkFlags.index != "" {

@@ -22,6 +22,16 @@ type sentJSON struct {
 	Prefix    string  `json:"prefix"`
 	Bits      int     `json:"bits"`
 	Anonymity float64 `json:"anonymity"` // expected valid numbers of the country sharing the prefix
+	// MinAnonymity is K; AnonymityShort says Anonymity falls short of it
+	// (the country is too small at every length the server takes, or not
+	// in the table: then AnonymityUnknown, and Anonymity is 0).
+	MinAnonymity     float64 `json:"min_anonymity"`
+	AnonymityShort   bool    `json:"anonymity_short"`
+	AnonymityUnknown bool    `json:"anonymity_unknown,omitempty"`
+	// Larger is the shorter prefix the server also takes (8 bits, from a
+	// private server): its anonymity and about how many bytes it
+	// downloads (absent if not known). Nothing was sent at that length.
+	Larger *checker.PrefixOption `json:"larger,omitempty"`
 	// Private mode: one blinded element left the device too, and the
 	// answer was verified against the key KeyID (pinned or not).
 	BlindedElements int    `json:"blinded_elements,omitempty"`
@@ -142,32 +152,19 @@ func isHex(s string) bool {
 }
 
 // runPrivateCheck checks n in private mode: the prefix length follows
-// --min-anonymity as in plain mode (among the lengths up to the server's
-// bucket bits), one blinded element goes with it, and the answer is
-// verified against the server's key before it is compared here.
+// --min-anonymity as in plain mode (among the lengths the server takes:
+// the ladder up to its bucket bits, and 8 as a larger download), one
+// blinded element goes with it, and the answer is verified against the
+// server's key before it is compared here.
 func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checker.PrivateConfig, n phone.Number) error {
-	var offered []int
-	for _, b := range checker.PrefixLengths {
-		if b < cfg.BucketBits {
-			offered = append(offered, b)
-		}
-	}
-	offered = append(offered, cfg.BucketBits)
+	pc.MinAnonymity, pc.Strict, pc.PrefixBits = checkFlags.minAnonymity, checkFlags.strict, checkFlags.prefixBits
 	split := cfg.EvaluateURL != ""
-	if split && len(cfg.StaticBucketBits) > 0 {
-		// A static export: the lengths it holds.
-		offered = cfg.StaticBucketBits
-	}
-	bits, anon, err := checker.ChoosePrefixBits(n, checkFlags.minAnonymity, offered)
-	if err != nil {
-		return withHint(fmt.Errorf("%s: nothing sent: %w", phone.Redact(n.E164), err),
-			"lower --min-anonymity (a smaller crowd), or check locally against an index with --index")
-	}
-	pc.PrefixBits = bits
 	res, err := pc.Lookup(ctx, n)
 	if err != nil {
 		var se *checker.ServerError
 		switch {
+		case errors.Is(err, checker.ErrPrefixNotOffered), errors.Is(err, checker.ErrAnonymity):
+			return choiceFailure(checker.ModePrivate, n, res.Choice, err)
 		case errors.As(err, &se) && se.Status == http.StatusTooManyRequests:
 			wait := "later"
 			if se.RetryAfter > 0 {
@@ -180,12 +177,13 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		}
 		return withHint(fmt.Errorf("%s: %w", checkFlags.server, err), "is the server up? 'phonecheck serve --private ...' serves private queries")
 	}
+	bits := res.PrefixBits
 	prefix := fmt.Sprintf("%0*X", (bits+3)/4, res.Prefix)
 	pinned := pc.PublicKey != nil || pc.KeyID != ""
 	if checkFlags.json {
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
-			Sent: &sentJSON{Server: checkFlags.server, Mode: checker.ModePrivate, Prefix: prefix, Bits: bits, Anonymity: anon,
-				BlindedElements: 1, KeyID: res.KeyID, KeyPinned: pinned, Entries: res.Entries, Padded: res.Padded}}
+			Sent: sentOf(checker.ModePrivate, prefix, res.Choice)}
+		out.Sent.BlindedElements, out.Sent.KeyID, out.Sent.KeyPinned, out.Sent.Entries, out.Sent.Padded = 1, res.KeyID, pinned, res.Entries, res.Padded
 		if split {
 			out.Sent.Evaluator = cfg.EvaluateURL
 		}
@@ -199,12 +197,12 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 			printResult(nil, res.Result)
 		}
 		if split {
-			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) to %s and a blinded element, without the prefix, to %s; your number is one of about %s valid %s numbers with this prefix.\n",
-				prefix, bits, checkFlags.server, strings.TrimSuffix(cfg.EvaluateURL, "/"), roughCount(anon), n.Region)
+			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) to %s and a blinded element, without the prefix, to %s; %s\n",
+				prefix, bits, checkFlags.server, strings.TrimSuffix(cfg.EvaluateURL, "/"), crowd(n, res.Choice))
 		} else {
-			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) and a blinded element; your number is one of about %s valid %s numbers with this prefix.\n",
-				prefix, bits, roughCount(anon), n.Region)
+			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) and a blinded element; %s\n", prefix, bits, crowd(n, res.Choice))
 		}
+		printLarger(checker.ModePrivate, res.Choice)
 		padded := "unpadded"
 		if res.Padded {
 			padded = "padded"
@@ -224,19 +222,19 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 
 // runPlainCheck checks n against a plain range endpoint or export.
 func runPlainCheck(ctx context.Context, n phone.Number) error {
-	cl := checker.NewClient(checkFlags.server, &checker.ClientOptions{HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity})
+	cl := checker.NewClient(checkFlags.server, &checker.ClientOptions{HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity,
+		PrefixBits: checkFlags.prefixBits, Strict: checkFlags.strict})
 	res, err := cl.Lookup(ctx, n)
 	if err != nil {
-		if errors.Is(err, checker.ErrAnonymity) {
-			return withHint(fmt.Errorf("%s: nothing sent: %w", phone.Redact(n.E164), err),
-				"lower --min-anonymity (a smaller crowd), or check locally against an index with --index")
+		if errors.Is(err, checker.ErrAnonymity) || errors.Is(err, checker.ErrPrefixNotOffered) {
+			return choiceFailure("plain", n, res.Choice, err)
 		}
 		return withHint(err, "is the server up? 'phonecheck serve --index INDEX' serves an index")
 	}
 	si, _ := cl.Info(ctx)
 	if checkFlags.json {
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
-			Demo: si.Index.Demo, Sent: &sentJSON{Server: checkFlags.server, Mode: "plain", Prefix: res.Prefix, Bits: res.Bits, Anonymity: res.Anonymity}}
+			Demo: si.Index.Demo, Sent: sentOf("plain", res.Prefix, res.Choice)}
 		if err := printCheckJSON(out); err != nil {
 			return err
 		}
@@ -255,11 +253,95 @@ func runPlainCheck(ctx context.Context, n phone.Number) error {
 				printDataset(d.Dataset)
 			}
 		}
-		fmt.Fprintf(stdout, "Plain mode: sent prefix %s (%d bits); your number is one of about %s valid %s numbers with this prefix.\n",
-			res.Prefix, res.Bits, roughCount(res.Anonymity), n.Region)
+		fmt.Fprintf(stdout, "Plain mode: sent prefix %s (%d bits); %s\n", res.Prefix, res.Bits, crowd(n, res.Choice))
+		printLarger("plain", res.Choice)
 	}
 	if res.Exposed && checkFlags.exitStatus {
 		return exitCode(exitExposed)
 	}
 	return nil
+}
+
+// sentOf returns the "sent" object of --json for a prefix sent as ch.
+func sentOf(mode, prefix string, ch checker.PrefixChoice) *sentJSON {
+	return &sentJSON{Server: checkFlags.server, Mode: mode, Prefix: prefix, Bits: ch.Bits, Anonymity: ch.Anonymity,
+		MinAnonymity: ch.K, AnonymityShort: ch.Short, AnonymityUnknown: !ch.Known, Larger: ch.Larger}
+}
+
+// crowd says, after "sent prefix ...;", among how many numbers the
+// prefix hides n, and, when that falls short of K, why.
+func crowd(n phone.Number, ch checker.PrefixChoice) string {
+	if !ch.Known {
+		s := fmt.Sprintf("how many valid numbers of your country share it is not known (%s is not in the table of 'phonecheck anonymity')", ch.Region)
+		if checkFlags.prefixBits == 0 {
+			s += ", so it is the shortest this server takes"
+		}
+		return s + "."
+	}
+	s := fmt.Sprintf("your number is one of about %s valid %s numbers with this prefix", roughCount(ch.Anonymity), n.Region)
+	switch {
+	case !ch.Short:
+		return s + "."
+	case checkFlags.prefixBits != 0:
+		return fmt.Sprintf("%s, fewer than the %s asked for.", s, roughCount(ch.K))
+	case ch.Bits == checker.PrefixLengths[0]:
+		return fmt.Sprintf("%s, fewer than the %s asked for: %s has few numbers.", s, roughCount(ch.K), n.Region)
+	}
+	return fmt.Sprintf("%s, fewer than the %s asked for: this server takes no shorter prefix.", s, roughCount(ch.K))
+}
+
+// printLarger offers, to a number whose prefix falls short of K, the
+// larger download if the server has one, and says plainly if not.
+func printLarger(mode string, ch checker.PrefixChoice) {
+	if !ch.Short {
+		return
+	}
+	l := ch.Larger
+	if l == nil {
+		also := ""
+		if mode == "plain" {
+			also = fmt.Sprintf(" (a private server takes %d)", checker.LargerPrefixBits)
+		}
+		fmt.Fprintf(stdout, "No larger download to offer: this server takes no prefix shorter than %d bits%s.\n", ch.Bits, also)
+		return
+	}
+	size := ""
+	if l.Bytes > 0 {
+		size = " (about " + humanBytes(l.Bytes) + ")"
+	}
+	among := "about " + roughCount(l.Anonymity)
+	if !ch.Known {
+		among = fmt.Sprintf("%d times as many", 1<<(ch.Bits-l.Bits))
+	}
+	fmt.Fprintf(stdout, "For more privacy: --prefix-bits %d downloads a larger answer%s that hides it among %s.\n", l.Bits, size, among)
+}
+
+// choiceFailure is the error of a check that sent nothing: a
+// --prefix-bits the server does not take (a usage error, naming what it
+// takes), or a --min-anonymity no length reaches (with what would do).
+func choiceFailure(mode string, n phone.Number, ch checker.PrefixChoice, err error) error {
+	if errors.Is(err, checker.ErrPrefixNotOffered) {
+		if checkFlags.prefixBits == 0 {
+			return withHint(fmt.Errorf("%s: nothing sent: %w", checkFlags.server, err), "is it a phonecheck server or export? 'phonecheck serve' offers 12 to 24 bits")
+		}
+		// "...: N bits; the server takes 12, 16, 20 or 24 bits"
+		msg := err.Error()
+		if _, takes, ok := strings.Cut(msg, "; "); ok {
+			msg = takes
+		}
+		ue := usagef("--prefix-bits %d: %s", checkFlags.prefixBits, msg).hint("leave out --prefix-bits to let check choose")
+		if mode == "plain" && checkFlags.prefixBits < checker.PrefixLengths[0] {
+			ue.hint("the plain range API takes no prefix under %d bits; a private server (serve --private) takes %d", checker.PrefixLengths[0], checker.LargerPrefixBits)
+		}
+		return ue
+	}
+	err = fmt.Errorf("%s: nothing sent: %w", phone.Redact(n.E164), err)
+	hint := fmt.Sprintf("without --min-anonymity, check answers with a %d-bit prefix", ch.Bits)
+	if ch.Known {
+		hint += fmt.Sprintf(" (about %s %s numbers share it)", roughCount(ch.Anonymity), n.Region)
+	}
+	if l := ch.Larger; l != nil && ch.Known && l.Anonymity >= ch.K {
+		hint += fmt.Sprintf("; --prefix-bits %d hides it among about %s, a larger download", l.Bits, roughCount(l.Anonymity))
+	}
+	return withHint(err, "%s; or check locally against an index with --index", hint)
 }

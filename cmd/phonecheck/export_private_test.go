@@ -87,6 +87,18 @@ func TestExportPrivate(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "+14155550199 (US) is not in any of the 2 datasets") {
 		t.Errorf("check, not exposed: exit %d: %s %s", code, out, errOut)
 	}
+	// An Aruba number: answered at 12 bits, the only length the export
+	// holds, with no larger download to offer, and 8 bits refused.
+	code, out, errOut = runPC(t, "check", "--server", cdn.URL, "+297 560 1234")
+	if code != 0 || !strings.Contains(out, "+2975601234 (AW) is not in any of the 2 datasets") ||
+		!strings.Contains(out, "without the prefix, to "+eval+"; your number is one of about 264 valid AW numbers with this prefix, fewer than the 1000 asked for: AW has few numbers.\n") ||
+		!strings.Contains(out, "\nNo larger download to offer: this server takes no prefix shorter than 12 bits.\n") {
+		t.Errorf("check, AW: exit %d: %s %s", code, out, errOut)
+	}
+	code, _, errOut = runPC(t, "check", "--server", cdn.URL, "--prefix-bits", "8", "+297 560 1234")
+	if code != 2 || !strings.Contains(errOut, "--prefix-bits 8: the server takes 12 bits") {
+		t.Errorf("check --prefix-bits 8 of a 12-bit export: exit %d: %s", code, errOut)
+	}
 
 	if err := os.WriteFile(p("subs.csv"), []byte(subscribers), 0o600); err != nil {
 		t.Fatal(err)

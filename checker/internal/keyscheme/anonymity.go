@@ -3,7 +3,6 @@ package keyscheme
 //go:generate go run ../../../cmd/phonecheck anonymity --go --out anonymity_table.go
 
 import (
-	"errors"
 	"fmt"
 	"go/format"
 	"io"
@@ -16,23 +15,6 @@ import (
 
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
-
-// PrefixLengths are the prefix lengths, in bits, a [Client] chooses from:
-// 3, 4, 5 or 6 hex digits. A fixed short list rather than every length,
-// because the length itself says something about the number: a client that
-// always picks the longest length keeping K numbers of its own country
-// would tell a server its country's size. With four lengths, a length only
-// says "a country with at most this many valid numbers" (see [Anonymity]).
-var PrefixLengths = []int{12, 16, 20, 24}
-
-// DefaultMinAnonymity is the default K of a range client's MinAnonymity: a range
-// query must leave the number among at least K valid numbers of its own
-// country.
-const DefaultMinAnonymity = 1000
-
-// ErrAnonymity is returned when no offered prefix length keeps a number
-// among as many valid numbers of its country as asked.
-var ErrAnonymity = errors.New("checker: no prefix length gives the anonymity asked for")
 
 // anonymityKey is the key of the valid-number table: the region, or
 // "001/CC" for a non-geographic entity (such as +800).
@@ -63,33 +45,6 @@ func Anonymity(n phone.Number, bits int) float64 {
 		return 0
 	}
 	return float64(c) / math.Exp2(float64(bits))
-}
-
-// ChoosePrefixBits returns the longest length of offered (nil: [PrefixLengths])
-// for which [Anonymity] of n is at least k, and that anonymity. If no
-// length reaches k it returns the shortest length and its anonymity with
-// an error wrapping [ErrAnonymity].
-func ChoosePrefixBits(n phone.Number, k float64, offered []int) (bits int, anonymity float64, err error) {
-	if len(offered) == 0 {
-		offered = PrefixLengths
-	}
-	ls := slices.Clone(offered)
-	slices.Sort(ls)
-	if _, ok := ValidNumbers(n); !ok {
-		return ls[0], 0, fmt.Errorf("%w: region %s is not in the table", ErrAnonymity, anonymityKey(n.Region, n.CountryCode))
-	}
-	best := -1
-	for _, b := range ls {
-		if Anonymity(n, b) >= k {
-			best = b
-		}
-	}
-	if best < 0 {
-		a := Anonymity(n, ls[0])
-		return ls[0], a, fmt.Errorf("%w: %s has about %.0f valid numbers per %d-bit prefix, fewer than %.0f",
-			ErrAnonymity, anonymityKey(n.Region, n.CountryCode), a, ls[0], k)
-	}
-	return best, Anonymity(n, best), nil
 }
 
 // AnonymityRow is one line of the valid-number table.

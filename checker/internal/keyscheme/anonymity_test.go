@@ -1,7 +1,6 @@
 package keyscheme
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/phonecheck/phonecheck/checker/phone"
@@ -46,37 +45,5 @@ func TestCountValidSmall(t *testing.T) {
 		if want := bruteValid(t, tc.general, tc.lengths, tc.types); got != want {
 			t.Errorf("%s: counted %d, brute force %d", tc.general, got, want)
 		}
-	}
-}
-
-func TestChoosePrefixBits(t *testing.T) {
-	us := phone.Number{E164: "+14155550132", Region: "US", CountryCode: 1}
-	sg := phone.Number{E164: "+6561234567", Region: "SG", CountryCode: 65}
-	for _, tc := range []struct {
-		n       phone.Number
-		k       float64
-		offered []int
-		want    int
-	}{
-		{us, 1000, nil, 20},
-		{us, 100, nil, 24},
-		{us, 5e5, nil, 12},
-		{sg, 1000, nil, 16},
-		{sg, 1000, []int{20}, 20}, // refused: see below
-		{us, 1000, []int{12, 16}, 16},
-	} {
-		bits, a, err := ChoosePrefixBits(tc.n, tc.k, tc.offered)
-		if tc.offered != nil && len(tc.offered) == 1 && tc.n == sg {
-			if !errors.Is(err, ErrAnonymity) {
-				t.Errorf("SG with 20 bits only: %v, want ErrAnonymity", err)
-			}
-			continue
-		}
-		if err != nil || bits != tc.want || a < tc.k {
-			t.Errorf("%s K=%.0f %v: %d bits (anonymity %.0f, %v), want %d", tc.n.Region, tc.k, tc.offered, bits, a, err, tc.want)
-		}
-	}
-	if _, _, err := ChoosePrefixBits(phone.Number{Region: "XX"}, 1, nil); !errors.Is(err, ErrAnonymity) {
-		t.Errorf("unknown region: %v", err)
 	}
 }

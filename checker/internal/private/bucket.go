@@ -12,10 +12,6 @@ import (
 	"github.com/phonecheck/phonecheck/hashset"
 )
 
-// maxBucketEntries caps a bucket answer; a prefix so short that its range
-// holds more is refused.
-const maxBucketEntries = 1 << 20
-
 // ErrPrefix is wrapped by bucket errors a client caused.
 var ErrPrefix = errors.New("bad prefix")
 
@@ -77,7 +73,8 @@ func (p *Index) AppendBucket(dst []byte, prefix uint64, nbits int, pad bool) ([]
 		}
 		m = n
 	} else {
-		if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+		if wire.BucketTooLarge(p.idx.Len(), nbits) {
+			exp := float64(p.idx.Len()) / math.Exp2(float64(nbits))
 			return dst[:start], fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", ErrPrefix, nbits, exp)
 		}
 		shift := p.bits - nbits
@@ -115,7 +112,7 @@ func (p *Index) BucketSizeHint(nbits int, pad bool) int {
 // bits, into sc.pk (each value or'ed with hi) and its set ids into sc.out,
 // and returns its number of entries. have >= 0 is the number of entries
 // packed before, in a union of buckets: packBucket refuses a bucket that
-// takes the total over maxBucketEntries.
+// takes the total over wire.MaxBucketEntries.
 func (p *Index) packBucket(sc *bucketScratch, prefix uint64, nbits int, pad bool, hi uint64, have int) (int, error) {
 	if nbits < 1 || nbits > p.bits {
 		return 0, fmt.Errorf("%w: %d bits, this index takes 1..%d", ErrPrefix, nbits, p.bits)
@@ -123,7 +120,8 @@ func (p *Index) packBucket(sc *bucketScratch, prefix uint64, nbits int, pad bool
 	if prefix>>nbits != 0 {
 		return 0, fmt.Errorf("%w: prefix does not fit in %d bits", ErrPrefix, nbits)
 	}
-	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+	if wire.BucketTooLarge(p.idx.Len(), nbits) {
+		exp := float64(p.idx.Len()) / math.Exp2(float64(nbits))
 		return 0, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", ErrPrefix, nbits, exp)
 	}
 	keys, rids, err := p.idx.AppendRangeIDs(sc.keys[:0], sc.rids[:0], prefix, nbits)
@@ -131,7 +129,7 @@ func (p *Index) packBucket(sc *bucketScratch, prefix uint64, nbits int, pad bool
 	if err != nil {
 		return 0, err
 	}
-	if len(keys) > maxBucketEntries {
+	if len(keys) > wire.MaxBucketEntries {
 		return 0, fmt.Errorf("%w: %d entries under this prefix; use more bits", ErrPrefix, len(keys))
 	}
 	// Set ids, in place of the file's; order; the keys become their low
@@ -156,8 +154,8 @@ func (p *Index) packBucket(sc *bucketScratch, prefix uint64, nbits int, pad bool
 	if pad {
 		n = p.PadTier(len(keys), nbits)
 	}
-	if have >= 0 && have+n > maxBucketEntries {
-		return 0, fmt.Errorf("%w: over %d entries under this prefix; use more bits", ErrPrefix, maxBucketEntries)
+	if have >= 0 && have+n > wire.MaxBucketEntries {
+		return 0, fmt.Errorf("%w: over %d entries under this prefix; use more bits", ErrPrefix, wire.MaxBucketEntries)
 	}
 	keys = slices.Grow(keys, 1) // room for mergePack's sentinel
 	sc.keys = keys

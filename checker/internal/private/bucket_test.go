@@ -304,7 +304,7 @@ func TestBucketAnswerWide(t *testing.T) {
 			}
 		}
 	}
-	// 2^20 sub-buckets of 8 entries: over maxBucketEntries.
+	// 2^20 sub-buckets of 8 entries: over wire.MaxBucketEntries.
 	compareAnswers(t, p, ref, 0x5, 12, true)
 	// Out of range: too many bits, a prefix that does not fit, no bits.
 	compareAnswers(t, p, ref, 1, 33, true)

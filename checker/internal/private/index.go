@@ -225,29 +225,9 @@ func setKey(ds []int) string {
 	return string(b)
 }
 
-// setIDBytes is the width of a set id on the wire: 0 when there is one
-// set, 1 up to 256 sets, else 2.
-func (p *Index) setIDBytes() int {
-	switch {
-	case len(p.sets) <= 1:
-		return 0
-	case len(p.sets) <= 256:
-		return 1
-	}
-	return 2
-}
+// setIDBytes is the width of a set id on the wire ([wire.SetIDBytes]).
+func (p *Index) setIDBytes() int { return wire.SetIDBytes(len(p.sets)) }
 
 // PadTier returns the number of entries a padded answer for a prefix of
-// the given bits holds when the real bucket holds m: the smallest tier
-// above m, where the first tier is the expected bucket size plus six
-// standard deviations (so nearly every bucket pads to the same size), and
-// tiers double from there.
-func (p *Index) PadTier(m, bits int) int {
-	lambda := float64(p.idx.Len()) / math.Exp2(float64(bits))
-	t := int(math.Ceil(lambda+6*math.Sqrt(lambda))) + 8
-	t = (t + 7) &^ 7
-	for t < m {
-		t *= 2
-	}
-	return t
-}
+// the given bits holds when the real bucket holds m ([wire.PadTier]).
+func (p *Index) PadTier(m, bits int) int { return wire.PadTier(p.idx.Len(), m, bits) }

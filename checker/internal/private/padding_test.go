@@ -3,6 +3,7 @@ package private
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -225,6 +226,36 @@ func TestCorruptPadSeed(t *testing.T) {
 		m.Info[InfoPadSeed] = bad
 		if _, err := New(ix.Reader(), k); !errors.Is(err, hashset.ErrCorrupt) {
 			t.Errorf("seed %q: %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
+// TestAnswerSize: the size a client estimates for an answer from what the
+// key document and /v1/datasets say (keys, B, sets) is the size of the
+// answers the index gives, padded exactly but for a bucket over its first
+// tier, unpadded within a few per cent.
+func TestAnswerSize(t *testing.T) {
+	k, err := oprf.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nums := fictionalSpace()[:20000]
+	ix, _ := testPrivateIndex(t, k, 12, testDS{"leak-a", nums[:15000]}, testDS{"leak-b", nums[10000:]})
+	keys, sets := ix.Reader().Len(), len(ix.Sets())
+	for _, tc := range []struct {
+		bits int
+		pad  bool
+		tol  float64
+	}{{4, true, 0.01}, {8, true, 0.01}, {12, true, 0.01}, {4, false, 0.05}, {8, false, 0.25}} {
+		prefix := Key(nums[3]) >> (64 - tc.bits)
+		sec, err := ix.AppendBucket(nil, prefix, tc.bits, tc.pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := wire.ResponseHeaderSize + oprf.ElementSize + oprf.ProofSize + len(sec)
+		est := wire.AnswerSize(keys, 12, tc.bits, sets, tc.pad)
+		if d := math.Abs(float64(est)-float64(got)) / float64(got); d > tc.tol {
+			t.Errorf("%d bits, padded %v: estimated %d bytes, the answer is %d", tc.bits, tc.pad, est, got)
 		}
 	}
 }

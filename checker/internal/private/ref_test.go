@@ -119,7 +119,7 @@ func (p *refIndex) refLookupBucket(prefix uint64, nbits int, pad bool) (*refBuck
 	if !pad || nbits >= p.bits || nbits < 1 || prefix>>nbits != 0 {
 		return p.refLookupOne(prefix, nbits, pad)
 	}
-	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > wire.MaxBucketEntries/4 {
 		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", ErrPrefix, nbits, exp)
 	}
 	shift := p.bits - nbits
@@ -129,8 +129,8 @@ func (p *refIndex) refLookupBucket(prefix uint64, nbits int, pad bool) (*refBuck
 		if err != nil {
 			return nil, err
 		}
-		if len(b.entries)+len(sb.entries) > maxBucketEntries {
-			return nil, fmt.Errorf("%w: over %d entries under this prefix; use more bits", ErrPrefix, maxBucketEntries)
+		if len(b.entries)+len(sb.entries) > wire.MaxBucketEntries {
+			return nil, fmt.Errorf("%w: over %d entries under this prefix; use more bits", ErrPrefix, wire.MaxBucketEntries)
 		}
 		hi := (sub & (1<<shift - 1)) << (64 - p.bits)
 		for _, v := range sb.entries {
@@ -152,7 +152,7 @@ func (p *refIndex) refLookupOne(prefix uint64, nbits int, pad bool) (*refBucket,
 	if prefix>>nbits != 0 {
 		return nil, fmt.Errorf("%w: prefix does not fit in %d bits", ErrPrefix, nbits)
 	}
-	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > maxBucketEntries/4 {
+	if exp := float64(p.idx.Len()) / math.Exp2(float64(nbits)); exp > wire.MaxBucketEntries/4 {
 		return nil, fmt.Errorf("%w: %d bits is too short for this index (about %.0f entries); use more bits", ErrPrefix, nbits, exp)
 	}
 	bufp, _ := p.rangeBufs.Get().(*[]hashset.Entry)
@@ -169,7 +169,7 @@ func (p *refIndex) refLookupOne(prefix uint64, nbits int, pad bool) (*refBucket,
 	if err != nil {
 		return nil, err
 	}
-	if len(es) > maxBucketEntries {
+	if len(es) > wire.MaxBucketEntries {
 		return nil, fmt.Errorf("%w: %d entries under this prefix; use more bits", ErrPrefix, len(es))
 	}
 	b := &refBucket{bits: nbits, idBytes: p.refSetIDBytes(), padded: pad}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 	"github.com/phonecheck/phonecheck/checker/internal/private"
 	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
@@ -44,10 +45,19 @@ type Settings struct {
 	// the key endpoint print it), for a client given the id rather than
 	// the key. It is a 64-bit pin: PublicKey is the stronger one.
 	KeyID string
-	// PrefixBits is how many bits of the hash are sent: 0 means the
-	// index's bucket bits; fewer bits mean a larger anonymity set and a
-	// larger answer.
+	// PrefixBits is how many bits of the hash are sent; fewer bits mean
+	// a larger anonymity set and a larger answer. 0 means, for
+	// [Client.Lookup], the length MinAnonymity chooses ([Offer],
+	// keyscheme.Choose), and for a batch the index's bucket bits. Lookup
+	// sends only a length of the offer (keyscheme.ErrNotOffered).
 	PrefixBits int
+	// MinAnonymity is K for Lookup: 0 means keyscheme.DefaultMinAnonymity.
+	MinAnonymity float64
+	// Strict makes Lookup send nothing when the prefix leaves the number
+	// among fewer than MinAnonymity valid numbers of its country (the
+	// error wraps keyscheme.ErrAnonymity); by default the number is
+	// checked with the shortest length offered, and Result.Choice says so.
+	Strict     bool
 	NoPadding  bool          // do not ask for padding (the server may pad anyway)
 	BatchSize  int           // elements per request in LookupBatch: 0 means the server's maximum
 	Workers    int           // concurrent requests in LookupBatch and a batch: 0 means 4
@@ -72,9 +82,11 @@ type Settings struct {
 type Client struct {
 	Settings
 
-	mu  sync.Mutex
-	cfg *Config
-	pub *oprf.PublicKey
+	mu       sync.Mutex
+	cfg      *Config
+	pub      *oprf.PublicKey
+	keys     int64 // the index's keys, from /v1/datasets, once keysRead
+	keysRead bool
 
 	// gate holds every request back until a Retry-After has passed, so
 	// that concurrent requests wait out a 429 together.
@@ -94,6 +106,10 @@ type Result struct {
 	KeyID      string // the key the answer was verified against
 	Entries    int    // entries of the bucket answer, decoys included
 	Padded     bool
+	// Choice is how a Lookup chose PrefixBits: its anonymity, whether
+	// that falls short of MinAnonymity, and the larger download on offer.
+	// Zero in a batch, which sends the bucket bits.
+	Choice keyscheme.Choice
 }
 
 // ServerError is an error answer of a private endpoint.

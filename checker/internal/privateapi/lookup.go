@@ -24,7 +24,7 @@ func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (Result, 
 
 func (c *Client) prefixBits(cfg *Config) (int, error) {
 	p := c.PrefixBits
-	if len(cfg.StaticBucketBits) > 0 && cfg.EvaluateURL != "" {
+	if cfg.staticOnly() {
 		// A static export answers no bucket query: only its lengths.
 		if p == 0 {
 			p = slices.Max(cfg.StaticBucketBits)
@@ -45,16 +45,24 @@ func (c *Client) prefixBits(cfg *Config) (int, error) {
 
 // Lookup checks a normalized number in one round trip: the bucket prefix
 // and one blinded element go out; the evaluation, its proof and the bucket
-// come back.
+// come back. The prefix length is PrefixBits, or the one MinAnonymity
+// chooses; the result's Choice says what it gives.
 func (c *Client) Lookup(ctx context.Context, n phone.Number) (Result, error) {
 	cfg, pub, err := c.Config(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	p, err := c.prefixBits(cfg)
+	ch, err := c.choose(ctx, cfg, n)
 	if err != nil {
-		return Result{}, err
+		return Result{Number: n, PrefixBits: ch.Bits, Choice: ch}, err
 	}
+	r, err := c.lookup(ctx, cfg, pub, n, ch.Bits)
+	r.Choice = ch
+	return r, err
+}
+
+// lookup checks n with a prefix of p bits.
+func (c *Client) lookup(ctx context.Context, cfg *Config, pub *oprf.PublicKey, n phone.Number, p int) (Result, error) {
 	key := keyscheme.Key(n.E164)
 	prefix := key >> (64 - p)
 	if cfg.Split() {

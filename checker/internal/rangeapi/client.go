@@ -25,10 +25,13 @@ import (
 //
 // The prefix length is the longest of the lengths the server offers
 // (keyscheme.PrefixLengths) for which the number's own country keeps at
-// least MinAnonymity valid numbers per prefix (keyscheme.ChoosePrefixBits):
-// a server that knows the number's country (from its prefix length or
-// otherwise) still sees only one of about that many numbers. Padding is
-// asked for unless NoPadding is set.
+// least MinAnonymity valid numbers per prefix (keyscheme.Choose): a
+// server that knows the number's country (from its prefix length or
+// otherwise) still sees only one of about that many numbers. A country too
+// small for that at any length gets the shortest, and the result says so
+// (Choice.Short), unless Strict. The range API takes no prefix shorter
+// than 12 bits (3 hex digits): it has no larger download to offer. Padding
+// is asked for unless NoPadding is set.
 type Client struct {
 	base string // without a trailing slash
 	opts Options
@@ -45,6 +48,15 @@ type Options struct {
 	MinAnonymity float64
 	// NoPadding turns off Add-Padding: true.
 	NoPadding bool
+	// PrefixBits, if not 0, is the prefix length sent, which must be one
+	// the server offers (keyscheme.ErrNotOffered), instead of the one
+	// MinAnonymity chooses.
+	PrefixBits int
+	// Strict sends nothing when the prefix leaves the number among fewer
+	// than MinAnonymity valid numbers of its country (the error wraps
+	// keyscheme.ErrAnonymity); by default such a number is checked with the
+	// shortest prefix offered, and Result.Choice says how short it falls.
+	Strict bool
 }
 
 // NewClient returns a Client for the server at baseURL, e.g.
@@ -72,6 +84,9 @@ type Result struct {
 	// Anonymity is the expected number of valid numbers of the number's
 	// country that share Prefix (keyscheme.Anonymity).
 	Anonymity float64
+	// Choice is how Bits was chosen: whether Anonymity falls short of
+	// MinAnonymity, and the larger download on offer (never, here).
+	Choice keyscheme.Choice
 }
 
 var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -125,8 +140,8 @@ func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (Result, 
 }
 
 // Lookup checks a normalized number: it picks the prefix length, sends
-// the prefix, and compares the answer on this device. It sends nothing if
-// no offered length gives MinAnonymity (the error wraps
+// the prefix, and compares the answer on this device. With Strict, it
+// sends nothing if no offered length gives MinAnonymity (the error wraps
 // keyscheme.ErrAnonymity).
 func (c *Client) Lookup(ctx context.Context, n phone.Number) (Result, error) {
 	return c.lookup(ctx, n, true)
@@ -138,8 +153,9 @@ func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (Result
 		return Result{}, err
 	}
 	// Only the fixed lengths: a server that lists others does not get
-	// to make the length say more about the number.
-	var offered []int
+	// to make the length say more about the number. And none below 12
+	// bits: a range is 3 to 8 hex digits.
+	offered := []int{}
 	for _, b := range si.PrefixBits {
 		if slices.Contains(keyscheme.PrefixLengths, b) {
 			offered = append(offered, b)
@@ -148,16 +164,24 @@ func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (Result
 	if len(offered) == 0 {
 		return Result{}, fmt.Errorf("checker: %s offers none of the prefix lengths %v (bits)", c.base, keyscheme.PrefixLengths)
 	}
-	k := c.opts.MinAnonymity
-	if k <= 0 {
-		k = keyscheme.DefaultMinAnonymity
+	offer := keyscheme.Offer{Bits: offered}
+	var ch keyscheme.Choice
+	if c.opts.PrefixBits != 0 {
+		ch, err = keyscheme.ChooseBits(n, c.opts.PrefixBits, c.opts.MinAnonymity, offer)
+	} else {
+		ch, err = keyscheme.Choose(n, c.opts.MinAnonymity, offer)
 	}
-	bits, anon, err := keyscheme.ChoosePrefixBits(n, k, offered)
 	if err != nil {
-		return Result{Number: n, Bits: bits, Anonymity: anon}, err
+		return Result{Number: n}, err
+	}
+	bits, anon := ch.Bits, ch.Anonymity
+	if c.opts.Strict {
+		if err := ch.Shortfall(); err != nil {
+			return Result{Number: n, Bits: bits, Anonymity: anon, Choice: ch}, err
+		}
 	}
 	key := keyscheme.Key(n.E164)
-	rr := Result{Number: n, Prefix: keyscheme.Prefix(key, bits), Bits: bits, Anonymity: anon}
+	rr := Result{Number: n, Prefix: keyscheme.Prefix(key, bits), Bits: bits, Anonymity: anon, Choice: ch}
 	entries, index, err := c.rangeOf(ctx, rr.Prefix)
 	if err != nil {
 		return rr, err

@@ -60,7 +60,7 @@ var depsRules = map[string][]string{
 	// The private mode: the device's side (wire format, query, answer
 	// check) apart from the index, so that a browser links no hashset.
 	"checker/internal/private/wire": {
-		"checker/internal/oprf", "checker/internal/rangeapi/rangewire",
+		"checker/internal/oprf", "checker/internal/rangeapi/rangewire", "checker/internal/keyscheme",
 		"golang.org/x/crypto/cryptobyte",
 	},
 	"checker/internal/private": {
@@ -69,7 +69,7 @@ var depsRules = map[string][]string{
 	},
 	// The range API: its wire format and documents (shared by server,
 	// export and clients, a browser's too), and the HTTP client.
-	"checker/internal/rangeapi/rangewire": {},
+	"checker/internal/rangeapi/rangewire": {"checker/internal/keyscheme"},
 	"checker/internal/rangeapi":           {"checker/internal/keyscheme", "checker/phone", "checker/internal/rangeapi/rangewire"},
 	"checker/internal/rangeapi/rangeenc":  {"checker/internal/rangeapi", "checker/internal/pipeline", "hashset"},
 	"checker/internal/pipeline":           {},

@@ -9,58 +9,21 @@ import (
 	"strings"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
-	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
-
-// Offer returns the prefix lengths a one-number lookup may send to the
-// server of cfg, and the size of their answers if keys (the index's keys,
-// 0 if not known) says it. A static export offers the lengths it holds. A
-// live server takes any length up to B, but a client sends only those of
-// the ladder below B, B, and [keyscheme.LargerPrefixBits] as the larger
-// download, unless keys says the server would refuse a bucket that
-// large. padded says whether answers are padded.
-func Offer(cfg *Config, keys int64, padded bool) keyscheme.Offer {
-	o := keyscheme.Offer{BucketBits: cfg.BucketBits}
-	if keys > 0 {
-		sets := len(cfg.Sets)
-		o.Size = func(bits int) int64 { return wire.AnswerSize(keys, cfg.BucketBits, bits, sets, padded) }
-	}
-	if cfg.staticOnly() {
-		o.Bits = cfg.StaticBucketBits
-		return o
-	}
-	o.Bits = []int{}
-	if b := keyscheme.LargerPrefixBits; b < cfg.BucketBits && (keys == 0 || !wire.BucketTooLarge(keys, b)) {
-		o.Bits = append(o.Bits, b)
-	}
-	for _, b := range keyscheme.PrefixLengths {
-		if b < cfg.BucketBits {
-			o.Bits = append(o.Bits, b)
-		}
-	}
-	o.Bits = append(o.Bits, cfg.BucketBits)
-	return o
-}
-
-// staticOnly reports whether the server of cfg is a static export, which
-// answers no bucket query: only the lengths it holds.
-func (cfg *Config) staticOnly() bool {
-	return len(cfg.StaticBucketBits) > 0 && cfg.EvaluateURL != ""
-}
 
 // choose returns the prefix length a lookup of n sends: PrefixBits if set,
 // else the one MinAnonymity chooses ([keyscheme.Choose]); with Strict, an
 // error wrapping [keyscheme.ErrAnonymity] rather than a length that falls
 // short of it.
 func (c *Client) choose(ctx context.Context, cfg *Config, n phone.Number) (keyscheme.Choice, error) {
-	padded := !c.NoPadding || cfg.staticOnly()
-	o := Offer(cfg, 0, padded)
+	padded := !c.NoPadding || cfg.StaticOnly()
+	o := cfg.Offer(0, padded)
 	if slices.Contains(o.Bits, keyscheme.LargerPrefixBits) {
 		// The index's size says whether the server answers 8 bits, and
 		// how large the answer is.
-		o = Offer(cfg, c.indexKeys(ctx), padded)
+		o = cfg.Offer(c.indexKeys(ctx), padded)
 	}
 	var (
 		ch  keyscheme.Choice

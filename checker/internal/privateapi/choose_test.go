@@ -26,7 +26,7 @@ func TestOffer(t *testing.T) {
 		{"static export", Config{BucketBits: 20, EvaluateURL: "https://eval.example", StaticBucketBits: []int{12, 16, 20}}, 0, []int{12, 16, 20}, false},
 		{"static export with 8", Config{BucketBits: 20, EvaluateURL: "https://eval.example", StaticBucketBits: []int{8, 12, 20}}, 5000, []int{8, 12, 20}, true},
 	} {
-		o := Offer(&tc.cfg, tc.keys, true)
+		o := tc.cfg.Offer(tc.keys, true)
 		if !slices.Equal(o.Bits, tc.want) || o.BucketBits != tc.cfg.BucketBits || (o.Size != nil) != tc.sized {
 			t.Errorf("%s: offers %v (B %d, sized %v), want %v", tc.name, o.Bits, o.BucketBits, o.Size != nil, tc.want)
 		}

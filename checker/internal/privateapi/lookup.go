@@ -24,7 +24,7 @@ func (c *Client) Check(ctx context.Context, raw, defaultRegion string) (Result, 
 
 func (c *Client) prefixBits(cfg *Config) (int, error) {
 	p := c.PrefixBits
-	if cfg.staticOnly() {
+	if cfg.StaticOnly() {
 		// A static export answers no bucket query: only its lengths.
 		if p == 0 {
 			p = slices.Max(cfg.StaticBucketBits)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -152,19 +151,10 @@ func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	// Only the fixed lengths: a server that lists others does not get
-	// to make the length say more about the number. And none below 12
-	// bits: a range is 3 to 8 hex digits.
-	offered := []int{}
-	for _, b := range si.PrefixBits {
-		if slices.Contains(keyscheme.PrefixLengths, b) {
-			offered = append(offered, b)
-		}
+	offer, err := si.Offer()
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", c.base, err)
 	}
-	if len(offered) == 0 {
-		return Result{}, fmt.Errorf("checker: %s offers none of the prefix lengths %v (bits)", c.base, keyscheme.PrefixLengths)
-	}
-	offer := keyscheme.Offer{Bits: offered}
 	var ch keyscheme.Choice
 	if c.opts.PrefixBits != 0 {
 		ch, err = keyscheme.ChooseBits(n, c.opts.PrefixBits, c.opts.MinAnonymity, offer)
@@ -199,27 +189,8 @@ func (c *Client) lookup(ctx context.Context, n phone.Number, retry bool) (Result
 			return rr, fmt.Errorf("checker: %s changed its index during the check; try again", c.base)
 		}
 	}
-	for _, e := range entries {
-		if e.Key != key || e.Count == 0 {
-			continue
-		}
-		rr.Exposed, rr.Count = true, e.Count
-		switch {
-		case e.Datasets != nil:
-			rr.DatasetsKnown = true
-			for _, id := range e.Datasets {
-				if id >= 0 && id < len(si.Datasets) {
-					rr.Datasets = append(rr.Datasets, si.Datasets[id].Dataset)
-				}
-			}
-		case e.Count == len(si.Datasets):
-			rr.DatasetsKnown = true
-			for _, d := range si.Datasets {
-				rr.Datasets = append(rr.Datasets, d.Dataset)
-			}
-		}
-		break
-	}
+	m := rangewire.MatchKey(si, entries, key)
+	rr.Exposed, rr.Count, rr.Datasets, rr.DatasetsKnown = m.Exposed, m.Count, m.Datasets, m.DatasetsKnown
 	return rr, nil
 }
 

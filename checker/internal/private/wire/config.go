@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangewire"
 )
@@ -142,4 +143,40 @@ func (cfg *Config) DatasetsOf(set []int) []rangewire.Dataset {
 		}
 	}
 	return ds
+}
+
+// Offer returns the prefix lengths a one-number lookup may send to the
+// server of cfg, and the size of their answers if keys (the index's keys,
+// 0 if not known) says it. A static export offers the lengths it holds. A
+// live server takes any length up to B, but a client sends only those of
+// the ladder below B, B, and [keyscheme.LargerPrefixBits] as the larger
+// download, unless keys says the server would refuse a bucket that
+// large. padded says whether answers are padded.
+func (cfg *Config) Offer(keys int64, padded bool) keyscheme.Offer {
+	o := keyscheme.Offer{BucketBits: cfg.BucketBits}
+	if keys > 0 {
+		sets := len(cfg.Sets)
+		o.Size = func(bits int) int64 { return AnswerSize(keys, cfg.BucketBits, bits, sets, padded) }
+	}
+	if cfg.StaticOnly() {
+		o.Bits = cfg.StaticBucketBits
+		return o
+	}
+	o.Bits = []int{}
+	if b := keyscheme.LargerPrefixBits; b < cfg.BucketBits && (keys == 0 || !BucketTooLarge(keys, b)) {
+		o.Bits = append(o.Bits, b)
+	}
+	for _, b := range keyscheme.PrefixLengths {
+		if b < cfg.BucketBits {
+			o.Bits = append(o.Bits, b)
+		}
+	}
+	o.Bits = append(o.Bits, cfg.BucketBits)
+	return o
+}
+
+// StaticOnly reports whether the server of cfg is a static export, which
+// answers no bucket query: only the lengths it holds.
+func (cfg *Config) StaticOnly() bool {
+	return len(cfg.StaticBucketBits) > 0 && cfg.EvaluateURL != ""
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
+
+	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 )
 
 // ParseRange reads a range answer for prefixHex in either form, by its
@@ -43,6 +46,24 @@ func ParseRange(body []byte, contentType, prefixHex string) ([]Entry, string, er
 	}
 	es, err := ParseText(body, prefixHex)
 	return es, "", err
+}
+
+// Offer returns the prefix lengths a client may send to the server (or
+// export) si describes: those of the fixed ladder it lists, so that a
+// server that lists others does not get to make the length say more
+// about the number, and none below 12 bits (a range is 3 to 8 hex
+// digits).
+func (si Info) Offer() (keyscheme.Offer, error) {
+	offered := []int{}
+	for _, b := range si.PrefixBits {
+		if slices.Contains(keyscheme.PrefixLengths, b) {
+			offered = append(offered, b)
+		}
+	}
+	if len(offered) == 0 {
+		return keyscheme.Offer{}, fmt.Errorf("checker: the server offers none of the prefix lengths %v (bits)", keyscheme.PrefixLengths)
+	}
+	return keyscheme.Offer{Bits: offered}, nil
 }
 
 // A Match is what a range answer says of one key.

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -268,70 +269,43 @@ func (c *check) run(ctx context.Context) error {
 	return err
 }
 
-// choose picks the prefix length among offered, as the command does, or
-// takes the one the options ask for; larger lists the longer-answer
-// lengths the server takes besides.
-func (c *check) choose(offered, larger []int) (int, error) {
-	s := &Sent{MinAnonymity: c.o.MinAnonymity}
-	c.out.Sent = s
-	bits, anon, err := keyscheme.ChoosePrefixBits(c.n, c.o.MinAnonymity, offered)
-	if errors.Is(err, keyscheme.ErrAnonymity) {
-		// A small country: no length reaches K. Never refuse: the
-		// shortest length, and the page says how many share it.
-		s.Short, err = true, nil
+// choose picks the prefix length the command picks from the offer
+// (keyscheme.Choose), or takes the one the options ask for, and records
+// what it gives in the outcome.
+func (c *check) choose(o keyscheme.Offer) (int, error) {
+	var (
+		ch  keyscheme.Choice
+		err error
+	)
+	if c.o.PrefixBits != 0 {
+		ch, err = keyscheme.ChooseBits(c.n, c.o.PrefixBits, c.o.MinAnonymity, o)
+	} else {
+		ch, err = keyscheme.Choose(c.n, c.o.MinAnonymity, o)
+	}
+	if errors.Is(err, keyscheme.ErrNotOffered) && c.o.PrefixBits != 0 {
+		return 0, &prefixError{err.Error()}
 	}
 	if err != nil {
 		return 0, err
 	}
-	if s.Short {
-		// The larger download: offered only where the lengths the
-		// server offers leave the number among fewer than K.
-		for _, b := range larger {
-			if b < bits && (s.LargerBits == 0 || b < s.LargerBits) {
-				s.LargerBits, s.LargerAnonymity = b, keyscheme.Anonymity(c.n, b)
-			}
-		}
+	s := &Sent{Bits: ch.Bits, Anonymity: ch.Anonymity, Short: ch.Short, MinAnonymity: ch.K}
+	if ch.Short && ch.Larger != nil {
+		// The larger download: offered where the lengths the server
+		// offers leave the number among fewer than K.
+		s.LargerBits, s.LargerAnonymity, s.LargerBytes = ch.Larger.Bits, ch.Larger.Anonymity, ch.Larger.Bytes
 	}
-	if p := c.o.PrefixBits; p != 0 {
-		ok := false
-		for _, b := range append(append([]int(nil), offered...), larger...) {
-			ok = ok || b == p
-		}
-		if !ok {
-			return 0, &prefixError{fmt.Sprintf("prefix of %d bits: the server offers %v", p, append(offered, larger...))}
-		}
-		bits, anon = p, keyscheme.Anonymity(c.n, p)
-		s.Short = anon < c.o.MinAnonymity
-		if s.LargerBits >= bits {
-			s.LargerBits, s.LargerAnonymity = 0, 0
-		}
-	}
-	s.Bits, s.Anonymity = bits, anon
-	return bits, nil
+	c.out.Sent = s
+	return ch.Bits, nil
 }
 
-// LargerPrefixBits is the prefix length of the larger download offered
-// where the standard lengths leave a number among fewer than K of its
-// country's numbers, and the server takes it.
-const LargerPrefixBits = 8
-
 func (c *check) private(ctx context.Context, cfg *wire.Config, pub *oprf.PublicKey) error {
-	var offered, larger []int
-	split := cfg.EvaluateURL != "" && len(cfg.StaticBucketBits) > 0
-	if split {
-		offered = cfg.StaticBucketBits
-	} else {
-		for _, b := range keyscheme.PrefixLengths {
-			if b < cfg.BucketBits {
-				offered = append(offered, b)
-			}
-		}
-		offered = append(offered, cfg.BucketBits)
-		if cfg.BucketBits >= LargerPrefixBits {
-			larger = []int{LargerPrefixBits}
-		}
+	// As the command: padded answers, and the index's size (for the
+	// larger download's) when 8 bits are on offer.
+	o := cfg.Offer(0, true)
+	if slices.Contains(o.Lengths(), keyscheme.LargerPrefixBits) {
+		o = cfg.Offer(c.indexKeys(ctx), true)
 	}
-	p, err := c.choose(offered, larger)
+	p, err := c.choose(o)
 	if err != nil {
 		return err
 	}
@@ -401,8 +375,9 @@ func (c *check) private(ctx context.Context, cfg *wire.Config, pub *oprf.PublicK
 		bk, out = resp.Bucket, outs[0]
 	}
 	s.Verified, s.Entries, s.Padded = true, len(bk.Entries), bk.Padded
-	if s.LargerBits > 0 {
-		// An entry is the 64-p low bits of a private key and its set id.
+	if s.LargerBits > 0 && s.LargerBytes == 0 {
+		// The index's size was not known: estimate from this answer. An
+		// entry is the 64-p low bits of a private key and its set id.
 		perEntry := float64(64-s.LargerBits)/8 + float64(bk.IDBytes)
 		s.LargerBytes = int64(float64(len(bk.Entries)) * math.Exp2(float64(p-s.LargerBits)) * perEntry)
 	}
@@ -435,18 +410,11 @@ func (c *check) plain(ctx context.Context) error {
 	if err := json.Unmarshal(resp.Body, &si); err != nil {
 		return fmt.Errorf("not a phonecheck server: /v1/datasets: %v", err)
 	}
-	var offered []int
-	for _, b := range si.PrefixBits {
-		for _, l := range keyscheme.PrefixLengths {
-			if b == l {
-				offered = append(offered, b)
-			}
-		}
+	o, err := si.Offer()
+	if err != nil {
+		return err
 	}
-	if len(offered) == 0 {
-		return fmt.Errorf("the server offers none of the prefix lengths %v", keyscheme.PrefixLengths)
-	}
-	bits, err := c.choose(offered, nil)
+	bits, err := c.choose(o)
 	if err != nil {
 		return err
 	}
@@ -480,4 +448,19 @@ func (c *check) plain(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// indexKeys reads the number of keys of the server's index from its
+// datasets document, for the size of the larger download, as the command
+// does; 0 if it cannot. The request says nothing about the number.
+func (c *check) indexKeys(ctx context.Context) int64 {
+	resp, err := c.do(ctx, Request{Method: "GET", URL: c.base + "/v1/datasets"})
+	if err != nil {
+		return 0
+	}
+	var si rangewire.Info
+	if json.Unmarshal(resp.Body, &si) != nil || si.Index.Keys < 0 {
+		return 0
+	}
+	return si.Index.Keys
 }

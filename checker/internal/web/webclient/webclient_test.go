@@ -198,27 +198,14 @@ func TestSameAnswerAsTheCommand(t *testing.T) {
 			var prefix string
 			var bits int
 			if srv.private {
+				// The command's client chooses the length itself, as
+				// check --server does.
 				pc := &checker.PrivateClient{BaseURL: srv.base}
-				cfg, _, err := pc.Config(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var offered []int
-				for _, b := range checker.PrefixLengths {
-					if b < cfg.BucketBits {
-						offered = append(offered, b)
-					}
-				}
-				offered = append(offered, cfg.BucketBits)
-				if cfg.EvaluateURL != "" && len(cfg.StaticBucketBits) > 0 {
-					offered = cfg.StaticBucketBits
-				}
-				bits, _, _ = checker.ChoosePrefixBits(n, checker.DefaultMinAnonymity, offered)
-				pc.PrefixBits = bits
 				res, err := pc.Lookup(ctx, n)
 				if err != nil {
 					t.Fatalf("%s: command: %v", srv.name, err)
 				}
+				bits = res.PrefixBits
 				exposed, want, prefix = res.Exposed, names(res.Datasets), fmt.Sprintf("%0*X", (bits+3)/4, res.Prefix)
 			} else {
 				res, err := checker.NewClient(srv.base, nil).Lookup(ctx, n)

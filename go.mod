@@ -19,7 +19,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/andybalholm/brotli v1.3.0 // indirect
+require github.com/andybalholm/brotli v1.3.0
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

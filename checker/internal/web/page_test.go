@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/phonecheck/phonecheck/checker"
 	"github.com/phonecheck/phonecheck/checker/internal/web/browsertest"
 	"github.com/phonecheck/phonecheck/checker/phone"
@@ -234,6 +236,20 @@ func TestPagePlain(t *testing.T) {
 		t.Errorf("absent number: status %q: %s", st, b.Text("#result"))
 	}
 	b.Screenshot("plain-not-exposed")
+	// By keyboard alone: Tab from the country to the number, type, Enter.
+	b.Eval(`(() => { document.getElementById('region').focus(); return true })()`, nil)
+	if err := chromedp.Do(b.Context(), chromedp.KeyEvent("\t"), chromedp.KeyEvent(usOneLeak), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	b.Eval(`new Promise(r => { const w = () => document.getElementById('result').dataset.status ? r(true) : setTimeout(w, 20); w(); })`, nil)
+	if st := b.Attr("#result", "data-status"); st != "exposed" {
+		t.Errorf("keyboard check (Tab, type, Enter): %q", st)
+	}
+	var live string
+	b.Eval(`document.getElementById('result').getAttribute('aria-live')`, &live)
+	if live != "polite" {
+		t.Errorf("the result is not announced: aria-live %q", live)
+	}
 	if st := check(b, "EG", "010 0123"); st != "invalid" || !strings.Contains(b.Text("#result"), "not a valid Egypt number") {
 		t.Errorf("invalid number: %q %q", st, b.Text("#result"))
 	}

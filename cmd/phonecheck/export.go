@@ -33,7 +33,8 @@ it unchanged:
 	                     says the export is complete
 
 --web also writes the web page, DIR/index.html and DIR/app/ (each asset
-plainly and as .gz and .br, for nginx's gzip_static and brotli_static), so
+plainly and as .gz, the module as .br too, for nginx's gzip_static and
+brotli_static), so
 that the host serving DIR serves the page and its buckets: people check in
 the browser, and with a private index only evaluations go to the key
 server (which needs 'serve --allow-origin' for the page's origin). The
@@ -118,11 +119,6 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil || mode > 0o777 || mode&0o600 != 0o600 {
 		return usagef("--mode %q: want octal permission bits the owner can read and write, e.g. 0600 or 0640", f.mode)
 	}
-	if f.web {
-		if err := writeWebPage(f.out, fs.FileMode(mode)); err != nil {
-			return err
-		}
-	}
 	c, err := openChecker(f.index)
 	if errors.Is(err, checker.ErrScheme) {
 		if pix, perr := checker.OpenPrivate(f.index, nil); perr == nil {
@@ -144,6 +140,11 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 			return usagef("--bits: %q is not a multiple of 4 from 12 to 24", s)
 		}
 		bits = append(bits, b)
+	}
+	// The page goes in once every flag is checked, before the ranges
+	// (whose manifest, written last, says the export is complete).
+	if err := writeWebPage(f.out, fs.FileMode(mode)); err != nil {
+		return err
 	}
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
@@ -193,6 +194,9 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 		return withHint(fmt.Errorf("%s was sealed before private padding was deterministic: its exported decoys would differ from a server's", f.index),
 			"seal the plain index again: phonecheck seal --key KEY --in PLAIN --out %s", f.index)
 	}
+	if err := writeWebPage(f.out, mode); err != nil {
+		return err
+	}
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
 	st, err := checker.ExportPrivate(ctx, pix, f.out, checker.PrivateExportOptions{EvaluateURL: f.evaluateURL, Bits: bits,
@@ -214,6 +218,9 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 // writeWebPage is export --web: the page, allowed to send evaluations to
 // --evaluate-url when that is another origin.
 func writeWebPage(dir string, mode fs.FileMode) error {
+	if !exportFlags.web {
+		return nil
+	}
 	var opts checker.WebPageOptions
 	if u, err := url.Parse(exportFlags.evaluateURL); err == nil && u.Host != "" {
 		opts.ConnectOrigins = []string{u.Scheme + "://" + u.Host}

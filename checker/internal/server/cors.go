@@ -139,11 +139,16 @@ func (s *Server) serveCORS(w http.ResponseWriter, r *http.Request, route string)
 	return false
 }
 
-// sameOrigin reports whether a request's Origin names the host it was
-// sent to: the page this server serves at /, whose POSTs carry an Origin
-// header too (browsers send one on every POST). The browser sets both
-// headers; a page of another site cannot make them agree.
+// sameOrigin reports whether a request comes from a page of the origin it
+// was sent to: the page this server serves at /, whose POSTs carry an
+// Origin header too (browsers send one on every POST). Browsers say so in
+// Sec-Fetch-Site, which scripts cannot set, and which a reverse proxy
+// passes on even when it rewrites Host (nginx's default); without it
+// (older browsers), the Origin must name the Host the request came with.
 func sameOrigin(r *http.Request) bool {
+	if site := r.Header["Sec-Fetch-Site"]; len(site) == 1 {
+		return site[0] == "same-origin"
+	}
 	o := r.Header["Origin"]
 	if len(o) != 1 {
 		return false

@@ -316,6 +316,32 @@ func TestCORSRequests(t *testing.T) {
 			t.Errorf("query with Origin %s to Host %s: %d, want 403", c.origin, r.Host, w.Code)
 		}
 	}
+	// Behind a reverse proxy that rewrites Host, the browser's
+	// Sec-Fetch-Site still says same-origin; and it decides when present.
+	for _, c := range []struct {
+		site string
+		want bool
+	}{{"same-origin", true}, {"same-site", false}, {"cross-site", false}, {"none", false}} {
+		r := httptest.NewRequest("POST", privateapi.QueryPath, bytes.NewReader(body))
+		r.RemoteAddr, r.Host = "192.0.2.4:1", "127.0.0.1:8080"
+		r.Header.Set("Origin", "https://check.example.org")
+		r.Header.Set("Sec-Fetch-Site", c.site)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if (w.Code != 403) != c.want {
+			t.Errorf("query with Sec-Fetch-Site %s behind a proxy: %d", c.site, w.Code)
+		}
+	}
+	r := httptest.NewRequest("POST", privateapi.QueryPath, bytes.NewReader(body))
+	r.RemoteAddr, r.Host = "192.0.2.5:1", "check.example.org"
+	r.Header.Set("Origin", "https://check.example.org")
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	if w := httptest.NewRecorder(); true {
+		s.ServeHTTP(w, r)
+		if w.Code != 403 {
+			t.Errorf("Sec-Fetch-Site cross-site with a matching Host: %d, want 403 (the browser's word decides)", w.Code)
+		}
+	}
 	if w = post(s, body, "192.0.2.2:1", "Origin", "null"); w.Code != 403 {
 		t.Errorf("query from null: %d, want 403", w.Code)
 	}

@@ -36,8 +36,9 @@ func median(v []float64) float64 {
 
 // BenchmarkPage measures the page in Chromium against serve --private on
 // this machine: the time from pressing Check to the answer, first check
-// (the module fetched and started at the press: the number set without
-// typing, which would start the load earlier, and the cache off) and warm,
+// (in a new browser each time: the module fetched, compiled and started
+// at the press, the number set without typing, which would start the load
+// earlier, and the cache off) and warm,
 // against the same check by the same Go code run natively (the command's
 // check --server, without its process start) in the same run; the tab's
 // memory; and the module's size against the 4 MB budget.
@@ -45,13 +46,15 @@ func median(v []float64) float64 {
 //	go test ./checker/internal/web -run '^$' -bench Page -benchtime 5x
 func BenchmarkPage(b *testing.B) {
 	p := newPage(b, checker.PrivateHandlerOptions{Rate: -1})
-	br := browsertest.New(b, browsertest.Desktop(), browsertest.Locale("en-US"), browsertest.Timeout(60*time.Second))
-	if _, err := chromedp.Call(br.Context(), network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
-		b.Fatal(err)
-	}
 	var cold, warm, native []float64
 	var before, after browsertest.Memory
 	for i := 0; i < b.N; i++ {
+		// Each first check in a new browser: no compiled module, no
+		// cache, a new renderer.
+		br := browsertest.New(b, browsertest.Desktop(), browsertest.Locale("en-US"), browsertest.Timeout(60*time.Second))
+		if _, err := chromedp.Call(br.Context(), network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+			b.Fatal(err)
+		}
 		br.Navigate(p.privURL)
 		if i == 0 {
 			before = br.TabMemory()

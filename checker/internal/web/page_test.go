@@ -190,6 +190,20 @@ func TestPagePlain(t *testing.T) {
 		}
 	}
 
+	// Typing starts it, without Check.
+	b.Fill("#number", "2")
+	b.Eval(`new Promise(r => { const w = () => window.phonecheck ? r(true) : setTimeout(w, 20); w(); })`, nil)
+	loaded := false
+	for _, r := range b.Requests() {
+		loaded = loaded || strings.HasSuffix(r.URL, ".wasm") && r.Status == 200
+	}
+	if !loaded {
+		t.Error("typing did not load the module")
+	}
+	if st := b.Attr("#result", "data-status"); st != "" {
+		t.Errorf("typing alone gave a result: %q", st)
+	}
+
 	if st := check(b, "US", "(201) 555-0123"); st != "exposed" {
 		t.Fatalf("exposed number: status %q: %s", st, b.Text("#result"))
 	}
@@ -250,7 +264,7 @@ func TestPagePlain(t *testing.T) {
 	if live != "polite" {
 		t.Errorf("the result is not announced: aria-live %q", live)
 	}
-	if st := check(b, "EG", "010 0123"); st != "invalid" || !strings.Contains(b.Text("#result"), "not a valid Egypt number") {
+	if st := check(b, "EG", "010 0123"); st != "invalid" || !strings.Contains(b.Text("#result"), "not a valid number in Egypt") {
 		t.Errorf("invalid number: %q %q", st, b.Text("#result"))
 	}
 	b.Screenshot("plain-invalid")
@@ -388,6 +402,40 @@ func TestPageStaticExport(t *testing.T) {
 	noConsoleErrors(t, b)
 }
 
+// TestPagePlainExport: the page next to a plain export (a static host
+// serving ranges, no key document): exposed, in one leak, absent, invalid.
+func TestPagePlainExport(t *testing.T) {
+	t.Parallel()
+	p := newPage(t, checker.PrivateHandlerOptions{Rate: -1})
+	dir := t.TempDir()
+	if _, err := checker.Export(context.Background(), p.plain, dir, checker.ExportOptions{Bits: []int{12}, Padding: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.WriteWebPage(dir, 0o600, checker.WebPageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cdn := httptest.NewServer(staticHost(dir))
+	defer cdn.Close()
+	b := browsertest.New(t, browsertest.Desktop(), browsertest.Locale("en-US"))
+	b.Navigate(cdn.URL + "/")
+	if st := check(b, "US", usExposed); st != "exposed" || !strings.Contains(b.Text("#result"), "leak-a") {
+		t.Errorf("exposed: %q %s", st, b.Text("#result"))
+	}
+	// The text form counts datasets: a number in one of two is "1 of 2".
+	if st := check(b, "US", usOneLeak); st != "exposed" || !strings.Contains(b.Text("#result"), "1 of the 2 leaks") {
+		t.Errorf("one leak: %q %s", st, b.Text("#result"))
+	}
+	if st := check(b, "US", usNotThere); st != "not_exposed" || b.Attr("#sent", "data-mode") != "plain" {
+		t.Errorf("absent: %q, mode %q", st, b.Attr("#sent", "data-mode"))
+	}
+	if st := check(b, "US", "201 555"); st != "invalid" {
+		t.Errorf("invalid: %q", st)
+	}
+	b.Screenshot("plain-export")
+	browsertest.AssertNotSent(t, b.Requests(), append(secrets(usExposed), append(secrets(usOneLeak), secrets(usNotThere)...)...)...)
+	noConsoleErrors(t, b, "/v1/private/key")
+}
+
 // staticHost serves dir as a CDN would: precompressed .gz where asked,
 // application/wasm for the module, long caching for app/.
 func staticHost(dir string) http.Handler {
@@ -520,6 +568,31 @@ func TestPageArabic(t *testing.T) {
 		}
 		if st := check(b, "EG", "010 01234567"); st != "exposed" {
 			t.Fatalf("%s: Egyptian number: %q %s", view.name, st, b.Text("#result"))
+		}
+		// Numbers read left to right inside the Arabic text: the "+" of
+		// "+20" is drawn left of the "2", in the country list and in
+		// what the page understood.
+		var order struct{ Option, Understood []float64 }
+		b.Eval(`(() => {
+			const xs = (el) => {
+				const tn = Array.from(el.childNodes).find(n => n.nodeType === 3 && n.data.includes('+'));
+				const i = tn.data.indexOf('+');
+				const at = (k) => { const rg = document.createRange(); rg.setStart(tn, k); rg.setEnd(tn, k + 1); return rg.getBoundingClientRect().left; };
+				return [at(i), at(i + 1)];
+			};
+			const sel = document.getElementById('region');
+			const sp = document.createElement('span');
+			sp.textContent = sel.options[sel.selectedIndex].textContent;
+			sel.parentNode.insertBefore(sp, sel);
+			const option = xs(sp);
+			sp.remove();
+			return {Option: option, Understood: xs(document.getElementById('understood'))};
+		})()`, &order)
+		if len(order.Option) != 2 || order.Option[0] >= order.Option[1] {
+			t.Errorf("%s: the country list draws \"+20\" right to left: %v", view.name, order.Option)
+		}
+		if len(order.Understood) != 2 || order.Understood[0] >= order.Understood[1] {
+			t.Errorf("%s: the understood number draws \"+20\" right to left: %v", view.name, order.Understood)
 		}
 		text := b.Text("#result")
 		if !strings.Contains(text, "مكشوف") || !strings.Contains(text, "leak-a") || !strings.Contains(b.Text("#understood"), "مصر") {

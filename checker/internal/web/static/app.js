@@ -82,7 +82,8 @@
     const sel = $('region');
     const keep = sel.value;
     const opts = Array.from(sel.options);
-    for (const o of opts) o.textContent = countryName(o.value) + ' (+' + o.dataset.cc + ')';
+    // The calling code reads left to right in every language: isolate it.
+    for (const o of opts) o.textContent = countryName(o.value) + ' (\u2066+' + o.dataset.cc + '\u2069)';
     const coll = new Intl.Collator(lang);
     opts.sort((a, b) => coll.compare(a.textContent, b.textContent));
     for (const o of opts) sel.appendChild(o);
@@ -176,14 +177,20 @@
       }
       const raw = $('number').value;
       const region = $('region').value;
-      const d = JSON.parse(mod.describe(raw, region));
-      if (d.status === 'invalid') { render(d); return; }
-      $('understood').textContent = understood(d.number);
-      clear(result);
-      result.appendChild(para(t('checking')));
-      const base = new URL('.', location.href).href;
-      lastOptions = { Number: raw, Region: region, Base: base, PrefixBits: prefixBits || 0 };
-      const out = JSON.parse(await mod.check(JSON.stringify(lastOptions), transport));
+      let out;
+      try {
+        const d = JSON.parse(mod.describe(raw, region));
+        if (d.status === 'invalid') { render(d); return; }
+        $('understood').textContent = understood(d.number);
+        clear(result);
+        result.appendChild(para(t('checking')));
+        const base = new URL('.', location.href).href;
+        lastOptions = { Number: raw, Region: region, Base: base, PrefixBits: prefixBits || 0 };
+        out = JSON.parse(await mod.check(JSON.stringify(lastOptions), transport));
+      } catch (e) {
+        // The module stopped (it should not): say so, never hang.
+        out = { status: 'error', error: { code: 'module' } };
+      }
       render(out);
     } finally {
       button.disabled = false;
@@ -254,8 +261,8 @@
   function errorText(e) {
     switch (e.code) {
       case 'rate_limited':
-        if (e.retry_after > 90) return t('error_rate_limited_minutes', { n: fmtInt(Math.ceil(e.retry_after / 60)) });
-        return e.retry_after > 0 ? t('error_rate_limited', { n: fmtInt(e.retry_after) }) : t('error_rate_limited_later');
+        if (e.retry_after > 90) return tp('error_rate_limited_minutes', Math.ceil(e.retry_after / 60));
+        return e.retry_after > 0 ? tp('error_rate_limited', e.retry_after) : t('error_rate_limited_later');
       case 'server': return t('error_server', { status: e.status });
       case 'network': case 'proof': case 'protocol': case 'prefix': case 'module':
         return t('error_' + e.code);
@@ -317,6 +324,12 @@
     const number = $('number');
     const warm = () => { loadModule().then(updateUnderstood, () => {}); };
     number.addEventListener('input', () => {
+      // A new number: the last answer was about another one.
+      if (lastOutcome) {
+        lastOutcome = null;
+        clear($('result'));
+        $('result').dataset.status = '';
+      }
       if (!window.phonecheck) { warm(); return; }
       updateUnderstood();
     });

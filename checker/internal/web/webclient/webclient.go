@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/internal/oprf"
@@ -228,8 +229,51 @@ func failureOf(err error) *Failure {
 	return &Failure{Code: ErrProtocol, Message: err.Error()}
 }
 
-// get sends a request and returns the answer of a 200, else an error.
+// The command's patience (check --server): a 429 asking for at most
+// MaxWait is waited out, up to MaxRetries times; no answer at all, or a
+// 502, 503 (without Retry-After) or 504, is tried again TransientRetries
+// times, after FirstBackoff and then twice as long. Retrying reveals
+// nothing new: it is the same prefix, or the same blinded element.
+const (
+	MaxWait          = 3 * time.Second
+	MaxRetries       = 5
+	TransientRetries = 2
+	FirstBackoff     = 500 * time.Millisecond
+)
+
+// do sends a request and returns the answer of a 200, else an error,
+// waiting out and retrying as the command does.
 func (c *check) do(ctx context.Context, r Request) (Response, error) {
+	limited, transient := 0, 0
+	for {
+		resp, err := c.send(ctx, r)
+		var he *httpError
+		var wait time.Duration
+		switch {
+		case err == nil:
+			return resp, nil
+		case errors.As(err, &he) && he.status == 429 && limited < MaxRetries && time.Duration(he.retry)*time.Second <= MaxWait:
+			limited++
+			wait = max(time.Duration(he.retry)*time.Second, time.Second)
+		case transient < TransientRetries && (errors.As(err, new(*netError)) ||
+			errors.As(err, &he) && (he.status == 502 || he.status == 504 || he.status == 503 && resp.RetryAfter == "")):
+			wait = FirstBackoff << transient
+			transient++
+		default:
+			return resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp, err
+		case <-t.C:
+		}
+	}
+}
+
+// send sends a request once.
+func (c *check) send(ctx context.Context, r Request) (Response, error) {
 	resp, err := c.fetch(ctx, r)
 	if err != nil {
 		return resp, &netError{err}

@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/phonecheck/phonecheck/checker"
 	"github.com/phonecheck/phonecheck/checker/internal/web/webclient"
@@ -361,5 +363,46 @@ func TestSmallCountry(t *testing.T) {
 	got = webclient.Check(context.Background(), fe.fetch, webclient.Options{Number: aw, Base: f.plainURL, PrefixBits: 8})
 	if got.Status != webclient.StatusError || got.Error.Code != webclient.ErrPrefix {
 		t.Errorf("8 bits from a plain server: %+v", got)
+	}
+}
+
+// TestPatience: as the command, the page waits out a short rate limit and
+// retries a 503 without Retry-After, instead of failing at once.
+func TestPatience(t *testing.T) {
+	f := newFixture(t, checker.PrivateHandlerOptions{Rate: 1, Burst: 1, MaxElements: 1})
+	ctx := context.Background()
+	fe := &fetcher{}
+	for i := range 2 {
+		start := time.Now()
+		got := webclient.Check(ctx, fe.fetch, webclient.Options{Number: f.nums[i], Base: f.privURL})
+		if got.Status != webclient.StatusExposed {
+			t.Fatalf("check %d under a 1/s limit: %+v %+v", i, got, got.Error)
+		}
+		if i == 1 && time.Since(start) < 500*time.Millisecond {
+			t.Errorf("the second check did not wait for the limit (%v)", time.Since(start))
+		}
+	}
+	var fails atomic.Int32
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fails.Add(1) == 1 {
+			http.Error(w, `{"error":"busy"}`, 503)
+			return
+		}
+		req, _ := http.NewRequest(r.Method, strings.TrimSuffix(f.privURL, "/")+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer flaky.Close()
+	time.Sleep(1100 * time.Millisecond) // the limit's token back
+	if got := webclient.Check(ctx, fe.fetch, webclient.Options{Number: f.nums[3], Base: flaky.URL + "/"}); got.Status != webclient.StatusExposed || fails.Load() < 2 {
+		t.Errorf("after one 503: %+v %+v (%d requests)", got, got.Error, fails.Load())
 	}
 }

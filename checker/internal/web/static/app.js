@@ -234,9 +234,13 @@
           const ul = el('ul', 'datasets');
           for (const d of o.datasets) {
             const li = el('li');
-            const b = el('strong'); const bdi = el('bdi'); bdi.textContent = d.name; b.appendChild(bdi); li.appendChild(b);
-            if (d.date) li.appendChild(document.createTextNode(' (' + d.date + ')'));
-            if (d.source) { li.appendChild(document.createTextNode(' — ')); const src = el('bdi'); src.textContent = d.source; li.appendChild(src); }
+            // A dataset's line reads in its own direction (the names are
+            // the index's, often English), the bullet in the page's.
+            const line = el('bdi');
+            const b = el('strong'); b.textContent = d.name; line.appendChild(b);
+            if (d.date) line.appendChild(document.createTextNode(' (' + d.date + ')'));
+            if (d.source) line.appendChild(document.createTextNode(' — ' + d.source));
+            li.appendChild(line);
             ul.appendChild(li);
           }
           result.appendChild(ul);

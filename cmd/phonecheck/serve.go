@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/hashset"
 )
 
 var cmdServe = &Command{
@@ -51,10 +52,25 @@ per second and --burst; --rate 0 turns the limit off (a server behind a
 gateway that limits). serve refuses a key file that group or others can
 read, and an index sealed under another key.
 
-SIGHUP reopens INDEX (and KEY and PLAIN) and swaps them in: requests under
-way finish on the old ones, new ones start on the new ones, and a reload
-that fails keeps the old ones; a key rotation is a new KEY and a new
-PRIVATE index in place, then SIGHUP. Rate limits carry over a reload.
+Before it serves an index, at start and on every reload, serve checks
+every checksum of the file (on all cores; a few seconds for a
+multi-gigabyte index) and refuses one that fails, naming the file and the
+damaged section. --no-verify skips the check, for those who verify their
+files another way: a damaged file is then served as if it were intact.
+
+SIGHUP reopens INDEX (and KEY and PLAIN), checks them, and swaps them in:
+requests under way finish on the old ones, new ones start on the new
+ones, and a reload that fails keeps serving the old ones. Replace an
+index by rename, never by writing over it: build or copy the new file
+next to it, then move it over the old name and send SIGHUP, e.g.
+
+    phonecheck build --out served.idx.new ... && mv served.idx.new served.idx
+    kill -HUP $(pidof phonecheck)
+
+(cp over a served file rewrites the pages the server has mapped: requests
+that read them fail with 500 until a good file is renamed into place and
+reloaded). A key rotation is a new KEY and a new PRIVATE index, each
+renamed into place, then SIGHUP. Rate limits carry over a reload.
 SIGINT or SIGTERM stop accepting connections and wait up to 10 s for
 requests under way.
 
@@ -88,6 +104,7 @@ var serveFlags struct {
 	padding     string
 	lanes       int
 	origins     originsFlag
+	noVerify    bool
 }
 
 // originsFlag collects --allow-origin: repeated, or comma-separated.
@@ -125,6 +142,7 @@ func init() {
 		fs.IntVar(&f.max, "max-elements", checker.DefaultMaxElements, "with --private: blinded elements per request, 1..65535")
 		fs.IntVar(&f.lanes, "lanes", 0, "event loops serving connections (Linux): 0 for one fewer than the CPUs the Go runtime uses (at least 1), -1 for a goroutine per connection")
 		fs.StringVar(&f.padding, "padding", "always", "with --private: `MODE` always pads every bucket answer, asked only those whose client asks")
+		fs.BoolVar(&f.noVerify, "no-verify", false, "serve an index without checking its checksums first (start-up and reload read the whole file otherwise)")
 		f.origins = nil // a Var keeps its value from one run to the next
 		fs.Var(&f.origins, "allow-origin", "let web pages of `ORIGIN` (scheme://host[:port]) call the server from a browser (CORS); repeat or separate with commas")
 	}
@@ -147,7 +165,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	ixs, err := openServeIndexes()
+	ixs, err := openServeIndexes(ctx)
 	if err != nil {
 		return err
 	}
@@ -224,7 +242,7 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 				log.Warn("reload: nothing to reload, serving the embedded demo index")
 				continue
 			}
-			nixs, err := openServeIndexes()
+			nixs, err := openServeIndexes(ctx)
 			if err != nil {
 				log.Error("reload failed, still serving the previous index", "err", err)
 				continue
@@ -329,8 +347,46 @@ func allowedOrigins() ([]string, error) {
 // fresh Checker over the demo index if --index is empty; the Server closes
 // what it serves, and closing the demo Checker is a no-op), or with
 // --private the key, the private index sealed under it, and the optional
-// plain index of --plain-ranges.
-func openServeIndexes() (checker.Indexes, error) {
+// plain index of --plain-ranges. Unless --no-verify, it checks every
+// checksum of each index file before returning it.
+func openServeIndexes(ctx context.Context) (checker.Indexes, error) {
+	ixs, err := openServeFiles()
+	if err != nil || serveFlags.noVerify {
+		return ixs, err
+	}
+	f := &serveFlags
+	if ixs.Private != nil {
+		err = verifyServed(ctx, f.index, ixs.Private.Index())
+	}
+	if err == nil && ixs.Plain != nil && !ixs.Plain.Demo() {
+		path := f.index
+		if f.private {
+			path = f.plain
+		}
+		err = verifyServed(ctx, path, ixs.Plain.Index())
+	}
+	if err != nil {
+		ixs.Close()
+		return checker.Indexes{}, err
+	}
+	return ixs, nil
+}
+
+// verifyServed checks every checksum of the index at path, on all cores:
+// a file damaged after it was built must not be served, and would be
+// served with the ETag of the intact file (the index id comes from the
+// stored checksums).
+func verifyServed(ctx context.Context, path string, r *hashset.Reader) error {
+	if err := r.VerifyChecksums(ctx, 0); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return withHint(fmt.Errorf("%s: %w", path, err), "rebuild or copy the index again; 'phonecheck verify %s' checks it (serve --no-verify skips this check)", path)
+	}
+	return nil
+}
+
+func openServeFiles() (checker.Indexes, error) {
 	f := &serveFlags
 	if !f.private {
 		c, err := openChecker(f.index)

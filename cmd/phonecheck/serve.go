@@ -180,7 +180,18 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		ixs.Close()
 		return err
 	}
-	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page, AllowOrigins: origins})
+	// A fault reading a mapped index means its file was written over in
+	// place: try a reload, which serves the new file once it is whole
+	// and checks out, and keeps the old mapping (whose requests fail)
+	// until then.
+	faultc := make(chan struct{}, 1)
+	onFault := func() {
+		select {
+		case faultc <- struct{}{}:
+		default:
+		}
+	}
+	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page, AllowOrigins: origins, OnFault: onFault})
 	if err != nil {
 		ixs.Close()
 		return err
@@ -235,6 +246,34 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if testServeListening != nil {
 		testServeListening(ln.Addr().String())
 	}
+	reload := func() bool {
+		nixs, err := openServeIndexes(ctx)
+		if err != nil {
+			log.Error("reload failed, still serving the previous index", "err", err)
+			return false
+		}
+		if err := srv.SwapIndexes(nixs); err != nil {
+			if errors.Is(err, checker.ErrSwapRefused) {
+				nixs.Close() // refused: the previous index still serves
+				log.Error("reload refused, still serving the previous index", "err", err)
+				return false
+			}
+			log.Warn("reload: closing the previous index", "err", err)
+		}
+		attrs := []any{"index", srv.IndexID()}
+		if nixs.Private != nil {
+			attrs = append(attrs, "keys", nixs.Private.Index().Len(), "key_id", nixs.Key.ID())
+		}
+		if nixs.Plain != nil {
+			attrs = append(attrs, "numbers", nixs.Plain.Index().Len())
+		}
+		log.Info("reloaded", attrs...)
+		return true
+	}
+	// After a fault, a reload is tried every second until one succeeds:
+	// a file being copied over fails to open or verify until the copy
+	// ends, and once it ends no request may fault to say so.
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-hup:
@@ -242,27 +281,19 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 				log.Warn("reload: nothing to reload, serving the embedded demo index")
 				continue
 			}
-			nixs, err := openServeIndexes(ctx)
-			if err != nil {
-				log.Error("reload failed, still serving the previous index", "err", err)
-				continue
+			if reload() {
+				retry = nil
 			}
-			if err := srv.SwapIndexes(nixs); err != nil {
-				if errors.Is(err, checker.ErrSwapRefused) {
-					nixs.Close() // refused: the previous index still serves
-					log.Error("reload refused, still serving the previous index", "err", err)
-					continue
-				}
-				log.Warn("reload: closing the previous index", "err", err)
+		case <-faultc:
+			if retry == nil {
+				log.Warn("reload: an index file was changed in place, reloading it")
+				retry = time.After(0)
 			}
-			attrs := []any{"index", srv.IndexID()}
-			if nixs.Private != nil {
-				attrs = append(attrs, "keys", nixs.Private.Index().Len(), "key_id", nixs.Key.ID())
+		case <-retry:
+			retry = nil
+			if !reload() {
+				retry = time.After(time.Second)
 			}
-			if nixs.Plain != nil {
-				attrs = append(attrs, "numbers", nixs.Plain.Index().Len())
-			}
-			log.Info("reloaded", attrs...)
 		case err := <-errc:
 			return err
 		case <-ctx.Done():

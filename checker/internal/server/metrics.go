@@ -24,6 +24,7 @@ type httpMetrics struct {
 	created  prometheus.Gauge
 	loads    prometheus.Counter
 	elements prometheus.Counter
+	faults   prometheus.Counter
 
 	// Pre-resolved children for the hot path: [route][status code].
 	fast    map[string]map[int]routeCode
@@ -53,8 +54,10 @@ func newHTTPMetrics() *httpMetrics {
 			Name: "phonecheck_index_loads_total", Help: "Indexes loaded, the first one and every reload."}),
 		elements: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "phonecheck_private_elements_total", Help: "Blinded elements evaluated by the private mode."}),
+		faults: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "phonecheck_index_faults_total", Help: "Requests failed by a memory fault reading an index whose file was changed in place."}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.ranges, m.keys, m.size, m.created, m.loads, m.elements,
+	reg.MustRegister(m.requests, m.latency, m.ranges, m.keys, m.size, m.created, m.loads, m.elements, m.faults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	m.fast = map[string]map[int]routeCode{}

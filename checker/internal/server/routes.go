@@ -112,13 +112,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := routeOf(r.URL.Path)
 	sw := statusWriters.Get().(*statusWriter)
 	sw.ResponseWriter, sw.status = w, 0
+	// Reads from a mapped index fault if its file shrank under the
+	// mapping (SIGBUS): make that a panic, recovered below, rather than
+	// the end of the process. The flag is per goroutine, and this is
+	// where every request runs, on an event loop or a net/http
+	// connection's goroutine; it costs a store.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			// The stack names code, never request data.
-			s.log.Error("panic serving a request", "route", route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if _, ok := p.(interface{ Addr() uintptr }); ok {
+				// The fault's address says where in the mapping, not what
+				// was asked: still, log only the route.
+				s.metrics.faults.Inc()
+				s.log.Error("memory fault reading the index: its file was changed in place (replace it by rename); the request failed", "route", route)
+				if s.opts.OnFault != nil {
+					s.opts.OnFault()
+				}
+			} else {
+				// The stack names code, never request data.
+				s.log.Error("panic serving a request", "route", route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
 			if sw.status == 0 {
 				writeError(sw, http.StatusInternalServerError, "internal error")
 			}

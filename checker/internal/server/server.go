@@ -103,6 +103,12 @@ type Options struct {
 	// [ParseOrigin]) whose pages may call the range, info and private
 	// query routes from a browser (CORS); see [Server].
 	AllowOrigins []string
+	// OnFault, if set, is called (on the request's goroutine; it must not
+	// block) after a memory fault reading an index: its file was changed
+	// in place while mapped (truncated, or written over), which would
+	// otherwise kill the process with SIGBUS. The request fails with 500.
+	// A caller that knows the files can reload them.
+	OnFault func()
 }
 
 // Indexes are what a [Server] serves: Plain (with its Datasets, and Demo

@@ -7,6 +7,7 @@ package hashset
 //	go test ./hashset/ -run '^$' -bench Contains
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -383,6 +384,42 @@ func BenchmarkRangeLarge(b *testing.B) {
 			}
 			b.ReportMetric(float64(bd.Nanoseconds())/float64(b.N), "binary-ns/op")
 			b.ReportMetric(float64(bd)/float64(d), "speedup")
+		})
+	}
+}
+
+// BenchmarkOpenVerifyFile times what serve pays before an index goes live,
+// on the index file named by $PHONECHECK_BENCH_INDEX (e.g. one written by
+// bench/range/mkindex): Open alone, Open and VerifyChecksums (serve's
+// check), and Open and Verify (the verify command's full walk).
+func BenchmarkOpenVerifyFile(b *testing.B) {
+	path := os.Getenv("PHONECHECK_BENCH_INDEX")
+	if path == "" {
+		b.Skip("set PHONECHECK_BENCH_INDEX to an index file")
+	}
+	for _, bc := range []struct {
+		name   string
+		verify func(*Reader) error
+	}{
+		{"open", func(*Reader) error { return nil }},
+		{"open+checksums", func(r *Reader) error { return r.VerifyChecksums(context.Background(), 0) }},
+		{"open+checksums-1core", func(r *Reader) error { return r.VerifyChecksums(context.Background(), 1) }},
+		{"open+verify", (*Reader).Verify},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var size int64
+			for b.Loop() {
+				r, err := Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := bc.verify(r); err != nil {
+					b.Fatal(err)
+				}
+				size = r.Size()
+				r.Close()
+			}
+			b.SetBytes(size)
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash/crc32"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -86,5 +88,41 @@ func TestVerifyChecksumsCanceled(t *testing.T) {
 	cancel()
 	if err := readers(t, data)["mem"].VerifyChecksums(ctx, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
+	}
+}
+
+// TestVerifyChecksumsFile checks an opened file (read with pread), then
+// the same file damaged and truncated after it was opened.
+func TestVerifyChecksumsFile(t *testing.T) {
+	defer func(c int64) { verifyChunk = c }(verifyChunk)
+	verifyChunk = 64
+	data, _ := smallIndex(t)
+	path := filepath.Join(t.TempDir(), "x.idx")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.VerifyChecksums(context.Background(), 2); err != nil {
+		t.Fatalf("intact: %v", err)
+	}
+	keys := r.Sections()[len(r.Sections())-1]
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{data[keys.Offset] ^ 1}, keys.Offset)
+	f.Close()
+	if err := r.VerifyChecksums(context.Background(), 2); !errors.Is(err, ErrChecksum) {
+		t.Errorf("damaged after open: %v", err)
+	}
+	if err := os.Truncate(path, int64(len(data)/2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.VerifyChecksums(context.Background(), 2); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated after open: %v", err)
 	}
 }

@@ -16,7 +16,8 @@ Verify reads the whole index and checks every section's checksum and the
 structure (sorted keys, provenance in range). Opening an index checks only
 its header, so that opening stays fast whatever the size; run verify after
 copying an index, or when check reports an error. It exits 1 on any
-corruption.
+corruption. (serve checks every checksum itself before it serves an
+index; verify also walks the keys for the structure.)
 `,
 }
 

@@ -302,6 +302,15 @@ func (l *eventLoop) serve(lc *loopConn, now time.Time) {
 	l.bw.Reset(lc)
 	fc.bw = l.bw
 	for lc.start < lc.have {
+		if len(lc.pending) > 0 {
+			// The socket takes no more: answer nothing else until it
+			// drains. The goroutine the connection goes to below
+			// sends what is pending (blocking, as net/http writes as
+			// it goes) before it reads the next request, so a client
+			// that pipelines and never reads holds at most one answer
+			// and a buffer of output, not one per request it sent.
+			break
+		}
 		b := lc.in[lc.start:lc.have]
 		i := bytes.Index(b, crlf2)
 		if i < 0 {

@@ -251,14 +251,18 @@ func (l *eventLoop) admit(now time.Time) {
 
 // sweep closes connections idle for IdleTimeout, and those whose head
 // has taken ReadHeaderTimeout so far (as a goroutine of the lean path
-// does).
+// does): from the accept for a connection's first request, as net/http
+// counts it, so a connection that never sends a byte lasts
+// ReadHeaderTimeout, not IdleTimeout.
 func (l *eventLoop) sweep(now time.Time) {
 	s := l.s
 	for _, lc := range l.conns {
 		switch {
+		case !lc.headStart.IsZero():
+			if now.Sub(lc.headStart) > s.readHeader {
+				l.close(lc)
+			}
 		case lc.start == lc.have && now.Sub(lc.last) > s.idle:
-			l.close(lc)
-		case !lc.headStart.IsZero() && now.Sub(lc.headStart) > s.readHeader:
 			l.close(lc)
 		}
 	}
@@ -421,6 +425,7 @@ func (l *eventLoop) detach(lc *loopConn, closeAfter bool) {
 		return
 	}
 	fc.idle.Store(false)
+	fc.headStart = lc.headStart // the head's timeout runs on
 	go fc.resume(out, closeAfter)
 }
 

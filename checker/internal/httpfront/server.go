@@ -38,10 +38,16 @@
 // A request without a body carries only the headers [Config.Headers]
 // names; one with a body carries them all.
 //
-// Limits are the http.Server's: IdleTimeout between requests,
-// ReadHeaderTimeout for a head that arrives in pieces, ReadTimeout for a
-// body, WriteTimeout for writing responses (the deadlines are refreshed
-// at most once a second, so each may run up to a second short).
+// Limits are the http.Server's, counted as net/http counts them:
+// ReadHeaderTimeout from the accept for a connection's first request,
+// IdleTimeout between requests and then ReadHeaderTimeout from the first
+// byte of a head that arrives in pieces (once a request: a head handed to
+// net/http midway keeps what is left of it), ReadTimeout for a body,
+// WriteTimeout for writing responses (the idle and write deadlines are
+// refreshed at most once a second, so each may run up to a second
+// short). A connection whose socket takes no more output is answered no
+// further until it does, so a client that pipelines and never reads
+// makes the server hold about one answer.
 package httpfront
 
 import (

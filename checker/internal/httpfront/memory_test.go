@@ -23,7 +23,7 @@ func testFrontPipelineMemory(t *testing.T, tune func(*Server)) {
 	}
 	addr, f := startFront(t, nil, tune)
 	const (
-		conns   = 200
+		conns = 200
 		// The most a client may make the server hold: an answer, a
 		// request, buffers and a goroutine come to 80-160 KiB as
 		// measured (with the answers to every request of a 4 KiB read

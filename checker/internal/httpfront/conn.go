@@ -27,6 +27,12 @@ type conn struct {
 	bw *bufio.Writer
 
 	rdl, wdl time.Time // when the read and write deadlines were last pushed out
+	// headStart is when the head being read began, for
+	// ReadHeaderTimeout, as net/http counts it: the accept for a
+	// connection's first request, (about) its first byte for the next
+	// ones. Zero between requests, and until a head is seen not to be
+	// in the buffer whole.
+	headStart time.Time
 
 	req     http.Request
 	reqHdr  http.Header // the request's header map, reused
@@ -110,6 +116,7 @@ func (fc *conn) serve() {
 			return
 		}
 		fc.br.Discard(len(head))
+		fc.headStart = time.Time{}
 		if fc.bodyLen > 0 && !fc.readBody() {
 			fc.bw.Flush()
 			return
@@ -147,7 +154,12 @@ func (fc *conn) readHead() ([]byte, bool) {
 		if s.closing.Load() {
 			return nil, false
 		}
-		if now := time.Now(); now.Sub(fc.rdl) > time.Second {
+		if !fc.headStart.IsZero() {
+			// A connection's first request: net/http gives it
+			// ReadHeaderTimeout from the accept, not IdleTimeout.
+			fc.c.SetReadDeadline(fc.headStart.Add(s.readHeader))
+			fc.rdl = time.Time{}
+		} else if now := time.Now(); now.Sub(fc.rdl) > time.Second {
 			fc.c.SetReadDeadline(now.Add(s.idle))
 			fc.rdl = now
 		}
@@ -183,13 +195,16 @@ func (fc *conn) readHead() ([]byte, bool) {
 			}
 			return b, true
 		}
+		if fc.headStart.IsZero() {
+			fc.headStart = time.Now()
+		}
 		if n == fc.br.Size() || hasBareLF(b) {
 			return nil, true // too big, or lines end in a bare LF: net/http's
 		}
 		if !headerDeadline {
-			// The head arrives in pieces: it has ReadHeaderTimeout to
-			// complete.
-			fc.c.SetReadDeadline(time.Now().Add(s.readHeader))
+			// The head arrives in pieces: it has ReadHeaderTimeout
+			// from its start to complete.
+			fc.c.SetReadDeadline(fc.headStart.Add(s.readHeader))
 			fc.rdl = time.Time{} // the idle deadline must be set again
 			headerDeadline = true
 		}
@@ -298,14 +313,23 @@ func (fc *conn) cutShort() (cut, sayClose bool) {
 }
 
 // handOff passes the connection, with the bytes read but not served, to
-// the net/http server. It reports false if the server is closing (the
-// connection is then closed by the caller).
+// the net/http server, and what is left of the head's ReadHeaderTimeout
+// (net/http would start it afresh). It reports false if the server is
+// closing (the connection is then closed by the caller).
 func (fc *conn) handOff() bool {
 	var pending []byte
 	if n := fc.br.Buffered(); n > 0 {
 		b, _ := fc.br.Peek(n)
 		pending = bytes.Clone(b)
 	}
+	rc := &replayConn{Conn: fc.c, pending: pending}
+	if s := fc.s; s.readHeader > 0 {
+		start := fc.headStart
+		if start.IsZero() {
+			start = time.Now()
+		}
+		rc.headDeadline = start.Add(s.readHeader)
+	}
 	fc.c.SetDeadline(time.Time{})
-	return fc.s.q.push(&replayConn{Conn: fc.c, pending: pending})
+	return fc.s.q.push(rc)
 }

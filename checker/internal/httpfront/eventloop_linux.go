@@ -251,14 +251,18 @@ func (l *eventLoop) admit(now time.Time) {
 
 // sweep closes connections idle for IdleTimeout, and those whose head
 // has taken ReadHeaderTimeout so far (as a goroutine of the lean path
-// does).
+// does): from the accept for a connection's first request, as net/http
+// counts it, so a connection that never sends a byte lasts
+// ReadHeaderTimeout, not IdleTimeout.
 func (l *eventLoop) sweep(now time.Time) {
 	s := l.s
 	for _, lc := range l.conns {
 		switch {
+		case !lc.headStart.IsZero():
+			if now.Sub(lc.headStart) > s.readHeader {
+				l.close(lc)
+			}
 		case lc.start == lc.have && now.Sub(lc.last) > s.idle:
-			l.close(lc)
-		case !lc.headStart.IsZero() && now.Sub(lc.headStart) > s.readHeader:
 			l.close(lc)
 		}
 	}
@@ -302,6 +306,15 @@ func (l *eventLoop) serve(lc *loopConn, now time.Time) {
 	l.bw.Reset(lc)
 	fc.bw = l.bw
 	for lc.start < lc.have {
+		if len(lc.pending) > 0 {
+			// The socket takes no more: answer nothing else until it
+			// drains. The goroutine the connection goes to below
+			// sends what is pending (blocking, as net/http writes as
+			// it goes) before it reads the next request, so a client
+			// that pipelines and never reads holds at most one answer
+			// and a buffer of output, not one per request it sent.
+			break
+		}
 		b := lc.in[lc.start:lc.have]
 		i := bytes.Index(b, crlf2)
 		if i < 0 {
@@ -412,6 +425,7 @@ func (l *eventLoop) detach(lc *loopConn, closeAfter bool) {
 		return
 	}
 	fc.idle.Store(false)
+	fc.headStart = lc.headStart // the head's timeout runs on
 	go fc.resume(out, closeAfter)
 }
 

@@ -30,7 +30,7 @@ type loopConn struct {
 	in          []byte // read buffer
 	start, have int    // in[start:have] is read and not yet answered
 	last        time.Time
-	headStart   time.Time // when a partly read head began; zero if none
+	headStart   time.Time // when a partly read head began (the accept for the first); zero if none
 	pending     []byte    // output the socket did not take
 }
 
@@ -147,7 +147,7 @@ func (s *Server) acceptEventLoops(ln net.Listener) error {
 		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
 		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
 		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
-		lc := &loopConn{fd: nfd, laddr: laddr, raddr: sockaddrToTCP(sa), in: make([]byte, bufSize)}
+		lc := &loopConn{fd: nfd, laddr: laddr, raddr: sockaddrToTCP(sa), in: make([]byte, bufSize), headStart: time.Now()}
 		fc := &conn{s: s, c: lc}
 		fc.remote = lc.raddr.String()
 		fc.w.hdr = http.Header{}

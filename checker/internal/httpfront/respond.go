@@ -36,8 +36,8 @@ func (fc *conn) respond() {
 		w.close = true
 	}
 	// The handler's headers sorted, then those net/http adds itself, in
-	// its order (Connection, Date, a computed Content-Length): the same
-	// bytes as net/http, but for the Date.
+	// the order of its extraHeader.Write (Date, a computed Content-Length,
+	// Connection): the same bytes as net/http, but for the Date.
 	fc.keys = fc.keys[:0]
 	for k := range h {
 		fc.keys = append(fc.keys, k)
@@ -57,9 +57,6 @@ func (fc *conn) respond() {
 			out = append(out, "\r\n"...)
 		}
 	}
-	if w.close {
-		out = append(out, "Connection: close\r\n"...)
-	}
 	now := time.Now()
 	out = append(out, "Date: "...)
 	out = appendHTTPDate(out, now)
@@ -68,6 +65,9 @@ func (fc *conn) respond() {
 		out = append(out, "Content-Length: "...)
 		out = strconv.AppendInt(out, int64(len(w.body)), 10)
 		out = append(out, "\r\n"...)
+	}
+	if w.close {
+		out = append(out, "Connection: close\r\n"...)
 	}
 	out = append(out, "\r\n"...)
 	fc.out = out

@@ -38,13 +38,20 @@
 // A request without a body carries only the headers [Config.Headers]
 // names; one with a body carries them all.
 //
-// Limits are the http.Server's: IdleTimeout between requests,
-// ReadHeaderTimeout for a head that arrives in pieces, ReadTimeout for a
-// body, WriteTimeout for writing responses (the deadlines are refreshed
-// at most once a second, so each may run up to a second short).
+// Limits are the http.Server's, counted as net/http counts them:
+// ReadHeaderTimeout from the accept for a connection's first request,
+// IdleTimeout between requests and then ReadHeaderTimeout from the first
+// byte of a head that arrives in pieces (once a request: a head handed to
+// net/http midway keeps what is left of it), ReadTimeout for a body,
+// WriteTimeout for writing responses (the idle and write deadlines are
+// refreshed at most once a second, so each may run up to a second
+// short). A connection whose socket takes no more output is answered no
+// further until it does, so a client that pipelines and never reads
+// makes the server hold about one answer.
 package httpfront
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -130,7 +137,9 @@ func New(hs *http.Server, c Config) *Server {
 	}
 	s := &Server{
 		handler: h, take: c.Take, log: c.Logger, hs: hs, q: newConnQueue(),
-		idle: hs.IdleTimeout, readHeader: hs.ReadHeaderTimeout, read: hs.ReadTimeout, write: hs.WriteTimeout,
+		// net/http's fallbacks: ReadTimeout when the others are zero.
+		idle: cmp.Or(hs.IdleTimeout, hs.ReadTimeout), readHeader: cmp.Or(hs.ReadHeaderTimeout, hs.ReadTimeout),
+		read: hs.ReadTimeout, write: hs.WriteTimeout,
 		lns: map[*net.Listener]struct{}{}, conns: map[*conn]struct{}{},
 		loopFiles: map[*os.File]struct{}{},
 	}
@@ -195,7 +204,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		fc := &conn{s: s, c: c}
+		fc := &conn{s: s, c: c, headStart: time.Now()}
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -319,6 +328,21 @@ func (q *connQueue) Addr() net.Addr {
 type replayConn struct {
 	net.Conn
 	pending []byte
+	// headDeadline, if set, is the latest read deadline the first
+	// SetReadDeadline sets: net/http's first, for the head of the
+	// connection's first request, is ReadHeaderTimeout from when it
+	// got the connection, and the head began earlier.
+	headDeadline time.Time
+}
+
+func (c *replayConn) SetReadDeadline(t time.Time) error {
+	if !c.headDeadline.IsZero() {
+		if t.IsZero() || t.After(c.headDeadline) {
+			t = c.headDeadline
+		}
+		c.headDeadline = time.Time{}
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {

@@ -93,7 +93,12 @@ func startFront(t testing.TB, th *testHandler, tune func(*Server)) (string, *fro
 // newTestServer gives.
 func startNetHTTP(t testing.TB, th *testHandler) string {
 	t.Helper()
-	hs := &http.Server{}
+	return startNetHTTPOf(t, th, &http.Server{})
+}
+
+// startNetHTTPOf is startNetHTTP with hs's limits where it sets them.
+func startNetHTTPOf(t testing.TB, th *testHandler, hs *http.Server) string {
+	t.Helper()
 	newTestServer(th, hs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -61,9 +61,9 @@ func TestFrontHeaderTimeouts(t *testing.T) { forFrontModes(t, testFrontHeaderTim
 
 func testFrontHeaderTimeouts(t *testing.T, tune func(*Server)) {
 	const (
-		readHeader = 200 * time.Millisecond
-		idle       = 800 * time.Millisecond
-		slack      = 150 * time.Millisecond
+		readHeader = 400 * time.Millisecond
+		idle       = 1600 * time.Millisecond
+		slack      = 300 * time.Millisecond // times doubled and slack wide: CI machines are loaded
 	)
 	limits := func(hs *http.Server) {
 		hs.ReadHeaderTimeout = readHeader
@@ -82,11 +82,11 @@ func testFrontHeaderTimeouts(t *testing.T, tune func(*Server)) {
 
 	req := "GET /range/ABC HTTP/1.1\r\nHost: x\r\n\r\n"
 	// A head of 5.4 KiB, more than the lean path's buffer, that arrives
-	// in pieces over 360 ms: the buffer is full (the lean path hands the
-	// connection off) at ~180 ms.
+	// in pieces over 720 ms: the buffer is full (the lean path hands the
+	// connection off) at ~360 ms.
 	slowBig := []timedChunk{{0, "GET /range/ABC HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 3000)}}
 	for range 12 {
-		slowBig = append(slowBig, timedChunk{30 * time.Millisecond, strings.Repeat("a", 200)})
+		slowBig = append(slowBig, timedChunk{60 * time.Millisecond, strings.Repeat("a", 200)})
 	}
 	slowBig = append(slowBig, timedChunk{0, "\r\n\r\n"})
 	afterOne := func(gap time.Duration, then ...timedChunk) []timedChunk {
@@ -98,14 +98,14 @@ func testFrontHeaderTimeouts(t *testing.T, tune func(*Server)) {
 	}{
 		{"silent", nil},
 		{"partial head", []timedChunk{{0, "GET /range/ABC HTTP/1.1\r\nHost: x\r\n"}}},
-		{"head in pieces", []timedChunk{{0, "GET /range/ABC HTTP/1.1\r\n"}, {150 * time.Millisecond, "Host: x\r\n"}, {150 * time.Millisecond, "\r\n"}}},
-		{"late first byte", []timedChunk{{300 * time.Millisecond, req}}},
+		{"head in pieces", []timedChunk{{0, "GET /range/ABC HTTP/1.1\r\n"}, {300 * time.Millisecond, "Host: x\r\n"}, {300 * time.Millisecond, "\r\n"}}},
+		{"late first byte", []timedChunk{{600 * time.Millisecond, req}}},
 		{"slow big head", slowBig},
 		{"idle after a request", afterOne(0)},
-		{"partial head after idle", afterOne(300*time.Millisecond, timedChunk{0, "GET /range/ABC HTTP/1.1\r\n"})},
-		{"head in pieces after idle", afterOne(300*time.Millisecond, timedChunk{0, "GET /range/ABC HTTP/1.1\r\n"},
-			timedChunk{150 * time.Millisecond, "Host: x\r\n"}, timedChunk{150 * time.Millisecond, "\r\n"})},
-		{"slow big head after idle", afterOne(300*time.Millisecond, slowBig...)},
+		{"partial head after idle", afterOne(600*time.Millisecond, timedChunk{0, "GET /range/ABC HTTP/1.1\r\n"})},
+		{"head in pieces after idle", afterOne(600*time.Millisecond, timedChunk{0, "GET /range/ABC HTTP/1.1\r\n"},
+			timedChunk{300 * time.Millisecond, "Host: x\r\n"}, timedChunk{300 * time.Millisecond, "\r\n"})},
+		{"slow big head after idle", afterOne(600*time.Millisecond, slowBig...)},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

@@ -109,6 +109,11 @@ type Entry struct {
 // ParseText parses a range in the text form. Entries with count 0
 // (padding) are kept; the caller ignores them.
 func ParseText(body []byte, prefixHex string) ([]Entry, error) {
+	// A prefix of more than 16 digits made sufLen negative, and a line
+	// without a colon then passed for one whose colon is at -1.
+	if _, _, err := ParsePrefix(prefixHex); err != nil {
+		return nil, err
+	}
 	var out []Entry
 	sufLen := 16 - len(prefixHex)
 	for len(body) > 0 {

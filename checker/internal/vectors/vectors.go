@@ -313,16 +313,16 @@ type gen struct {
 	ix      *private.Index
 	sets    [][]int
 	f       *File
-	numbers map[string]*Number
+	numbers map[string]Number
 	outs    map[string]uint64 // first 8 bytes of each number's output
 	members map[string][]int
-	queries map[string]*Query
+	queries map[string]Query
 	ropt    byte // proof randomness counter
 }
 
 // Generate returns the bytes of the vectors file.
 func Generate() ([]byte, error) {
-	g := &gen{numbers: map[string]*Number{}, outs: map[string]uint64{}, members: map[string][]int{}, queries: map[string]*Query{}}
+	g := &gen{numbers: map[string]Number{}, outs: map[string]uint64{}, members: map[string][]int{}, queries: map[string]Query{}}
 	if err := g.run(); err != nil {
 		return nil, err
 	}
@@ -484,7 +484,7 @@ func (g *gen) number(i int, e string) error {
 	n := &Number{E164: e, PlainKey: hx64(key), Input: hx(oprf.Input(key)), Blind: hx(bl), Blinded: hx(blinded),
 		Output: hx(outs[0]), PrivateKey: hx64(wire.PrivateKey(key, out, bucketBits)), Exposed: exposed, Datasets: names(ds)}
 	g.f.Numbers = append(g.f.Numbers, *n)
-	g.numbers[e] = &g.f.Numbers[len(g.f.Numbers)-1]
+	g.numbers[e] = *n
 	return nil
 }
 
@@ -587,7 +587,7 @@ func (g *gen) query(name, desc string, numbers []string, p int, prefixOf string,
 		q.Decisions = append(q.Decisions, Decision{E164: e, Exposed: exposed, Datasets: names(set)})
 	}
 	g.f.Queries = append(g.f.Queries, *q)
-	g.queries[name] = &g.f.Queries[len(g.f.Queries)-1]
+	g.queries[name] = *q
 	return nil
 }
 

@@ -122,6 +122,15 @@ var depsRules = map[string][]string{
 		"checker/internal/private/wire", "checker/internal/rangeapi/rangewire",
 	},
 	"checker/internal/web/internal/wasmstamp": {},
+	// The wire vectors (testdata/vectors) and their generator: a tiny
+	// index sealed in memory, answered as a server and read as a client.
+	"checker/internal/vectors": {
+		"checker/internal/keyscheme", "checker/internal/oprf",
+		"checker/internal/private", "checker/internal/private/wire",
+		"checker/internal/rangeapi/rangeenc", "checker/internal/rangeapi/rangewire",
+		"hashset",
+	},
+	"checker/internal/vectors/gen": {"checker/internal/vectors"},
 	"checker/internal/web/internal/genwasm": {
 		"checker/internal/web/internal/wasmstamp",
 		"github.com/andybalholm/brotli",

@@ -135,6 +135,11 @@ func ParseBucket(b []byte, bits int, padded bool) (*Bucket, error) {
 		return nil, fmt.Errorf("%w: response truncated", ErrWire)
 	}
 	m, w := int64(m32), int(w8)
+	if bits < 0 || bits > 32 {
+		// Entries are 64-bits bits wide: past 64 bits a few entries took
+		// no bytes at all.
+		return nil, fmt.Errorf("%w: bucket of %d bits", ErrWire, bits)
+	}
 	if w > 2 || m > MaxResponseEntries || (bits == 0 && m > 0) {
 		return nil, fmt.Errorf("%w: %d entries with %d-byte set ids", ErrWire, m, w)
 	}

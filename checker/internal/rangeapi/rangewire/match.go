@@ -16,6 +16,9 @@ import (
 // returns every entry, padding (count 0) included, and the index.id the
 // answer names ("" for the text form).
 func ParseRange(body []byte, contentType, prefixHex string) ([]Entry, string, error) {
+	if _, _, err := ParsePrefix(prefixHex); err != nil {
+		return nil, "", err
+	}
 	prefixHex = strings.ToUpper(prefixHex)
 	if mt, _, _ := mime.ParseMediaType(contentType); mt == "application/json" {
 		var r struct {

@@ -109,6 +109,11 @@ type Entry struct {
 // ParseText parses a range in the text form. Entries with count 0
 // (padding) are kept; the caller ignores them.
 func ParseText(body []byte, prefixHex string) ([]Entry, error) {
+	// A prefix of more than 16 digits made sufLen negative, and a line
+	// without a colon then passed for one whose colon is at -1.
+	if _, _, err := ParsePrefix(prefixHex); err != nil {
+		return nil, err
+	}
 	var out []Entry
 	sufLen := 16 - len(prefixHex)
 	for len(body) > 0 {
@@ -157,12 +162,14 @@ func parseKeyHex(s string) (uint64, int, error) {
 	}
 	var k uint64
 	for i := 0; i < 16; i++ {
-		c := s[i] | 0x20
+		// Lower the case of letters only: c|0x20 alone would take the
+		// control bytes 0x10..0x19 for the digits 0..9.
+		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
 			k = k<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			k = k<<4 | uint64(c-'a'+10)
+		case c|0x20 >= 'a' && c|0x20 <= 'f':
+			k = k<<4 | uint64(c|0x20-'a'+10)
 		default:
 			return 0, 0, ErrBadPrefix
 		}

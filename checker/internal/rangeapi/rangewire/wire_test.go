@@ -26,3 +26,19 @@ func TestPaddedSize(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRangeJSONSuffixNotHex: a suffix must be hex digits; the control
+// bytes 0x10..0x19 were once read as the digits 0..9 (c|0x20 lowered
+// them onto '0'..'9').
+func TestParseRangeJSONSuffixNotHex(t *testing.T) {
+	for _, suf := range []string{`00000000000\u0010`, `00000000000\u0019`, `0000000000\u0011A`, "00000000000G", "00000000000 "} {
+		body := `{"prefix":"ABCDE","entries":[{"suffix":"` + suf + `","count":1,"datasets":[0]}]}`
+		if es, _, err := ParseRange([]byte(body), "application/json", "ABCDE"); err == nil {
+			t.Errorf("suffix %s accepted: %x", suf, es[0].Key)
+		}
+	}
+	es, _, err := ParseRange([]byte(`{"prefix":"abcde","entries":[{"suffix":"f0123456789","count":1}]}`), "application/json", "abcde")
+	if err != nil || len(es) != 1 || es[0].Key != 0xABCDEF0123456789 {
+		t.Errorf("mixed case: %v, %v", es, err)
+	}
+}

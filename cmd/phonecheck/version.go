@@ -26,8 +26,10 @@ same.
 }
 
 // version is set by the release build (-ldflags "-X main.version=v1.2.3");
-// without it the module version of the build info is printed.
-var version string
+// without it the module version of the build info is printed. revision
+// too (a full commit hash, "+dirty" after it when the tree had changes):
+// the go command stamps none in a git worktree, whose .git is a file.
+var version, revision string
 
 func init() {
 	cmdVersion.Run = func(ctx context.Context, cmd *Command, args []string) error {
@@ -74,6 +76,9 @@ func writeVersion(w io.Writer, bi *debug.BuildInfo) {
 	}
 	if dirty {
 		rev += "+dirty"
+	}
+	if rev == "unknown" && revision != "" {
+		rev = revision
 	}
 	// The metadata version is the part of phone.PhonenumbersVersion in
 	// brackets: the library's version and its metadata's are both there.

@@ -147,6 +147,10 @@ var depsRules = map[string][]string{
 	"bench/private/mkreq": {"checker", "checker/phone", "hashset"},
 	"bench/range/hiccup":  {},
 	"bench/range/mkindex": {"checker", "hashset"},
+
+	// The release build: binaries, archives, SBOMs, .debs (it runs nfpm
+	// as a program, so nfpm is no dependency of the module).
+	"release": {},
 }
 
 // sharedImports are the third-party packages more than one package may

@@ -30,6 +30,8 @@ var commands = []*Command{
 	cmdAnonymity, // valid numbers per country and prefix length
 	cmdKeygen,    // the secret key of the private (OPRF) mode
 	cmdSeal,      // plain index -> private (OPRF) index
+	cmdVersion,   // what this binary was built from
+	cmdMan,       // the manual page, from these help texts (hidden)
 }
 
 // A Command is one subcommand.
@@ -38,6 +40,7 @@ type Command struct {
 	UsageLine string // after "phonecheck "
 	Short     string
 	Long      string
+	Hidden    bool // left out of the list 'phonecheck help' prints
 	// SetFlags registers the command's flags. It is called before every
 	// parse with a new FlagSet, which resets every flag to its default.
 	SetFlags func(fs *flag.FlagSet)
@@ -62,6 +65,9 @@ Exit status: 0 success (exposed or not: see 'check --exit-code'),
 func usage(w io.Writer) {
 	var b strings.Builder
 	for _, c := range commands {
+		if c.Hidden {
+			continue
+		}
 		fmt.Fprintf(&b, "\t%-10s %s\n", c.Name, c.Short)
 	}
 	fmt.Fprintf(w, usageText, b.String())
@@ -97,6 +103,9 @@ func run(args []string, in io.Reader, out, errw io.Writer) int {
 		return exitUsage
 	}
 	name := args[0]
+	if name == "--version" || name == "-version" {
+		name = "version"
+	}
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 		if len(args) > 1 {
 			if c := lookup(args[1]); c != nil {

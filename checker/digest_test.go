@@ -23,7 +23,7 @@ var wantDigests = map[string]string{
 	"index":          "de928d742ecbc65fd9c91de6f798f8b6063400231ea5d7b78f6d8949bc508c1c",
 	"sealed":         "8ad91aa90143eccb9c2b5c87a6a555e197cb3e3dbfceb92e0d5380632be42f5c",
 	"export":         "13c6311e4798610daa05ed2b5a767fcf8aea66e60e3f94c2db8a99101be386b8",
-	"export-private": "a0daed708caa3e35292e8675322e873e21b1dad69e0ad371deefc93e5532eb1a",
+	"export-private": "bbd66d04295a0d0f5e8111576490560f4e4593e43441b6864d7fb9d75c5637e3",
 }
 
 func TestDigestsUnchanged(t *testing.T) {

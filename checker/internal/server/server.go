@@ -103,6 +103,10 @@ type Options struct {
 	// [ParseOrigin]) whose pages may call the range, info and private
 	// query routes from a browser (CORS); see [Server].
 	AllowOrigins []string
+	// NoCountryStats makes /v1/stats answer the key count only, without
+	// the per-country and per-dataset counts: in private mode those say
+	// more than a harvester of the buckets learns (docs/privacy.md).
+	NoCountryStats bool
 }
 
 // Indexes are what a [Server] serves: Plain (with its Datasets, and Demo

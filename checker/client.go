@@ -145,11 +145,20 @@ func serverInfoOf(si rangeapi.Info) ServerInfo {
 // an export ([Export]). Clients read it to learn the datasets' names and the
 // prefix lengths on offer.
 type ServerInfo struct {
-	Index      IndexInfo     `json:"index"`
-	Datasets   []DatasetInfo `json:"datasets"`
-	PrefixBits []int         `json:"prefix_bits"` // lengths a client may query; any 12-32 from serve; none when ranges are off
-	Padding    bool          `json:"padding"`     // an export: are its files padded
-	Static     bool          `json:"static,omitempty"`
+	Index    IndexInfo     `json:"index"`
+	Datasets []DatasetInfo `json:"datasets"`
+	// PrefixBits are the lengths a client chooses from: those of the
+	// range API from serve; those written, from an export; from a
+	// private server without ranges, the lengths a private lookup sends
+	// (8, those of the range lengths below B, and B).
+	PrefixBits []int `json:"prefix_bits"`
+	// Padding says whether answers are padded: from serve, whether padded
+	// ranges are available (always), and in private mode without ranges
+	// whether every bucket answer is padded (unless serve --padding
+	// asked); from an export, whether its files are (a private export's
+	// always are).
+	Padding bool `json:"padding"`
+	Static  bool `json:"static,omitempty"`
 	// Private reports that the server answers the private routes
 	// (GET /v1/private/key for the parameters).
 	Private bool `json:"private,omitempty"`

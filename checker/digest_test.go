@@ -19,11 +19,17 @@ import (
 // demo dataset and seeded synthetic rows, the same index sealed under a
 // derived key, and both exports. A refactoring that changes any of these
 // bytes changes a file format or a wire format, and must say so here.
+//
+// Changed deliberately since: export-private, when a private export's
+// v1/datasets began to list its lengths and padding and its v1/stats to
+// leave out the unknown index-wide countries (bucket files unchanged);
+// then all four, when the demo dataset was cut to numbers reserved for
+// fiction (its rows are inputs to every one of them).
 var wantDigests = map[string]string{
-	"index":          "de928d742ecbc65fd9c91de6f798f8b6063400231ea5d7b78f6d8949bc508c1c",
-	"sealed":         "8ad91aa90143eccb9c2b5c87a6a555e197cb3e3dbfceb92e0d5380632be42f5c",
-	"export":         "13c6311e4798610daa05ed2b5a767fcf8aea66e60e3f94c2db8a99101be386b8",
-	"export-private": "a0daed708caa3e35292e8675322e873e21b1dad69e0ad371deefc93e5532eb1a",
+	"index":          "8f9d807fa85c724a0f7f5e055eb4545bafee446126ff8810f27bdf9037fcd916",
+	"sealed":         "651217f3fe2a246a1c322b0e23c64e8b6673972040d0f06a4b79686ff1a8511f",
+	"export":         "fa29eccb54545c7aa60bdc68049175c47c6bda7aac53436648874b9e4be229e4",
+	"export-private": "b65fa69c5de4c0326b72be8bbab568ac5b88897aabb1ab117962b8b974053eed",
 }
 
 func TestDigestsUnchanged(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,7 +109,9 @@ func TestServerModes(t *testing.T) {
 	if err := json.Unmarshal(do(t, priv, "GET", "/v1/datasets").Body.Bytes(), &si); err != nil {
 		t.Fatal(err)
 	}
-	if !si.Private || si.Index.HashScheme != PrivateScheme || len(si.PrefixBits) != 0 || len(si.Datasets) != 2 ||
+	// A private server lists the lengths a client chooses from (8, the
+	// range lengths below B, B: here B = 12) and says it pads.
+	if !si.Private || si.Index.HashScheme != PrivateScheme || !slices.Equal(si.PrefixBits, []int{8, 12}) || !si.Padding || len(si.Datasets) != 2 ||
 		si.Datasets[0].Name != "leak-a" || si.Datasets[0].Keys != 4 {
 		t.Errorf("private /v1/datasets: %+v", si)
 	}
@@ -117,6 +120,19 @@ func TestServerModes(t *testing.T) {
 	}
 	if !si.Private || si.Index.HashScheme != HashScheme || len(si.PrefixBits) == 0 {
 		t.Errorf("mixed /v1/datasets: %+v", si)
+	}
+	// /v1/stats: per dataset and country, no index-wide countries (sealing
+	// does not keep them); with NoCountryStats, the key count only.
+	if body := do(t, priv, "GET", "/v1/stats").Body.String(); strings.Contains(body, `"countries"`) || !strings.Contains(body, `"datasets"`) {
+		t.Errorf("private /v1/stats: %s", body)
+	}
+	quiet, err := NewServerOf(ixs, ServerOptions{Logger: quietLogger(), NoCountryStats: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	if w := do(t, quiet, "GET", "/v1/stats"); w.Code != 200 || strings.TrimSpace(w.Body.String()) != `{"keys":4}` {
+		t.Errorf("/v1/stats with NoCountryStats: %d %s", w.Code, w.Body)
 	}
 	metrics := do(t, priv, "GET", "/metrics").Body.String()
 	for _, want := range []string{"phonecheck_private_elements_total 1", `route="/v1/private/query"`, "phonecheck_index_keys 4"} {

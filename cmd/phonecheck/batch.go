@@ -30,8 +30,8 @@ subscriber list, against an index, and writes one result row per input row,
 in input order, as it goes:
 
 	row,e164,region,status,reason,datasets
-	2,+201001234567,EG,exposed,,whatsapp-2022;forum-2024
-	3,+201001234568,EG,not_exposed,,
+	2,+14155550132,US,exposed,,whatsapp-2022;forum-2024
+	3,+14155550199,US,not_exposed,,
 	4,,,invalid,too short,
 
 row is the line of the input where the row starts (the header is line 1);

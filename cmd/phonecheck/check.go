@@ -24,8 +24,8 @@ in INDEX, a file built by 'phonecheck build'. Nothing leaves the device.
 With no --index, it uses a small demo index embedded in the binary, built
 from fictional numbers (testdata/demo), and says so.
 
-NUMBER may be written in any usual way: "+44 7400 123456", "(415) 555-0132"
-with --region US, "00 20 100 123 4567". A NUMBER of "-" reads the number
+NUMBER may be written in any usual way: "+44 20 7946 0123", "(415) 555-0132"
+with --region US, "00 61 491 570 006" with --region GB. A NUMBER of "-" reads the number
 from the first line of standard input, which keeps it out of shell history.
 --region (or the PHONECHECK_REGION environment variable) says how to read
 a number written without its country code.
@@ -116,7 +116,7 @@ type checkJSON struct {
 func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	if len(args) != 1 {
 		return usagef("want exactly one NUMBER, got %d arguments", len(args)).
-			hint(`quote a number that has spaces: phonecheck check "+44 7400 123456"`)
+			hint(`quote a number that has spaces: phonecheck check "+44 20 7946 0123"`)
 	}
 	raw := args[0]
 	if raw == "-" {

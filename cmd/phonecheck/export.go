@@ -18,7 +18,7 @@ import (
 var cmdExport = &Command{
 	Name: "export",
 	UsageLine: "export [--index INDEX] --out DIR [--bits 12,16,20] [--padding=false] [--web]\n" +
-		"       phonecheck export --index PRIVATE --out DIR --evaluate-url URL [--bits 12,16,20] [--max-elements N] [--web]",
+		"       phonecheck export --index PRIVATE --out DIR --evaluate-url URL [--bits 12,16,20] [--max-elements N] [--country-stats=false] [--web]",
 	Short: "write every range, or every private bucket, of an index as a static file",
 	Long: `
 Export writes every range of INDEX as a static file under DIR, so that any
@@ -75,7 +75,9 @@ server blinded elements only, not even the prefix. --max-elements must
 be the evaluation server's. Serve the files with any Content-Type.
 Private buckets are useless without the key server, but their number of
 entries still says a little (the padding tier): they are written
-owner-only too by default.
+owner-only too by default. DIR/v1/stats holds the numbers per dataset and
+country, which the buckets do not reveal (docs/privacy.md);
+--country-stats=false writes the key count only.
 `,
 }
 
@@ -85,7 +87,7 @@ const maxExportBits = 24
 
 var exportFlags struct {
 	index, out, bits, mode, evaluateURL string
-	padding, quiet, web                 bool
+	padding, quiet, web, countryStats   bool
 	maxElements                         int
 }
 
@@ -100,6 +102,7 @@ func init() {
 		fs.StringVar(&f.mode, "mode", "0600", "permission of the files written, octal (directories get x where files get r)")
 		fs.StringVar(&f.evaluateURL, "evaluate-url", "", "private index: base `URL` of the evaluation server (serve --private), written into the key document")
 		fs.IntVar(&f.maxElements, "max-elements", checker.DefaultMaxElements, "private index: the evaluation server's --max-elements")
+		fs.BoolVar(&f.countryStats, "country-stats", true, "private index: write per-dataset, per-country counts into v1/stats (false: the key count only)")
 		fs.BoolVar(&f.web, "web", false, "also write the web page (index.html and app/), so that the host serving DIR serves the page with the buckets")
 	}
 	cmdExport.Run = runExport
@@ -130,8 +133,8 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	defer c.Close()
-	if set["evaluate-url"] || set["max-elements"] {
-		return usagef("--evaluate-url and --max-elements go with a private index; %s is a plain one", f.index)
+	if set["evaluate-url"] || set["max-elements"] || set["country-stats"] {
+		return usagef("--evaluate-url, --max-elements and --country-stats go with a private index; %s is a plain one", f.index)
 	}
 	var bits []int
 	for _, s := range strings.Split(f.bits, ",") {
@@ -200,7 +203,7 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
 	st, err := checker.ExportPrivate(ctx, pix, f.out, checker.PrivateExportOptions{EvaluateURL: f.evaluateURL, Bits: bits,
-		MaxElements: f.maxElements, Mode: mode,
+		MaxElements: f.maxElements, Mode: mode, NoCountryStats: !f.countryStats,
 		Progress: func(done, total int64) {
 			mu.Lock()
 			p.set(done, total)

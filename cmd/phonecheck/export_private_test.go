@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,6 +68,23 @@ func TestExportPrivate(t *testing.T) {
 	}
 	if fi, err := os.Stat(p("cdn/v1/private/bucket/12/9E1")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("bucket file: %v", err)
+	}
+	// The datasets document lists the lengths written and says they are
+	// padded; the stats document has per-dataset counts but no
+	// index-wide countries, and none at all with --country-stats=false.
+	var si checker.ServerInfo
+	if data, err := os.ReadFile(p("cdn/v1/datasets")); err != nil || json.Unmarshal(data, &si) != nil ||
+		!slices.Equal(si.PrefixBits, []int{12}) || !si.Padding || !si.Static || !si.Private {
+		t.Errorf("v1/datasets: %s %v", data, err)
+	}
+	if data, err := os.ReadFile(p("cdn/v1/stats")); err != nil || strings.Contains(string(data), `"countries"`) || !strings.Contains(string(data), `"datasets"`) {
+		t.Errorf("v1/stats: %s %v", data, err)
+	}
+	if code, _, errOut := runPC(t, "export", "--quiet", "--index", p("private.idx"), "--out", p("cdn-nostats"), "--evaluate-url", eval, "--country-stats=false"); code != 0 {
+		t.Fatalf("export --country-stats=false: exit %d: %s", code, errOut)
+	}
+	if data, err := os.ReadFile(p("cdn-nostats/v1/stats")); err != nil || strings.Join(strings.Fields(string(data)), "") != `{"keys":`+strconv.FormatInt(si.Index.Keys, 10)+`}` {
+		t.Errorf("v1/stats with --country-stats=false: %s %v", data, err)
 	}
 	cdn := httptest.NewServer(http.FileServer(http.Dir(p("cdn"))))
 	defer cdn.Close()

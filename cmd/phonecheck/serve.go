@@ -23,7 +23,7 @@ import (
 var cmdServe = &Command{
 	Name: "serve",
 	UsageLine: "serve [--index INDEX] [--addr HOST:PORT] [--max-age DURATION] [--allow-origin ORIGIN]...\n" +
-		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--allow-origin ORIGIN]...",
+		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--country-stats=false] [--allow-origin ORIGIN]...",
 	Short: "answer range queries, or private (OPRF) queries, over HTTP",
 	Long: `
 Serve answers range queries over INDEX on HTTP: a client sends 3 to 8 hex
@@ -51,6 +51,11 @@ limited per client (IPv4 address or IPv6 /64) by a token bucket of --rate
 per second and --burst; --rate 0 turns the limit off (a server behind a
 gateway that limits). serve refuses a key file that group or others can
 read, and an index sealed under another key.
+
+/v1/stats publishes the index's numbers per country and per dataset. In
+private mode that is more than the buckets reveal (docs/privacy.md, "What
+/v1/stats reveals"): --country-stats=false makes it answer the key count
+only, {"keys": N}.
 
 Before it serves an index, at start and on every reload, serve checks
 every checksum of the file (on all cores; a few seconds for a
@@ -103,6 +108,7 @@ var serveFlags struct {
 	burst, max  int
 	padding     string
 	lanes       int
+	stats       bool
 	origins     originsFlag
 	noVerify    bool
 }
@@ -143,6 +149,7 @@ func init() {
 		fs.IntVar(&f.lanes, "lanes", 0, "event loops serving connections (Linux): 0 for one fewer than the CPUs the Go runtime uses (at least 1), -1 for a goroutine per connection")
 		fs.StringVar(&f.padding, "padding", "always", "with --private: `MODE` always pads every bucket answer, asked only those whose client asks")
 		fs.BoolVar(&f.noVerify, "no-verify", false, "serve an index without checking its checksums first (start-up and reload read the whole file otherwise)")
+		fs.BoolVar(&f.stats, "country-stats", true, "publish per-country and per-dataset counts at /v1/stats (false: the key count only)")
 		f.origins = nil // a Var keeps its value from one run to the next
 		fs.Var(&f.origins, "allow-origin", "let web pages of `ORIGIN` (scheme://host[:port]) call the server from a browser (CORS); repeat or separate with commas")
 	}
@@ -191,7 +198,8 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		default:
 		}
 	}
-	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page, AllowOrigins: origins, OnFault: onFault})
+	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page, AllowOrigins: origins, OnFault: onFault,
+		NoCountryStats: !f.stats})
 	if err != nil {
 		ixs.Close()
 		return err

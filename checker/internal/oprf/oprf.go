@@ -48,7 +48,7 @@ const (
 	ElementSize = 32 // a ristretto255 element (blinded or evaluated)
 	ScalarSize  = 32 // a ristretto255 scalar, little-endian
 	ProofSize   = 2 * ScalarSize
-	KeyIDSize   = 8 // bytes of SHA-256 over the public key; 16 hex digits
+	KeyIDSize   = 8 // bytes of SHA-256 over a label and the public key ([PublicKey.ID]); 16 hex digits
 )
 
 // Errors of the OPRF layer.
@@ -142,8 +142,9 @@ func newKey(sk *voprf.PrivateKey) (*Key, error) {
 // Public returns the key's public half.
 func (k *Key) Public() *PublicKey { return k.pub }
 
-// ID returns the key id: the first [KeyIDSize] bytes of SHA-256 over the
-// public key, as 16 hex digits. Index headers and responses carry it.
+// ID returns the key id: the first [KeyIDSize] bytes of
+// SHA-256("phonecheck key id v1" 0x00 "ristretto255-SHA512" 0x00 || public
+// key), as 16 hex digits. Index headers and responses carry it.
 func (k *Key) ID() string { return k.pub.ID() }
 
 // SecretHash returns SHA-256 of label followed by the key's 32 bytes: a

@@ -47,6 +47,9 @@ type ExportOptions struct {
 	Workers  int
 	Progress func(done, total int64)
 	Mode     fs.FileMode
+	// NoCountryStats writes v1/stats with the key count only, without
+	// the per-dataset, per-country counts (see [Stats]).
+	NoCountryStats bool
 }
 
 // Export writes every bucket of a private index as a static file, so
@@ -62,7 +65,9 @@ type ExportOptions struct {
 //	                                 wire format), always padded
 //	dir/v1/private/key               the key document ([Config]) with
 //	                                 evaluate_url and static_bucket_bits
-//	dir/v1/datasets, dir/v1/stats    as the private server answers them
+//	dir/v1/datasets, dir/v1/stats    as the private server answers them,
+//	                                 but prefix_bits lists the lengths
+//	                                 written, and static is true
 //	dir/manifest.json                the export manifest, written last
 //
 // The buckets are padded with the decoys a server pads them with (a
@@ -144,20 +149,42 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 	cfg.EvaluateURL, cfg.StaticBucketBits = opts.EvaluateURL, bits
 	man := rangeenc.ExportManifest{Format: ExportFormat, IndexID: rangeenc.IndexID(p.Reader()), Bits: bits, Padding: true, ExportStats: st,
 		KeyID: p.KeyID(), EvaluateURL: opts.EvaluateURL}
+	si := Info(p, bits, true)
+	si.Static = true
+	stats := Stats(p)
+	if opts.NoCountryStats {
+		stats = rangeapi.Stats{Keys: stats.Keys}
+	}
 	return st, rangeenc.WriteJSONFiles(dir, fileMode, []rangeenc.JSONFile{
-		{Name: "v1/private/key", V: cfg}, {Name: "v1/datasets", V: Info(p)}, {Name: "v1/stats", V: Stats(p)}, {Name: "manifest.json", V: man}})
+		{Name: "v1/private/key", V: cfg}, {Name: "v1/datasets", V: si}, {Name: "v1/stats", V: stats}, {Name: "manifest.json", V: man}})
 }
 
-// Info returns the /v1/datasets document of a private index: no prefix
-// lengths (it answers no ranges), the private scheme.
-func Info(p *private.Index) rangeapi.Info {
+// ServerBits returns the prefix lengths a one-number lookup sends to a
+// private server of p (the lengths its datasets document lists): 8 bits
+// unless the index is too large for it, the range lengths below B, and B
+// ([Config.Offer]).
+func ServerBits(p *private.Index) []int {
+	cfg := wire.Config{BucketBits: p.BucketBits()}
+	return cfg.Offer(p.Reader().Len(), true).Bits
+}
+
+// Info returns the /v1/datasets document of a private index: the private
+// scheme, bits as the prefix lengths a client chooses from (a server's
+// [ServerBits], an export's lengths written) and padded saying whether
+// every bucket answer is padded (by default a server's, always an
+// export's).
+func Info(p *private.Index, bits []int, padded bool) rangeapi.Info {
 	m := p.Reader().Meta()
 	si := rangeapi.Info{
 		Index: rangeapi.IndexInfo{ID: rangeenc.IndexID(p.Reader()), Keys: p.Reader().Len(), HashScheme: m.KeyScheme,
 			Created: m.Created, Demo: m.Info[private.InfoDemo] == "true"},
-		PrefixBits: []int{},
+		PrefixBits: slices.Clone(bits),
+		Padding:    padded,
 		Datasets:   []rangeapi.DatasetInfo{},
 		Private:    true,
+	}
+	if si.PrefixBits == nil {
+		si.PrefixBits = []int{}
 	}
 	ds := Datasets(p)
 	for i, d := range m.Datasets {
@@ -167,11 +194,13 @@ func Info(p *private.Index) rangeapi.Info {
 }
 
 // Stats returns the /v1/stats document of a private index: per dataset
-// and country, as sealing kept them; the index-wide per-country counts
-// are not kept by sealing, so Countries is empty.
+// and country, as sealing kept them. Countries, the index-wide count of
+// distinct numbers per country, is left out: sealing does not keep it,
+// and adding up the datasets' counts would count twice every number in
+// two datasets.
 func Stats(p *private.Index) rangeapi.Stats {
 	m := p.Reader().Meta()
-	st := rangeapi.Stats{Keys: p.Reader().Len(), Countries: map[string]int64{}}
+	st := rangeapi.Stats{Keys: p.Reader().Len()}
 	for _, d := range m.Datasets {
 		for k, v := range d.Stats {
 			cc, ok := strings.CutPrefix(k, "country:")

@@ -57,9 +57,13 @@ func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 		si.Padding = true
 	case ixs.Private != nil:
 		ix.reader = ixs.Private.Reader()
-		si, st = privateapi.Info(ixs.Private), privateapi.Stats(ixs.Private)
+		si = privateapi.Info(ixs.Private, privateapi.ServerBits(ixs.Private), !s.opts.Private.PadOnlyWhenAsked)
+		st = privateapi.Stats(ixs.Private)
 	default:
 		return nil, errors.New("checker: server needs a plain or a private index")
+	}
+	if s.opts.NoCountryStats {
+		st = rangeapi.Stats{Keys: st.Keys}
 	}
 	if ixs.Private != nil {
 		h, err := privateapi.NewHandler(ixs.Private, ixs.Key, s.opts.Private, s.limits, s.metrics.elementsEvaluated)

@@ -109,6 +109,10 @@ type Options struct {
 	// otherwise kill the process with SIGBUS. The request fails with 500.
 	// A caller that knows the files can reload them.
 	OnFault func()
+	// NoCountryStats makes /v1/stats answer the key count only, without
+	// the per-country and per-dataset counts: in private mode those say
+	// more than a harvester of the buckets learns (docs/privacy.md).
+	NoCountryStats bool
 }
 
 // Indexes are what a [Server] serves: Plain (with its Datasets, and Demo

@@ -8,7 +8,7 @@ type Info struct {
 	Index      IndexInfo     `json:"index"`
 	Datasets   []DatasetInfo `json:"datasets"`
 	PrefixBits []int         `json:"prefix_bits"` // lengths a client may query
-	Padding    bool          `json:"padding"`     // an export: are its files padded
+	Padding    bool          `json:"padding"`     // are answers padded (see checker.ServerInfo)
 	Static     bool          `json:"static,omitempty"`
 	Private    bool          `json:"private,omitempty"` // the server answers the private routes too
 }
@@ -36,9 +36,11 @@ type Dataset struct {
 }
 
 // Stats is the body of GET /v1/stats: numbers per country, index-wide
-// and per dataset.
+// and per dataset. Countries is left out (nil) where it is not known (a
+// private index: sealing keeps per-dataset counts only) and, with
+// Datasets, where the operator turned country statistics off.
 type Stats struct {
 	Keys      int64                       `json:"keys"`
-	Countries map[string]int64            `json:"countries"`
+	Countries map[string]int64            `json:"countries,omitzero"`
 	Datasets  map[string]map[string]int64 `json:"datasets,omitempty"` // per dataset, per country
 }

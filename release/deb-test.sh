@@ -93,7 +93,10 @@ else
 	# is not root, as DynamicUser= would give it.
 	creds=$tmp/credentials
 	mkdir -m 0755 "$creds"
-	install -m 0400 -o nobody /etc/phonecheck/server.key "$creds/server.key"
+	# Mode 0440, as systemd's credentials look where it grants the service
+	# read access with an ACL (the mask shows as group bits): serve must
+	# take a key from $CREDENTIALS_DIRECTORY whatever its group bits say.
+	install -m 0440 -o nobody -g nogroup /etc/phonecheck/server.key "$creds/server.key"
 	execstart=$(sed -n 's/^ExecStart=//p' "$unit")
 	[ -n "$execstart" ] || fail "no ExecStart in $unit"
 	# shellcheck disable=SC2086

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -75,7 +77,9 @@ next to it, then move it over the old name and send SIGHUP, e.g.
 (cp over a served file rewrites the pages the server has mapped: requests
 that read them fail with 500 until a good file is renamed into place and
 reloaded). A key rotation is a new KEY and a new PRIVATE index, each
-renamed into place, then SIGHUP. Rate limits carry over a reload.
+renamed into place, then SIGHUP (under systemd with LoadCredential=, a
+restart: the credential is copied at start only). Rate limits carry over
+a reload.
 SIGINT or SIGTERM stop accepting connections and wait up to 10 s for
 requests under way.
 
@@ -254,7 +258,21 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 	if testServeListening != nil {
 		testServeListening(ln.Addr().String())
 	}
-	reload := func() bool {
+	reload := func() (ok bool) {
+		// Opening maps the new files and reads their headers, and the
+		// swap reads them to build its documents: a file being written
+		// over in place may fault there too. As in a request, a fault
+		// is a failed reload, not a dead process.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if p := recover(); p != nil {
+				if re, isRuntime := p.(runtime.Error); !isRuntime || !strings.Contains(re.Error(), "fault") {
+					panic(p)
+				}
+				log.Error("reload failed: an index file changed while it was read, still serving the previous index", "fault", fmt.Sprint(p))
+				ok = false
+			}
+		}()
 		nixs, err := openServeIndexes(ctx)
 		if err != nil {
 			log.Error("reload failed, still serving the previous index", "err", err)

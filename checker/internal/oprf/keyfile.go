@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	voprf "github.com/cloudflare/circl/oprf"
 )
@@ -132,7 +133,7 @@ func LoadKey(path string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 && !inCredentials(path) {
 		return nil, &fs.PathError{Op: "load key", Path: path,
 			Err: fmt.Errorf("%w (mode %#o; run chmod 600 %s)", ErrKeyPermissions, fi.Mode().Perm(), filepath.Base(path))}
 	}
@@ -148,4 +149,27 @@ func LoadKey(path string) (*Key, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, nil
+}
+
+// inCredentials reports whether path is a credential systemd handed the
+// service (LoadCredential=): a file in $CREDENTIALS_DIRECTORY. systemd
+// makes that directory the service's alone and grants it read access to
+// the file, with an ACL where the file system has them, which shows in
+// the mode as group bits (0440): the mode says nothing there, so it is
+// not checked.
+func inCredentials(path string) bool {
+	dir := os.Getenv("CREDENTIALS_DIRECTORY")
+	if dir == "" {
+		return false
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, abs)
+	return err == nil && rel != "." && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel)
 }

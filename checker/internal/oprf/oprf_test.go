@@ -216,6 +216,25 @@ func TestKeyFile(t *testing.T) {
 	if _, err := LoadKey(path); !errors.Is(err, ErrKeyPermissions) {
 		t.Errorf("group-readable key: %v, want ErrKeyPermissions", err)
 	}
+	// A systemd credential (LoadCredential=) may show group bits, from
+	// the ACL systemd grants the service: in $CREDENTIALS_DIRECTORY the
+	// mode is not checked; elsewhere it still is.
+	creds := t.TempDir()
+	cpath := filepath.Join(creds, "server.key")
+	raw, _ := os.ReadFile(path)
+	if err := os.WriteFile(cpath, raw, 0o440); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	if k3, err := LoadKey(cpath); err != nil || k3.ID() != k.ID() {
+		t.Errorf("a 0440 key in $CREDENTIALS_DIRECTORY: %v", err)
+	}
+	if _, err := LoadKey(path); !errors.Is(err, ErrKeyPermissions) {
+		t.Errorf("a group-readable key outside $CREDENTIALS_DIRECTORY: %v, want ErrKeyPermissions", err)
+	}
+	if _, err := LoadKey(filepath.Join(creds, "..", filepath.Base(dir), "k.key")); !errors.Is(err, ErrKeyPermissions) {
+		t.Errorf("a path that climbs out of $CREDENTIALS_DIRECTORY: %v, want ErrKeyPermissions", err)
+	}
 	os.Chmod(path, 0o600)
 	data, _ := os.ReadFile(path)
 	var kf map[string]any

@@ -21,6 +21,8 @@ require (
 
 require github.com/andybalholm/brotli v1.3.0
 
+require github.com/realclientip/realclientip-go v1.0.0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.24.2 // indirect

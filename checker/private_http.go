@@ -33,7 +33,9 @@ const (
 // Rate and Burst are the token bucket of evaluations allowed to one
 // client (Rate 0 means [DefaultPrivateRate], negative no limit); ClientID
 // names the client a request counts against (nil: the connection's IPv4
-// address or IPv6 /64); MaxClients bounds the limiters kept; and
+// address or IPv6 /64); TrustedProxies are the ranges of the proxies in
+// front, whose X-Forwarded-For (or ProxyHeader: "Forwarded") names the
+// client, read from the right, skipping trusted addresses; MaxClients bounds the limiters kept; and
 // PadOnlyWhenAsked pads bucket answers only on "Add-Padding: true".
 type PrivateHandlerOptions = privateapi.Options
 

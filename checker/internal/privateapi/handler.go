@@ -16,6 +16,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,9 +54,20 @@ type Options struct {
 	Burst int
 	// ClientID names the client a request counts against. nil means the
 	// connection's address: the IPv4 address, or the /64 of an IPv6
-	// address (one subscriber's usual allocation). Behind a proxy, derive
-	// it from a header the proxy sets, never from one the client sets.
+	// address (one subscriber's usual allocation); or, with
+	// TrustedProxies, [ProxyClientID]. Behind a proxy, derive it from a
+	// header the proxy sets, never from one the client sets.
 	ClientID func(*http.Request) string
+	// TrustedProxies are the ranges of the proxies in front of the
+	// server (a single address is a /32 or /128): a request whose
+	// connection comes from one counts against the client its
+	// ProxyHeader names, read from the right ([ProxyClientID]). Ignored
+	// if ClientID is set.
+	TrustedProxies []netip.Prefix
+	// ProxyHeader is the header the trusted proxies name the client in:
+	// "" or "X-Forwarded-For", or "Forwarded" (RFC 7239). Only that one
+	// is read.
+	ProxyHeader string
 	// MaxClients bounds the per-client limiters kept in memory: 0 means
 	// DefaultMaxClients.
 	MaxClients int
@@ -100,6 +112,13 @@ func NewHandler(ix *private.Index, key *oprf.Key, opts Options, lim *Limits, eva
 		opts.Rate = DefaultRate
 	}
 	opts.Burst = max(opts.Burst, opts.MaxElements)
+	if opts.ClientID == nil && len(opts.TrustedProxies) > 0 {
+		id, err := ProxyClientID(opts.TrustedProxies, opts.ProxyHeader)
+		if err != nil {
+			return nil, err
+		}
+		opts.ClientID = id
+	}
 	if opts.ClientID == nil {
 		opts.ClientID = RemoteClientID
 	}

@@ -86,10 +86,5 @@ func RemoteClientID(r *http.Request) string {
 	if err != nil {
 		return host
 	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
+	return addrID(a)
 }

@@ -28,6 +28,13 @@ const (
 	DefaultPrivateRate = privateapi.DefaultRate        // evaluations per second per client
 )
 
+// The headers trusted proxies may name the client in
+// ([PrivateHandlerOptions].ProxyHeader).
+const (
+	HeaderXForwardedFor = privateapi.HeaderXForwardedFor
+	HeaderForwarded     = privateapi.HeaderForwarded // RFC 7239, its for= parameter
+)
+
 // PrivateHandlerOptions configure a [PrivateHandler]: MaxElements caps
 // the blinded elements of one request (0 means [DefaultMaxElements]);
 // Rate and Burst are the token bucket of evaluations allowed to one

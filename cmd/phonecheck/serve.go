@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -25,7 +26,7 @@ import (
 var cmdServe = &Command{
 	Name: "serve",
 	UsageLine: "serve [--index INDEX] [--addr HOST:PORT] [--max-age DURATION] [--allow-origin ORIGIN]...\n" +
-		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--country-stats=false] [--allow-origin ORIGIN]...",
+		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--trusted-proxy CIDR]... [--proxy-header X-Forwarded-For|Forwarded] [--country-stats=false] [--allow-origin ORIGIN]...",
 	Short: "answer range queries, or private (OPRF) queries, over HTTP",
 	Long: `
 Serve answers range queries over INDEX on HTTP: a client sends 3 to 8 hex
@@ -53,6 +54,22 @@ limited per client (IPv4 address or IPv6 /64) by a token bucket of --rate
 per second and --burst; --rate 0 turns the limit off (a server behind a
 gateway that limits). serve refuses a key file that group or others can
 read, and an index sealed under another key.
+
+Behind nginx, a load balancer or a CDN, the connection's address is the
+proxy's, and every client would share its one allowance. --trusted-proxy
+CIDR (repeat the flag or separate ranges with commas; a bare address is a
+/32 or /128) names the proxies in front: a request whose connection comes
+from one counts against the client named in X-Forwarded-For (or, with
+--proxy-header Forwarded, RFC 7239's for=). The list is read from the
+right, skipping trusted addresses, as nginx's real_ip_recursive does: the
+first address that is not a trusted proxy is the client (the leftmost if
+all are). Only the header chosen is read: accepting both would let a
+client pick the one its proxy leaves alone. Anything else keeps using the
+connection's address: a connection from an untrusted address, whatever
+it sends, and a list whose entry in the client's place is not an address.
+The proxy must append the address it sees, e.g. in nginx:
+
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 
 /v1/stats publishes the index's numbers per country and per dataset. In
 private mode that is more than the buckets reveal (docs/privacy.md, "What
@@ -114,7 +131,22 @@ var serveFlags struct {
 	lanes       int
 	stats       bool
 	origins     originsFlag
+	proxies     listFlag
+	proxyHeader string
 	noVerify    bool
+}
+
+// listFlag collects a repeated, comma-separated flag; its values are
+// checked where they are used.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		*l = append(*l, strings.TrimSpace(s))
+	}
+	return nil
 }
 
 // originsFlag collects --allow-origin: repeated, or comma-separated.
@@ -155,6 +187,9 @@ func init() {
 		fs.BoolVar(&f.noVerify, "no-verify", false, "serve an index without checking its checksums first (start-up and reload read the whole file otherwise)")
 		fs.BoolVar(&f.stats, "country-stats", true, "publish per-country and per-dataset counts at /v1/stats (false: the key count only)")
 		f.origins = nil // a Var keeps its value from one run to the next
+		f.proxies = nil
+		fs.Var(&f.proxies, "trusted-proxy", "with --private: the proxies in front (`CIDR`, or an address): their clients are rate-limited by the address the proxies forward, read right to left; repeat or separate with commas")
+		fs.StringVar(&f.proxyHeader, "proxy-header", checker.HeaderXForwardedFor, "with --trusted-proxy: the header the proxies name the client in, X-Forwarded-For or Forwarded (only that one is read)")
 		fs.Var(&f.origins, "allow-origin", "let web pages of `ORIGIN` (scheme://host[:port]) call the server from a browser (CORS); repeat or separate with commas")
 	}
 	cmdServe.Run = runServe
@@ -242,6 +277,13 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		}
 		fmt.Fprintf(stderr, "phonecheck: serving private queries over %d keys (key id %s, %d-bit buckets, %s; %s) on http://%s\n",
 			ixs.Private.Index().Len(), ixs.Key.ID(), ixs.Private.BucketBits(), limit, ranges, ln.Addr())
+		if len(popts.TrustedProxies) > 0 {
+			var ps []string
+			for _, p := range popts.TrustedProxies {
+				ps = append(ps, p.String())
+			}
+			fmt.Fprintf(stderr, "phonecheck: requests from the trusted proxies %s count against the client their %s names\n", strings.Join(ps, ", "), popts.ProxyHeader)
+		}
 	} else {
 		fmt.Fprintf(stderr, "phonecheck: serving %d numbers (index %s) on http://%s\n", ixs.Plain.Index().Len(), srv.IndexID(), ln.Addr())
 	}
@@ -346,7 +388,7 @@ func privateServeOptions(cmd *Command) (checker.PrivateHandlerOptions, error) {
 		var set []string
 		cmd.Flag.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
-			case "key", "plain-ranges", "rate", "burst", "max-elements", "padding":
+			case "key", "plain-ranges", "rate", "burst", "max-elements", "padding", "trusted-proxy", "proxy-header":
 				set = append(set, "--"+fl.Name)
 			}
 		})
@@ -373,11 +415,63 @@ func privateServeOptions(cmd *Command) (checker.PrivateHandlerOptions, error) {
 	case f.padding != "always" && f.padding != "asked":
 		return o, usagef("--padding %q: want always or asked", f.padding)
 	}
-	o = checker.PrivateHandlerOptions{Rate: f.rate, Burst: f.burst, MaxElements: f.max, PadOnlyWhenAsked: f.padding == "asked"}
+	proxies, err := trustedProxies(f.proxies)
+	if err != nil {
+		return o, err
+	}
+	header := http.CanonicalHeaderKey(strings.TrimSpace(f.proxyHeader))
+	if header != checker.HeaderXForwardedFor && header != checker.HeaderForwarded {
+		return o, usagef("--proxy-header %q: want X-Forwarded-For or Forwarded", f.proxyHeader).
+			hint("the header your proxy sets: nginx's proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for sets X-Forwarded-For")
+	}
+	if len(proxies) == 0 && header != checker.HeaderXForwardedFor {
+		return o, usagef("--proxy-header goes with --trusted-proxy CIDR: without trusted proxies no header is read")
+	}
+	o = checker.PrivateHandlerOptions{Rate: f.rate, Burst: f.burst, MaxElements: f.max, PadOnlyWhenAsked: f.padding == "asked",
+		TrustedProxies: proxies, ProxyHeader: header}
 	if f.rate == 0 {
 		o.Rate = -1 // the checker's "no limit"
 	}
 	return o, nil
+}
+
+// trustedProxies parses --trusted-proxy: CIDR ranges, or addresses (a
+// /32 or /128).
+func trustedProxies(args []string) ([]netip.Prefix, error) {
+	const hint = "give each proxy's address or range: --trusted-proxy 10.0.0.0/8,192.0.2.7,2001:db8::/48"
+	var out []netip.Prefix
+	for _, s := range args {
+		if s == "" {
+			return nil, usagef("--trusted-proxy: an empty range").hint(hint)
+		}
+		var p netip.Prefix
+		if strings.Contains(s, "/") {
+			var err error
+			if p, err = netip.ParsePrefix(s); err != nil {
+				return nil, usagef("--trusted-proxy %q is not a CIDR range", s).hint(hint)
+			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			if m := p.Masked(); m != p {
+				return nil, usagef("--trusted-proxy %s has bits set past its /%d: did you mean %s?", s, p.Bits(), m)
+			}
+		} else {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" {
+				return nil, usagef("--trusted-proxy %q is not an IP address", s).hint(hint)
+			}
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Bits() == 0 {
+			return nil, usagef("--trusted-proxy %s trusts every address: any client could name itself in X-Forwarded-For", s).hint(hint)
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // allowedOrigins checks --allow-origin and returns its origins as

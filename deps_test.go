@@ -117,7 +117,7 @@ var depsRules = map[string][]string{
 		"checker/internal/private", "checker/internal/private/wire",
 		"checker/internal/rangeapi", "checker/internal/rangeapi/rangeenc",
 		"checker/internal/ingest", "checker/internal/batch",
-		"checker/internal/privateapi", "checker/internal/server",
+		"checker/internal/privateapi", "checker/internal/server", "checker/internal/ratestore",
 		"checker/internal/web",
 		"hashset",
 	},

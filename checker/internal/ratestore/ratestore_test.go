@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,6 +248,22 @@ func BenchmarkAllow(b *testing.B) {
 				}
 				i++
 			}
+		})
+		// Many requests at once, as a loaded server makes them: Redis
+		// pipelines nothing, but the connection pool overlaps the trips.
+		b.Run(bc.name+"-parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				id := "198.51.100." + strconv.Itoa(int(next.Add(1)))
+				for pb.Next() {
+					if _, ok := bc.lim.Allow(context.Background(), id, 1, l); !ok {
+						b.Error("refused")
+						return
+					}
+				}
+			})
 		})
 	}
 }

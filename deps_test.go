@@ -92,6 +92,14 @@ var depsRules = map[string][]string{
 		"checker/internal/ingest", "checker/internal/batch", "checker/internal/pipeline",
 		"golang.org/x/time/rate",
 	},
+	// The private mode's rate limits kept in Redis, shared by replicas:
+	// the only importer of go-redis and redis_rate.
+	"checker/internal/ratestore": {
+		"checker/internal/privateapi",
+		"github.com/redis/go-redis/v9", "github.com/go-redis/redis_rate/v10",
+	},
+	// Test support: a throwaway redis-server on a loopback port.
+	"checker/internal/redistest": {},
 	// The HTTP server: routes, swaps, documents, the fast path's wiring,
 	// and the only importer of prometheus.
 	"checker/internal/server": {
@@ -109,7 +117,7 @@ var depsRules = map[string][]string{
 		"checker/internal/private", "checker/internal/private/wire",
 		"checker/internal/rangeapi", "checker/internal/rangeapi/rangeenc",
 		"checker/internal/ingest", "checker/internal/batch",
-		"checker/internal/privateapi", "checker/internal/server",
+		"checker/internal/privateapi", "checker/internal/server", "checker/internal/ratestore",
 		"checker/internal/web",
 		"hashset",
 	},

@@ -19,7 +19,13 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/andybalholm/brotli v1.3.0
+require (
+	github.com/andybalholm/brotli v1.3.0
+	github.com/go-redis/redis_rate/v10 v10.0.1
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require go.uber.org/atomic v1.12.0 // indirect
 
 require github.com/realclientip/realclientip-go v1.0.0
 

@@ -71,7 +71,9 @@ type Server struct {
 // means slog.Default()); Private configures the private routes (rate
 // limit, elements per request, padding) when a private index is served;
 // AllowOrigins lists the web origins whose pages may call the server
-// from a browser (see [ParseOrigin] and [Server]'s cross-origin access).
+// from a browser (see [ParseOrigin] and [Server]'s cross-origin access);
+// Limiter keeps the private mode's per-client limits (nil: in this
+// process's memory; a [RateStore] shares them between replicas).
 type ServerOptions = server.Options
 
 // Indexes are what a [Server] serves: Plain answers the range routes, and

@@ -26,7 +26,7 @@ import (
 var cmdServe = &Command{
 	Name: "serve",
 	UsageLine: "serve [--index INDEX] [--addr HOST:PORT] [--max-age DURATION] [--allow-origin ORIGIN]...\n" +
-		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--trusted-proxy CIDR]... [--proxy-header X-Forwarded-For|Forwarded] [--country-stats=false] [--allow-origin ORIGIN]...",
+		"       phonecheck serve --private --key KEY --index PRIVATE [--plain-ranges PLAIN] [--rate R] [--burst N] [--max-elements N] [--padding always|asked] [--rate-store redis://HOST:PORT/DB [--replicas N]] [--trusted-proxy CIDR]... [--proxy-header X-Forwarded-For|Forwarded] [--country-stats=false] [--allow-origin ORIGIN]...",
 	Short: "answer range queries, or private (OPRF) queries, over HTTP",
 	Long: `
 Serve answers range queries over INDEX on HTTP: a client sends 3 to 8 hex
@@ -70,6 +70,17 @@ it sends, and a list whose entry in the client's place is not an address.
 The proxy must append the address it sees, e.g. in nginx:
 
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+
+The limits are kept in memory: right for one server, but N replicas
+behind a load balancer would give each client N times the limit, and a
+restart forgets them. --rate-store redis://HOST:PORT/DB keeps them in
+Redis instead, one allowance per client for all the replicas pointed at
+it (give each the same --rate, --burst and key). Redis holds no address:
+a client is an HMAC of its address under a secret derived from the key,
+expiring once its bucket has refilled. If Redis fails or takes over
+50 ms, each replica limits on its own at --rate divided by --replicas
+(the number of replicas; default 1), logs it (at most every 10 s) and
+counts it in /metrics, and goes back to Redis as soon as it answers.
 
 /v1/stats publishes the index's numbers per country and per dataset. In
 private mode that is more than the buckets reveal (docs/privacy.md, "What
@@ -134,6 +145,8 @@ var serveFlags struct {
 	proxies     listFlag
 	proxyHeader string
 	noVerify    bool
+	rateStore   string
+	replicas    int
 }
 
 // listFlag collects a repeated, comma-separated flag; its values are
@@ -181,6 +194,8 @@ func init() {
 		fs.StringVar(&f.plain, "plain-ranges", "", "with --private: also serve plain-hash ranges from the plain index `PLAIN` (trusted clients only)")
 		fs.Float64Var(&f.rate, "rate", checker.DefaultPrivateRate, "with --private: evaluations per second per client (0: no limit)")
 		fs.IntVar(&f.burst, "burst", 0, "with --private: evaluations a client may spend at once (default and minimum: --max-elements)")
+		fs.StringVar(&f.rateStore, "rate-store", "", "with --private: keep the per-client limits in the Redis at `URL` (redis://HOST:PORT/DB), shared by the replicas using it")
+		fs.IntVar(&f.replicas, "replicas", 1, "with --rate-store: the replicas sharing it; while Redis fails, each limits at --rate divided by this")
 		fs.IntVar(&f.max, "max-elements", checker.DefaultMaxElements, "with --private: blinded elements per request, 1..65535")
 		fs.IntVar(&f.lanes, "lanes", 0, "event loops serving connections (Linux): 0 for one fewer than the CPUs the Go runtime uses (at least 1), -1 for a goroutine per connection")
 		fs.StringVar(&f.padding, "padding", "always", "with --private: `MODE` always pads every bucket answer, asked only those whose client asks")
@@ -237,8 +252,23 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		default:
 		}
 	}
+	// The rate store is opened once, under the first key: a reload that
+	// rotates the key keeps the clients' hashes, and their limits.
+	var limiter checker.PrivateLimiter
+	if f.rateStore != "" {
+		store, err := checker.OpenRateStore(f.rateStore, ixs.Key, checker.RateStoreOptions{Replicas: f.replicas, Logger: log})
+		if err != nil {
+			ixs.Close()
+			return usagef("--rate-store: %s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "ratestore: "), "checker: "))
+		}
+		defer store.Close()
+		if err := store.Ping(ctx); err != nil {
+			warningf("the rate store does not answer (%v): limiting locally at --rate/--replicas until it does", err)
+		}
+		limiter = store
+	}
 	srv, err := checker.NewServerOf(ixs, checker.ServerOptions{MaxAge: maxAge, Logger: log, Private: popts, Page: page, AllowOrigins: origins, OnFault: onFault,
-		NoCountryStats: !f.stats})
+		NoCountryStats: !f.stats, Limiter: limiter})
 	if err != nil {
 		ixs.Close()
 		return err
@@ -270,6 +300,9 @@ func runServe(ctx context.Context, cmd *Command, args []string) error {
 		limit := "no rate limit"
 		if popts.Rate > 0 {
 			limit = fmt.Sprintf("%g evaluations/s per client, burst %d", popts.Rate, max(popts.Burst, popts.MaxElements))
+			if f.rateStore != "" {
+				limit += fmt.Sprintf(", shared in Redis by %d replicas", f.replicas)
+			}
 		}
 		ranges := "plain ranges off"
 		if ixs.Plain != nil {
@@ -388,7 +421,7 @@ func privateServeOptions(cmd *Command) (checker.PrivateHandlerOptions, error) {
 		var set []string
 		cmd.Flag.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
-			case "key", "plain-ranges", "rate", "burst", "max-elements", "padding", "trusted-proxy", "proxy-header":
+			case "key", "plain-ranges", "rate", "burst", "max-elements", "padding", "trusted-proxy", "proxy-header", "rate-store", "replicas":
 				set = append(set, "--"+fl.Name)
 			}
 		})
@@ -414,6 +447,14 @@ func privateServeOptions(cmd *Command) (checker.PrivateHandlerOptions, error) {
 		return o, usagef("--burst %d is negative", f.burst)
 	case f.padding != "always" && f.padding != "asked":
 		return o, usagef("--padding %q: want always or asked", f.padding)
+	case f.replicas < 1:
+		return o, usagef("--replicas %d: want the number of replicas sharing --rate-store, at least 1", f.replicas)
+	case f.replicas != 1 && f.rateStore == "":
+		return o, usagef("--replicas goes with --rate-store").hint("serve --private --rate-store redis://HOST:PORT/0 --replicas N")
+	case f.rateStore != "" && !strings.HasPrefix(f.rateStore, "redis://") && !strings.HasPrefix(f.rateStore, "rediss://"):
+		return o, usagef("--rate-store %q: want redis://HOST:PORT/DB (or rediss:// for TLS)", f.rateStore)
+	case f.rateStore != "" && f.rate == 0:
+		return o, usagef("--rate-store with --rate 0: there is no limit to share")
 	}
 	proxies, err := trustedProxies(f.proxies)
 	if err != nil {

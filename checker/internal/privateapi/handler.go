@@ -87,7 +87,7 @@ type Handler struct {
 	opts Options
 	cfg  []byte // the key endpoint's JSON
 	mux  *http.ServeMux
-	lim  *Limits
+	lim  Limiter
 
 	evaluated func(n int) // if set, called with the elements of each evaluation (metrics)
 }
@@ -95,9 +95,10 @@ type Handler struct {
 // NewHandler returns a handler answering from ix with key, which must be
 // the key ix was sealed under (private.ErrKeyMismatch). lim holds the
 // per-client rate limits: a server that swaps handlers passes the same
-// Limits to each, so that a reload forgives no one. evaluated, if not
-// nil, is called with the elements of each evaluation (metrics).
-func NewHandler(ix *private.Index, key *oprf.Key, opts Options, lim *Limits, evaluated func(n int)) (*Handler, error) {
+// Limiter to each, so that a reload forgives no one. evaluated, if not
+// nil, is called with the elements of each evaluation (metrics). lim is
+// usually [Limits]; nil means new in-memory Limits.
+func NewHandler(ix *private.Index, key *oprf.Key, opts Options, lim Limiter, evaluated func(n int)) (*Handler, error) {
 	if key == nil || ix == nil {
 		return nil, errors.New("checker: private handler needs an index and a key")
 	}
@@ -124,6 +125,9 @@ func NewHandler(ix *private.Index, key *oprf.Key, opts Options, lim *Limits, eva
 	}
 	if opts.MaxClients <= 0 {
 		opts.MaxClients = DefaultMaxClients
+	}
+	if lim == nil {
+		lim = NewLimits()
 	}
 	h := &Handler{ix: ix, key: key, opts: opts, lim: lim, evaluated: evaluated}
 	var err error
@@ -216,7 +220,7 @@ func (h *Handler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 		cost = min(cost, max(h.opts.Burst, n)) // never more than a client can ever hold
 	}
 	if cost > 0 && h.opts.Rate > 0 {
-		if wait, ok := h.allow(h.opts.ClientID(r), cost); !ok {
+		if wait, ok := h.allow(r.Context(), h.opts.ClientID(r), cost); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			jsonError(w, http.StatusTooManyRequests, fmt.Sprintf("rate limited: %g evaluations per second per client", h.opts.Rate))
 			return

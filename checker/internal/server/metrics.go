@@ -26,6 +26,12 @@ type httpMetrics struct {
 	elements prometheus.Counter
 	faults   prometheus.Counter
 
+	// The rate store (serve --rate-store): its calls' latency, its
+	// failures, and the decisions the local fallback took instead.
+	storeLatency  prometheus.Histogram
+	storeErrors   prometheus.Counter
+	storeFallback prometheus.Counter
+
 	// Pre-resolved children for the hot path: [route][status code].
 	fast    map[string]map[int]routeCode
 	rngFast [2][rangeapi.MaxPrefixHex + 1]prometheus.Counter // [padded][hex digits]
@@ -56,8 +62,17 @@ func newHTTPMetrics() *httpMetrics {
 			Name: "phonecheck_private_elements_total", Help: "Blinded elements evaluated by the private mode."}),
 		faults: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "phonecheck_index_faults_total", Help: "Requests failed by a memory fault reading an index whose file was changed in place."}),
+		storeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "phonecheck_ratestore_call_duration_seconds", Help: "Time of each call to the shared rate store (Redis), failed ones included.",
+			Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3},
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "phonecheck_ratestore_errors_total", Help: "Calls to the shared rate store (Redis) that failed or timed out."}),
+		storeFallback: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "phonecheck_ratestore_fallback_total", Help: "Rate-limit decisions taken by the local fallback limiter while the shared rate store was failing."}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.ranges, m.keys, m.size, m.created, m.loads, m.elements, m.faults,
+		m.storeLatency, m.storeErrors, m.storeFallback,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	m.fast = map[string]map[int]routeCode{}
@@ -123,3 +138,14 @@ func (m *httpMetrics) rangeServed(bits int, padded bool) {
 }
 
 func (m *httpMetrics) elementsEvaluated(n int) { m.elements.Add(float64(n)) }
+
+// StoreCall and Fallback are the [privateapi.LimiterMetrics] of a shared
+// rate store.
+func (m *httpMetrics) StoreCall(d time.Duration, err error) {
+	m.storeLatency.Observe(d.Seconds())
+	if err != nil {
+		m.storeErrors.Inc()
+	}
+}
+
+func (m *httpMetrics) Fallback() { m.storeFallback.Inc() }

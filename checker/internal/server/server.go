@@ -79,7 +79,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	scratch sync.Pool
-	limits  *privateapi.Limits  // private mode: per-client limiters, kept across swaps
+	limits  privateapi.Limiter  // private mode: per-client limiters, kept across swaps
 	origins map[string][]string // Options.AllowOrigins -> Access-Control-Allow-Origin; nil: none
 
 	panicHook func(*http.Request) // tests: called at the start of a range request
@@ -113,6 +113,13 @@ type Options struct {
 	// the per-country and per-dataset counts: in private mode those say
 	// more than a harvester of the buckets learns (docs/privacy.md).
 	NoCountryStats bool
+	// Limiter keeps the private mode's per-client limits; nil means in
+	// this process's memory ([privateapi.Limits]), right for a single
+	// server. Replicas share one store instead (the ratestore package,
+	// serve --rate-store), so that N replicas do not give a client N
+	// times the limit. A [privateapi.MeasuredLimiter] gets the server's
+	// metrics. The Server does not close it.
+	Limiter privateapi.Limiter
 }
 
 // Indexes are what a [Server] serves: Plain (with its Datasets, and Demo
@@ -177,7 +184,10 @@ func (ix *serverIndex) release() {
 // ([Server.Swap]) or the Server is closed; on error the caller still owns
 // them.
 func New(ixs Indexes, opts Options) (*Server, error) {
-	s := &Server{opts: opts, log: opts.Logger, limits: privateapi.NewLimits()}
+	s := &Server{opts: opts, log: opts.Logger, limits: opts.Limiter}
+	if s.limits == nil {
+		s.limits = privateapi.NewLimits()
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -190,6 +200,9 @@ func New(ixs Indexes, opts Options) (*Server, error) {
 	}
 	s.scratch.New = func() any { return new(rangeenc.Scratch) }
 	s.metrics = newHTTPMetrics()
+	if ml, ok := s.limits.(privateapi.MeasuredLimiter); ok {
+		ml.SetMetrics(s.metrics)
+	}
 	ix, err := s.newServerIndex(ixs)
 	if err != nil {
 		return nil, err

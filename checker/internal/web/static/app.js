@@ -268,7 +268,7 @@
         if (e.retry_after > 90) return tp('error_rate_limited_minutes', Math.ceil(e.retry_after / 60));
         return e.retry_after > 0 ? tp('error_rate_limited', e.retry_after) : t('error_rate_limited_later');
       case 'server': return t('error_server', { status: e.status });
-      case 'network': case 'proof': case 'protocol': case 'prefix': case 'module':
+      case 'network': case 'proof': case 'key_changed': case 'protocol': case 'prefix': case 'module':
         return t('error_' + e.code);
     }
     return t('error_protocol');

@@ -83,6 +83,7 @@ const (
 	ErrNetwork     = "network"      // no answer from the server
 	ErrRateLimited = "rate_limited" // 429: RetryAfter says when
 	ErrProof       = "proof"        // the answer did not verify against the server's key
+	ErrKeyChanged  = "key_changed"  // the answer came under another key than the document's: a rotation
 	ErrServer      = "server"       // an error status: Status and Message
 	ErrProtocol    = "protocol"     // an answer that is not what the protocol says
 	ErrPrefix      = "prefix"       // PrefixBits is not a length the server offers
@@ -223,7 +224,13 @@ func failureOf(err error) *Failure {
 		return &Failure{Code: ErrNetwork, Message: ne.Error()}
 	case errors.As(err, &pe):
 		return &Failure{Code: ErrPrefix, Message: pe.msg}
-	case errors.Is(err, oprf.ErrProof), errors.Is(err, wire.ErrKeyMismatch):
+	case errors.Is(err, wire.ErrKeyMismatch):
+		// An answer under another key than the document's: a key
+		// rotation under way, not a forgery (a forged answer fails its
+		// proof). Nothing was compared; checking again fetches the new
+		// key.
+		return &Failure{Code: ErrKeyChanged, Message: err.Error()}
+	case errors.Is(err, oprf.ErrProof):
 		return &Failure{Code: ErrProof, Message: err.Error()}
 	}
 	return &Failure{Code: ErrProtocol, Message: err.Error()}

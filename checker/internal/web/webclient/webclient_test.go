@@ -292,8 +292,10 @@ func TestErrors(t *testing.T) {
 		t.Errorf("rate limited: %+v %+v", got, got.Error)
 	}
 
-	// A proxy that changes one byte of the proof.
+	// A proxy that changes one byte of the proof (at 14+32) or, as a key
+	// rotation under way looks, of the answer's key id (at 4).
 	f2 := newFixture(t, checker.PrivateHandlerOptions{Rate: -1})
+	flipAt := 14 + 32
 	tamper := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequest(r.Method, strings.TrimSuffix(f2.privURL, "/")+r.URL.Path, r.Body)
 		req.Header = r.Header.Clone()
@@ -305,7 +307,7 @@ func TestErrors(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if r.Method == "POST" && resp.StatusCode == 200 && len(body) > 14+32+1 {
-			body[14+32] ^= 1 // the first byte of the proof of one element
+			body[flipAt] ^= 1
 		}
 		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 		w.WriteHeader(resp.StatusCode)
@@ -314,6 +316,10 @@ func TestErrors(t *testing.T) {
 	defer tamper.Close()
 	if got := check(tamper.URL + "/"); got.Status != webclient.StatusError || got.Error.Code != webclient.ErrProof {
 		t.Errorf("tampered proof: %+v %+v", got, got.Error)
+	}
+	flipAt = 4
+	if got := check(tamper.URL + "/"); got.Status != webclient.StatusError || got.Error.Code != webclient.ErrKeyChanged {
+		t.Errorf("an answer under another key id: %+v %+v, want key_changed (a rotation, not a forgery)", got, got.Error)
 	}
 	if got := check(f2.privURL); got.Status != webclient.StatusExposed {
 		t.Errorf("untampered: %+v", got)

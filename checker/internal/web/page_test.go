@@ -229,7 +229,7 @@ func TestPagePlain(t *testing.T) {
 		}
 	}
 	if u := b.Text("#understood"); !strings.Contains(u, "+1 201-555-0123") || !strings.Contains(u, "United States") {
-		t.Errorf("understood: %q", u)
+		t.Errorf("understood: %d characters, without the number or the country", len(u)) // the number stays out of test output
 	}
 	// The "what left" panel says what was sent: the prefix of the one
 	// range request.
@@ -611,7 +611,7 @@ func TestPageArabic(t *testing.T) {
 		}
 		text := b.Text("#result")
 		if !strings.Contains(text, "مكشوف") || !strings.Contains(text, "leak-a") || !strings.Contains(b.Text("#understood"), "مصر") {
-			t.Errorf("%s: Arabic result: %s / %s", view.name, text, b.Text("#understood"))
+			t.Errorf("%s: Arabic result: %s (understood line has the country: %v)", view.name, text, strings.Contains(b.Text("#understood"), "مصر"))
 		}
 		b.Screenshot("arabic-exposed-" + view.name)
 		if st := check(b, "EG", "010"); st != "invalid" || !strings.Contains(b.Text("#result"), "ليس رقمًا صالحًا") {

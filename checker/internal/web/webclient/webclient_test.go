@@ -227,7 +227,7 @@ func TestSameAnswerAsTheCommand(t *testing.T) {
 				t.Errorf("%s, %s: page sent %+v, command %s (%d bits)", srv.name, phone.Redact(n.E164), got.Sent, prefix, bits)
 			}
 			if got.Number == nil || got.Number.Region != n.Region || got.Number.CountryCode != 1 || got.Number.International == "" {
-				t.Errorf("%s: number %+v", srv.name, got.Number)
+				t.Errorf("%s: number read as region %v", srv.name, got.Number != nil && got.Number.Region == n.Region) // not the number itself
 			}
 			// Nothing but the prefix, and blinded elements, left.
 			digits := n.E164[1:]

@@ -222,27 +222,28 @@ func (f *fastNorm) leadingCC(digits []byte) (int, int) {
 // (e164, in the scratch memory, region and cc), or the reason it is not
 // one; ok is false when the fast path cannot tell.
 type fastResult struct {
-	e164   []byte
-	region string
-	cc     int
-	reason Reason
-	ok     bool
+	e164    []byte
+	region  string
+	cc      int
+	reason  Reason
+	ok      bool
+	retried bool // the number came from the international retry
 }
 
 func (r *fastResult) number() Number {
-	return Number{E164: string(r.e164), Region: r.region, CountryCode: r.cc}
+	return Number{E164: string(r.e164), Region: r.region, CountryCode: r.cc, Retried: r.retried}
 }
 
 var declined = fastResult{}
 
 func failed(r Reason) fastResult { return fastResult{reason: r, ok: true} }
 
-// normalize returns Normalize(raw, defaultRegion) and whether the fast path
-// answered (false: Normalize did).
-func (f *fastNorm) normalize(raw, defaultRegion string, sc *fastScratch) (Number, error, bool) {
-	r := f.normalizeResult(raw, defaultRegion, sc)
+// normalize returns normalize(raw, defaultRegion, strict) and whether
+// the fast path answered (false: the library path did).
+func (f *fastNorm) normalize(raw, defaultRegion string, strict bool, sc *fastScratch) (Number, error, bool) {
+	r := f.normalizeResult(raw, defaultRegion, strict, sc)
 	if !r.ok {
-		n, err := Normalize(raw, defaultRegion)
+		n, err := normalize(raw, defaultRegion, strict)
 		return n, err, false
 	}
 	if r.reason != "" {
@@ -252,9 +253,9 @@ func (f *fastNorm) normalize(raw, defaultRegion string, sc *fastScratch) (Number
 }
 
 // normalizeResult is normalize without the fallback: r.ok is false when
-// the caller must call Normalize.
-func (f *fastNorm) normalizeResult(raw, defaultRegion string, sc *fastScratch) fastResult {
-	s, err := clean(raw)
+// the caller must call the library path.
+func (f *fastNorm) normalizeResult(raw, defaultRegion string, strict bool, sc *fastScratch) fastResult {
+	s, err := clean(raw, strict)
 	if err != nil {
 		return failed(ReasonOf(err))
 	}
@@ -267,13 +268,14 @@ func (f *fastNorm) normalizeResult(raw, defaultRegion string, sc *fastScratch) f
 		return declined
 	}
 	r := f.parse(s, region, def, sc)
-	if r.ok && r.reason != "" && plainDigits(s) {
+	if r.ok && r.reason != "" && !strict && plainDigits(s) {
 		r2 := f.parse("+"+s, "ZZ", nil, sc)
 		switch {
 		case !r2.ok:
 			r.ok = false
 		case r2.reason == "":
 			r = r2
+			r.retried = true
 		}
 	}
 	return r

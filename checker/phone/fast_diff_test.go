@@ -121,15 +121,17 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 	return regions, skipped
 }
 
-// TestFastNormalizeDifferential runs the fast path and Normalize on over a
-// million generated inputs, result by result.
+// TestFastNormalizeDifferential runs the fast path and the library path on
+// over a million generated inputs, result by result, in both modes (the
+// default, and strict).
 func TestFastNormalizeDifferential(t *testing.T) {
 	perRegion := 2200 // about 1.06M inputs
 	if testing.Short() {
 		perRegion = 200
 	}
-	type stat struct{ n, fast atomic.Int64 }
+	type stat struct{ n, fast, retried atomic.Int64 }
 	stats := map[string]*stat{"messy": {}, "junk": {}, "mutated": {}, "random": {}}
+	strictStats := map[string]*stat{"messy": {}, "junk": {}, "mutated": {}, "random": {}}
 	var total, failures atomic.Int64
 	work := make(chan []diffCase, 64)
 	var wg sync.WaitGroup
@@ -139,14 +141,22 @@ func TestFastNormalizeDifferential(t *testing.T) {
 			defer wg.Done()
 			for cases := range work {
 				for _, c := range cases {
-					diff, fast := phone.SameResult(c.raw, c.region)
-					st := stats[c.kind]
-					st.n.Add(1)
-					if fast {
-						st.fast.Add(1)
-					}
-					if diff != "" && failures.Add(1) <= 50 {
-						t.Error(diff)
+					for _, strict := range []bool{false, true} {
+						diff, fast, retried := phone.SameResult(c.raw, c.region, strict)
+						st := stats[c.kind]
+						if strict {
+							st = strictStats[c.kind]
+						}
+						st.n.Add(1)
+						if fast {
+							st.fast.Add(1)
+						}
+						if retried {
+							st.retried.Add(1)
+						}
+						if diff != "" && failures.Add(1) <= 50 {
+							t.Error(diff)
+						}
 					}
 				}
 				total.Add(int64(len(cases)))
@@ -170,12 +180,18 @@ func TestFastNormalizeDifferential(t *testing.T) {
 	if !testing.Short() && total.Load() < 1_000_000 {
 		t.Fatalf("only %d inputs; want at least 1M", total.Load())
 	}
-	t.Logf("%d inputs agree; %d regions generated (%d without numbers gen can draw: covered by random digits)", total.Load(), regions, skipped)
+	t.Logf("%d inputs agree in both modes; %d regions generated (%d without numbers gen can draw: covered by random digits)", total.Load(), regions, skipped)
 	for _, k := range []string{"messy", "junk", "mutated", "random"} {
-		st := stats[k]
-		t.Logf("  %-8s %8d inputs, %5.1f%% on the fast path", k, st.n.Load(), 100*float64(st.fast.Load())/float64(max(st.n.Load(), 1)))
+		st, ss := stats[k], strictStats[k]
+		t.Logf("  %-8s %8d inputs, %5.1f%% on the fast path (strict: %5.1f%%), %d read by the international retry", k, st.n.Load(),
+			100*float64(st.fast.Load())/float64(max(st.n.Load(), 1)), 100*float64(ss.fast.Load())/float64(max(ss.n.Load(), 1)), st.retried.Load())
 	}
-	if st := stats["messy"]; !testing.Short() && float64(st.fast.Load()) < 0.9*float64(st.n.Load()) {
-		t.Errorf("fast path coverage of messy rows fell below 90%%")
+	for name, m := range map[string]map[string]*stat{"": stats, " (strict)": strictStats} {
+		if st := m["messy"]; !testing.Short() && float64(st.fast.Load()) < 0.9*float64(st.n.Load()) {
+			t.Errorf("fast path coverage of messy rows fell below 90%%%s", name)
+		}
+	}
+	if !testing.Short() && stats["messy"].retried.Load()+stats["random"].retried.Load() == 0 {
+		t.Errorf("no input was read by the international retry: the test does not cover it")
 	}
 }

@@ -5,28 +5,32 @@ import (
 	"testing"
 )
 
-// TestFastNormalizeGolden runs the golden table through both paths.
+// TestFastNormalizeGolden runs the golden table through both paths, in
+// both modes.
 func TestFastNormalizeGolden(t *testing.T) {
 	for _, c := range goldenSeeds(t) {
 		for _, region := range []string{c[1], "", "US", "GB"} {
-			if diff, _ := sameResult(c[0], region); diff != "" {
-				t.Error(diff)
+			for _, strict := range []bool{false, true} {
+				if diff, _, _ := sameResult(c[0], region, strict); diff != "" {
+					t.Error(diff)
+				}
 			}
 		}
 	}
 }
 
-// FuzzFastNormalize checks that the fast path returns what Normalize
-// returns, on any input and default region.
+// FuzzFastNormalize checks that the fast path returns what the library
+// path returns (Normalize, or NormalizeStrict), on any input and default
+// region, in both modes.
 func FuzzFastNormalize(f *testing.F) {
-	for _, c := range goldenSeeds(f) {
-		f.Add(c[0], c[1])
+	for i, c := range goldenSeeds(f) {
+		f.Add(c[0], c[1], i%2 == 1)
 	}
-	f.Fuzz(func(t *testing.T, raw, region string) {
+	f.Fuzz(func(t *testing.T, raw, region string, strict bool) {
 		if len(region) > 3 {
 			region = region[:3]
 		}
-		if diff, _ := sameResult(raw, region); diff != "" {
+		if diff, _, _ := sameResult(raw, region, strict); diff != "" {
 			t.Fatal(diff)
 		}
 	})
@@ -75,15 +79,24 @@ func TestFastNormalizerCompiles(t *testing.T) {
 	}
 }
 
-// sameResult compares the fast path with Normalize on one input and
-// describes any difference; fast reports whether the fast path answered.
-func sameResult(raw, region string) (diff string, fast bool) {
-	want, werr := Normalize(raw, region)
+// sameResult compares the fast path with the library path (Normalize, or
+// NormalizeStrict if strict) on one input and describes any difference
+// (Number.Retried included, and the Normalizer's report of it); fast
+// reports whether the fast path answered, retried whether the number came
+// from the international retry.
+func sameResult(raw, region string, strict bool) (diff string, fast, retried bool) {
+	want, werr := normalize(raw, region, strict)
 	var sc fastScratch
-	got, gerr, fast := fastNormalizer().normalize(raw, region, &sc)
+	got, gerr, fast := fastNormalizer().normalize(raw, region, strict, &sc)
 	if got != want || ReasonOf(gerr) != ReasonOf(werr) || (gerr == nil) != (werr == nil) {
-		return fmt.Sprintf("fast path(%q, %q) = %+v, %v (fast %v); Normalize = %+v, %v",
-			raw, region, got, gerr, fast, want, werr), fast
+		return fmt.Sprintf("fast path(%q, %q, strict %v) = %+v, %v (fast %v); library path = %+v, %v",
+			raw, region, strict, got, gerr, fast, want, werr), fast, false
 	}
-	return "", fast
+	z := Normalizer{Strict: strict}
+	e164, _, reason := z.AppendE164(nil, raw, region)
+	if string(e164) != want.E164 || reason != ReasonOf(werr) || z.Retried != want.Retried {
+		return fmt.Sprintf("AppendE164(%q, %q, strict %v) = %q, %q, retried %v; library path = %+v, %v",
+			raw, region, strict, e164, reason, z.Retried, want, werr), fast, false
+	}
+	return "", fast, want.Retried
 }

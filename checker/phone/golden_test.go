@@ -14,20 +14,30 @@ import (
 )
 
 // The normalization golden table, testdata/normalize.golden, pins what
-// [Normalize] returns for messy leak-dump inputs. Every case without a [pc]
-// mark is Google libphonenumber's own result (checked by
-// TestNormalizeGoldenGoogle through tools/libphonenumber-ref); a [pc] case is
-// a deliberate phonecheck deviation, and its expected value is ours.
+// [Normalize] and [NormalizeStrict] return for messy leak-dump inputs, and
+// Google libphonenumber's result for each (checked by
+// TestNormalizeGoldenGoogle through tools/libphonenumber-ref).
 //
 // The table has no -update flag on purpose: its expectations come from
 // Google's library, not from this package. To add cases, write them with
-// "=> ?" and run `node tools/libphonenumber-ref/ref.js fill
+// "=> ?" (or "[pc: ?]") and run `node tools/libphonenumber-ref/ref.js fill
 // checker/phone/testdata/normalize.golden` from the module root.
 //
 // Format, one case a line ('#' comments and blank lines allowed):
 //
-//	REGION "RAW" => +E164 REGION [pc] optional note
-//	REGION "RAW" => invalid: REASON [pc] optional note
+//	REGION "RAW" => RESULT
+//	REGION "RAW" => RESULT [pc: GOOGLE] note
+//	REGION "RAW" => RESULT [lag: GOOGLE] note
+//
+// RESULT is "+E164 REGION", with " retried" after it when the number came
+// from the international retry ([Number.Retried]), or "invalid: REASON".
+// A line without a mark is Google's result and phonecheck's in both modes.
+// A [pc] line is a deliberate phonecheck deviation: RESULT is what
+// Normalize returns, GOOGLE what Google's library and NormalizeStrict
+// return. A [lag] line is where the Go port's metadata lags Google's:
+// RESULT is phonecheck's in both modes, GOOGLE Google's result; the mark
+// goes when a metadata update closes the gap (ref.js then fails the line).
+// Only [pc] lines may be retried.
 //
 // REGION is a two-letter default region, or ZZ for none. RAW is a Go
 // double-quoted string written exactly as strconv.Quote writes it (printable
@@ -53,14 +63,26 @@ type goldenCase struct {
 	region string // default region; "ZZ" for none
 	quoted string // the raw input as written in the file
 	raw    string
-	want   string // "+E164 REGION" or "invalid: REASON"
+	want   string // Normalize's result: "+E164 REGION", "+E164 REGION retried" or "invalid: REASON"
 	pc     bool   // a deliberate phonecheck deviation from Google
+	lag    bool   // the Go port's metadata lags Google's
+	google string // with pc or lag: Google's result
 	note   string
+}
+
+// strictWant is what NormalizeStrict must return: Google's result, but
+// where the metadata lags.
+func (c goldenCase) strictWant() string {
+	if c.pc {
+		return c.google
+	}
+	return c.want
 }
 
 var (
 	goldenLineRE = regexp.MustCompile(`^([A-Z]{2}) ("(?:[^"\\]|\\.)*") => (.*)$`)
 	goldenOKRE   = regexp.MustCompile(`^\+[1-9][0-9]{1,14} (?:[A-Z]{2}|[0-9]{3})$`)
+	goldenMarkRE = regexp.MustCompile(`^(.*?) \[(pc|lag): ([^\]]*)\](.*)$`)
 )
 
 // parseGolden reads a golden table. A malformed line is an error naming its
@@ -122,29 +144,54 @@ func parseGoldenLine(line string) (c goldenCase, ok bool, err error) {
 		return c, false, fmt.Errorf("raw input %s: write it as strconv.Quote does: %s", c.quoted, q)
 	}
 	rest := m[3]
-	if i := strings.Index(rest, "[pc]"); i >= 0 {
-		c.pc = true
-		c.note = strings.TrimSpace(rest[i+len("[pc]"):])
-		rest = rest[:i]
+	if strings.Contains(rest, "[pc]") {
+		return c, false, errors.New("[pc] without Google's result: write [pc: ?] and run tools/libphonenumber-ref/ref.js fill")
+	}
+	if mm := goldenMarkRE.FindStringSubmatch(rest); mm != nil {
+		rest, c.google, c.note = mm[1], strings.TrimSpace(mm[3]), strings.TrimSpace(mm[4])
+		c.pc, c.lag = mm[2] == "pc", mm[2] == "lag"
+		if err := checkGoldenResult(c.google, false); err != nil {
+			return c, false, fmt.Errorf("[%s: ...]: %w", mm[2], err)
+		}
 	}
 	c.want = strings.TrimSpace(rest)
-	switch {
-	case c.want == "?":
-		return c, false, errors.New("no expected result: run tools/libphonenumber-ref/ref.js fill")
-	case strings.HasPrefix(c.want, "invalid: "):
-		if !goldenReasons[strings.TrimPrefix(c.want, "invalid: ")] {
-			return c, false, fmt.Errorf("unknown reason in %q", c.want)
-		}
-	case !goldenOKRE.MatchString(c.want):
-		return c, false, fmt.Errorf(`result %q: want "+E164 REGION" or "invalid: REASON"`, c.want)
+	if err := checkGoldenResult(c.want, c.pc); err != nil {
+		return c, false, err
+	}
+	if (c.pc || c.lag) && c.want == c.google {
+		return c, false, fmt.Errorf("marked as differing from Google, with Google's own result %q", c.google)
 	}
 	return c, true, nil
 }
 
-// normalizeResult runs Normalize and renders its result in the table's
-// notation.
-func normalizeResult(raw, region string) string {
-	n, err := Normalize(raw, region)
+// checkGoldenResult checks a result's notation; retried says whether it
+// may carry " retried".
+func checkGoldenResult(r string, retried bool) error {
+	switch {
+	case r == "?":
+		return errors.New("no expected result: run tools/libphonenumber-ref/ref.js fill")
+	case strings.HasPrefix(r, "invalid: "):
+		if !goldenReasons[strings.TrimPrefix(r, "invalid: ")] {
+			return fmt.Errorf("unknown reason in %q", r)
+		}
+		return nil
+	}
+	if t, ok := strings.CutSuffix(r, " retried"); ok {
+		if !retried {
+			return fmt.Errorf("result %q: only a [pc] line may be retried (Google never retries)", r)
+		}
+		r = t
+	}
+	if !goldenOKRE.MatchString(r) {
+		return fmt.Errorf(`result %q: want "+E164 REGION" or "invalid: REASON"`, r)
+	}
+	return nil
+}
+
+// normalizeResult runs Normalize (NormalizeStrict if strict) and renders
+// its result in the table's notation.
+func normalizeResult(raw, region string, strict bool) string {
+	n, err := normalize(raw, region, strict)
 	if err != nil {
 		r := ReasonOf(err)
 		if r == "" {
@@ -154,6 +201,9 @@ func normalizeResult(raw, region string) string {
 	}
 	if !strings.HasPrefix(n.E164, "+"+strconv.Itoa(n.CountryCode)) {
 		return fmt.Sprintf("%s %s with country code %d", n.E164, n.Region, n.CountryCode)
+	}
+	if n.Retried {
+		return n.E164 + " " + n.Region + " retried"
 	}
 	return n.E164 + " " + n.Region
 }
@@ -171,14 +221,17 @@ func TestNormalizeGolden(t *testing.T) {
 	if len(cases) < 350 || len(regions) < 30 {
 		t.Fatalf("%s: %d cases over %d default regions; want at least 350 over 30", goldenFile, len(cases), len(regions))
 	}
-	failed := 0
+	failed, pc, lag, retried := 0, 0, 0, 0
 	for _, c := range cases {
 		regs := []string{c.region}
 		if c.region == "ZZ" {
 			regs = append(regs, "") // "" and "ZZ" both mean no default region
 		}
+		pc += b2i(c.pc)
+		lag += b2i(c.lag)
+		retried += b2i(strings.HasSuffix(c.want, " retried"))
 		for _, region := range regs {
-			if got := normalizeResult(c.raw, region); got != c.want {
+			if got := normalizeResult(c.raw, region, false); got != c.want {
 				failed++
 				kind := ""
 				if c.pc {
@@ -186,11 +239,28 @@ func TestNormalizeGolden(t *testing.T) {
 				}
 				t.Errorf("%s: Normalize(%s, %q) = %s, want %s%s", c.pos, c.quoted, region, got, c.want, kind)
 			}
+			if got := normalizeResult(c.raw, region, true); got != c.strictWant() {
+				failed++
+				t.Errorf("%s: NormalizeStrict(%s, %q) = %s, want %s (Google's)", c.pos, c.quoted, region, got, c.strictWant())
+			}
 		}
 	}
 	if failed > 0 {
 		t.Logf("%d of %d cases failed", failed, len(cases))
 	}
+	// The table covers what it pins: the retry made visible, and strict.
+	if pc < 40 || retried < 25 {
+		t.Errorf("%s: %d [pc] cases, %d retried; want at least 40 and 25", goldenFile, pc, retried)
+	}
+	t.Logf("%d cases: default mode = Google on %d, %d [pc] (%d retried), %d [lag]; strict = Google on %d, %d [lag]",
+		len(cases), len(cases)-pc-lag, pc, retried, lag, len(cases)-lag, lag)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // moduleRoot returns the directory holding go.mod, from the package
@@ -243,27 +313,35 @@ func TestNormalizeGoldenGoogle(t *testing.T) {
 
 func TestParseGoldenRejectsMalformed(t *testing.T) {
 	for _, line := range []string{
-		`US 2015550123 => +12015550123 US`,         // raw not quoted
-		`us "2015550123" => +12015550123 US`,       // region lower case
-		`USA "2015550123" => +12015550123 US`,      // region too long
-		`US "2015550123" +12015550123 US`,          // no =>
-		`US "2015550123" => 12015550123 US`,        // no +
-		`US "2015550123" => +12015550123`,          // no result region
-		`US "2015550123" => invalid: bogus`,        // unknown reason
-		`US "2015550123" => invalid:`,              // no reason
-		`US "2015550123" => ?`,                     // not filled
-		`US "201\q" => invalid: not a number`,      // bad escape
-		`US "a\x41" => invalid: not a number`,      // not as strconv.Quote writes it
-		`US "2015550123" => +12015550123 US extra`, // trailing junk
-		`US "2015550123" => [pc] soft hyphen`,      // [pc] without a result
-		`US "2015550123 => +12015550123 US`,        // unterminated string
+		`US 2015550123 => +12015550123 US`,                                    // raw not quoted
+		`us "2015550123" => +12015550123 US`,                                  // region lower case
+		`USA "2015550123" => +12015550123 US`,                                 // region too long
+		`US "2015550123" +12015550123 US`,                                     // no =>
+		`US "2015550123" => 12015550123 US`,                                   // no +
+		`US "2015550123" => +12015550123`,                                     // no result region
+		`US "2015550123" => invalid: bogus`,                                   // unknown reason
+		`US "2015550123" => invalid:`,                                         // no reason
+		`US "2015550123" => ?`,                                                // not filled
+		`US "201\q" => invalid: not a number`,                                 // bad escape
+		`US "a\x41" => invalid: not a number`,                                 // not as strconv.Quote writes it
+		`US "2015550123" => +12015550123 US extra`,                            // trailing junk
+		`US "2015550123" => [pc] soft hyphen`,                                 // [pc] without a result
+		`US "2015550123 => +12015550123 US`,                                   // unterminated string
+		`US "\u00ad" => invalid: empty [pc] note`,                             // [pc] without Google's result
+		`US "12015550123" => +12015550123 US retried`,                         // retried without [pc]
+		`US "1201555012" => +1201555012 EG retried [lag: invalid: too short]`, // retried on a [lag] line
+		`US "12015550123" => +12015550123 US [pc: +12015550123 US]`,           // [pc] with Google's own result
+		`US "12015550123" => +12015550123 US [pc: bogus]`,                     // bad Google result
+		`US "12015550123" => +12015550123 US [pc: +12015550123 US retried]`,   // Google never retries
 	} {
 		if _, _, err := parseGoldenLine(line); err == nil {
 			t.Errorf("parseGoldenLine(%s) accepted a malformed line", line)
 		}
 	}
 	for _, line := range []string{
-		`US "\u00ad" => invalid: empty [pc] strconv.Quote escapes format characters`,
+		`US "\u00ad" => invalid: empty [pc: invalid: not a number] strconv.Quote escapes format characters`,
+		`US "442079460123" => +442079460123 GB retried [pc: invalid: too long]`,
+		`AR "11 0247 9403" => invalid: not a valid number [lag: +541102479403 AR] metadata`,
 		`ZZ "+800 1234 5678" => +80012345678 001`,
 		`EG "٠١٠٠١٢٣٤٥٦٧" => +201001234567 EG`,
 		`  US "x" => invalid: not a number  `,

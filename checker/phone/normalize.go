@@ -20,6 +20,13 @@ type Number struct {
 	E164        string // "+" then country code and national number, e.g. "+447700900123"
 	Region      string // ISO 3166-1 alpha-2 region the number belongs to, e.g. "GB"; "001" for non-geographic numbers
 	CountryCode int    // e.g. 44
+	// Retried reports a number read by the international retry: not valid
+	// in the default region, it was read again as if it began with "+"
+	// (see [Normalize]). Such a number is most often a foreign number
+	// written without its plus, sometimes junk that happens to be somebody
+	// else's valid number: callers say so, so that a person can review it.
+	// [NormalizeStrict] never retries.
+	Retried bool
 }
 
 // Reason says why an input is not a valid phone number.
@@ -82,6 +89,9 @@ func fail(r Reason) error { return normErrors[r] }
 // On top of the library, Normalize:
 //   - removes invisible Unicode format characters (bidi marks, zero-width
 //     spaces, BOM) anywhere in the input;
+//   - reads any Unicode decimal digit, as Java libphonenumber does (the
+//     JavaScript and Go ports read only ASCII, fullwidth and Arabic-Indic
+//     digits);
 //   - undoes spreadsheet artefacts: a leading apostrophe, an ="..." formula
 //     wrapper, a trailing ".0" after a number exported as a float; a number
 //     in scientific notation has lost digits and is rejected;
@@ -89,11 +99,29 @@ func fail(r Reason) error { return normErrors[r] }
 //     library does;
 //   - reads a digits-only input that is not valid in the default region as
 //     international, as if it began with "+" (leak dumps often hold numbers
-//     from many countries with the country code but no plus).
+//     from many countries with the country code but no plus); the number
+//     it returns then has [Number.Retried] set.
+//
+// [NormalizeStrict] does none of these additions (it keeps only what Google's
+// library does itself).
 //
 // The error, if any, is a *[NormalizeError]; see [ReasonOf].
 func Normalize(raw, defaultRegion string) (Number, error) {
-	s, err := clean(raw)
+	return normalize(raw, defaultRegion, false)
+}
+
+// NormalizeStrict is [Normalize] as Google's libphonenumber (its
+// JavaScript build, the reference of the golden table) reads raw: parse
+// and IsValidNumber, with none of phonecheck's additions: no international
+// retry, no removal of format characters or spreadsheet artefacts, no
+// digits beyond those the library reads. It still follows Google where
+// the Go port of the library differs from it.
+func NormalizeStrict(raw, defaultRegion string) (Number, error) {
+	return normalize(raw, defaultRegion, true)
+}
+
+func normalize(raw, defaultRegion string, strict bool) (Number, error) {
+	s, err := clean(raw, strict)
 	if err != nil {
 		return Number{}, err
 	}
@@ -102,8 +130,9 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 		region = "ZZ"
 	}
 	n, err := parseValid(s, region)
-	if err != nil && plainDigits(s) {
+	if err != nil && !strict && plainDigits(s) {
 		if n2, err2 := parseValid("+"+s, "ZZ"); err2 == nil {
+			n2.Retried = true
 			return n2, nil
 		}
 	}
@@ -148,10 +177,23 @@ func libError(err error) error {
 	return fail(ReasonNotANumber)
 }
 
-// clean applies the steps Normalize documents before the library parses.
-func clean(raw string) (string, error) {
+// clean applies the steps Normalize documents before the library parses;
+// strict, only those Google's library takes itself.
+func clean(raw string, strict bool) (string, error) {
 	s := raw
-	if !isASCII(s) {
+	if strict && !isASCII(s) {
+		// The Go port reads some Unicode digits Google's JavaScript
+		// library does not (which reads ASCII, fullwidth and the two
+		// Arabic-Indic sets): make those what they are to Google, a
+		// character that is neither digit nor letter.
+		s = strings.Map(func(r rune) rune {
+			if r >= utf8.RuneSelf && unicode.Is(unicode.Nd, r) && !isGoogleDigit(r) {
+				return utf8.RuneError
+			}
+			return r
+		}, s)
+	}
+	if !strict && !isASCII(s) {
 		// Format characters go; every Unicode decimal digit becomes its
 		// ASCII digit, as Java libphonenumber reads it (the Go port
 		// converts only fullwidth and Arabic-Indic digits).
@@ -171,6 +213,9 @@ func clean(raw string) (string, error) {
 	if s == "" {
 		return "", fail(ReasonEmpty)
 	}
+	if strict {
+		return trimTrailingStrict(s)
+	}
 	// Spreadsheet artefacts.
 	if strings.HasPrefix(s, `="`) && strings.HasSuffix(s, `"`) && len(s) >= 3 {
 		s = strings.TrimSpace(s[2 : len(s)-1])
@@ -184,6 +229,11 @@ func clean(raw string) (string, error) {
 	if t, ok := strings.CutSuffix(s, ".0"); ok && len(t) >= 6 && allDigits(t) {
 		s = t
 	}
+	return trimTrailing(s)
+}
+
+// trimTrailing is the end of clean, in both modes.
+func trimTrailing(s string) (string, error) {
 	// Google's extractPossibleNumber removes trailing characters that are
 	// neither letters nor digits nor '#'; the Go port's version of that
 	// regular expression never matches, so do it here.
@@ -194,6 +244,25 @@ func clean(raw string) (string, error) {
 		return "", fail(ReasonNotANumber)
 	}
 	return s, nil
+}
+
+// trimTrailingStrict is trimTrailing as Google's JavaScript library does
+// it (UNWANTED_END_CHAR_PATTERN): what follows the last ASCII letter, '#'
+// or digit it reads goes.
+func trimTrailingStrict(s string) (string, error) {
+	s = strings.TrimRightFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '#' || r >= '0' && r <= '9' || isGoogleDigit(r))
+	})
+	if s == "" {
+		return "", fail(ReasonNotANumber)
+	}
+	return s, nil
+}
+
+// isGoogleDigit reports the non-ASCII digits Google's JavaScript library
+// reads: fullwidth, Arabic-Indic and Extended Arabic-Indic.
+func isGoogleDigit(r rune) bool {
+	return r >= 0xff10 && r <= 0xff19 || r >= 0x660 && r <= 0x669 || r >= 0x6f0 && r <= 0x6f9
 }
 
 // isFormatChar reports invisible characters that leak dumps carry around

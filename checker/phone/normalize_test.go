@@ -43,11 +43,24 @@ func FuzzNormalize(f *testing.F) {
 		if n.Region == "" || n.CountryCode <= 0 || !strings.HasPrefix(n.E164[1:], strconv.Itoa(n.CountryCode)) {
 			t.Fatalf("Normalize(%q, %q) = %+v: inconsistent", raw, region, n)
 		}
+		// The E.164 form reads back as itself, in both modes, and never
+		// by the international retry.
+		want := n
+		want.Retried = false
 		for _, r2 := range []string{"", "US", n.Region} {
 			n2, err := Normalize(n.E164, r2)
-			if err != nil || n2 != n {
-				t.Fatalf("Normalize(%q, %q) = %+v, %v; want %+v (from %q)", n.E164, r2, n2, err, n, raw)
+			if err != nil || n2 != want {
+				t.Fatalf("Normalize(%q, %q) = %+v, %v; want %+v (from %q)", n.E164, r2, n2, err, want, raw)
 			}
+			n2, err = NormalizeStrict(n.E164, r2)
+			if err != nil || n2 != want {
+				t.Fatalf("NormalizeStrict(%q, %q) = %+v, %v; want %+v (from %q)", n.E164, r2, n2, err, want, raw)
+			}
+		}
+		// Strict never retries, and where the default mode did not retry,
+		// strict reads the same number or none.
+		if s, err := NormalizeStrict(raw, region); err == nil && (s.Retried || !n.Retried && s != n) {
+			t.Fatalf("NormalizeStrict(%q, %q) = %+v; Normalize = %+v", raw, region, s, n)
 		}
 	})
 }

@@ -11,17 +11,29 @@
 //
 // One case a line; '#' starts a comment line; blank lines are ignored.
 //
-//   REGION "RAW" => +E164 REGION   [pc] optional note
-//   REGION "RAW" => invalid: REASON [pc] optional note
-//   REGION "RAW" => ?
+//   REGION "RAW" => RESULT
+//   REGION "RAW" => RESULT [pc: GOOGLE] optional note
+//   REGION "RAW" => RESULT [lag: GOOGLE] optional note
+//   REGION "RAW" => ?                      (fill writes Google's result)
+//   REGION "RAW" => RESULT [pc: ?] note    (fill writes Google's result)
 //
-// REGION is the default region (two letters, ZZ for none). RAW is a Go
+// RESULT is "+E164 REGION" ("+E164 REGION retried" when phonecheck read
+// the number by its international retry) or "invalid: REASON". REGION is
+// the default region (two letters, ZZ for none). RAW is a Go
 // double-quoted string (strconv.Quote). The result region is
 // getRegionCodeForNumber (two letters, or 001 for non-geographic codes).
-// "[pc]" marks a case where phonecheck deliberately differs from Google: the
-// expected value is phonecheck's, so check does not compare it with Google,
-// but it does fail a [pc] case where Google already gives the expected value
-// (the mark would be wrong).
+//
+// The table holds both of phonecheck's modes, and check compares each with
+// Google:
+//   - default mode (phonecheck's Normalize): RESULT, which must be Google's
+//     result but on [pc] and [lag] lines;
+//   - strict mode (NormalizeStrict, --strict): GOOGLE on [pc] lines, RESULT
+//     elsewhere, which must be Google's result but on [lag] lines.
+// "[pc: GOOGLE]" marks a case where phonecheck's default deliberately
+// differs from Google; "[lag: GOOGLE]" one where the Go port's metadata
+// lags Google's (no mode can follow Google there). check fails a marked
+// case whose GOOGLE is not Google's result, or where Google already gives
+// RESULT (the mark would be wrong: for [lag], the metadata caught up).
 //
 // # Reasons
 //
@@ -163,7 +175,8 @@ function unquoteGo(s) {
   return str;
 }
 
-const RESULT_RE = /^(\+[0-9]+ (?:[A-Z]{2}|[0-9]{3})|invalid: [a-z ]+[a-z]|\?)$/;
+const RESULT_RE = /^(\+[0-9]+ (?:[A-Z]{2}|[0-9]{3})( retried)?|invalid: [a-z ]+[a-z]|\?)$/;
+const GOOGLE_RE = /^(\+[0-9]+ (?:[A-Z]{2}|[0-9]{3})|invalid: [a-z ]+[a-z]|\?)$/;
 
 // parseLine splits a case line. It returns null for comments and blank
 // lines and throws on a malformed line.
@@ -175,20 +188,23 @@ function parseLine(line) {
   const region = m[1];
   const raw = unquoteGo(m[2]);
   let rest = m[3];
-  let pc = false;
+  let mark = '';
+  let google = '';
   let note = '';
-  const k = rest.indexOf(' [pc]');
-  if (k >= 0) {
-    pc = true;
-    note = rest.slice(k + 5).trim();
-    rest = rest.slice(0, k);
-  } else if (rest.startsWith('[pc]')) {
-    throw new Error('[pc] without an expected result');
+  if (/\[pc\]/.test(rest)) throw new Error('[pc] without Google\'s result: write [pc: ?] and run fill');
+  const mm = /^(.*?) \[(pc|lag): ([^\]]*)\](.*)$/.exec(rest);
+  if (mm) {
+    rest = mm[1];
+    mark = mm[2];
+    google = mm[3].trim();
+    note = mm[4].trim();
+    if (!GOOGLE_RE.test(google)) throw new Error(`bad Google result ${JSON.stringify(google)} in [${mark}: ...]`);
   }
   rest = rest.trim();
   if (!RESULT_RE.test(rest)) throw new Error(`bad result ${JSON.stringify(rest)}`);
-  if (pc && rest === '?') throw new Error('a [pc] case needs its expected result written by hand');
-  return { region, raw, quoted: m[2], want: rest, pc, note};
+  if (mark && rest === '?') throw new Error(`a [${mark}] case needs its expected result written by hand`);
+  if (mark !== 'pc' && / retried$/.test(rest)) throw new Error('only a [pc] case may be retried (Google never retries)');
+  return { region, raw, quoted: m[2], want: rest, mark, google, note };
 }
 
 function googleRegion(region) {
@@ -233,10 +249,16 @@ function main(argv) {
         bad++;
         return line;
       }
-      if (!c || c.want !== '?') return line;
+      if (!c) return line;
+      const g = google(googleRegion(c.region), c.raw);
+      if (c.mark && c.google === '?') {
+        filled++;
+        return line.replace(`[${c.mark}: ?]`, `[${c.mark}: ${g}]`);
+      }
+      if (c.want !== '?') return line;
       filled++;
       const head = line.slice(0, line.lastIndexOf('=>'));
-      return `${head}=> ${google(googleRegion(c.region), c.raw)}`;
+      return `${head}=> ${g}`;
     });
     if (bad > 0) {
       console.log(`${bad} malformed lines; nothing written`);
@@ -247,9 +269,10 @@ function main(argv) {
     return 0;
   }
 
-  let passed = 0;
+  // Each case is compared in both modes; a mode agrees with Google where
+  // its expected result is Google's.
   let failed = 0;
-  let pcCases = 0;
+  const modes = { default: { agree: 0, pc: 0, lag: 0 }, strict: { agree: 0, lag: 0 } };
   lines.forEach((line, i) => {
     const where = `${shown}:${i + 1}`;
     let c;
@@ -261,21 +284,31 @@ function main(argv) {
       return;
     }
     if (!c) return;
-    if (c.want === '?') {
+    if (c.want === '?' || c.google === '?') {
       console.log(`${where}: ${c.region} ${c.quoted}: no expected result (run fill)`);
       failed++;
       return;
     }
     const got = google(googleRegion(c.region), c.raw);
-    if (c.pc) {
-      pcCases++;
+    if (c.mark) {
       if (got === c.want) {
-        console.log(`${where}: ${c.region} ${c.quoted}: marked [pc] but google already says ${got}`);
+        console.log(`${where}: ${c.region} ${c.quoted}: marked [${c.mark}] but google already says ${got}`);
         failed++;
         return;
       }
-      if (verbose) console.log(`${where}: ${c.region} ${c.quoted}: [pc] want ${c.want}, google says ${got}`);
-      passed++;
+      if (got !== c.google) {
+        console.log(`${where}: ${c.region} ${c.quoted}: [${c.mark}: ${c.google}], google says ${got}`);
+        failed++;
+        return;
+      }
+      if (verbose) console.log(`${where}: ${c.region} ${c.quoted}: [${c.mark}] phonecheck ${c.want}, google (and strict) ${got}`);
+      if (c.mark === 'pc') {
+        modes.default.pc++;
+        modes.strict.agree++;
+      } else {
+        modes.default.lag++;
+        modes.strict.lag++;
+      }
       return;
     }
     if (got !== c.want) {
@@ -283,10 +316,14 @@ function main(argv) {
       failed++;
       return;
     }
-    passed++;
+    modes.default.agree++;
+    modes.strict.agree++;
   });
-  if (verbose) console.log(`(${pcCases} [pc] cases not compared with google)`);
-  console.log(`${passed} passed, ${failed} failed`);
+  const d = modes.default;
+  const s = modes.strict;
+  console.log(`default mode: ${d.agree} cases agree with google, ${d.pc} [pc] deviations, ${d.lag} [lag] (metadata)`);
+  console.log(`strict mode:  ${s.agree} cases agree with google, ${s.lag} [lag] (metadata)`);
+  console.log(`${d.agree + d.pc + d.lag} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
 }
 

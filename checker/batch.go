@@ -17,6 +17,11 @@ type BatchOptions struct {
 	// Region is the default region for numbers written without a country
 	// code ("" for none: only numbers with one are read).
 	Region string
+	// Strict reads numbers as Google's libphonenumber does
+	// ([phone.NormalizeStrict]): no international retry. By default a
+	// number read by the retry is checked, and its row's note says
+	// "read as international (REGION)".
+	Strict bool
 	// Column, Format and Header say how to read the input, as in
 	// [InputOptions].
 	Column, Format, Header string
@@ -51,24 +56,31 @@ func (o *BatchOptions) inputOptions() ingest.InputOptions {
 }
 
 func (o *BatchOptions) engineOptions() batch.Options {
-	return batch.Options{Region: o.Region, Output: o.Output, OnlyExposed: o.OnlyExposed, Workers: o.Workers, Progress: o.Progress}
+	return batch.Options{Region: o.Region, Strict: o.Strict, Output: o.Output, OnlyExposed: o.OnlyExposed, Workers: o.Workers, Progress: o.Progress}
 }
 
 // BatchSummary is what a batch saw.
 type BatchSummary struct {
-	Input      string                   `json:"input"`
-	Format     string                   `json:"format"` // detected input format
-	Column     string                   `json:"column"` // column read
-	Rows       int64                    `json:"rows"`
-	Exposed    int64                    `json:"exposed"`
-	NotExposed int64                    `json:"not_exposed"`
-	Invalid    int64                    `json:"invalid"`
-	Reasons    []ReasonCount            `json:"invalid_reasons"` // by reason, first lines in input order
-	Countries  map[string]*CountryCount `json:"countries"`       // valid numbers per region
-	Datasets   []DatasetCount           `json:"datasets"`        // exposed numbers per dataset, in index order
-	Written    int64                    `json:"written"`         // output rows (fewer than Rows with OnlyExposed)
-	Seconds    float64                  `json:"seconds"`
-	FastPath   int64                    `json:"fast_path"` // rows the fast normalizer answered without the library
+	Input      string `json:"input"`
+	Format     string `json:"format"` // detected input format
+	Column     string `json:"column"` // column read
+	Rows       int64  `json:"rows"`
+	Exposed    int64  `json:"exposed"`
+	NotExposed int64  `json:"not_exposed"`
+	Invalid    int64  `json:"invalid"`
+	// Retried counts the valid rows read by the international retry (not
+	// valid in the default region, read as if they began with "+"), and
+	// RetriedExposed those found exposed; DatasetCount.ExposedRetried
+	// counts them per dataset. Zero with Strict.
+	Retried        int64                    `json:"retried"`
+	RetriedExposed int64                    `json:"retried_exposed"`
+	Strict         bool                     `json:"strict"`
+	Reasons        []ReasonCount            `json:"invalid_reasons"` // by reason, first lines in input order
+	Countries      map[string]*CountryCount `json:"countries"`       // valid numbers per region
+	Datasets       []DatasetCount           `json:"datasets"`        // exposed numbers per dataset, in index order
+	Written        int64                    `json:"written"`         // output rows (fewer than Rows with OnlyExposed)
+	Seconds        float64                  `json:"seconds"`
+	FastPath       int64                    `json:"fast_path"` // rows the fast normalizer answered without the library
 	// Sent says what left the device, for a batch against a private
 	// server ([PrivateClient.OpenBatch]); nil for a local batch.
 	Sent *PrivateBatchSent `json:"sent,omitempty"`
@@ -159,6 +171,7 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*BatchSummary, error) {
 	}
 	sum := &BatchSummary{Input: s.Input, Format: s.Format, Column: s.Column, Rows: s.Rows,
 		Exposed: s.Exposed, NotExposed: s.NotExposed, Invalid: s.Invalid, Reasons: s.Reasons,
+		Retried: s.Retried, RetriedExposed: s.RetriedExposed, Strict: s.Strict,
 		Countries: s.Countries, Datasets: s.Datasets, Written: s.Written, Seconds: s.Seconds, FastPath: s.FastPath}
 	if b.sent != nil {
 		sum.Sent = b.sent()

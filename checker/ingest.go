@@ -18,6 +18,10 @@ type DatasetSpec struct {
 	Column string   `json:"column,omitempty" toml:"column"` // header name or 1-based index; "" = auto
 	Format string   `json:"format,omitempty" toml:"format"` // "", "txt", "csv", "tsv"
 	Files  []string `json:"files" toml:"files"`
+	// Strict reads the dataset's numbers as Google's libphonenumber does
+	// (phone.NormalizeStrict): no international retry, no clean-ups of
+	// phonecheck's own. The index header records it per dataset.
+	Strict bool `json:"strict,omitempty" toml:"strict"`
 }
 
 // Manifest lists the datasets of one build. It is read from JSON or TOML:
@@ -62,6 +66,11 @@ type BuildOptions struct {
 	// Rejects, if set, receives one CSV row per rejected input row:
 	// file, line, reason, value. It holds raw input: personal data.
 	Rejects io.Writer
+	// RejectsRetried also writes to Rejects, for review, every valid row
+	// read by the international retry (phone.Number.Retried), with the
+	// reason "read as international (REGION)"; such rows still go into
+	// the index.
+	RejectsRetried bool
 	// Progress, if set, is called from time to time with bytes read so far
 	// and the total size of the inputs (-1 if unknown).
 	Progress func(done, total int64)
@@ -102,7 +111,7 @@ type Build struct {
 // meaningless: a missing or unreadable file, a corrupt compressed stream.
 // Call [Build.WriteFile] to write the index.
 func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
-	o := ingest.Options{FS: opts.FS, Rejects: opts.Rejects, Progress: opts.Progress, Workers: opts.Workers,
+	o := ingest.Options{FS: opts.FS, Rejects: opts.Rejects, RejectsRetried: opts.RejectsRetried, Progress: opts.Progress, Workers: opts.Workers,
 		Created: opts.Created, BloomFPR: opts.BloomFPR, Info: opts.Info}
 	for _, d := range opts.Datasets {
 		o.Datasets = append(o.Datasets, ingest.DatasetSpec(d))
@@ -204,3 +213,17 @@ func (in *Input) Size() int64 { return in.in.Size() }
 
 // Close releases the decompressor and closes the file OpenInput opened.
 func (in *Input) Close() error { return in.in.Close() }
+
+// The per-dataset facts of the normalization mode, in the index header
+// (hashset.Dataset.Stats): DatasetStatStrict is 1 for a dataset read in
+// strict mode (0, or absent in an index built before the mode existed, for
+// the default mode), DatasetStatRetried the valid rows read by the
+// international retry.
+const (
+	DatasetStatStrict  = ingest.StatStrict
+	DatasetStatRetried = ingest.StatRetried
+)
+
+// RetriedNote is what reports and result rows say of a number read by the
+// international retry: "read as international (REGION)".
+func RetriedNote(region string) string { return ingest.RetriedNote(region) }

@@ -30,6 +30,9 @@ type Options struct {
 	// Region is the default region for numbers written without a country
 	// code ("" for none: only numbers with one are read).
 	Region string
+	// Strict reads numbers as Google's libphonenumber does
+	// (phone.NormalizeStrict): no international retry.
+	Strict bool
 	// Output is "csv" (the default) or "jsonl".
 	Output string
 	// OnlyExposed writes only the rows of exposed numbers; the summary
@@ -52,19 +55,26 @@ const (
 
 // Summary is what a batch saw.
 type Summary struct {
-	Input      string                   `json:"input"`
-	Format     string                   `json:"format"` // detected input format
-	Column     string                   `json:"column"` // column read
-	Rows       int64                    `json:"rows"`
-	Exposed    int64                    `json:"exposed"`
-	NotExposed int64                    `json:"not_exposed"`
-	Invalid    int64                    `json:"invalid"`
-	Reasons    []ingest.ReasonCount     `json:"invalid_reasons"` // by reason, first lines in input order
-	Countries  map[string]*CountryCount `json:"countries"`       // valid numbers per region
-	Datasets   []DatasetCount           `json:"datasets"`        // exposed numbers per dataset, in index order
-	Written    int64                    `json:"written"`         // output rows (fewer than Rows with OnlyExposed)
-	Seconds    float64                  `json:"seconds"`
-	FastPath   int64                    `json:"fast_path"` // rows the fast normalizer answered without the library
+	Input      string `json:"input"`
+	Format     string `json:"format"` // detected input format
+	Column     string `json:"column"` // column read
+	Rows       int64  `json:"rows"`
+	Exposed    int64  `json:"exposed"`
+	NotExposed int64  `json:"not_exposed"`
+	Invalid    int64  `json:"invalid"`
+	// Retried counts the valid rows read by the international retry (not
+	// valid in the default region, read as if they began with "+"), and
+	// RetriedExposed those of them found exposed: each such row's note
+	// says "read as international (REGION)". Zero with Strict.
+	Retried        int64                    `json:"retried"`
+	RetriedExposed int64                    `json:"retried_exposed"`
+	Strict         bool                     `json:"strict"`
+	Reasons        []ingest.ReasonCount     `json:"invalid_reasons"` // by reason, first lines in input order
+	Countries      map[string]*CountryCount `json:"countries"`       // valid numbers per region
+	Datasets       []DatasetCount           `json:"datasets"`        // exposed numbers per dataset, in index order
+	Written        int64                    `json:"written"`         // output rows (fewer than Rows with OnlyExposed)
+	Seconds        float64                  `json:"seconds"`
+	FastPath       int64                    `json:"fast_path"` // rows the fast normalizer answered without the library
 }
 
 // CountryCount counts the valid numbers of one region.
@@ -78,6 +88,10 @@ type DatasetCount struct {
 	Name    string `json:"name"`
 	Date    string `json:"date,omitempty"`
 	Exposed int64  `json:"exposed"`
+	// ExposedRetried counts the exposed numbers of this dataset that were
+	// read by the international retry: the ones to review before telling
+	// anyone they are exposed.
+	ExposedRetried int64 `json:"exposed_retried"`
 }
 
 // Dataset is what a batch knows of one dataset of the index it checks
@@ -152,9 +166,10 @@ type chunk struct {
 // chunkSummary is one chunk's share of the summary, merged in order.
 type chunkSummary struct {
 	exposed, notExposed, invalid, written, fast int64
+	retried, retriedExposed                     int64
 	reasons                                     ingest.Reasons
 	countries                                   map[string]*CountryCount
-	datasets                                    []int64
+	datasets, datasetsRetried                   []int64
 }
 
 const chunkRows = 4096
@@ -171,7 +186,7 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*Summary, error) {
 	b.ran = true
 	start := time.Now()
 	sum := &Summary{Input: b.in.Name(), Format: b.in.Format(), Column: b.in.Column(),
-		Countries: map[string]*CountryCount{}}
+		Countries: map[string]*CountryCount{}, Strict: b.opts.Strict}
 	for _, d := range b.datasets {
 		sum.Datasets = append(sum.Datasets, DatasetCount{Name: d.Name, Date: d.Date})
 	}
@@ -212,6 +227,8 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*Summary, error) {
 			sum.Invalid += s.invalid
 			sum.Written += s.written
 			sum.FastPath += s.fast
+			sum.Retried += s.retried
+			sum.RetriedExposed += s.retriedExposed
 			for _, rc := range s.reasons {
 				reasons.AddCount(rc)
 			}
@@ -226,6 +243,7 @@ func (b *Batch) Run(ctx context.Context, w io.Writer) (*Summary, error) {
 			}
 			for i, n := range s.datasets {
 				sum.Datasets[i].Exposed += n
+				sum.Datasets[i].ExposedRetried += s.datasetsRetried[i]
 			}
 			if b.opts.Progress != nil {
 				b.opts.Progress(b.in.BytesRead(), b.in.Size())
@@ -262,9 +280,10 @@ type scratch struct {
 
 // normalized is what normalizing one row gave.
 type normalized struct {
-	e164   [2]int32 // e164[0]:e164[1] in scratch.e164; invalid rows may have one
-	region string
-	reason phone.Reason // "" for a valid number
+	e164    [2]int32 // e164[0]:e164[1] in scratch.e164; invalid rows may have one
+	region  string
+	reason  phone.Reason // "" for a valid number
+	retried bool         // read by the international retry
 }
 
 // process normalizes, hashes and looks up the rows of ch and writes their
@@ -276,13 +295,15 @@ type normalized struct {
 // writes. A failed lookup sets ch.err and writes nothing.
 func (b *Batch) process(ctx context.Context, ch *chunk, sc *scratch) {
 	s := &ch.sum
-	*s = chunkSummary{reasons: s.reasons, countries: s.countries, datasets: s.datasets}
+	*s = chunkSummary{reasons: s.reasons, countries: s.countries, datasets: s.datasets, datasetsRetried: s.datasetsRetried}
 	if s.reasons == nil {
 		s.reasons, s.countries = ingest.Reasons{}, map[string]*CountryCount{}
 	}
 	clear(s.reasons)
 	clear(s.countries)
 	s.datasets = append(s.datasets[:0], make([]int64, len(b.datasets))...)
+	s.datasetsRetried = append(s.datasetsRetried[:0], make([]int64, len(b.datasets))...)
+	sc.norm.Strict = b.opts.Strict
 	ch.err = nil
 
 	// Normalize and hash.
@@ -300,7 +321,7 @@ func (b *Batch) process(ctx context.Context, ch *chunk, sc *scratch) {
 		} else {
 			e164s, region, reason = sc.norm.AppendE164(e164s, rec.Raw, b.region)
 		}
-		row := normalized{region: region, reason: reason}
+		row := normalized{region: region, reason: reason, retried: reason == "" && sc.norm.Retried}
 		row.e164 = [2]int32{int32(start), int32(len(e164s))}
 		if reason == "" {
 			keys = append(keys, keyscheme.KeyBytes(e164s[start:]))
@@ -342,13 +363,22 @@ func (b *Batch) process(ctx context.Context, ch *chunk, sc *scratch) {
 				s.countries[row.region] = cc
 			}
 			cc.Checked++
+			if row.retried {
+				s.retried++
+			}
 			if set != nil {
 				status = StatusExposed
 				s.exposed++
 				cc.Exposed++
+				if row.retried {
+					s.retriedExposed++
+				}
 				for _, d := range set {
 					if d >= 0 && d < len(s.datasets) {
 						s.datasets[d]++
+						if row.retried {
+							s.datasetsRetried[d]++
+						}
 					}
 				}
 			} else {
@@ -361,9 +391,9 @@ func (b *Batch) process(ctx context.Context, ch *chunk, sc *scratch) {
 		}
 		s.written++
 		if jsonl {
-			out = b.appendJSONL(out, rec.Line, id, e164, row.region, status, row.reason, set)
+			out = b.appendJSONL(out, rec.Line, id, e164, row, status, set)
 		} else {
-			out = b.appendCSV(out, rec.Line, id, e164, row.region, status, row.reason, set)
+			out = b.appendCSV(out, rec.Line, id, e164, row, status, set)
 		}
 	}
 	ch.out = out

@@ -19,8 +19,9 @@ import (
 )
 
 // TestBatchMatchesCheck runs a batch over generated messy rows and checks
-// every output row against phone.Normalize and a lookup of its key, row
-// by row, in both output formats, before and after preloading the index.
+// every output row against phone.Normalize (phone.NormalizeStrict in
+// strict mode) and a lookup of its key, row by row, note included, in both
+// output formats, before and after preloading the index.
 func TestBatchMatchesCheck(t *testing.T) {
 	var leak, subs bytes.Buffer
 	if _, err := synth.Generate(&leak, synth.Options{Seed: 1, N: 3000, Format: "txt", Region: "EG"}); err != nil {
@@ -43,14 +44,15 @@ func TestBatchMatchesCheck(t *testing.T) {
 	}
 	// The last pass preloads the index: lookups then leave ReadAt for
 	// memory and ContainsBatch's prefetching path.
-	for _, mode := range []string{"csv", "jsonl", "csv+preload"} {
+	for _, mode := range []string{"csv", "jsonl", "jsonl+strict", "csv+preload"} {
 		format, preload := strings.CutSuffix(mode, "+preload")
+		format, strict := strings.CutSuffix(format, "+strict")
 		if preload {
 			if err := idx.Preload(); err != nil {
 				t.Fatal(err)
 			}
 		}
-		b, err := newTestBatch(idx, bytes.NewReader(subs.Bytes()), "subs.csv", ingest.InputOptions{IDColumn: "id"}, Options{Region: "EG", Output: format, Workers: 3})
+		b, err := newTestBatch(idx, bytes.NewReader(subs.Bytes()), "subs.csv", ingest.InputOptions{IDColumn: "id"}, Options{Region: "EG", Output: format, Workers: 3, Strict: strict})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +62,7 @@ func TestBatchMatchesCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.Close()
-		type row struct{ id, e164, status, reason string }
+		type row struct{ id, e164, status, reason, note string }
 		var got []row
 		sc := bufio.NewScanner(&out)
 		if format == "csv" {
@@ -69,28 +71,39 @@ func TestBatchMatchesCheck(t *testing.T) {
 		for sc.Scan() {
 			if format == "csv" {
 				f := strings.Split(sc.Text(), ",")
-				got = append(got, row{f[1], f[2], f[4], f[5]})
+				got = append(got, row{f[1], f[2], f[4], f[5], f[7]})
 			} else {
-				var r struct{ ID, E164, Status, Reason string }
+				var r struct{ ID, E164, Status, Reason, Note string }
 				if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, row{r.ID, r.E164, r.Status, r.Reason})
+				got = append(got, row{r.ID, r.E164, r.Status, r.Reason, r.Note})
 			}
 		}
 		if len(got) != len(raws) || sum.Rows != int64(len(raws)) {
 			t.Fatalf("%s: %d output rows, summary %d; want %d", format, len(got), sum.Rows, len(raws))
 		}
-		var exposed int64
+		var exposed, retried, retriedExposed int64
 		for i, raw := range raws {
 			want := row{id: ids[i], status: StatusInvalid}
-			if n, err := phone.Normalize(raw, "EG"); err != nil {
+			normalize := phone.Normalize
+			if strict {
+				normalize = phone.NormalizeStrict
+			}
+			if n, err := normalize(raw, "EG"); err != nil {
 				want.reason = string(phone.ReasonOf(err))
 			} else {
 				want.e164, want.status = n.E164, StatusNotExposed
+				if n.Retried {
+					want.note = ingest.RetriedNote(n.Region)
+					retried++
+				}
 				if _, ok := idx.Contains(keyscheme.Key(n.E164)); ok {
 					want.status = StatusExposed
 					exposed++
+					if n.Retried {
+						retriedExposed++
+					}
 				}
 			}
 			if got[i] != want {
@@ -102,6 +115,12 @@ func TestBatchMatchesCheck(t *testing.T) {
 		}
 		if exposed == 0 || sum.Invalid == 0 {
 			t.Errorf("%s: the test data should hold exposed and invalid rows", format)
+		}
+		if sum.Retried != retried || sum.RetriedExposed != retriedExposed || sum.Datasets[0].ExposedRetried != retriedExposed || sum.Strict != strict {
+			t.Errorf("%s: summary %+v; want %d retried, %d of them exposed", mode, sum, retried, retriedExposed)
+		}
+		if strict != (retried == 0) || !strict && retriedExposed == 0 {
+			t.Errorf("%s: %d rows retried, %d exposed: the test data should hold retried rows, exposed ones among them, but for strict", mode, retried, retriedExposed)
 		}
 	}
 }
@@ -170,7 +189,7 @@ func TestBatchOptionsErrors(t *testing.T) {
 	if _, err := b.Run(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	want := "row,id,e164,region,status,reason,datasets\n1,x1,+14155550132,US,exposed,,leak\n2,x2,+14155550133,US,not_exposed,,\n"
+	want := "row,id,e164,region,status,reason,datasets,note\n1,x1,+14155550132,US,exposed,,leak,\n2,x2,+14155550133,US,not_exposed,,,\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}

@@ -5,8 +5,6 @@ package batch
 import (
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 // header returns the output's first line (none for JSONL).
@@ -15,12 +13,21 @@ func (b *Batch) header() []byte {
 		return nil
 	}
 	if b.hasID {
-		return []byte("row,id,e164,region,status,reason,datasets\n")
+		return []byte("row,id,e164,region,status,reason,datasets,note\n")
 	}
-	return []byte("row,e164,region,status,reason,datasets\n")
+	return []byte("row,e164,region,status,reason,datasets,note\n")
 }
 
-func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region, status string, reason phone.Reason, sets []int) []byte {
+// notePrefix and noteSuffix frame the note of a number read by the
+// international retry: "read as international (REGION)", as
+// ingest.RetriedNote writes it.
+const (
+	notePrefix = "read as international ("
+	noteSuffix = ")"
+)
+
+func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, row *normalized, status string, sets []int) []byte {
+	region, reason := row.region, row.reason
 	out = strconv.AppendInt(out, line, 10)
 	out = append(out, ',')
 	if b.hasID {
@@ -48,10 +55,17 @@ func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, region
 		}
 		out = appendCSVField(out, string(names))
 	}
+	out = append(out, ',')
+	if row.retried {
+		out = append(out, notePrefix...)
+		out = append(out, region...)
+		out = append(out, noteSuffix...)
+	}
 	return append(out, '\n')
 }
 
-func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, region, status string, reason phone.Reason, sets []int) []byte {
+func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, row *normalized, status string, sets []int) []byte {
+	region, reason := row.region, row.reason
 	out = append(out, `{"row":`...)
 	out = strconv.AppendInt(out, line, 10)
 	if b.hasID {
@@ -68,6 +82,13 @@ func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, regi
 	if reason != "" {
 		out = append(out, `,"reason":"`...)
 		out = append(out, reason...)
+		out = append(out, '"')
+	}
+	if row.retried {
+		out = append(out, `,"note":"`...)
+		out = append(out, notePrefix...)
+		out = append(out, region...)
+		out = append(out, noteSuffix...)
 		out = append(out, '"')
 	}
 	out = append(out, `,"datasets":[`...)

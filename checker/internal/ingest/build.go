@@ -30,6 +30,10 @@ type DatasetSpec struct {
 	Column string   `json:"column,omitempty" toml:"column"` // header name or 1-based index; "" = auto
 	Format string   `json:"format,omitempty" toml:"format"` // "", "txt", "csv", "tsv"
 	Files  []string `json:"files" toml:"files"`
+	// Strict reads the dataset's numbers as Google's libphonenumber does
+	// (phone.NormalizeStrict): no international retry, no clean-ups of
+	// phonecheck's own. The index header records it per dataset.
+	Strict bool `json:"strict,omitempty" toml:"strict"`
 }
 
 // Options configures [Read].
@@ -41,6 +45,11 @@ type Options struct {
 	// Rejects, if set, receives one CSV row per rejected input row:
 	// file, line, reason, value. It holds raw input: personal data.
 	Rejects io.Writer
+	// RejectsRetried also writes to Rejects, for review, every valid row
+	// read by the international retry (phone.Number.Retried), with the
+	// reason "read as international (REGION)"; such rows still go into
+	// the index.
+	RejectsRetried bool
 	// Progress, if set, is called from time to time with bytes read so far
 	// and the total size of the inputs (-1 if unknown).
 	Progress func(done, total int64)
@@ -120,7 +129,7 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 		if err != nil {
 			return nil, fmt.Errorf("checker: dataset %s: %w", spec.Name, err)
 		}
-		bd.report.Datasets = append(bd.report.Datasets, DatasetReport{Name: spec.Name})
+		bd.report.Datasets = append(bd.report.Datasets, DatasetReport{Name: spec.Name, Strict: spec.Strict})
 		bd.invalid = append(bd.invalid, Reasons{})
 		for _, name := range spec.Files {
 			in, closer, err := openInput(opts.FS, name, InputOptions{Column: spec.Column, Format: spec.Format})
@@ -145,7 +154,7 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 		dr := &bd.report.Datasets[f.ds]
 		dr.Columns = append(dr.Columns, f.in.Column())
 		base := done
-		err := readFile(ctx, f.in, f.spec.Region, workers, func(b *chunk) error {
+		err := readFile(ctx, f.in, f.spec.Region, f.spec.Strict, workers, func(b *chunk) error {
 			for i := range b.recs {
 				r := &b.out[i]
 				dr.Rows++
@@ -157,6 +166,15 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 					continue
 				}
 				dr.Valid++
+				if r.retried {
+					dr.Retried++
+					if len(dr.RetriedFirst) < FirstLines {
+						dr.RetriedFirst = append(dr.RetriedFirst, Location{File: b.recs[i].File, Line: b.recs[i].Line})
+					}
+					if rw != nil && opts.RejectsRetried {
+						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), RetriedNote(r.region), defuseFormula(b.recs[i].Raw)})
+					}
+				}
 				hb.Add(r.key, f.ds, hb.Group(r.region))
 			}
 			if opts.Progress != nil {
@@ -195,7 +213,8 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*Report, erro
 		d := bd.b.Dataset(i)
 		dr := &rep.Datasets[i]
 		dr.Invalid = bd.invalid[i].Sorted()
-		d.Stats = map[string]int64{"rows": dr.Rows, "valid": dr.Valid, "invalid": dr.Rows - dr.Valid}
+		d.Stats = map[string]int64{"rows": dr.Rows, "valid": dr.Valid, "invalid": dr.Rows - dr.Valid,
+			StatRetried: dr.Retried, StatStrict: b2i(dr.Strict)}
 		for _, rc := range dr.Invalid {
 			d.Stats["invalid: "+string(rc.Reason)] = rc.Count
 		}
@@ -205,7 +224,7 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*Report, erro
 		return nil, err
 	}
 	total := Reasons{}
-	rep.Rows, rep.Valid = 0, 0
+	rep.Rows, rep.Valid, rep.Retried = 0, 0, 0
 	for i := range rep.Datasets {
 		d := &st.Meta.Datasets[i]
 		dr := &rep.Datasets[i]
@@ -213,6 +232,7 @@ func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*Report, erro
 		dr.Countries = d.Groups
 		rep.Rows += dr.Rows
 		rep.Valid += dr.Valid
+		rep.Retried += dr.Retried
 		for _, rc := range dr.Invalid {
 			total.AddCount(&rc)
 		}
@@ -252,16 +272,38 @@ type chunk struct {
 }
 
 type normalized struct {
-	key    uint64
-	region string
-	reason phone.Reason
+	key     uint64
+	region  string
+	reason  phone.Reason
+	retried bool // read by the international retry
+}
+
+// The per-dataset facts of the mode a dataset was built in, in the index
+// header (hashset.Dataset.Stats): StatStrict is 1 for a dataset read in
+// strict mode (0, or absent in an index built before the mode existed,
+// for the default), StatRetried the valid rows read by the international
+// retry.
+const (
+	StatStrict  = "strict"
+	StatRetried = "retried"
+)
+
+// RetriedNote is what reports and result rows say of a number read by the
+// international retry: "read as international (REGION)".
+func RetriedNote(region string) string { return "read as international (" + region + ")" }
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 const chunkRows = 2048
 
 // readFile reads in, normalizes its records on workers goroutines and
 // hands the chunks to emit in input order, from one goroutine.
-func readFile(ctx context.Context, in *Input, region string, workers int, emit func(*chunk) error) error {
+func readFile(ctx context.Context, in *Input, region string, strict bool, workers int, emit func(*chunk) error) error {
 	return pipeline.Run(ctx, pipeline.Stages[chunk]{
 		Workers: workers,
 		Ahead:   workers * 4,
@@ -280,7 +322,7 @@ func readFile(ctx context.Context, in *Input, region string, workers int, emit f
 			return true, nil
 		},
 		NewWorker: func() func(context.Context, *chunk) {
-			var z phone.Normalizer
+			z := phone.Normalizer{Strict: strict}
 			var e164 []byte
 			return func(_ context.Context, c *chunk) {
 				c.out = slices.Grow(c.out[:0], len(c.recs))[:len(c.recs)]
@@ -303,7 +345,7 @@ func normalizeRecord(rec Record, region string, z *phone.Normalizer, e164 *[]byt
 	if reason != "" {
 		return normalized{reason: reason}
 	}
-	return normalized{key: keyscheme.KeyBytes(out), region: nregion}
+	return normalized{key: keyscheme.KeyBytes(out), region: nregion, retried: z.Retried}
 }
 
 // defuseFormula keeps a rejected value from running as a formula when the

@@ -36,12 +36,21 @@ type DatasetReport struct {
 	DupWithin int64            `json:"dup_within"` // valid rows repeating a number of the same dataset
 	Countries map[string]int64 `json:"countries"`  // distinct numbers per region
 	Columns   []string         `json:"columns"`    // column picked, per file
+	// Strict says the dataset was read in strict mode (as Google's
+	// library reads numbers: no international retry).
+	Strict bool `json:"strict"`
+	// Retried counts the valid rows read by the international retry:
+	// digits not valid in the default region, read as if they began
+	// with "+" (phone.Number.Retried); RetriedFirst are the first few.
+	Retried      int64      `json:"retried"`
+	RetriedFirst []Location `json:"retried_first"`
 }
 
 // Report is what a build saw, in total and per dataset.
 type Report struct {
 	Rows      int64            `json:"rows"`
 	Valid     int64            `json:"valid"`
+	Retried   int64            `json:"retried"` // valid rows read by the international retry
 	Invalid   []ReasonCount    `json:"invalid"`
 	Unique    int64            `json:"unique"`
 	DupWithin int64            `json:"dup_within"`

@@ -68,8 +68,8 @@ type BuildOptions struct {
 	Rejects io.Writer
 	// RejectsRetried also writes to Rejects, for review, every valid row
 	// read by the international retry (phone.Number.Retried), with the
-	// reason "read as international (REGION)"; such rows still go into
-	// the index.
+	// reason "read as international: not valid in REGION"; such rows
+	// still go into the index.
 	RejectsRetried bool
 	// Progress, if set, is called from time to time with bytes read so far
 	// and the total size of the inputs (-1 if unknown).
@@ -225,5 +225,6 @@ const (
 )
 
 // RetriedNote is what reports and result rows say of a number read by the
-// international retry: "read as international (REGION)".
-func RetriedNote(region string) string { return ingest.RetriedNote(region) }
+// international retry, given the default region it was not valid in:
+// "read as international: not valid in EG" ("...: no default region").
+func RetriedNote(defaultRegion string) string { return ingest.RetriedNote(defaultRegion) }

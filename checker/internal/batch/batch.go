@@ -113,6 +113,7 @@ type Batch struct {
 	hasID  bool     // the input has an id column: the output carries it
 	names  [][]byte // per dataset: name, CSV-escaped or JSON-quoted
 	region string
+	note   string // of a number read by the international retry
 	ran    bool
 	// datasets are the index's datasets, in index order; lookup fills
 	// sets[i] with the datasets holding keys[i] (nil: not exposed).
@@ -142,6 +143,7 @@ func New(in *ingest.Input, opts Options, datasets []Dataset, lookup Lookup) (*Ba
 		}
 	}
 	b.region = opts.Region
+	b.note = ingest.RetriedNote(opts.Region)
 	for _, d := range datasets {
 		if b.opts.Output == "jsonl" {
 			b.names = append(b.names, appendJSONString(nil, d.Name))

@@ -95,7 +95,7 @@ func TestBatchMatchesCheck(t *testing.T) {
 			} else {
 				want.e164, want.status = n.E164, StatusNotExposed
 				if n.Retried {
-					want.note = ingest.RetriedNote(n.Region)
+					want.note = ingest.RetriedNote("EG")
 					retried++
 				}
 				if _, ok := idx.Contains(keyscheme.Key(n.E164)); ok {

@@ -18,14 +18,6 @@ func (b *Batch) header() []byte {
 	return []byte("row,e164,region,status,reason,datasets,note\n")
 }
 
-// notePrefix and noteSuffix frame the note of a number read by the
-// international retry: "read as international (REGION)", as
-// ingest.RetriedNote writes it.
-const (
-	notePrefix = "read as international ("
-	noteSuffix = ")"
-)
-
 func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, row *normalized, status string, sets []int) []byte {
 	region, reason := row.region, row.reason
 	out = strconv.AppendInt(out, line, 10)
@@ -57,9 +49,7 @@ func (b *Batch) appendCSV(out []byte, line int64, id string, e164 []byte, row *n
 	}
 	out = append(out, ',')
 	if row.retried {
-		out = append(out, notePrefix...)
-		out = append(out, region...)
-		out = append(out, noteSuffix...)
+		out = append(out, b.note...)
 	}
 	return append(out, '\n')
 }
@@ -86,9 +76,7 @@ func (b *Batch) appendJSONL(out []byte, line int64, id string, e164 []byte, row 
 	}
 	if row.retried {
 		out = append(out, `,"note":"`...)
-		out = append(out, notePrefix...)
-		out = append(out, region...)
-		out = append(out, noteSuffix...)
+		out = append(out, b.note...)
 		out = append(out, '"')
 	}
 	out = append(out, `,"datasets":[`...)

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
 	"github.com/phonecheck/phonecheck/checker/internal/pipeline"
@@ -47,8 +48,8 @@ type Options struct {
 	Rejects io.Writer
 	// RejectsRetried also writes to Rejects, for review, every valid row
 	// read by the international retry (phone.Number.Retried), with the
-	// reason "read as international (REGION)"; such rows still go into
-	// the index.
+	// reason "read as international: not valid in REGION"; such rows
+	// still go into the index.
 	RejectsRetried bool
 	// Progress, if set, is called from time to time with bytes read so far
 	// and the total size of the inputs (-1 if unknown).
@@ -172,7 +173,7 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 						dr.RetriedFirst = append(dr.RetriedFirst, Location{File: b.recs[i].File, Line: b.recs[i].Line})
 					}
 					if rw != nil && opts.RejectsRetried {
-						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), RetriedNote(r.region), defuseFormula(b.recs[i].Raw)})
+						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), RetriedNote(f.spec.Region), defuseFormula(b.recs[i].Raw)})
 					}
 				}
 				hb.Add(r.key, f.ds, hb.Group(r.region))
@@ -289,8 +290,16 @@ const (
 )
 
 // RetriedNote is what reports and result rows say of a number read by the
-// international retry: "read as international (REGION)".
-func RetriedNote(region string) string { return "read as international (" + region + ")" }
+// international retry, given the default region it was not valid in:
+// "read as international: not valid in EG" ("...: no default region").
+func RetriedNote(defaultRegion string) string {
+	switch r := strings.ToUpper(defaultRegion); r {
+	case "", "ZZ":
+		return "read as international: no default region"
+	default:
+		return "read as international: not valid in " + r
+	}
+}
 
 func b2i(b bool) int64 {
 	if b {

@@ -21,7 +21,7 @@ import (
 
 var cmdBatch = &Command{
 	Name: "batch",
-	UsageLine: "batch --index INDEX --region R [--column COL] [--id COL] [--in FILE|-] [--out FILE|-] [--format csv|jsonl] [--only-exposed] [--summary-json FILE]\n" +
+	UsageLine: "batch --index INDEX --region R [--strict] [--column COL] [--id COL] [--in FILE|-] [--out FILE|-] [--format csv|jsonl] [--only-exposed] [--summary-json FILE]\n" +
 		"       phonecheck batch --server URL [--server-key KEY] --region R [same input and output flags]",
 	Short: "check every number of a file (an operator's subscribers) against an index or a private server",
 	Long: `
@@ -29,17 +29,24 @@ Batch checks every row of a file of phone numbers, such as an operator's
 subscriber list, against an index, and writes one result row per input row,
 in input order, as it goes:
 
-	row,e164,region,status,reason,datasets
-	2,+14155550132,US,exposed,,whatsapp-2022;forum-2024
-	3,+14155550199,US,not_exposed,,
-	4,,,invalid,too short,
+	row,e164,region,status,reason,datasets,note
+	2,+14155550132,US,exposed,,whatsapp-2022;forum-2024,
+	3,+14155550199,US,not_exposed,,,
+	4,,,invalid,too short,,
+	5,+442079460123,GB,exposed,,whatsapp-2022,read as international: not valid in US
 
 row is the line of the input where the row starts (the header is line 1);
 with --id COL, an id column of the input (header name or 1-based index)
 comes next. status is exposed, not_exposed or invalid; reason says why a
 row is invalid (the reasons of 'phonecheck normalize', or "unreadable row");
 datasets lists, separated by ';', the datasets holding an exposed number.
-With --format jsonl each row is an object with the same fields ("datasets"
+note marks a number read by the international retry: digits only, not
+valid in the --region, read again as if they began with "+". Most such
+numbers are foreign numbers written without their plus; a few are junk
+that happens to be somebody else's number: review them before telling
+anyone they are exposed (the summary counts them per dataset). --strict
+reads every row exactly as Google's libphonenumber does: no such retry,
+none of phonecheck's clean-ups. With --format jsonl each row is an object with the same fields ("datasets"
 an array of names). Bad rows are reported as invalid, never dropped: the
 output has exactly one row per input row, or with --only-exposed, one per
 exposed number.
@@ -84,7 +91,7 @@ are incomplete and --out is not written), 2 for a usage error.
 var batchFlags struct {
 	index, region, column, id, in, out, format, summaryJSON string
 	server, serverKey                                       string
-	onlyExposed, quiet                                      bool
+	onlyExposed, quiet, strict                              bool
 	workers                                                 int
 }
 
@@ -101,6 +108,7 @@ func init() {
 		fs.StringVar(&f.out, "out", "-", "results file, - for standard output")
 		fs.StringVar(&f.format, "format", "csv", "results format: csv or jsonl")
 		fs.BoolVar(&f.onlyExposed, "only-exposed", false, "write only the rows of exposed numbers")
+		fs.BoolVar(&f.strict, "strict", false, "read numbers exactly as Google's libphonenumber does: no retry as international, none of phonecheck's clean-ups")
 		fs.StringVar(&f.summaryJSON, "summary-json", "", "also write the summary as JSON to this file (owner-only)")
 		fs.IntVar(&f.workers, "workers", 0, "checking goroutines (default: one per core)")
 		fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
@@ -131,7 +139,7 @@ func runBatch(ctx context.Context, cmd *Command, args []string) error {
 
 	// Everything that can fail before the run fails before any output.
 	var bar *progress
-	opts := checker.BatchOptions{Region: region, Column: f.column, ID: f.id, Output: f.format,
+	opts := checker.BatchOptions{Region: region, Strict: f.strict, Column: f.column, ID: f.id, Output: f.format,
 		OnlyExposed: f.onlyExposed, Workers: f.workers,
 		Progress: func(done, total int64) { bar.set(done, total) }}
 	var b *checker.Batch
@@ -312,6 +320,13 @@ func printBatchSummary(w io.Writer, s *checker.BatchSummary, out string) {
 	fmt.Fprintf(w, "checked %d rows in %s (%.0f rows/s): %d exposed, %d not exposed, %d invalid; %d result rows written to %s\n",
 		s.Rows, time.Duration(s.Seconds*float64(time.Second)).Round(time.Millisecond), rate,
 		s.Exposed, s.NotExposed, s.Invalid, s.Written, dest)
+	switch {
+	case s.Strict:
+		fmt.Fprintf(w, "strict: numbers read as Google's libphonenumber reads them, none as international after failing in the region\n")
+	case s.Retried > 0:
+		fmt.Fprintf(w, "%d valid rows were read as international, not being valid in the region (note column), %d of them exposed: review them\n",
+			s.Retried, s.RetriedExposed)
+	}
 	if len(s.Reasons) > 0 {
 		fmt.Fprintf(w, "\ninvalid rows by reason (first lines):\n")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -325,10 +340,10 @@ func printBatchSummary(w io.Writer, s *checker.BatchSummary, out string) {
 		tw.Flush()
 	}
 	if len(s.Datasets) > 0 {
-		fmt.Fprintf(w, "\nexposed numbers per dataset:\n")
+		fmt.Fprintf(w, "\nexposed numbers per dataset (of them read as international):\n")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, d := range s.Datasets {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\n", d.Name, d.Date, d.Exposed)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t(%d)\n", d.Name, d.Date, d.Exposed, d.ExposedRetried)
 		}
 		tw.Flush()
 	}

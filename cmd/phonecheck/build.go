@@ -18,7 +18,7 @@ import (
 
 var cmdBuild = &Command{
 	Name:      "build",
-	UsageLine: "build --out INDEX (--dataset NAME --region R [--column COL] [--date YYYY-MM] FILE... | --manifest FILE)",
+	UsageLine: "build --out INDEX (--dataset NAME --region R [--column COL] [--date YYYY-MM] FILE... | --manifest FILE) [--strict] [--rejects FILE [--rejects-include-retried]]",
 	Short:     "build an index from leak datasets",
 	Long: `
 Build reads leak datasets, normalizes every row to E.164, hashes it and
@@ -37,12 +37,25 @@ datasets come from a manifest (JSON or TOML):
 	region = "EG"
 	column = "phone"
 	files  = ["eg.csv.zst", "eg-2.csv.gz"]
+	strict = true          # optional: read as Google's library does
 
 Files are plain text (one number a line) or CSV/TSV (the column is picked
 by --column, a header name or 1-based index, or detected), each optionally
 gzip- or zstd-compressed. A row that does not normalize is counted and
 reported with its file and line, never fatal; --rejects FILE writes every
 rejected row (file, line, reason, value) as CSV.
+
+A row of digits only that is not valid in the dataset's region is read
+again as international, as if it began with "+" (dumps hold foreign
+numbers without their plus). Such a row goes into the index, and the
+report counts them per dataset with their first lines ("retried");
+--rejects-include-retried also writes them to the rejects file, with the
+reason "read as international: not valid in EG", for review: a few are
+junk that happens to be somebody else's valid number. --strict (or
+strict = true for one dataset of a manifest) reads numbers exactly as
+Google's libphonenumber does: no such retry, none of phonecheck's
+clean-ups. The index header records each dataset's mode ('phonecheck
+info' shows it).
 
 The index is as sensitive as the datasets it came from: a plain hash of a
 phone number is easy to reverse. It is written with owner-only permissions,
@@ -54,7 +67,7 @@ half-written index.
 var buildFlags struct {
 	out, manifest, dataset, region, column, date, source, format, rejects, reportJSON string
 	workers                                                                           int
-	quiet                                                                             bool
+	quiet, strict, rejectsRetried                                                     bool
 }
 
 func init() {
@@ -69,6 +82,8 @@ func init() {
 		fs.StringVar(&f.source, "source", "", "where the dataset comes from, free text")
 		fs.StringVar(&f.format, "format", "", "input format: txt, csv or tsv (default: detect)")
 		fs.StringVar(&f.rejects, "rejects", "", "write every rejected row to this CSV file (owner-only)")
+		fs.BoolVar(&f.rejectsRetried, "rejects-include-retried", false, "with --rejects: also write the rows read as international after failing in the dataset's region, for review")
+		fs.BoolVar(&f.strict, "strict", false, "read every dataset exactly as Google's libphonenumber does: no retry as international, none of phonecheck's clean-ups")
 		fs.StringVar(&f.reportJSON, "report-json", "", "also write the build report as JSON to this file")
 		fs.IntVar(&f.workers, "workers", 0, "normalizing goroutines (default: one per core)")
 		fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
@@ -105,6 +120,14 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		specs = []checker.DatasetSpec{{Name: f.dataset, Date: f.date, Source: f.source,
 			Region: strings.ToUpper(f.region), Column: f.column, Format: f.format, Files: args}}
 	}
+	if f.rejectsRetried && f.rejects == "" {
+		return usagef("--rejects-include-retried goes with --rejects FILE")
+	}
+	if f.strict {
+		for i := range specs {
+			specs[i].Strict = true
+		}
+	}
 	// Fail before an hour of reading, not after it.
 	if fi, err := os.Stat(filepath.Dir(f.out)); err != nil || !fi.IsDir() {
 		return fmt.Errorf("cannot write %s: directory %s does not exist", f.out, filepath.Dir(f.out))
@@ -125,6 +148,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		}
 		defer rf.abort()
 		opts.Rejects = rf
+		opts.RejectsRetried = f.rejectsRetried
 		rejects = rf
 	}
 	// The builder's keys are most of the live heap, and they are
@@ -163,14 +187,29 @@ func printReport(w io.Writer, out string, rep *checker.BuildReport, elapsed time
 	rate := float64(rep.Rows) / elapsed.Seconds()
 	fmt.Fprintf(w, "wrote %s: %d numbers, %s (%.2f bytes/number) in %s (%.0f rows/s)\n",
 		out, rep.Unique, humanBytes(rep.Bytes), float64(rep.Bytes)/float64(max(rep.Unique, 1)), elapsed.Round(time.Millisecond), rate)
-	fmt.Fprintf(w, "rows read %d, valid %d, invalid %d; duplicates within a dataset %d; numbers in several datasets %d\n",
-		rep.Rows, rep.Valid, rep.Rows-rep.Valid, rep.DupWithin, rep.InSeveral)
+	fmt.Fprintf(w, "rows read %d, valid %d (%d read as international), invalid %d; duplicates within a dataset %d; numbers in several datasets %d\n",
+		rep.Rows, rep.Valid, rep.Retried, rep.Rows-rep.Valid, rep.DupWithin, rep.InSeveral)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "\ndataset\trows\tvalid\tunique\tinvalid\tcolumn\n")
+	fmt.Fprintf(tw, "\ndataset\tmode\trows\tvalid\tretried\tunique\tinvalid\tcolumn\n")
 	for _, d := range rep.Datasets {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", d.Name, d.Rows, d.Valid, d.Unique, d.Rows-d.Valid, strings.Join(dedup(d.Columns), ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", d.Name, modeName(d.Strict), d.Rows, d.Valid, d.Retried, d.Unique, d.Rows-d.Valid, strings.Join(dedup(d.Columns), ", "))
 	}
 	tw.Flush()
+	if rep.Retried > 0 {
+		fmt.Fprintf(w, "\nvalid rows read as international, not valid in the dataset's region (first lines; --rejects-include-retried lists them all; --strict rejects them):\n")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, d := range rep.Datasets {
+			if d.Retried == 0 {
+				continue
+			}
+			var locs []string
+			for _, l := range d.RetriedFirst {
+				locs = append(locs, filepath.Base(l.File)+":"+fmt.Sprint(l.Line))
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", d.Name, d.Retried, strings.Join(locs, " "))
+		}
+		tw.Flush()
+	}
 	if len(rep.Invalid) > 0 {
 		fmt.Fprintf(w, "\ninvalid rows by reason (first lines):\n")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -186,6 +225,14 @@ func printReport(w io.Writer, out string, rep *checker.BuildReport, elapsed time
 	if len(rep.Countries) > 0 {
 		fmt.Fprintf(w, "\nnumbers per country: %s\n", countsLine(rep.Countries))
 	}
+}
+
+// modeName names a dataset's normalization mode in reports.
+func modeName(strict bool) string {
+	if strict {
+		return "strict"
+	}
+	return "default"
 }
 
 func dedup(ss []string) []string {

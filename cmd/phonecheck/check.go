@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/phonecheck/phonecheck"
 	"github.com/phonecheck/phonecheck/checker"
@@ -16,7 +17,7 @@ import (
 
 var cmdCheck = &Command{
 	Name:      "check",
-	UsageLine: "check [--index INDEX | --server URL [--min-anonymity K] [--prefix-bits N] [--server-key KEY]] [--region R] [--json] [--exit-code] NUMBER",
+	UsageLine: "check [--index INDEX | --server URL [--min-anonymity K] [--prefix-bits N] [--server-key KEY]] [--region R] [--strict] [--json] [--exit-code] NUMBER",
 	Short:     "tell whether a number is in the index, and in which datasets",
 	Long: `
 Check normalizes NUMBER to E.164 on this device, hashes it and looks it up
@@ -28,7 +29,13 @@ NUMBER may be written in any usual way: "+44 20 7946 0123", "(415) 555-0132"
 with --region US, "00 61 491 570 006" with --region GB. A NUMBER of "-" reads the number
 from the first line of standard input, which keeps it out of shell history.
 --region (or the PHONECHECK_REGION environment variable) says how to read
-a number written without its country code.
+a number written without its country code. A number of digits only that
+is not valid there is read again as international, as if it began with
+"+" (a leak's foreign numbers often lack their plus), and check says so:
+"note: read as an international number: not valid in EG". --strict reads
+the number exactly as Google's libphonenumber does: no such retry, none
+of phonecheck's clean-ups (spreadsheet artefacts, invisible characters,
+digits of other scripts).
 
 Output: the E.164 form and the datasets (name and date) that hold the
 number. --json prints one object instead:
@@ -84,7 +91,8 @@ var checkFlags struct {
 	json, exitStatus bool
 	server           string
 	minAnonymity     float64
-	strict           bool // --min-anonymity was given: refuse rather than fall short of it
+	anonRequired     bool // --min-anonymity was given: refuse rather than fall short of it
+	strict           bool // --strict: read the number as Google's library does
 	prefixBits       int
 	serverKey        string
 }
@@ -95,6 +103,7 @@ func init() {
 		fs.StringVar(&checkFlags.region, "region", os.Getenv("PHONECHECK_REGION"), "default region for a number without country code, e.g. US (env PHONECHECK_REGION)")
 		fs.BoolVar(&checkFlags.json, "json", false, "print the result as one JSON object")
 		fs.BoolVar(&checkFlags.exitStatus, "exit-code", false, "exit with status 3 when the number is exposed")
+		fs.BoolVar(&checkFlags.strict, "strict", false, "read the number exactly as Google's libphonenumber does: no retry as international, none of phonecheck's clean-ups")
 		fs.StringVar(&checkFlags.server, "server", "", "check remotely against a range server or export at `URL`, sending only a hash prefix")
 		fs.StringVar(&checkFlags.serverKey, "server-key", "", "with --server: pin the server's private-mode `KEY` (key id, public key, or a file holding one)")
 		fs.Float64Var(&checkFlags.minAnonymity, "min-anonymity", checker.DefaultMinAnonymity, "with --server: the prefix sent should leave the number among at least `K` valid numbers of its country; given, nothing is sent when none does")
@@ -110,7 +119,9 @@ type checkJSON struct {
 	Exposed  bool              `json:"exposed"`
 	Datasets []checker.Dataset `json:"datasets"`
 	Demo     bool              `json:"demo,omitempty"`
-	Sent     *sentJSON         `json:"sent,omitempty"`
+	// Note says the number was read by the international retry.
+	Note string    `json:"note,omitempty"`
+	Sent *sentJSON `json:"sent,omitempty"`
 }
 
 func runCheck(ctx context.Context, cmd *Command, args []string) error {
@@ -129,11 +140,11 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	if checkFlags.serverKey != "" && checkFlags.server == "" {
 		return usagef("--server-key goes with --server URL")
 	}
-	checkFlags.strict = false
+	checkFlags.anonRequired = false
 	cmd.Flag.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "min-anonymity":
-			checkFlags.strict = true
+			checkFlags.anonRequired = true
 		case "prefix-bits":
 			if checkFlags.prefixBits <= 0 {
 				checkFlags.prefixBits = -1 // refused below
@@ -146,7 +157,7 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	if checkFlags.prefixBits < 0 {
 		return usagef("--prefix-bits wants a length in bits, e.g. 8")
 	}
-	if checkFlags.strict && checkFlags.minAnonymity <= 0 {
+	if checkFlags.anonRequired && checkFlags.minAnonymity <= 0 {
 		return usagef("--min-anonymity %g: want a positive K", checkFlags.minAnonymity)
 	}
 	if checkFlags.server != "" {
@@ -161,13 +172,14 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 	}
 	defer c.Close()
 
-	res, err := c.Check(raw, checkFlags.region)
+	n, err := normalizeCheck(raw)
 	if err != nil {
 		return normalizeFailure(raw, err)
 	}
+	res := c.Lookup(n)
 	if checkFlags.json {
 		out := checkJSON{E164: res.Number.E164, Region: res.Number.Region, Exposed: res.Exposed,
-			Datasets: res.Datasets, Demo: c.Demo()}
+			Datasets: res.Datasets, Demo: c.Demo(), Note: retriedNote(n)}
 		if err := printCheckJSON(out); err != nil {
 			return err
 		}
@@ -176,6 +188,7 @@ func runCheck(ctx context.Context, cmd *Command, args []string) error {
 			fmt.Fprintln(stderr, "phonecheck: using the embedded demo index: fictional numbers, not a real leak (use --index)")
 		}
 		printResult(c, res)
+		printRetriedNote(n)
 	}
 	if res.Exposed && checkFlags.exitStatus {
 		return exitCode(exitExposed)
@@ -236,6 +249,35 @@ func openChecker(path string) (*checker.Checker, error) {
 	return c, nil
 }
 
+// normalizeCheck normalizes the number check was given, strictly with
+// --strict.
+func normalizeCheck(raw string) (phone.Number, error) {
+	if checkFlags.strict {
+		return phone.NormalizeStrict(raw, checkFlags.region)
+	}
+	return phone.Normalize(raw, checkFlags.region)
+}
+
+// retriedNote is the note on a number read by the international retry,
+// or "".
+func retriedNote(n phone.Number) string {
+	if !n.Retried {
+		return ""
+	}
+	if checkFlags.region == "" {
+		return "read as an international number: no --region given"
+	}
+	return "read as an international number: not valid in " + strings.ToUpper(checkFlags.region)
+}
+
+// printRetriedNote says, after the answer, that the number was read by
+// the international retry: the country is a guess to confirm.
+func printRetriedNote(n phone.Number) {
+	if note := retriedNote(n); note != "" {
+		fmt.Fprintf(stdout, "note: %s. Is %s the country meant? (--strict rejects such a number)\n", note, n.Region)
+	}
+}
+
 // normalizeFailure turns a Normalize error into the error check reports.
 func normalizeFailure(raw string, err error) error {
 	r := phone.ReasonOf(err)
@@ -243,6 +285,15 @@ func normalizeFailure(raw string, err error) error {
 		return err
 	}
 	err = fmt.Errorf("%s is not a valid phone number: %s", phone.Redact(raw), r)
+	if checkFlags.strict {
+		if n, lerr := phone.Normalize(raw, checkFlags.region); lerr == nil {
+			how := "read as international, it is a number of " + n.Region
+			if !n.Retried {
+				how = "with phonecheck's clean-ups it reads as a number of " + n.Region
+			}
+			return withHint(err, "--strict reads it as Google's library does; %s: drop --strict to accept that reading", how)
+		}
+	}
 	if checkFlags.region == "" && r != phone.ReasonEmpty {
 		return withHint(err, "a number without its country code needs --region, e.g. --region US")
 	}

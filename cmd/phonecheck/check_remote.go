@@ -64,7 +64,7 @@ func runRemoteCheck(ctx context.Context, raw string) error {
 			return err
 		}
 	}
-	n, err := phone.Normalize(raw, checkFlags.region)
+	n, err := normalizeCheck(raw)
 	if err != nil {
 		return normalizeFailure(raw, err)
 	}
@@ -157,7 +157,7 @@ func isHex(s string) bool {
 // blinded element goes with it, and the answer is verified against the
 // server's key before it is compared here.
 func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checker.PrivateConfig, n phone.Number) error {
-	pc.MinAnonymity, pc.Strict, pc.PrefixBits = checkFlags.minAnonymity, checkFlags.strict, checkFlags.prefixBits
+	pc.MinAnonymity, pc.Strict, pc.PrefixBits = checkFlags.minAnonymity, checkFlags.anonRequired, checkFlags.prefixBits
 	split := cfg.EvaluateURL != ""
 	res, err := pc.Lookup(ctx, n)
 	if err != nil {
@@ -182,7 +182,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 	pinned := pc.PublicKey != nil || pc.KeyID != ""
 	if checkFlags.json {
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
-			Sent: sentOf(checker.ModePrivate, prefix, res.Choice)}
+			Sent: sentOf(checker.ModePrivate, prefix, res.Choice), Note: retriedNote(n)}
 		out.Sent.BlindedElements, out.Sent.KeyID, out.Sent.KeyPinned, out.Sent.Entries, out.Sent.Padded = 1, res.KeyID, pinned, res.Entries, res.Padded
 		if split {
 			out.Sent.Evaluator = cfg.EvaluateURL
@@ -196,6 +196,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 		} else {
 			printResult(nil, res.Result)
 		}
+		printRetriedNote(n)
 		if split {
 			fmt.Fprintf(stdout, "Private mode: sent prefix %s (%d bits) to %s and a blinded element, without the prefix, to %s; %s\n",
 				prefix, bits, checkFlags.server, strings.TrimSuffix(cfg.EvaluateURL, "/"), crowd(n, res.Choice))
@@ -223,7 +224,7 @@ func runPrivateCheck(ctx context.Context, pc *checker.PrivateClient, cfg *checke
 // runPlainCheck checks n against a plain range endpoint or export.
 func runPlainCheck(ctx context.Context, n phone.Number) error {
 	cl := checker.NewClient(checkFlags.server, &checker.ClientOptions{HTTPClient: remoteHTTP, MinAnonymity: checkFlags.minAnonymity,
-		PrefixBits: checkFlags.prefixBits, Strict: checkFlags.strict})
+		PrefixBits: checkFlags.prefixBits, Strict: checkFlags.anonRequired})
 	res, err := cl.Lookup(ctx, n)
 	if err != nil {
 		if errors.Is(err, checker.ErrAnonymity) || errors.Is(err, checker.ErrPrefixNotOffered) {
@@ -234,7 +235,7 @@ func runPlainCheck(ctx context.Context, n phone.Number) error {
 	si, _ := cl.Info(ctx)
 	if checkFlags.json {
 		out := checkJSON{E164: n.E164, Region: n.Region, Exposed: res.Exposed, Datasets: res.Datasets,
-			Demo: si.Index.Demo, Sent: sentOf("plain", res.Prefix, res.Choice)}
+			Demo: si.Index.Demo, Sent: sentOf("plain", res.Prefix, res.Choice), Note: retriedNote(n)}
 		if err := printCheckJSON(out); err != nil {
 			return err
 		}
@@ -253,6 +254,7 @@ func runPlainCheck(ctx context.Context, n phone.Number) error {
 				printDataset(d.Dataset)
 			}
 		}
+		printRetriedNote(n)
 		fmt.Fprintf(stdout, "Plain mode: sent prefix %s (%d bits); %s\n", res.Prefix, res.Bits, crowd(n, res.Choice))
 		printLarger("plain", res.Choice)
 	}

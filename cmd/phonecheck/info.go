@@ -73,9 +73,16 @@ func runInfo(ctx context.Context, cmd *Command, args []string) error {
 	}
 	fmt.Fprintf(w, "\ndatasets:\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  name\tdate\trows\tinvalid\tnumbers\tsource\n")
+	fmt.Fprintf(tw, "  name\tdate\tmode\trows\tinvalid\tretried\tnumbers\tsource\n")
 	for _, d := range m.Datasets {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\n", d.Name, d.Date, d.Stats["rows"], d.Stats["invalid"], d.Keys, d.Source)
+		// An index built before the modes existed records neither: its
+		// datasets were read in the default mode, retries uncounted.
+		retried := "?"
+		if v, ok := d.Stats[checker.DatasetStatRetried]; ok {
+			retried = fmt.Sprint(v)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", d.Name, d.Date, modeName(d.Stats[checker.DatasetStatStrict] == 1),
+			d.Stats["rows"], d.Stats["invalid"], retried, d.Keys, d.Source)
 	}
 	tw.Flush()
 	for _, d := range m.Datasets {

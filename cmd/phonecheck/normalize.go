@@ -8,12 +8,13 @@ import (
 	"io"
 	"strings"
 
+	"github.com/phonecheck/phonecheck/checker"
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
 var cmdNormalize = &Command{
 	Name:      "normalize",
-	UsageLine: "normalize [--region R] < numbers.txt",
+	UsageLine: "normalize [--region R] [--strict] < numbers.txt",
 	Short:     "write the E.164 form of each line of stdin, or why it is invalid",
 	Long: `
 Normalize reads lines on standard input and writes exactly one line per
@@ -22,15 +23,27 @@ reason (empty, not a number, invalid country code, too short, too long,
 invalid length, not a valid number). It is the normalization that build
 uses, so it shows why a row was rejected and can clean a dataset.
 
---region says how to read numbers written without a country code.
+--region says how to read numbers written without a country code. A
+number of digits only that is not valid there is read again as
+international, as if it began with "+"; its line then carries a tab and a
+note: "+442079460123	read as international: not valid in US". Such a
+number may be a foreign number written without its plus, or junk that
+happens to be somebody else's number: review them. --strict reads every
+line exactly as Google's libphonenumber does: no such retry, none of
+phonecheck's clean-ups (spreadsheet artefacts, invisible characters,
+digits of other scripts).
 `,
 }
 
-var normalizeFlags struct{ region string }
+var normalizeFlags struct {
+	region string
+	strict bool
+}
 
 func init() {
 	cmdNormalize.SetFlags = func(fs *flag.FlagSet) {
 		fs.StringVar(&normalizeFlags.region, "region", "", "default region for numbers without country code, e.g. US")
+		fs.BoolVar(&normalizeFlags.strict, "strict", false, "read numbers exactly as Google's libphonenumber does: no retry as international, none of phonecheck's clean-ups")
 	}
 	cmdNormalize.Run = runNormalize
 }
@@ -43,7 +56,8 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 	r := bufio.NewReaderSize(stdin, 1<<16)
 	w := bufio.NewWriterSize(stdout, 1<<16)
 	defer w.Flush()
-	var z phone.Normalizer
+	z := phone.Normalizer{Strict: normalizeFlags.strict}
+	note := "\t" + checker.RetriedNote(normalizeFlags.region)
 	for {
 		line, err := readLine(r)
 		if err == errLineTooLong {
@@ -62,6 +76,9 @@ func runNormalize(ctx context.Context, cmd *Command, args []string) error {
 			w.WriteString(string(phone.ReasonOf(nerr)))
 		} else {
 			w.WriteString(n.E164)
+			if n.Retried {
+				w.WriteString(note)
+			}
 		}
 		if err := w.WriteByte('\n'); err != nil {
 			return err

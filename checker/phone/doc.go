@@ -10,6 +10,12 @@
 // input shapes the fast path does not follow. A differential test over a
 // million generated inputs and a fuzz target hold the two equal.
 //
+// Two modes: Normalize adds to the library what leak dumps need, among it
+// a retry that reads digits not valid in the default region as an
+// international number ([Number.Retried] says when it fired);
+// [NormalizeStrict] (and [Normalizer].Strict) reads numbers exactly as
+// Google's library does.
+//
 // Errors never quote their input: a [NormalizeError] carries a [Reason]
 // only, and [Redact] gives the form logs may show (country code and last
 // two digits).

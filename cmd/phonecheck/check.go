@@ -264,10 +264,12 @@ func retriedNote(n phone.Number) string {
 	if !n.Retried {
 		return ""
 	}
-	if checkFlags.region == "" {
+	switch r := strings.ToUpper(checkFlags.region); r {
+	case "", "ZZ":
 		return "read as an international number: no --region given"
+	default:
+		return "read as an international number: not valid in " + r
 	}
-	return "read as an international number: not valid in " + strings.ToUpper(checkFlags.region)
 }
 
 // printRetriedNote says, after the answer, that the number was read by

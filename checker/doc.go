@@ -61,6 +61,7 @@
 //     same path (internal/batch).
 //  4. hashset.Builder.Add, then [Build.WriteFile]: radix sort, dedup,
 //     provenance, bloom filter, one file renamed into place.
-//  5. The lookup side: runCheck, [Checker.Check], [Checker.Lookup],
+//  5. The lookup side: runCheck, [phone.Normalize] (what
+//     [Checker.Check] does first), [Checker.Lookup],
 //     hashset.Reader.Contains.
 package checker

@@ -176,6 +176,29 @@ func TestCheckSmallCountry(t *testing.T) {
 	if s := rp.take(); len(s) != 1 || s[0] != "private/8" {
 		t.Errorf("refusals sent %v (want only the 8-bit check)", s)
 	}
+
+	// A number read by the international retry (digits only, not valid
+	// in US) says so in a remote check too; --strict refuses it before
+	// anything is sent. Failures print what was found, not the output:
+	// it holds the number.
+	const auDigits = "61491570156"
+	code, out, _ = runPC(t, "check", "--server", srv, "--region", "US", auDigits)
+	if exposed, note := strings.Contains(out, "(AU) is EXPOSED"), strings.Contains(out, "\nnote: read as an international number: not valid in US. Is AU the country meant?"); code != 0 || !exposed || !note {
+		t.Errorf("remote check of a retried number: exit %d, exposed %v, note %v", code, exposed, note)
+	}
+	code, out, _ = runPC(t, "check", "--json", "--server", srv, "--region", "US", auDigits)
+	res = checkJSON{}
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || res.Note != "read as an international number: not valid in US" {
+		t.Errorf("remote check --json of a retried number: exit %d, %v, note %q", code, err, res.Note)
+	}
+	rp.take()
+	code, _, stderrOut = runPC(t, "check", "--server", srv, "--region", "US", "--strict", auDigits)
+	if code != 1 || !strings.Contains(stderrOut, "is not a valid phone number") || !strings.Contains(stderrOut, "read as international, it is a number of AU") {
+		t.Errorf("remote check --strict of a retried number: exit %d: %s", code, stderrOut)
+	}
+	if s := rp.take(); len(s) != 0 {
+		t.Errorf("a number --strict refuses sent %v", s)
+	}
 	stop()
 
 	// A plain server: 12 bits, the same count, and no 8-bit download.

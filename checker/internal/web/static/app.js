@@ -155,7 +155,12 @@
     // A phone number reads left to right in every language: isolate it.
     const vars = { number: '\u2066' + n.international + '\u2069', country: countryName(n.region) };
     const ty = strings['type_' + n.type];
-    return ty ? t('understood', Object.assign(vars, { type: ty })) : t('understood_notype', vars);
+    let s = ty ? t('understood', Object.assign(vars, { type: ty })) : t('understood_notype', vars);
+    // Digits not valid in the chosen country, read as international: a
+    // guess the person should confirm (the module marks it).
+    const home = $('region').value;
+    if (n.retried) s += ' ' + (home ? t('understood_retried', { home: countryName(home) }) : t('understood_retried_nohome'));
+    return s;
   }
 
   async function runCheck(prefixBits) {

@@ -114,6 +114,10 @@ type Number struct {
 	Region        string `json:"region"`
 	CountryCode   int    `json:"country_code"`
 	Type          string `json:"type"`
+	// Retried says the number was not valid in the chosen country and
+	// was read as international (phone.Number.Retried): the page asks
+	// whether that country is the one meant.
+	Retried bool `json:"retried,omitempty"`
 }
 
 // Sent is what left the device.
@@ -165,7 +169,8 @@ func Describe(raw, region string) (Outcome, phone.Number, bool) {
 		return Outcome{Status: StatusInvalid, Reason: string(phone.ReasonOf(err))}, phone.Number{}, false
 	}
 	d := phone.Describe(n)
-	return Outcome{Number: &Number{International: d.International, Region: n.Region, CountryCode: n.CountryCode, Type: d.Type}}, n, true
+	return Outcome{Number: &Number{International: d.International, Region: n.Region, CountryCode: n.CountryCode, Type: d.Type,
+		Retried: n.Retried}}, n, true
 }
 
 // Check checks the number of o against the server at o.Base.

@@ -266,6 +266,26 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
+// TestRetried: digits that are not a valid number of the chosen country
+// but are one read as international come back marked, so that the page
+// asks whether that country is meant; a number valid in the chosen
+// country does not.
+func TestRetried(t *testing.T) {
+	for _, c := range []struct {
+		raw, region string
+		retried     bool
+	}{
+		{"61491570156", "US", true},     // AU, mobile, without its plus
+		{"(415) 555-0132", "US", false}, // valid in US
+		{"+61 491 570 156", "US", false},
+	} {
+		out, _, ok := webclient.Describe(c.raw, c.region)
+		if !ok || out.Number == nil || out.Number.Retried != c.retried {
+			t.Errorf("Describe(%q, %s): ok %v, retried %v; want retried %v", c.raw, c.region, ok, out.Number != nil && out.Number.Retried, c.retried)
+		}
+	}
+}
+
 // TestErrors: a server down, a rate limit with its wait, a tampered proof
 // and a key document that lies each end in an error the page can name.
 func TestErrors(t *testing.T) {

@@ -64,13 +64,21 @@ func TestFastNormalizerCompiles(t *testing.T) {
 		t.Fatalf("%d regions compiled", len(f.regions))
 	}
 	for id, m := range f.regions {
-		if !m.ok {
+		if !m.load() {
 			t.Errorf("region %s did not compile", id)
 		}
 	}
 	for cc, c := range f.ccs {
-		if c != nil && !c.ok {
+		if c == nil {
+			continue
+		}
+		if !c.ok {
 			t.Errorf("calling code %d did not compile", cc)
+		}
+		for _, m := range c.regions {
+			if !m.load() {
+				t.Errorf("calling code %d: region %s did not compile", cc, m.id)
+			}
 		}
 	}
 }

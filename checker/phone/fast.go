@@ -316,64 +316,14 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 	if len(s) > 250 {
 		return declined
 	}
-	if !isASCII(s) {
-		// The library treats a fullwidth plus sign as '+' wherever it
-		// looks for one; the fast path accepts it where it accepts '+'.
-		s = strings.ReplaceAll(s, "\uff0b", "+")
+	plus, nd, res, st := scanSimple(s, sc)
+	if st == scanOther {
+		plus, nd, res, st = scanShape(s, sc)
 	}
-	start := -1
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c == ';' || c == '&' {
-			return declined
-		}
-		if start < 0 && (c == '+' || c >= '0' && c <= '9') {
-			start = i
-		}
+	if st != scanDigits {
+		return res
 	}
-	if start < 0 {
-		return failed(ReasonNotANumber) // nothing can start a number
-	}
-	rest := s[start:]
-	plus := rest[0] == '+'
-	j := 0
-	if plus {
-		j = 1
-	}
-	k := j
-	for k < len(rest) && isBodyChar(rest[k]) {
-		k++
-	}
-	t := len(rest)
-	if k < len(rest) {
-		t = k
-		for t > j && rest[t-1] == ' ' {
-			t--
-		}
-		if t == j || !isDigitByte(rest[t-1]) || !isExtTail(rest[t:]) {
-			return declined
-		}
-	}
-	buf := &sc.digits
-	nd := 0
-	for p := j; p < t; p++ {
-		if c := rest[p]; isDigitByte(c) {
-			if nd == len(buf) {
-				return declined
-			}
-			buf[nd] = c
-			nd++
-		}
-	}
-	if nd < 3 {
-		// isViablePhoneNumber wants three digits, or exactly two and
-		// nothing else.
-		if t == len(rest) && (nd < 2 || nd == 2 && len(rest) > 2) {
-			return failed(ReasonNotANumber)
-		}
-		return declined
-	}
-	digits := buf[:nd]
+	digits := sc.digits[:nd]
 	if def == nil && !plus {
 		return failed(ReasonInvalidCountryCode) // checkRegionForParsing
 	}
@@ -508,6 +458,74 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 		return failed(ReasonInvalidLength)
 	}
 	return failed(ReasonNotValid)
+}
+
+// The outcomes of reading an input's shape.
+const (
+	scanDigits = iota // plus and digits (at least three) are the number to parse
+	scanDone          // the result is known: a reason, or declined
+	scanOther         // not a shape scanSimple follows: ask scanShape
+)
+
+// scanSimple reads the shapes most rows have, quickly: ASCII, no ';' or
+// '&'; whatever precedes the first digit or plus (a label, "tel:", a
+// quote) dropped as the library drops it; then an optional plus, digits
+// and the separators " -.()/" and at most one trailing extension
+// (" ext. 12", " x3", " #12", " Ext: 7"). It writes the digits to
+// sc.digits.
+func scanSimple(s string, sc *fastScratch) (plus bool, nd int, res fastResult, st int) {
+	start := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || c == ';' || c == '&' {
+			return false, 0, declined, scanOther
+		}
+		if start < 0 && (c == '+' || c >= '0' && c <= '9') {
+			start = i
+		}
+	}
+	if start < 0 {
+		return false, 0, failed(ReasonNotANumber), scanDone // nothing can start a number
+	}
+	rest := s[start:]
+	plus = rest[0] == '+'
+	j := 0
+	if plus {
+		j = 1
+	}
+	k := j
+	for k < len(rest) && isBodyChar(rest[k]) {
+		k++
+	}
+	t := len(rest)
+	if k < len(rest) {
+		t = k
+		for t > j && rest[t-1] == ' ' {
+			t--
+		}
+		if t == j || !isDigitByte(rest[t-1]) || !isExtTail(rest[t:]) {
+			return false, 0, declined, scanOther
+		}
+	}
+	buf := &sc.digits
+	for p := j; p < t; p++ {
+		if c := rest[p]; isDigitByte(c) {
+			if nd == len(buf) {
+				return false, 0, declined, scanDone
+			}
+			buf[nd] = c
+			nd++
+		}
+	}
+	if nd < 3 {
+		// isViablePhoneNumber wants three digits, or exactly two and
+		// nothing else.
+		if t == len(rest) && (nd < 2 || nd == 2 && len(rest) > 2) {
+			return false, 0, failed(ReasonNotANumber), scanDone
+		}
+		return false, 0, declined, scanDone
+	}
+	return plus, nd, fastResult{}, scanDigits
 }
 
 // extractCCNoPlus is maybeExtractCountryCode for a number without a plus

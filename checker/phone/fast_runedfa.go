@@ -22,10 +22,10 @@ type runeDFA struct {
 	ascii   [utf8.RuneSelf]uint8 // class of each ASCII rune
 	bounds  []rune               // non-ASCII: class of [bounds[i], bounds[i+1]) is classes[i]
 	classes []uint8
-	nc      int      // number of classes
-	trans   []int32  // trans[state*nc+class]: next state, -1 for none
-	acc     []bool   // per state: the runes read so far match
-	reverse bool     // compiled from the reversed pattern: run it from the end
+	nc      int     // number of classes
+	trans   []int32 // trans[state*nc+class]: next state, -1 for none
+	acc     []bool  // per state: the runes read so far match
+	reverse bool    // compiled from the reversed pattern: run it from the end
 }
 
 func (d *runeDFA) class(r rune) int {

@@ -172,11 +172,11 @@ func (m *fastMeta) stripNP(num []byte) []byte {
 	if np.pre != nil && !np.pre.matchPrefix(num) {
 		return num
 	}
-	if !np.re.Match(num) {
+	groups := np.re.FindSubmatchIndex(num)
+	if groups == nil {
 		return num
 	}
 	viable := m.general(num)
-	groups := np.re.FindSubmatchIndex(num)
 	last := len(groups)/2 - 1
 	if len(m.npT) == 0 || groups[last*2] < 0 {
 		if viable && !m.general(num[groups[1]:]) {
@@ -184,7 +184,10 @@ func (m *fastMeta) stripNP(num []byte) []byte {
 		}
 		return num[groups[1]:]
 	}
-	t := np.re.ReplaceAll(num, m.npT)
+	// The library's ReplaceAll: the pattern is anchored, so it replaces
+	// this one match, and the rest follows.
+	t := np.re.Expand(nil, m.npT, num, groups)
+	t = append(t, num[groups[1]:]...)
 	if viable && !m.general(t) {
 		return num
 	}

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -143,4 +144,26 @@ func FuzzShapeAutomata(f *testing.F) {
 			t.Fatal(d)
 		}
 	})
+}
+
+// TestDigitShortcuts checks the shortcuts of isFormatChar and digitValue
+// for the common blocks against the Unicode tables they skip.
+func TestDigitShortcuts(t *testing.T) {
+	for _, block := range [][2]rune{{0xFF01, 0xFF5E}, {0x0660, 0x0669}, {0x06F0, 0x06F9}, {0x2010, 0x2015}} {
+		for r := block[0]; r <= block[1]; r++ {
+			if unicode.Is(unicode.Cf, r) {
+				t.Errorf("U+%04X is a format character", r)
+			}
+		}
+	}
+	for _, base := range []rune{0xFF10, 0x0660, 0x06F0} {
+		if unicode.Is(unicode.Nd, base-1) {
+			t.Errorf("U+%04X does not start a run of digits", base)
+		}
+		for v := range rune(10) {
+			if !unicode.Is(unicode.Nd, base+v) || digitValue(base+v) != int(v) {
+				t.Errorf("U+%04X: not the digit %d", base+v, v)
+			}
+		}
+	}
 }

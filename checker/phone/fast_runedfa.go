@@ -90,16 +90,40 @@ func compileRuneDFA(pattern string, reverse bool) (*runeDFA, error) {
 	}
 	slices.Sort(starts)
 	d := &runeDFA{reverse: reverse}
+	// The instructions matching each piece, marked range by range.
+	pieceInsts := make([][]int, len(starts)-1)
+	mark := func(pc int, lo, hi rune) {
+		i := sort.Search(len(starts), func(i int) bool { return starts[i] > lo }) - 1
+		for ; i+1 < len(starts) && starts[i] <= hi; i++ {
+			if n := len(pieceInsts[i]); n == 0 || pieceInsts[i][n-1] != pc {
+				pieceInsts[i] = append(pieceInsts[i], pc)
+			}
+		}
+	}
+	for _, pc := range runeInsts {
+		inst := &prog.Inst[pc]
+		if len(inst.Rune) == 1 {
+			r0 := inst.Rune[0]
+			mark(pc, r0, r0)
+			if syntax.Flags(inst.Arg)&syntax.FoldCase != 0 {
+				for r := unicode.SimpleFold(r0); r != r0; r = unicode.SimpleFold(r) {
+					mark(pc, r, r)
+				}
+			}
+			continue
+		}
+		for i := 0; i+1 < len(inst.Rune); i += 2 {
+			mark(pc, inst.Rune[i], inst.Rune[i+1])
+		}
+	}
 	sigClass := map[string]uint8{"": 0}
 	d.nc = 1
 	pieceClass := make([]uint8, len(starts)-1)
 	for i := 0; i+1 < len(starts); i++ {
 		var sig strings.Builder
-		for _, pc := range runeInsts {
-			if prog.Inst[pc].MatchRune(starts[i]) {
-				sig.WriteString(strconv.Itoa(pc))
-				sig.WriteByte(',')
-			}
+		for _, pc := range pieceInsts[i] {
+			sig.WriteString(strconv.Itoa(pc))
+			sig.WriteByte(',')
 		}
 		c, ok := sigClass[sig.String()]
 		if !ok {
@@ -131,46 +155,48 @@ func compileRuneDFA(pattern string, reverse bool) (*runeDFA, error) {
 		}
 	}
 
-	// Subset construction, as for digit automata.
+	// Subset construction, as for digit automata; which classes each
+	// instruction matches is worked out once.
+	matches := make([][]bool, len(prog.Inst))
+	for _, pc := range runeInsts {
+		matches[pc] = make([]bool, d.nc)
+		for c := 1; c < d.nc; c++ {
+			matches[pc][c] = prog.Inst[pc].MatchRune(rep[c])
+		}
+	}
+	seen := make([]uint32, len(prog.Inst)) // the closure that last added each instruction
+	gen := uint32(0)
 	var closure func(set []uint32, pc uint32) []uint32
 	closure = func(set []uint32, pc uint32) []uint32 {
-		if slices.Contains(set, pc) {
+		if seen[pc] == gen {
 			return set
 		}
-		set = append(set, pc)
+		seen[pc] = gen
 		inst := &prog.Inst[pc]
 		switch inst.Op {
 		case syntax.InstAlt, syntax.InstAltMatch:
 			return closure(closure(set, inst.Out), inst.Arg)
 		case syntax.InstCapture, syntax.InstNop:
 			return closure(set, inst.Out)
+		case syntax.InstMatch, syntax.InstRune, syntax.InstRune1:
+			return append(set, pc)
 		}
 		return set
 	}
-	canon := func(set []uint32) []uint32 {
-		out := set[:0]
-		for _, pc := range set {
-			switch prog.Inst[pc].Op {
-			case syntax.InstMatch, syntax.InstRune, syntax.InstRune1:
-				out = append(out, pc)
-			}
-		}
-		slices.Sort(out)
-		return slices.Compact(out)
-	}
 	ids := map[string]int32{}
 	var sets [][]uint32
+	var key []byte
 	add := func(set []uint32) int32 {
-		var kb strings.Builder
+		slices.Sort(set)
+		key = key[:0]
 		for _, pc := range set {
-			kb.WriteString(strconv.FormatUint(uint64(pc), 36))
-			kb.WriteByte(',')
+			key = append(key, byte(pc), byte(pc>>8), byte(pc>>16), byte(pc>>24))
 		}
-		if id, ok := ids[kb.String()]; ok {
+		if id, ok := ids[string(key)]; ok {
 			return id
 		}
 		id := int32(len(sets))
-		ids[kb.String()] = id
+		ids[string(key)] = id
 		sets = append(sets, set)
 		acc := false
 		for _, pc := range set {
@@ -182,20 +208,21 @@ func compileRuneDFA(pattern string, reverse bool) (*runeDFA, error) {
 		}
 		return id
 	}
-	add(canon(closure(nil, uint32(prog.Start))))
+	gen++
+	add(closure(nil, uint32(prog.Start)))
 	for i := 0; i < len(sets); i++ {
 		if len(sets) > maxDFAStates {
 			return nil, errDFAUnsupported
 		}
 		for c := 1; c < d.nc; c++ {
+			gen++
 			var next []uint32
 			for _, pc := range sets[i] {
-				inst := &prog.Inst[pc]
-				if inst.Op != syntax.InstMatch && inst.MatchRune(rep[c]) {
-					next = closure(next, inst.Out)
+				if m := matches[pc]; m != nil && m[c] {
+					next = closure(next, prog.Inst[pc].Out)
 				}
 			}
-			if next = canon(next); len(next) > 0 {
+			if len(next) > 0 {
 				d.trans[i*d.nc+c] = add(next)
 			}
 		}

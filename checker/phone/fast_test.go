@@ -90,8 +90,10 @@ func sameResult(raw, region string) (diff string, fast bool) {
 	var sc fastScratch
 	got, gerr, fast := fastNormalizer().normalize(raw, region, &sc)
 	if got != want || ReasonOf(gerr) != ReasonOf(werr) || (gerr == nil) != (werr == nil) {
-		return fmt.Sprintf("fast path(%q, %q) = %+v, %v (fast %v); Normalize = %+v, %v",
-			raw, region, got, gerr, fast, want, werr), fast
+		// The input's shape and redacted results: no number, even a
+		// fictional one, in a failure message.
+		return fmt.Sprintf("fast path(%q, %q) = %s %s, %v (fast %v); Normalize = %s %s, %v",
+			maskDigits(raw), region, Redact(got.E164), got.Region, gerr, fast, Redact(want.E164), want.Region, werr), fast
 	}
 	return "", fast
 }

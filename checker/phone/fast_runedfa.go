@@ -32,11 +32,21 @@ func (d *runeDFA) class(r rune) int {
 	if r < utf8.RuneSelf {
 		return int(d.ascii[r])
 	}
-	i := sort.Search(len(d.bounds), func(i int) bool { return d.bounds[i] > r }) - 1
-	if i < 0 {
+	// The last bound at or below r (a binary search without sort.Search's
+	// closure: this runs for every non-ASCII rune).
+	lo, hi := 0, len(d.bounds)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if d.bounds[m] <= r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
 		return 0
 	}
-	return int(d.classes[i])
+	return int(d.classes[lo-1])
 }
 
 // compileRuneDFA compiles pattern (Go regexp syntax, Perl flags, as the

@@ -100,7 +100,13 @@ func scanShape(s string, sc *fastScratch) (plus bool, nd int, res fastResult, st
 		// clean, every decimal digit is ASCII); a trailing part that
 		// cannot end a number is gone already; a second number after
 		// "/ x" or "\ x" is dropped.
-		start := strings.IndexFunc(s, func(r rune) bool { return r == '+' || r == '\uff0b' || r >= '0' && r <= '9' })
+		start := -1
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == '+' || isDigitByte(c) || c == fullwidthPlus[0] && strings.HasPrefix(s[i:], fullwidthPlus) {
+				start = i
+				break
+			}
+		}
 		if start < 0 {
 			return false, 0, failed(ReasonNotANumber), scanDone
 		}

@@ -411,6 +411,7 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 		return declined
 	}
 	var rm *fastMeta
+	rmValid := false // rm was chosen for being valid
 	if len(c.regions) == 1 {
 		if rm = c.regions[0]; !rm.load() {
 			return declined
@@ -432,7 +433,7 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 			case !m.load():
 				return declined
 			case m.valid(nat):
-				rm = m
+				rm, rmValid = m, true
 			}
 			if rm != nil {
 				break
@@ -442,7 +443,7 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 	if rm != nil && !rm.load() {
 		return declined
 	}
-	if rm != nil && (rm.id == "001" || rm.cc == cc) && rm.valid(nat) {
+	if rm != nil && (rm.id == "001" || rm.cc == cc) && (rmValid || rm.valid(nat)) {
 		e := append(append(append(sc.e164[:0], '+'), c.ccStr...), nat...)
 		return fastResult{e164: e, region: rm.id, cc: cc, ok: true}
 	}

@@ -24,12 +24,15 @@ import (
 // v1/datasets began to list its lengths and padding and its v1/stats to
 // leave out the unknown index-wide countries (bucket files unchanged);
 // then all four, when the demo dataset was cut to numbers reserved for
-// fiction (its rows are inputs to every one of them).
+// fiction (its rows are inputs to every one of them); then all four again,
+// when gen's messy rows took the shapes of mess of issue 18 (the seeded
+// synthetic rows are inputs too; with the old generator and the new
+// normalizer, the old digests hold).
 var wantDigests = map[string]string{
-	"index":          "8f9d807fa85c724a0f7f5e055eb4545bafee446126ff8810f27bdf9037fcd916",
-	"sealed":         "651217f3fe2a246a1c322b0e23c64e8b6673972040d0f06a4b79686ff1a8511f",
-	"export":         "fa29eccb54545c7aa60bdc68049175c47c6bda7aac53436648874b9e4be229e4",
-	"export-private": "b65fa69c5de4c0326b72be8bbab568ac5b88897aabb1ab117962b8b974053eed",
+	"index":          "bf491d3651452e6c850f480c819c40a4118f6f8718cd5feebc31cdb4658720b2",
+	"sealed":         "5ff9780a4dc7de00bf1f3eda0ceb428f33a58c85f818166f1a6e2f7bdf475c97",
+	"export":         "4269a737225349dd54a4a784293673888d84230c704db166742a3c2af617f51e",
+	"export-private": "9b359de82dfca2a5ea0f4608accf65df7da5a8b0389565ae8afd6fb16fda98ce",
 }
 
 func TestDigestsUnchanged(t *testing.T) {

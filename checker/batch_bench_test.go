@@ -13,7 +13,10 @@ import (
 )
 
 // BenchmarkBatch checks N synthetic messy numbers (plain text, default mix,
-// read with region EG) against an index of N numbers, end to end: read,
+// read with region EG; in gen's realistic shape mix, and in its uniform
+// one, where vanity letters, Unicode separators, extensions, tel: URIs and
+// the rest each take an equal share) against an index of N numbers, end
+// to end: read,
 // normalize, hash, look up, write CSV results to a file. In the same run it
 // measures the naive baseline on the first rows of the same input: one
 // goroutine reading the same Input, Normalize (the library's Parse +
@@ -29,11 +32,13 @@ func BenchmarkBatch(b *testing.B) {
 		sizes = append(sizes, 10_000_000)
 	}
 	for _, n := range sizes {
-		b.Run(fmt.Sprintf("%dM", n/1_000_000), func(b *testing.B) { benchBatch(b, n) })
+		for _, shapes := range []string{"realistic", "uniform"} {
+			b.Run(fmt.Sprintf("%dM/%s", n/1_000_000, shapes), func(b *testing.B) { benchBatch(b, n, shapes) })
+		}
 	}
 }
 
-func benchBatch(b *testing.B, n int) {
+func benchBatch(b *testing.B, n int, shapes string) {
 	dir := b.TempDir()
 	write := func(name string, opts GenOptions) string {
 		p := filepath.Join(dir, name)
@@ -50,7 +55,7 @@ func benchBatch(b *testing.B, n int) {
 		return p
 	}
 	leak := write("leak.txt", GenOptions{Seed: 1, N: n, Format: "txt", Region: "EG"})
-	in := write("subscribers.txt", GenOptions{Seed: 2, N: n, Format: "txt", Region: "EG"})
+	in := write("subscribers.txt", GenOptions{Seed: 2, N: n, Format: "txt", Region: "EG", MixShapes: shapes})
 	bd, err := Ingest(context.Background(), BuildOptions{Datasets: []DatasetSpec{{Name: "leak", Region: "EG", Files: []string{leak}}}})
 	if err != nil {
 		b.Fatal(err)

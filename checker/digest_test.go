@@ -28,12 +28,15 @@ import (
 // each dataset's header stats gained "strict" (its normalization mode) and
 // "retried" (rows read by the international retry), issue 18: keys,
 // buckets and everything else unchanged (without those two stats the new
-// code writes the bytes of the digests before).
+// code writes the bytes of the digests before); then all four again, when
+// gen's messy rows took the shapes of mess of issue 18 (the seeded
+// synthetic rows are inputs too; with the old generator and the new
+// normalizer, the old digests hold).
 var wantDigests = map[string]string{
-	"index":          "1cee3e964296c3474e74713810f4953683aca208f3a3ea9eb7e97754c81db4c9",
-	"sealed":         "a30f020d18035fc8d6577b10e9446138160d1aba04211c236a1e4ee6014028b0",
-	"export":         "02667419d3ca56eceb8f155456101cb732c521b9f0147baed28d225e91f2eae6",
-	"export-private": "7edb445b4219248950116bf050593bf30171b60815ff8397fba86dce98b11476",
+	"index":          "0e1a1265ad33021fbc2b6a9da1a91d716fd45a771dae73d0472a0108b2d71e5e",
+	"sealed":         "204ec4681103bdf4f4218c5ac1f5806360a044d8c95d81a5538c04b51360c039",
+	"export":         "ce40fa676140750f198dce350da466aae4740198fa7d6040fd1eec1db95757f5",
+	"export-private": "f02922dcbb6c8df903178cf81c0ead8e499ad7b0d33e5cc04ef3462340ff2f89",
 }
 
 func TestDigestsUnchanged(t *testing.T) {

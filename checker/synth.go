@@ -25,6 +25,13 @@ type GenOptions struct {
 	// written for numbers of this region, so that Normalize(raw, Region)
 	// reads them back. "" means none.
 	Region string
+	// MixShapes says in what measure messy rows take each shape of mess
+	// (vanity letters, two numbers in a cell, Unicode separators, labels,
+	// extensions, tel: URIs, foreign digits, carrier codes): "realistic"
+	// (or "") for the proportions dumps have, most rows plain; "uniform"
+	// for every shape a number can take in equal measure, the worst case
+	// for a normalizer.
+	MixShapes string
 }
 
 // GenStats counts what [Generate] wrote.

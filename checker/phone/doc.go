@@ -6,8 +6,8 @@
 // cleaning step for what dumps contain (spreadsheet artefacts, invisible
 // characters, labels, foreign digits). A [Normalizer] returns exactly what
 // Normalize returns, 40 to 150 times faster: the library's metadata
-// compiled to digit automata once per process, the library itself for the
-// input shapes the fast path does not follow. A differential test over a
+// compiled to digit automata (a region the first time a number needs it),
+// the library itself for the input shapes the fast path does not follow. A differential test over a
 // million generated inputs and a fuzz target hold the two equal.
 //
 // Two modes: Normalize adds to the library what leak dumps need, among it

@@ -13,7 +13,9 @@ package phone
 // an emulation of its code paths (parseHelper, maybeExtractCountryCode,
 // maybeStripNationalPrefixAndCarrierCode, testNumberLength,
 // getNumberTypeHelper, GetRegionCodeForNumber), step for step, over the
-// library's own metadata ([libMetadata]), precompiled once:
+// library's own metadata ([libMetadata]), each region compiled the first
+// time a number needs it (so a process that checks one number compiles a
+// region or two, not all 250):
 //
 //   - every region's national-number patterns (general description and
 //     the ten number types) as one digit automaton ([digitDFA]), and
@@ -24,16 +26,21 @@ package phone
 //     out, and the library's own regular expression, run with the same
 //     package, for the exact match and transform when it may match.
 //
-// It takes input shapes it can follow exactly: after cleaning, ASCII but
-// for fullwidth plus signs, no ';' or '&'; whatever precedes the first
-// digit or plus (a label, "tel:", a quote) is dropped as the library drops
-// it; then an optional plus, digits and the separators " -.()/" and at
-// most one trailing extension (" ext. 12", " x3", " #12", " Ext: 7").
-// Anything else (letters inside the number, other non-ASCII characters,
-// phone-context URIs, inputs over 250 bytes, more than 40 digits) goes to
-// Normalize: none of the forms gen writes, about half of randomly mutated
-// ones. TestFastNormalizeDifferential checks that the two agree on over a
-// million generated inputs; FuzzFastNormalize keeps looking.
+// Before the digits, the shape of the input is read as the library reads
+// it, in two ways. scanSimple takes the shapes most rows have, at a few
+// nanoseconds a byte: after cleaning, ASCII, no ';' or '&'; whatever
+// precedes the first digit or plus (a label, "tel:", a quote) dropped as
+// the library drops it; then an optional plus, digits and the separators
+// " -.()/" and at most one trailing extension (" ext. 12", " x3"). Every
+// other shape (vanity letters, two numbers in a cell, Unicode separators,
+// non-ASCII labels, any extension, tel: URIs with parameters, fullwidth
+// plus signs) goes to scanShape, which follows the library's steps with
+// its two whole-input patterns compiled to rune automata ([runeDFA]).
+// Only inputs over 250 bytes or 40 digits, and a phone-context that is a
+// domain name, go to Normalize: none of the rows gen writes, under 1% of
+// randomly mutated ones. TestFastNormalizeDifferential checks that the two
+// agree on over a million generated inputs, every shape of mess among
+// them; FuzzFastNormalize keeps looking.
 
 import (
 	"bytes"
@@ -60,14 +67,19 @@ type fastCC struct {
 	cc      int
 	ccStr   string
 	regions []*fastMeta // in the library's order; regions[0] is the main one
-	ok      bool        // every region's metadata compiled
+	ok      bool        // every region's metadata is known (each compiles on first use)
 }
 
 // fastMeta is one region's (or non-geographic entity's) metadata.
 type fastMeta struct {
-	id       string
-	cc       int
-	ccStr    string
+	id    string
+	cc    int
+	ccStr string
+
+	// The rest is compiled from lib on first use (load): a process that
+	// normalizes one number compiles the regions it touches, not all 250.
+	once     sync.Once
+	lib      *libRegion
 	ok       bool       // everything below compiled; otherwise the fast path declines
 	desc     *digitDFA  // tag 0: general description; 1-10: the types of libRegion.Types
 	lenMask  [11]uint64 // possible lengths per tag (bit n: length n); all ones when not restricted
@@ -76,6 +88,10 @@ type fastMeta struct {
 	same     bool       // same mobile and fixed-line pattern
 	genEmpty bool       // no general pattern: lengths 2 to 17 are possible
 
+	// Leading digits (compiled on their own first use: telling which
+	// region of a shared calling code a number is in needs no more).
+	leadOnce  sync.Once
+	leadOK    bool
 	leading   *digitDFA      // leading digits, or nil
 	leadingRe *regexp.Regexp // when leading digits do not compile to an automaton
 
@@ -99,11 +115,26 @@ var (
 	fastInst *fastNorm
 )
 
-// fastNormalizer returns the precompiled metadata, compiling it on first
-// use (some tens of milliseconds).
+// fastNormalizer returns the metadata index, built on first use (a fraction
+// of a millisecond); each region's automata compile when a number first
+// needs them (about 0.3 ms a region, 80 ms for all).
 func fastNormalizer() *fastNorm {
-	fastOnce.Do(func() { fastInst = compileFastNorm() })
+	fastOnce.Do(func() { fastInst = newFastNorm() })
 	return fastInst
+}
+
+// load compiles m on first use and reports whether it compiled: the fast
+// path declines a number that needs a region that did not.
+func (m *fastMeta) load() bool {
+	m.once.Do(m.compile)
+	return m.ok
+}
+
+// loadLeading compiles m's leading digits on first use and reports whether
+// they compiled.
+func (m *fastMeta) loadLeading() bool {
+	m.leadOnce.Do(m.compileLeading)
+	return m.leadOK
 }
 
 // general reports whether digits match the general description's pattern
@@ -146,11 +177,11 @@ func (m *fastMeta) stripNP(num []byte) []byte {
 	if np.pre != nil && !np.pre.matchPrefix(num) {
 		return num
 	}
-	if !np.re.Match(num) {
+	groups := np.re.FindSubmatchIndex(num)
+	if groups == nil {
 		return num
 	}
 	viable := m.general(num)
-	groups := np.re.FindSubmatchIndex(num)
 	last := len(groups)/2 - 1
 	if len(m.npT) == 0 || groups[last*2] < 0 {
 		if viable && !m.general(num[groups[1]:]) {
@@ -158,7 +189,10 @@ func (m *fastMeta) stripNP(num []byte) []byte {
 		}
 		return num[groups[1]:]
 	}
-	t := np.re.ReplaceAll(num, m.npT)
+	// The library's ReplaceAll: the pattern is anchored, so it replaces
+	// this one match, and the rest follows.
+	t := np.re.Expand(nil, m.npT, num, groups)
+	t = append(t, num[groups[1]:]...)
 	if viable && !m.general(t) {
 		return num
 	}
@@ -259,12 +293,18 @@ func (f *fastNorm) normalizeResult(raw, defaultRegion string, strict bool, sc *f
 	if err != nil {
 		return failed(ReasonOf(err))
 	}
+	if strict && !isASCII(s) {
+		// Strict leaves the digits Google reads (fullwidth, Arabic-Indic)
+		// to the library, and the shape reader follows the library only
+		// on what the default's clean leaves: ASCII digits.
+		return declined
+	}
 	region := strings.ToUpper(defaultRegion)
 	if region == "" {
 		region = "ZZ"
 	}
 	def := f.regions[region]
-	if def != nil && !def.ok {
+	if def != nil && !def.load() {
 		return declined
 	}
 	r := f.parse(s, region, def, sc)
@@ -292,64 +332,14 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 	if len(s) > 250 {
 		return declined
 	}
-	if !isASCII(s) {
-		// The library treats a fullwidth plus sign as '+' wherever it
-		// looks for one; the fast path accepts it where it accepts '+'.
-		s = strings.ReplaceAll(s, "\uff0b", "+")
+	plus, nd, res, st := scanSimple(s, sc)
+	if st == scanOther {
+		plus, nd, res, st = scanShape(s, sc)
 	}
-	start := -1
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c == ';' || c == '&' {
-			return declined
-		}
-		if start < 0 && (c == '+' || c >= '0' && c <= '9') {
-			start = i
-		}
+	if st != scanDigits {
+		return res
 	}
-	if start < 0 {
-		return failed(ReasonNotANumber) // nothing can start a number
-	}
-	rest := s[start:]
-	plus := rest[0] == '+'
-	j := 0
-	if plus {
-		j = 1
-	}
-	k := j
-	for k < len(rest) && isBodyChar(rest[k]) {
-		k++
-	}
-	t := len(rest)
-	if k < len(rest) {
-		t = k
-		for t > j && rest[t-1] == ' ' {
-			t--
-		}
-		if t == j || !isDigitByte(rest[t-1]) || !isExtTail(rest[t:]) {
-			return declined
-		}
-	}
-	buf := &sc.digits
-	nd := 0
-	for p := j; p < t; p++ {
-		if c := rest[p]; isDigitByte(c) {
-			if nd == len(buf) {
-				return declined
-			}
-			buf[nd] = c
-			nd++
-		}
-	}
-	if nd < 3 {
-		// isViablePhoneNumber wants three digits, or exactly two and
-		// nothing else.
-		if t == len(rest) && (nd < 2 || nd == 2 && len(rest) > 2) {
-			return failed(ReasonNotANumber)
-		}
-		return declined
-	}
-	digits := buf[:nd]
+	digits := sc.digits[:nd]
 	if def == nil && !plus {
 		return failed(ReasonInvalidCountryCode) // checkRegionForParsing
 	}
@@ -390,6 +380,9 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 			return declined
 		}
 		if main := c.regions[0]; main.id != region {
+			if !main.load() {
+				return declined
+			}
 			meta = main
 		} else {
 			meta = def // nil when region is "001"
@@ -426,10 +419,16 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 		return declined
 	}
 	var rm *fastMeta
+	rmValid := false // rm was chosen for being valid
 	if len(c.regions) == 1 {
-		rm = c.regions[0]
+		if rm = c.regions[0]; !rm.load() {
+			return declined
+		}
 	} else {
 		for _, m := range c.regions {
+			if !m.loadLeading() {
+				return declined
+			}
 			switch {
 			case m.leading != nil:
 				if m.leading.matchPrefix(nat) {
@@ -439,20 +438,28 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 				if m.leadingRe.Match(nat) {
 					rm = m
 				}
+			case !m.load():
+				return declined
 			case m.valid(nat):
-				rm = m
+				rm, rmValid = m, true
 			}
 			if rm != nil {
 				break
 			}
 		}
 	}
-	if rm != nil && (rm.id == "001" || rm.cc == cc) && rm.valid(nat) {
+	if rm != nil && !rm.load() {
+		return declined
+	}
+	if rm != nil && (rm.id == "001" || rm.cc == cc) && (rmValid || rm.valid(nat)) {
 		e := append(append(append(sc.e164[:0], '+'), c.ccStr...), nat...)
 		return fastResult{e164: e, region: rm.id, cc: cc, ok: true}
 	}
 	// IsPossibleNumberWithReason.
 	main := c.regions[0]
+	if !main.load() {
+		return declined
+	}
 	if main.genEmpty {
 		if len(nat) > 17 {
 			return failed(ReasonTooLong)
@@ -468,6 +475,74 @@ func (f *fastNorm) parse(s, region string, def *fastMeta, sc *fastScratch) fastR
 		return failed(ReasonInvalidLength)
 	}
 	return failed(ReasonNotValid)
+}
+
+// The outcomes of reading an input's shape.
+const (
+	scanDigits = iota // plus and digits (at least three) are the number to parse
+	scanDone          // the result is known: a reason, or declined
+	scanOther         // not a shape scanSimple follows: ask scanShape
+)
+
+// scanSimple reads the shapes most rows have, quickly: ASCII, no ';' or
+// '&'; whatever precedes the first digit or plus (a label, "tel:", a
+// quote) dropped as the library drops it; then an optional plus, digits
+// and the separators " -.()/" and at most one trailing extension
+// (" ext. 12", " x3", " #12", " Ext: 7"). It writes the digits to
+// sc.digits.
+func scanSimple(s string, sc *fastScratch) (plus bool, nd int, res fastResult, st int) {
+	start := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || c == ';' || c == '&' {
+			return false, 0, declined, scanOther
+		}
+		if start < 0 && (c == '+' || c >= '0' && c <= '9') {
+			start = i
+		}
+	}
+	if start < 0 {
+		return false, 0, failed(ReasonNotANumber), scanDone // nothing can start a number
+	}
+	rest := s[start:]
+	plus = rest[0] == '+'
+	j := 0
+	if plus {
+		j = 1
+	}
+	k := j
+	for k < len(rest) && isBodyChar(rest[k]) {
+		k++
+	}
+	t := len(rest)
+	if k < len(rest) {
+		t = k
+		for t > j && rest[t-1] == ' ' {
+			t--
+		}
+		if t == j || !isDigitByte(rest[t-1]) || !isExtTail(rest[t:]) {
+			return false, 0, declined, scanOther
+		}
+	}
+	buf := &sc.digits
+	for p := j; p < t; p++ {
+		if c := rest[p]; isDigitByte(c) {
+			if nd == len(buf) {
+				return false, 0, declined, scanDone
+			}
+			buf[nd] = c
+			nd++
+		}
+	}
+	if nd < 3 {
+		// isViablePhoneNumber wants three digits, or exactly two and
+		// nothing else.
+		if t == len(rest) && (nd < 2 || nd == 2 && len(rest) > 2) {
+			return false, 0, failed(ReasonNotANumber), scanDone
+		}
+		return false, 0, declined, scanDone
+	}
+	return plus, nd, fastResult{}, scanDigits
 }
 
 // extractCCNoPlus is maybeExtractCountryCode for a number without a plus

@@ -7,16 +7,18 @@ import (
 	"strconv"
 )
 
-// Compiling the library's metadata for the fast path, once per process.
+// Compiling the library's metadata for the fast path: the index of regions
+// and calling codes once per process, each region's automata on first use.
 
-func compileFastNorm() *fastNorm {
+// newFastNorm indexes the library's metadata; nothing is compiled yet.
+func newFastNorm() *fastNorm {
 	f := &fastNorm{regions: map[string]*fastMeta{}}
 	regions, nonGeo, ccRegions, err := libMetadata()
 	if err != nil {
 		return f // no fast path at all: every call falls back
 	}
 	for id, r := range regions {
-		f.regions[id] = compileMeta(r)
+		f.regions[id] = newMeta(r)
 	}
 	for cc, ids := range ccRegions {
 		if cc <= 0 || cc >= len(f.ccs) {
@@ -27,14 +29,16 @@ func compileFastNorm() *fastNorm {
 			var m *fastMeta
 			if id == "001" {
 				if ng := nonGeo[cc]; ng != nil {
-					m = compileMeta(ng)
+					m = newMeta(ng)
 				}
 			} else {
 				m = f.regions[id]
 			}
-			if m == nil || !m.ok {
+			if m == nil {
 				c.ok = false
 				m = &fastMeta{id: id}
+				m.once.Do(func() {}) // never compiles: ok stays false
+				m.leadOnce.Do(func() {})
 			}
 			c.regions = append(c.regions, m)
 		}
@@ -43,10 +47,15 @@ func compileFastNorm() *fastNorm {
 	return f
 }
 
-func compileMeta(r *libRegion) *fastMeta {
-	m := &fastMeta{id: r.ID, cc: r.CountryCode, ccStr: strconv.Itoa(r.CountryCode),
-		same: r.SameMobileAndFixed, genLen: r.General.Lengths, genLoc: r.General.LocalOnly,
-		genEmpty: r.General.Pattern == ""}
+func newMeta(r *libRegion) *fastMeta {
+	return &fastMeta{id: r.ID, cc: r.CountryCode, ccStr: strconv.Itoa(r.CountryCode), lib: r}
+}
+
+// compile compiles m's automata and matchers from its library metadata;
+// m.ok says whether all of them compiled. Call it through m.load.
+func (m *fastMeta) compile() {
+	r := m.lib
+	m.same, m.genLen, m.genLoc, m.genEmpty = r.SameMobileAndFixed, r.General.Lengths, r.General.LocalOnly, r.General.Pattern == ""
 	descs := append([]libDesc{r.General}, r.Types[:]...)
 	pats := make([]string, len(descs))
 	for i, d := range descs {
@@ -55,31 +64,40 @@ func compileMeta(r *libRegion) *fastMeta {
 	}
 	var err error
 	if m.desc, err = compileDigitDFA(pats); err != nil || len(m.genLen) == 0 {
-		return m
+		return
 	}
-	if r.LeadingDigits != "" {
-		if m.leading, err = compileDigitDFA([]string{r.LeadingDigits}); err != nil {
-			if m.leadingRe, err = regexp.Compile("^(?:" + r.LeadingDigits + ")"); err != nil {
-				return m
-			}
-		}
+	if !m.loadLeading() {
+		return
 	}
 	// An empty international prefix matches the empty string; an empty
 	// national prefix for parsing is never tried.
 	if m.idd, err = newPrefixMatcher(r.IDD, r.IDD); err != nil {
-		return m
+		return
 	}
 	if r.NPForParsing == "" {
 		m.np.empty = true
 	} else if m.np, err = newPrefixMatcher(r.NPForParsing, "^(?:"+r.NPForParsing+")"); err != nil {
-		return m
+		return
 	}
 	m.npT = []byte(r.NPTransform)
 	if len(m.npT) > 0 {
 		m.np.isLit = false // a transform needs the regular expression
 	}
 	m.ok = true
-	return m
+}
+
+// compileLeading compiles m's leading digits; m.leadOK says whether they
+// compiled. Call it through m.loadLeading.
+func (m *fastMeta) compileLeading() {
+	if p := m.lib.LeadingDigits; p != "" {
+		var err error
+		if m.leading, err = compileDigitDFA([]string{p}); err != nil {
+			if m.leadingRe, err = regexp.Compile("^(?:" + p + ")"); err != nil {
+				return
+			}
+		}
+	}
+	m.leadOK = true
 }
 
 // lengthMask returns the possible lengths as a bit mask, all ones for an

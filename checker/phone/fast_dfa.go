@@ -17,13 +17,16 @@ import (
 // state's acc has bit t set when the digits read so far match pattern t
 // in full.
 type digitDFA struct {
-	trans []int32  // trans[state*10+digit] is the next state, -1 for none
+	trans []uint16 // trans[state*10+digit] is the next state, noState for none (16 bits: half the cache lines of int32)
 	acc   []uint16 // per state
 }
 
 // maxDFAStates bounds one automaton; a pattern set needing more is left
 // to the library.
 const maxDFAStates = 1 << 15
+
+// noState is a digit automaton's transition to nowhere.
+const noState = 0xFFFF
 
 var errDFAUnsupported = errors.New("checker: pattern not supported by the digit automaton")
 
@@ -111,7 +114,9 @@ func compileDigitDFA(patterns []string) (*digitDFA, error) {
 			}
 		}
 		d.acc = append(d.acc, acc)
-		d.trans = append(d.trans, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+		for range 10 {
+			d.trans = append(d.trans, noState)
+		}
 		return id
 	}
 	var start []uint32
@@ -123,7 +128,7 @@ func compileDigitDFA(patterns []string) (*digitDFA, error) {
 	}
 	add(canon(start))
 	for i := 0; i < len(sets); i++ {
-		if len(sets) > maxDFAStates {
+		if len(sets) > maxDFAStates { // ids stay below noState
 			return nil, errDFAUnsupported
 		}
 		for c := rune('0'); c <= '9'; c++ {
@@ -148,7 +153,7 @@ func compileDigitDFA(patterns []string) (*digitDFA, error) {
 			if len(next) == 0 {
 				continue
 			}
-			d.trans[i*10+int(c-'0')] = add(next)
+			d.trans[i*10+int(c-'0')] = uint16(add(next))
 		}
 	}
 	return d, nil
@@ -156,10 +161,9 @@ func compileDigitDFA(patterns []string) (*digitDFA, error) {
 
 // match returns the patterns that match all of digits (ASCII digits only).
 func (d *digitDFA) match(digits []byte) uint16 {
-	st := int32(0)
+	st := 0
 	for _, c := range digits {
-		st = d.trans[st*10+int32(c-'0')]
-		if st < 0 {
+		if st = int(d.trans[st*10+int(c-'0')]); st == noState {
 			return 0
 		}
 	}
@@ -170,13 +174,12 @@ func (d *digitDFA) match(digits []byte) uint16 {
 // included, matches pattern 0: what regexp's MatchString does with the
 // pattern "^(?:" + p + ")".
 func (d *digitDFA) matchPrefix(digits []byte) bool {
-	st := int32(0)
+	st := 0
 	if d.acc[0]&1 != 0 {
 		return true
 	}
 	for _, c := range digits {
-		st = d.trans[st*10+int32(c-'0')]
-		if st < 0 {
+		if st = int(d.trans[st*10+int(c-'0')]); st == noState {
 			return false
 		}
 		if d.acc[st]&1 != 0 {

@@ -22,10 +22,11 @@ type diffCase struct {
 }
 
 // differentialCases generates the inputs of the differential test: every
-// region gen can draw numbers for, in every messy form gen writes, read
-// with its own default region and with another one; the default mix with
-// no region; random digit strings; and mutations of messy rows (junk).
-// Test data is synthetic, so failures print inputs.
+// region gen can draw numbers for, in every messy form gen writes (every
+// shape of mess in equal measure), read with its own default region, and
+// in gen's realistic mix read with another one; the default mix with no
+// region, in both mixes; random digit strings; and mutations of messy rows
+// (junk). A case's kind is "shape:" and gen's shape for a messy row.
 func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (regions, skipped int) {
 	all := phone.Regions()
 	slices.Sort(all)
@@ -64,7 +65,11 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 			if pass == 1 {
 				n = perRegion / 2
 			}
-			g, err := synth.NewGenerator(synth.Options{Seed: int64(i + 1), N: n, Mix: map[string]float64{r: 1}, Region: def, Junk: 0.03})
+			shapes := "uniform"
+			if pass == 1 {
+				shapes = "realistic"
+			}
+			g, err := synth.NewGenerator(synth.Options{Seed: int64(i + 1), N: n, Mix: map[string]float64{r: 1}, Region: def, Junk: 0.03, MixShapes: shapes})
 			if err != nil {
 				if pass == 0 {
 					skipped++
@@ -76,8 +81,8 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 			}
 			for range n {
 				row := g.Next()
-				kind := "messy"
-				if row.Junk {
+				kind := "shape:" + row.Shape.String()
+				if row.Junk && row.Shape == synth.ShapePlain {
 					kind = "junk"
 				}
 				emit(diffCase{string(row.Raw), def, kind})
@@ -87,19 +92,22 @@ func differentialCases(t testing.TB, perRegion int, emit func(diffCase)) (region
 			}
 		}
 	}
-	// The default mix, no default region and a lower-case one.
+	// The default mix, no default region and a lower-case one, in both
+	// shape mixes.
 	for _, def := range []string{"", "eg", "ZZ"} {
 		genRegion := strings.ToUpper(def)
 		if genRegion == "ZZ" {
 			genRegion = ""
 		}
-		g, err := synth.NewGenerator(synth.Options{Seed: 99, N: perRegion * 10, Region: genRegion})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range perRegion * 10 {
-			row := g.Next()
-			emit(diffCase{string(row.Raw), def, "messy"})
+		for _, shapes := range []string{"realistic", "uniform"} {
+			g, err := synth.NewGenerator(synth.Options{Seed: 99, N: perRegion * 5, Region: genRegion, MixShapes: shapes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range perRegion * 5 {
+				row := g.Next()
+				emit(diffCase{string(row.Raw), def, "shape:" + row.Shape.String()})
+			}
 		}
 	}
 	// Random digit strings, with and without separators and a plus, in
@@ -130,8 +138,14 @@ func TestFastNormalizeDifferential(t *testing.T) {
 		perRegion = 200
 	}
 	type stat struct{ n, fast, retried atomic.Int64 }
-	stats := map[string]*stat{"messy": {}, "junk": {}, "mutated": {}, "random": {}}
-	strictStats := map[string]*stat{"messy": {}, "junk": {}, "mutated": {}, "random": {}}
+	kinds := []string{"junk", "mutated", "random"}
+	for _, name := range synth.ShapeNames {
+		kinds = append(kinds, "shape:"+name)
+	}
+	stats, strictStats := map[string]*stat{}, map[string]*stat{}
+	for _, k := range kinds {
+		stats[k], strictStats[k] = &stat{}, &stat{}
+	}
 	var total, failures atomic.Int64
 	work := make(chan []diffCase, 64)
 	var wg sync.WaitGroup
@@ -181,17 +195,28 @@ func TestFastNormalizeDifferential(t *testing.T) {
 		t.Fatalf("only %d inputs; want at least 1M", total.Load())
 	}
 	t.Logf("%d inputs agree in both modes; %d regions generated (%d without numbers gen can draw: covered by random digits)", total.Load(), regions, skipped)
-	for _, k := range []string{"messy", "junk", "mutated", "random"} {
+	for _, k := range kinds {
 		st, ss := stats[k], strictStats[k]
-		t.Logf("  %-8s %8d inputs, %5.1f%% on the fast path (strict: %5.1f%%), %d read by the international retry", k, st.n.Load(),
+		t.Logf("  %-17s %8d inputs, %5.1f%% on the fast path (strict: %5.1f%%), %d read by the international retry", k, st.n.Load(),
 			100*float64(st.fast.Load())/float64(max(st.n.Load(), 1)), 100*float64(ss.fast.Load())/float64(max(ss.n.Load(), 1)), st.retried.Load())
 	}
-	for name, m := range map[string]map[string]*stat{"": stats, " (strict)": strictStats} {
-		if st := m["messy"]; !testing.Short() && float64(st.fast.Load()) < 0.9*float64(st.n.Load()) {
-			t.Errorf("fast path coverage of messy rows fell below 90%%%s", name)
+	// Every shape of mess is covered, and answered by the fast path
+	// (issue 18): a shape left to the library costs its speed.
+	for _, name := range synth.ShapeNames {
+		st, ss := stats["shape:"+name], strictStats["shape:"+name]
+		if n := st.n.Load(); !testing.Short() && n < 1000 {
+			t.Errorf("only %d inputs of shape %s", n, name)
+		}
+		if float64(st.fast.Load()) < 0.99*float64(st.n.Load()) {
+			t.Errorf("fast path coverage of shape %s fell below 99%%", name)
+		}
+		// Strict leaves non-ASCII input to the library (labels are
+		// partly in other scripts): an opt-in mode, not the bulk path.
+		if name != "unicode-sep" && name != "fullwidth" && float64(ss.fast.Load()) < 0.7*float64(ss.n.Load()) {
+			t.Errorf("fast path coverage of shape %s fell below 70%% (strict)", name)
 		}
 	}
-	if !testing.Short() && stats["messy"].retried.Load()+stats["random"].retried.Load() == 0 {
+	if !testing.Short() && stats["shape:plain"].retried.Load()+stats["random"].retried.Load() == 0 {
 		t.Errorf("no input was read by the international retry: the test does not cover it")
 	}
 }

@@ -68,13 +68,21 @@ func TestFastNormalizerCompiles(t *testing.T) {
 		t.Fatalf("%d regions compiled", len(f.regions))
 	}
 	for id, m := range f.regions {
-		if !m.ok {
+		if !m.load() {
 			t.Errorf("region %s did not compile", id)
 		}
 	}
 	for cc, c := range f.ccs {
-		if c != nil && !c.ok {
+		if c == nil {
+			continue
+		}
+		if !c.ok {
 			t.Errorf("calling code %d did not compile", cc)
+		}
+		for _, m := range c.regions {
+			if !m.load() {
+				t.Errorf("calling code %d: region %s did not compile", cc, m.id)
+			}
 		}
 	}
 }
@@ -89,14 +97,17 @@ func sameResult(raw, region string, strict bool) (diff string, fast, retried boo
 	var sc fastScratch
 	got, gerr, fast := fastNormalizer().normalize(raw, region, strict, &sc)
 	if got != want || ReasonOf(gerr) != ReasonOf(werr) || (gerr == nil) != (werr == nil) {
-		return fmt.Sprintf("fast path(%q, %q, strict %v) = %+v, %v (fast %v); library path = %+v, %v",
-			raw, region, strict, got, gerr, fast, want, werr), fast, false
+		// The input's shape and redacted results: no number, even a
+		// fictional one, in a failure message.
+		return fmt.Sprintf("fast path(%q, %q, strict %v) = %s %s retried %v, %v (fast %v); library path = %s %s retried %v, %v",
+			maskDigits(raw), region, strict, Redact(got.E164), got.Region, got.Retried, gerr, fast,
+			Redact(want.E164), want.Region, want.Retried, werr), fast, false
 	}
 	z := Normalizer{Strict: strict}
 	e164, _, reason := z.AppendE164(nil, raw, region)
 	if string(e164) != want.E164 || reason != ReasonOf(werr) || z.Retried != want.Retried {
-		return fmt.Sprintf("AppendE164(%q, %q, strict %v) = %q, %q, retried %v; library path = %+v, %v",
-			raw, region, strict, e164, reason, z.Retried, want, werr), fast, false
+		return fmt.Sprintf("AppendE164(%q, %q, strict %v) = %s, %q, retried %v; library path = %s retried %v, %v",
+			maskDigits(raw), region, strict, Redact(string(e164)), reason, z.Retried, Redact(want.E164), want.Retried, werr), fast, false
 	}
 	return "", fast, want.Retried
 }

@@ -269,6 +269,9 @@ func isGoogleDigit(r rune) bool {
 // numbers: Unicode category Cf (bidi marks, zero-width spaces, BOM, soft
 // hyphen).
 func isFormatChar(r rune) bool {
+	if r >= 0xFF01 && r <= 0xFF5E || r >= 0x0660 && r <= 0x0669 || r >= 0x06F0 && r <= 0x06F9 || r >= 0x2010 && r <= 0x2015 {
+		return false // fullwidth forms, Arabic-Indic digits, dashes: common, and none is Cf
+	}
 	return r >= 0x80 && unicode.Is(unicode.Cf, r)
 }
 
@@ -285,6 +288,14 @@ func isASCII(s string) bool {
 // Nd). Nd digits come in contiguous runs of ten from zero, some runs
 // adjacent (mathematical digits), so count back to the start of the run.
 func digitValue(r rune) int {
+	switch {
+	case r >= 0xFF10 && r <= 0xFF19: // fullwidth
+		return int(r - 0xFF10)
+	case r >= 0x0660 && r <= 0x0669: // Arabic-Indic
+		return int(r - 0x0660)
+	case r >= 0x06F0 && r <= 0x06F9: // Eastern Arabic-Indic
+		return int(r - 0x06F0)
+	}
 	start := r
 	for start > 0 && unicode.Is(unicode.Nd, start-1) && r-start < 60 {
 		start--

@@ -12,7 +12,7 @@ import (
 
 var cmdGen = &Command{
 	Name:      "gen",
-	UsageLine: "gen [--seed N] [--n ROWS] [--format csv|txt] [--region R] [--mix EG=45,US=32] [--clean] [--out FILE]",
+	UsageLine: "gen [--seed N] [--n ROWS] [--format csv|txt] [--region R] [--mix EG=45,US=32] [--mix-shapes realistic|uniform] [--clean] [--out FILE]",
 	Short:     "write a seeded synthetic leak dataset",
 	Long: `
 Gen writes a synthetic leak dataset for tests and benchmarks: ROWS
@@ -25,6 +25,14 @@ come from no leak.
 
 --region is the dataset's default region: only its numbers are written in
 national form. --clean writes every number in E.164.
+
+--mix-shapes says how often each shape of mess appears: vanity letters
+(1-800-FLOWERS), two numbers in one cell, Unicode separators, labels
+("Tel:", "mobile:"), extensions, tel: URIs, fullwidth and Arabic-Indic
+digits, carrier codes (national numbers of BR, CO, KR, BO, CN and AU
+under their own region). "realistic" (the default) writes most rows
+plain, as dumps are; "uniform" gives every shape a number can take an
+equal share, the worst case for a normalizer's speed.
 `,
 }
 
@@ -32,6 +40,7 @@ var genFlags struct {
 	seed                     int64
 	n                        int
 	format, region, mix, out string
+	mixShapes                string
 	clean                    bool
 	junk                     float64
 }
@@ -44,6 +53,7 @@ func init() {
 		fs.StringVar(&f.format, "format", "csv", "csv or txt")
 		fs.StringVar(&f.region, "region", "", "default region of the dataset")
 		fs.StringVar(&f.mix, "mix", "", "country mix as REGION=WEIGHT,... (default: the 2022 dump's)")
+		fs.StringVar(&f.mixShapes, "mix-shapes", "realistic", "shapes of mess in messy mode: realistic or uniform")
 		fs.StringVar(&f.out, "out", "", "file to write (default: stdout)")
 		fs.BoolVar(&f.clean, "clean", false, "write every number in E.164")
 		fs.Float64Var(&f.junk, "junk", 0.01, "fraction of junk rows in messy mode")
@@ -62,8 +72,11 @@ func runGen(ctx context.Context, cmd *Command, args []string) error {
 	if f.n < 0 {
 		return usagef("--n must not be negative")
 	}
+	if f.mixShapes != "realistic" && f.mixShapes != "uniform" {
+		return usagef("--mix-shapes %q: want realistic or uniform", f.mixShapes)
+	}
 	opts := checker.GenOptions{Seed: f.seed, N: f.n, Format: f.format, Clean: f.clean,
-		Junk: f.junk, Region: strings.ToUpper(f.region)}
+		Junk: f.junk, Region: strings.ToUpper(f.region), MixShapes: f.mixShapes}
 	if f.mix != "" {
 		opts.Mix = map[string]float64{}
 		for _, part := range strings.Split(f.mix, ",") {

@@ -42,7 +42,7 @@ func TestGenerateCSVReadBack(t *testing.T) {
 		}
 		row := g.Next()
 		if rec.Err != nil || rec.Raw != string(row.Raw) || rec.Line != int64(i+2) {
-			t.Fatalf("row %d: got line %d (%v), raw %q; want line %d, raw %q", i, rec.Line, rec.Err, synth.Shape(rec.Raw), i+2, synth.Shape(string(row.Raw)))
+			t.Fatalf("row %d: got line %d (%v), raw %q; want line %d, raw %q", i, rec.Line, rec.Err, synth.Mask(rec.Raw), i+2, synth.Mask(string(row.Raw)))
 		}
 	}
 	if _, err := in.Next(); err != io.EOF {
@@ -69,7 +69,7 @@ func TestGenerateTXTReadBack(t *testing.T) {
 		rec, err := in.Next()
 		row := g.Next()
 		if err != nil || rec.Raw != string(row.Raw) || rec.Line != int64(i+1) {
-			t.Fatalf("row %d: got line %d, %q, %v", i, rec.Line, synth.Shape(rec.Raw), err)
+			t.Fatalf("row %d: got line %d, %q, %v", i, rec.Line, synth.Mask(rec.Raw), err)
 		}
 	}
 }

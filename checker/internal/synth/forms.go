@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
@@ -36,10 +35,20 @@ var kindWeights = [numKinds]int{
 	KindNatBare: 6, KindIDD: 7, KindDigits: 18, KindTel: 3,
 }
 
-// genChoice is a cumulative table of the kinds allowed for one template.
+// genChoice is what one template's numbers may be written as: the kinds
+// Normalize reads back, and for each shape, the kinds it reads back in that
+// shape (cumulative weights, one table each).
 type genChoice struct {
 	kinds []Kind
 	cum   []int
+	shape [numShapes]struct {
+		kinds []Kind
+		cum   []int
+	}
+	// The shapes with at least one kind, as cumulative weights: realistic
+	// and uniform.
+	shapes          []Shape
+	realCum, uniCum []int
 }
 
 type Generator struct {
@@ -48,6 +57,7 @@ type Generator struct {
 	format  string
 	clean   bool
 	junk    float64
+	uniform bool   // every shape a number can take in equal measure
 	region  string // dataset's default region
 	idd     string // its international prefix
 	choices [][]genChoice
@@ -60,7 +70,8 @@ type Row struct {
 	Raw    []byte // valid until the next call
 	E164   string // the number drawn (set even for junk rows)
 	region int    // index into d.regions
-	Junk   bool
+	Junk   bool   // the row holds no number, or not one Normalize reads back
+	Shape  Shape  // the mess it was written with (junk rows: ShapePlain)
 }
 
 var (
@@ -92,6 +103,13 @@ func NewGenerator(opts Options) (*Generator, error) {
 		junk:   opts.Junk,
 		region: strings.ToUpper(opts.Region),
 	}
+	switch strings.ToLower(opts.MixShapes) {
+	case "", "realistic":
+	case "uniform":
+		g.uniform = true
+	default:
+		return nil, fmt.Errorf("checker: unknown shape mix %q (want realistic or uniform)", opts.MixShapes)
+	}
 	if g.junk == 0 {
 		g.junk = 0.01
 	}
@@ -116,8 +134,9 @@ func NewGenerator(opts Options) (*Generator, error) {
 	return g, nil
 }
 
-// kindChoices returns, per template of gr, the kinds whose rows Normalize
-// reads back (with the dataset's region) in a sample at start-up.
+// kindChoices returns, per template of gr, the kinds and shapes whose rows
+// Normalize reads back (with the dataset's region) in a sample at
+// start-up.
 func (g *Generator) kindChoices(gr *genRegion) []genChoice {
 	key := g.region + "/" + gr.region
 	genChoicesMu.Lock()
@@ -127,6 +146,18 @@ func (g *Generator) kindChoices(gr *genRegion) []genChoice {
 	}
 	probe := &Generator{region: g.region, idd: g.idd, f: rand.New(rand.NewPCG(2, 3))}
 	rng := rand.New(rand.NewPCG(4, 5))
+	var z phone.Normalizer // the fast path: equal to Normalize, as its tests hold
+	readsBack := func(ti int, samples int, write func(nsn []byte) []byte) bool {
+		for range samples {
+			nsn := appendNSN(nil, rng, &gr.templates[ti])
+			raw := write(nsn)
+			n, err := z.Normalize(string(raw), g.region)
+			if err != nil || n.E164 != "+"+gr.cc+string(nsn) {
+				return false
+			}
+		}
+		return true
+	}
 	var out []genChoice
 	for ti := range gr.templates {
 		var c genChoice
@@ -141,17 +172,7 @@ func (g *Generator) kindChoices(gr *genRegion) []genChoice {
 			if k == KindIDD && g.region == "" {
 				continue
 			}
-			ok := true
-			for range 8 {
-				nsn := appendNSN(nil, rng, &gr.templates[ti])
-				raw := probe.render(nil, gr, nsn, k)
-				n, err := phone.Normalize(string(raw), g.region)
-				if err != nil || n.E164 != "+"+gr.cc+string(nsn) {
-					ok = false
-					break
-				}
-			}
-			if ok {
+			if readsBack(ti, 8, func(nsn []byte) []byte { return probe.render(nil, gr, nsn, k) }) {
 				total += kindWeights[k]
 				c.kinds = append(c.kinds, k)
 				c.cum = append(c.cum, total)
@@ -159,6 +180,32 @@ func (g *Generator) kindChoices(gr *genRegion) []genChoice {
 		}
 		if len(c.kinds) == 0 { // E.164 is valid by construction
 			c.kinds, c.cum = []Kind{KindE164}, []int{1}
+		}
+		realTotal, uniTotal := 0, 0
+		for s := range numShapes {
+			sc := &c.shape[s]
+			if s == ShapePlain {
+				sc.kinds, sc.cum = c.kinds, c.cum
+			} else {
+				total := 0
+				for _, k := range c.kinds {
+					if !shapeTakes(s, k, gr, g) {
+						continue
+					}
+					if readsBack(ti, 4, func(nsn []byte) []byte { raw, _ := probe.decorate(nil, gr, nsn, k, s, true); return raw }) {
+						total += kindWeights[k]
+						sc.kinds = append(sc.kinds, k)
+						sc.cum = append(sc.cum, total)
+					}
+				}
+			}
+			if len(sc.kinds) > 0 {
+				realTotal += shapeWeights[s]
+				uniTotal++
+				c.shapes = append(c.shapes, s)
+				c.realCum = append(c.realCum, realTotal)
+				c.uniCum = append(c.uniCum, uniTotal)
+			}
 		}
 		out = append(out, c)
 	}
@@ -181,9 +228,18 @@ func (g *Generator) Next() Row {
 		out = g.appendJunk(out, gr, nsn)
 	default:
 		c := &g.choices[ri][ti]
-		x := g.f.IntN(c.cum[len(c.cum)-1])
-		i, _ := slices.BinarySearch(c.cum, x+1)
-		out = g.decorate(out, gr, nsn, c.kinds[i])
+		cum := c.realCum
+		if g.uniform {
+			cum = c.uniCum
+		}
+		x := g.f.IntN(cum[len(cum)-1])
+		si, _ := slices.BinarySearch(cum, x+1)
+		shape := c.shapes[si]
+		sc := &c.shape[shape]
+		x = g.f.IntN(sc.cum[len(sc.cum)-1])
+		i, _ := slices.BinarySearch(sc.cum, x+1)
+		row.Shape = shape
+		out, row.Junk = g.decorate(out, gr, nsn, sc.kinds[i], shape, false)
 	}
 	g.out = out
 	row.Raw = out
@@ -239,54 +295,61 @@ func (g *Generator) group(out, digits []byte, sep byte) []byte {
 }
 
 var (
-	genLabels    = []string{"Tel: ", "Phone: ", "Mobile: ", "tel. ", "WhatsApp: ", "Ph "}
-	genExts      = []string{" ext. 12", " x3", " ext 204", " #12", " Ext: 7"}
-	genWraps     = []string{`""`, "()", "[]", "<>", "''", "  ", "\t "} // whitespace last
-	genPunct     = []string{",", ";", ".", ":", " !", " /"}
-	genDigitBase = []rune{0xFF10, 0x0660, 0x06F0} // fullwidth, Arabic-Indic, Eastern Arabic-Indic
+	genWraps = []string{`""`, "()", "[]", "<>", "''", "  ", "\t "} // whitespace last
+	genPunct = []string{",", ";", ".", ":", " !", " /"}
 )
 
-// decorate writes nsn in form k with the noise leak dumps carry around
-// numbers.
-func (g *Generator) decorate(out []byte, gr *genRegion, nsn []byte, k Kind) []byte {
+// decorate writes nsn in form k and shape s, with the noise leak dumps
+// carry around numbers (unless bare, for the probes of kindChoices), and
+// reports a row written so that it holds no number Normalize reads back
+// (two numbers run together).
+func (g *Generator) decorate(out []byte, gr *genRegion, nsn []byte, k Kind, s Shape, bare bool) ([]byte, bool) {
 	start := len(out)
 	r := g.f.Uint32()
+	if bare {
+		r = 1<<30 - 1 // no coin comes up
+	}
 	// One draw, bits used as independent coins (out of 1024).
 	coin := func(shift uint, per1024 uint32) bool { return (r>>shift)&1023 < per1024 }
 	digits := k == KindDigits
-	if coin(0, 20) { // spreadsheet: leading apostrophe
+	if coin(0, 20) && s != ShapeTel { // spreadsheet: leading apostrophe
 		out = append(out, '\'')
 	}
-	if !digits && coin(10, 50) {
+	if s == ShapeLabel {
 		out = append(out, genLabels[g.f.IntN(len(genLabels))]...)
 	}
 	body := len(out)
-	out = g.render(out, gr, nsn, k)
+	junk := false
+	switch s {
+	case ShapeTel:
+		out = g.appendTel(out, gr, nsn)
+	case ShapeCarrier:
+		out = g.appendCarrier(out, gr, nsn)
+	case ShapeTwo:
+		out, junk = g.appendTwo(out, gr, nsn, k, bare)
+	default:
+		out = g.render(out, gr, nsn, k)
+	}
+	switch s {
+	case ShapeVanity:
+		out = g.letters(out, body)
+	case ShapeUnicodeSep:
+		out = g.unicodeSeps(out, body)
+	case ShapeFullwidth:
+		out = g.foreignDigits(out, body)
+	}
 	switch {
+	case s == ShapeExt:
+		out = append(out, genExts[g.f.IntN(len(genExts))]...)
 	case digits && coin(20, 60):
 		out = append(out, ".0"...) // a number exported as a float
-	case !digits && k != KindTel && coin(20, 40):
-		out = append(out, genExts[g.f.IntN(len(genExts))]...)
-	case coin(20, 70):
+	case coin(20, 70) && s != ShapeTwo:
 		out = append(out, genPunct[g.f.IntN(len(genPunct))]...)
 	}
-	r = g.f.Uint32()
-	if !digits && coin(0, 25) {
-		// Foreign digits, the plus sign too for fullwidth.
-		base := genDigitBase[g.f.IntN(len(genDigitBase))]
-		tail := append([]byte(nil), out[body:]...)
-		out = out[:body]
-		for _, c := range tail {
-			switch {
-			case c >= '0' && c <= '9':
-				out = utf8.AppendRune(out, base+rune(c-'0'))
-			case c == '+' && base == 0xFF10:
-				out = utf8.AppendRune(out, 0xFF0B)
-			default:
-				out = append(out, c)
-			}
-		}
+	if bare {
+		return out, junk
 	}
+	r = g.f.Uint32()
 	if coin(10, 50) {
 		w := genWraps[g.f.IntN(len(genWraps))]
 		if digits { // Normalize reads bare digits as international only without wrapping
@@ -302,7 +365,7 @@ func (g *Generator) decorate(out []byte, gr *genRegion, nsn []byte, k Kind) []by
 			out = append(out, "\u200e"...)
 		}
 	}
-	return out
+	return out, junk
 }
 
 // appendJunk writes a row that is not a valid number.

@@ -38,6 +38,13 @@ type Options struct {
 	// written for numbers of this region, so that phone.Normalize(raw, Region)
 	// reads them back. "" means none.
 	Region string
+	// MixShapes says in what measure messy rows take each shape of mess
+	// (vanity letters, two numbers in a cell, Unicode separators, labels,
+	// extensions, tel: URIs, foreign digits, carrier codes): "realistic"
+	// (or "") for the proportions dumps have, most rows plain; "uniform"
+	// for every shape a number can take in equal measure, the worst case
+	// for a normalizer.
+	MixShapes string
 }
 
 // Stats counts what [Generate] wrote.
@@ -337,9 +344,9 @@ func (d *numberDrawer) next(buf []byte) (ri, ti int, nsn []byte) {
 	return ri, ti, appendNSN(buf, d.rng, &gr.templates[ti])
 }
 
-// Shape returns s with every ASCII digit replaced by 9: how tests show a
+// Mask returns s with every ASCII digit replaced by 9: how tests show a
 // row that failed without printing a number, even a synthetic one.
-func Shape(s string) string {
+func Mask(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
 			return '9'

@@ -139,7 +139,7 @@ func TestGenerateNormalizes(t *testing.T) {
 			if err == nil && num.E164 == row.E164 {
 				good++
 			} else {
-				failKinds[Shape(string(row.Raw))]++
+				failKinds[Mask(string(row.Raw))]++
 			}
 		}
 		frac := float64(good) / float64(valid)

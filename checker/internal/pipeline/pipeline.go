@@ -61,12 +61,14 @@ func Run[C any](ctx context.Context, s Stages[C]) error {
 	if ahead <= 0 {
 		ahead = workers * 3
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan *slot[C], workers*2)
 	ordered := make(chan *slot[C], ahead)
 	pool := sync.Pool{New: func() any { return &slot[C]{done: make(chan struct{}, 1)} }}
 	var readErr error
+	var readCanceled bool // the reader stopped because ctx was done
 	go func() { // reader
 		defer close(work)
 		defer close(ordered)
@@ -82,11 +84,13 @@ func Run[C any](ctx context.Context, s Stages[C]) error {
 			select {
 			case work <- sl:
 			case <-ctx.Done():
+				readCanceled = true
 				return
 			}
 			select {
 			case ordered <- sl:
 			case <-ctx.Done():
+				readCanceled = true
 				return
 			}
 			if err != nil {
@@ -119,6 +123,12 @@ func Run[C any](ctx context.Context, s Stages[C]) error {
 			break
 		}
 		pool.Put(sl)
+	}
+	// The reader may see ctx done, and close ordered, before this loop
+	// does: the run was still cut short (readCanceled is written before
+	// ordered is closed).
+	if emitErr == nil && readCanceled {
+		emitErr = parent.Err()
 	}
 	cancel()
 	for range ordered { // let the reader and the workers finish

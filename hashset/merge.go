@@ -28,9 +28,12 @@ type MergeInput struct {
 // MergeOptions configure [MergeFile].
 type MergeOptions struct {
 	// Info and Created go into the result's META as they are (the caller
-	// decides what the inputs' own Info becomes).
-	Info    map[string]string
-	Created string
+	// decides what the inputs' own Info becomes). InfoFunc, if set, makes
+	// Info instead, from what the first pass found (the result's sets and
+	// their key counts, say); its argument's Bytes is still 0.
+	Info     map[string]string
+	InfoFunc func(*MergeStats) (map[string]string, error)
+	Created  string
 	// BloomFPR is as in [Options]; 0 takes the first input's rate, or no
 	// bloom filter if the first input has none.
 	BloomFPR float64
@@ -261,17 +264,24 @@ func planMerge(ctx context.Context, inputs []MergeInput, opts MergeOptions) (*me
 	m.w = suffixBytes(m.b)
 	m.idw = idBytes(len(m.sets))
 	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = m.b, m.w, m.idw, len(m.sets)
-	var err2 error
-	if m.metaJSON, err2 = json.Marshal(meta); err2 != nil {
-		return nil, fmt.Errorf("hashset: %w", err2)
-	}
-	m.meta = meta
 	m.stats.Unique = n
 	m.stats.SetKeys = setKeys
 	m.stats.Meta = meta
 	for _, s := range m.sets {
 		m.stats.Sets = append(m.stats.Sets, intsOf(s))
 	}
+	if opts.InfoFunc != nil {
+		info, err := opts.InfoFunc(&m.stats)
+		if err != nil {
+			return nil, err
+		}
+		meta.Info = info
+	}
+	var err2 error
+	if m.metaJSON, err2 = json.Marshal(meta); err2 != nil {
+		return nil, fmt.Errorf("hashset: %w", err2)
+	}
+	m.meta = meta
 	return m, nil
 }
 

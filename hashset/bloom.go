@@ -1,6 +1,7 @@
 package hashset
 
-// Only bloomFilter, buildBloom and bloomFromBytes use
+// Only bloomFilter, buildBloom and bloomFromBytes (and bloomFill, which
+// fills a large filter cache-friendly with the library's hashes) use
 // github.com/bits-and-blooms/bloom/v3; the rest of the package goes through
 // them.
 //

@@ -14,8 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-
-	"github.com/bits-and-blooms/bloom/v3"
+	"sync"
 )
 
 // MergeInput is one index to merge, with the name errors give it (its
@@ -256,8 +255,7 @@ func planMerge(ctx context.Context, inputs []MergeInput, opts MergeOptions) (*me
 	}
 	m.fpr = fpr
 	if fpr > 0 {
-		mb, kb := bloom.EstimateParameters(uint(max(n, 1)), fpr)
-		m.m, m.k = uint64(max(mb, 1)), uint64(max(kb, 1))
+		m.m, m.k = bloomParams(n, fpr)
 		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, m.m, int(m.k)
 	}
 	m.b = chooseDirBits(uint64(n))
@@ -558,9 +556,27 @@ func (m *merger) write(ctx context.Context, f *os.File) error {
 	keysW := newSectionWriter(f, offs[secKeys])
 	idsW := newSectionWriter(f, offs[secIDs])
 	dir := make([]uint32, 1<<m.b+1)
-	var bf *bloom.BloomFilter
+	// The bloom filter is filled on the other cores while the scan goes
+	// on, a batch of keys at a time.
+	var (
+		fill    *bloomFill
+		batches chan []uint64
+		free    chan []uint64
+		filled  sync.WaitGroup
+		batch   []uint64
+	)
 	if m.fpr > 0 {
-		bf = bloom.New(uint(m.m), uint(m.k))
+		fill = newBloomFill(m.m, m.k, 0)
+		batches, free = make(chan []uint64, 1), make(chan []uint64, 2)
+		free <- make([]uint64, 0, bloomBatch)
+		free <- make([]uint64, 0, bloomBatch)
+		filled.Go(func() {
+			for b := range batches {
+				fill.Add(b)
+				free <- b[:0]
+			}
+		})
+		batch = <-free
 	}
 	shift := 64 - m.b
 	mask := uint64(1)<<shift - 1
@@ -574,14 +590,19 @@ func (m *merger) write(ctx context.Context, f *os.File) error {
 			idsW.Write(kb[:m.idw])
 		}
 		dir[(key>>shift)+1]++
-		if bf != nil {
-			var bk [8]byte
-			bk[0], bk[1], bk[2], bk[3] = byte(key>>56), byte(key>>48), byte(key>>40), byte(key>>32)
-			bk[4], bk[5], bk[6], bk[7] = byte(key>>24), byte(key>>16), byte(key>>8), byte(key)
-			bf.Add(bk[:])
+		if fill != nil {
+			if batch = append(batch, key); len(batch) == cap(batch) {
+				batches <- batch
+				batch = <-free
+			}
 		}
 		return nil
 	})
+	if fill != nil {
+		batches <- batch
+		close(batches)
+		filled.Wait()
+	}
 	if err != nil {
 		return err
 	}
@@ -607,12 +628,8 @@ func (m *merger) write(ctx context.Context, f *os.File) error {
 	if err := put(secDir, bt.encodeDir); err != nil {
 		return fmt.Errorf("hashset: %w", err)
 	}
-	if bf != nil {
-		words := bf.BitSet().Words()
-		if want := int(bloomWords(m.m)); len(words) < want {
-			words = append(words, make([]uint64, want-len(words))...)
-		}
-		bt.words = words
+	if fill != nil {
+		bt.words = fill.Words()
 		if err := put(secBloom, bt.encodeBloom); err != nil {
 			return fmt.Errorf("hashset: %w", err)
 		}

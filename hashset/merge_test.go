@@ -3,6 +3,7 @@ package hashset
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bits-and-blooms/bloom/v3"
 )
 
 // mds is a dataset of a merge test: its keys, each with its group.
@@ -394,4 +397,39 @@ func TestMergeReaderAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFile(t, out, want)
+}
+
+// TestBloomFillMatchesLibrary: the partitioned filling gives the words
+// of the library's own filter, on filters of one region and of several,
+// with batches that do not divide the keys.
+func TestBloomFillMatchesLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{0, 1, 1000, 700_000} {
+		keys := make([]uint64, n)
+		for i := range keys {
+			keys[i] = rng.Uint64()
+		}
+		for _, fpr := range []float64{0.01, 0.3} {
+			mb, kb := bloom.EstimateParameters(uint(max(n, 1)), fpr)
+			lib := bloom.New(mb, kb)
+			var b [8]byte
+			for _, k := range keys {
+				binary.BigEndian.PutUint64(b[:], k)
+				lib.Add(b[:])
+			}
+			want := lib.BitSet().Words()
+			for _, workers := range []int{1, 3} {
+				f := newBloomFill(uint64(lib.Cap()), uint64(lib.K()), workers)
+				f.Add(keys[:n/3])
+				f.Add(keys[n/3:])
+				got := f.Words()
+				if len(want) < len(got) {
+					want = append(want, make([]uint64, len(got)-len(want))...)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("n=%d fpr=%v workers=%d: words differ from the library's (m=%d k=%d)", n, fpr, workers, lib.Cap(), lib.K())
+				}
+			}
+		}
+	}
 }

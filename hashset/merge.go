@@ -79,18 +79,37 @@ var ErrMerge = errors.New("hashset: cannot merge")
 // input is an error naming it, and nothing is written. The bytes equal
 // those a [Builder] writes when given the same keys, datasets, groups and
 // options.
-func MergeFile(ctx context.Context, path string, inputs []MergeInput, opts MergeOptions) (st MergeStats, err error) {
+func MergeFile(ctx context.Context, path string, inputs []MergeInput, opts MergeOptions) (MergeStats, error) {
+	var st MergeStats
 	m, err := planMerge(ctx, inputs, opts)
 	if err != nil {
 		return st, err
 	}
+	err = writeIndexFile(path, func(f *os.File) error {
+		return m.write(ctx, f, func(fn func(key uint64, id uint32) error) error {
+			return m.scan(ctx, func(key uint64, from []int, ids []uint32) error {
+				return fn(key, m.setID(from, ids))
+			})
+		})
+	})
+	if err != nil {
+		return st, err
+	}
+	return m.stats, nil
+}
+
+// writeIndexFile writes an index to path as [Builder.WriteFile] does: a
+// temporary file in the same directory, 0600, that write fills, synced
+// and renamed over path. On error the temporary file is removed and path
+// is untouched.
+func writeIndexFile(path string, write func(f *os.File) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -100,30 +119,30 @@ func MergeFile(ctx context.Context, path string, inputs []MergeInput, opts Merge
 		}
 	}()
 	if err = f.Chmod(0o600); err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
-	if err = m.write(ctx, f); err != nil {
-		return st, err
+	if err = write(f); err != nil {
+		return err
 	}
 	if testHookBeforeRename != nil {
 		if err = testHookBeforeRename(); err != nil {
-			return st, err
+			return err
 		}
 	}
 	if err = f.Sync(); err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
 	if err = f.Close(); err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
 	if d, derr := os.Open(dir); derr == nil { // make the rename durable; best effort
 		d.Sync()
 		d.Close()
 	}
-	return m.stats, nil
+	return nil
 }
 
 // merger is a merge planned by its first pass, ready to write.
@@ -250,18 +269,7 @@ func planMerge(ctx context.Context, inputs []MergeInput, opts MergeOptions) (*me
 			fpr = -1
 		}
 	}
-	if fpr >= 1 {
-		fpr = 0.5
-	}
-	m.fpr = fpr
-	if fpr > 0 {
-		m.m, m.k = bloomParams(n, fpr)
-		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, m.m, int(m.k)
-	}
-	m.b = chooseDirBits(uint64(n))
-	m.w = suffixBytes(m.b)
-	m.idw = idBytes(len(m.sets))
-	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = m.b, m.w, m.idw, len(m.sets)
+	m.meta = meta
 	m.stats.Unique = n
 	m.stats.SetKeys = setKeys
 	m.stats.Meta = meta
@@ -275,12 +283,34 @@ func planMerge(ctx context.Context, inputs []MergeInput, opts MergeOptions) (*me
 		}
 		meta.Info = info
 	}
-	var err2 error
-	if m.metaJSON, err2 = json.Marshal(meta); err2 != nil {
-		return nil, fmt.Errorf("hashset: %w", err2)
+	if err := m.layout(fpr); err != nil {
+		return nil, err
 	}
-	m.meta = meta
 	return m, nil
+}
+
+// layout fixes what m.meta, m.sets and the key count decide: the bloom
+// filter (fpr as in [Options], 0 excepted), the directory, the widths,
+// and META's bytes.
+func (m *merger) layout(fpr float64) error {
+	n, meta := m.stats.Unique, m.meta
+	if fpr >= 1 {
+		fpr = 0.5
+	}
+	m.fpr = fpr
+	if fpr > 0 {
+		m.m, m.k = bloomParams(n, fpr)
+		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, m.m, int(m.k)
+	}
+	m.b = chooseDirBits(uint64(n))
+	m.w = suffixBytes(m.b)
+	m.idw = idBytes(len(m.sets))
+	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = m.b, m.w, m.idw, len(m.sets)
+	var err error
+	if m.metaJSON, err = json.Marshal(meta); err != nil {
+		return fmt.Errorf("hashset: %w", err)
+	}
+	return nil
 }
 
 func intsOf(s []uint16) []int {
@@ -505,8 +535,9 @@ type countTo int64
 func (c *countTo) Write(p []byte) (int, error) { *c += countTo(len(p)); return len(p), nil }
 
 // write is the second pass: the sections at the offsets the first pass
-// fixed, then the header.
-func (m *merger) write(ctx context.Context, f *os.File) error {
+// fixed, then the header. src calls fn with every key, ascending, and the
+// id of its set in m.sets.
+func (m *merger) write(ctx context.Context, f *os.File, src func(fn func(key uint64, id uint32) error) error) error {
 	var setsBytes []byte
 	for _, s := range m.sets {
 		setsBytes = le.AppendUint16(setsBytes, uint16(len(s)))
@@ -581,8 +612,7 @@ func (m *merger) write(ctx context.Context, f *os.File) error {
 	shift := 64 - m.b
 	mask := uint64(1)<<shift - 1
 	var kb [8]byte
-	err := m.scan(ctx, func(key uint64, from []int, ids []uint32) error {
-		id := m.setID(from, ids)
+	err := src(func(key uint64, id uint32) error {
 		le.PutUint64(kb[:], key&mask)
 		keysW.Write(kb[:m.w])
 		if m.idw > 0 {

@@ -1,7 +1,6 @@
 package hashset
 
 import (
-	"encoding/binary"
 	"runtime"
 	"sync"
 
@@ -14,8 +13,8 @@ import (
 // larger than the caches: there, each of the library's k bit sets per key
 // is a cache miss (profiled: 2/3 of a merge's time went to
 // bitset.(*BitSet).Set at 6M keys, and the filter of 487M keys is 580
-// MiB). Here the locations of a batch of keys are computed with the
-// library's own bloom.Locations on every core, partitioned by the region
+// MiB). Here the locations of a batch of keys are computed on every core
+// (the library's, by bloomLocations), partitioned by the region
 // of the filter they fall in (regions of bloomRegionBits bits, which fit
 // in a core's cache), and each region's bits are set by one goroutine:
 // every write hits the cache, and no two goroutines share a word.
@@ -71,10 +70,10 @@ func (f *bloomFill) add(keys []uint64) {
 			locs := f.locs[i][:0]
 			counts := f.counts[i]
 			clear(counts)
-			var b [8]byte
+			var ls []uint64
 			for _, key := range keys[lo:hi] {
-				binary.BigEndian.PutUint64(b[:], key)
-				for _, l := range bloom.Locations(b[:], uint(f.k)) {
+				ls = bloomLocations(ls[:0], key, f.k)
+				for _, l := range ls {
 					bit := l % f.m
 					locs = append(locs, bit)
 					counts[bit>>bloomRegionBits]++

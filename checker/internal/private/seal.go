@@ -270,22 +270,31 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 	err = pipeline.Run(ctx, pipeline.Stages[sealChunk]{
 		Workers: workers,
 		Read: func(c *sealChunk) (bool, error) {
-			for len(es) == 0 {
-				if next == 1<<sealChunkBits {
-					return false, io.EOF
-				}
-				var err error
-				if es, err = plain.Range(next, sealChunkBits); err != nil {
-					return false, err
-				}
-				next++
-			}
-			cut := min(len(es), sealChunkKeys)
+			// A chunk is filled from as many ranges as it takes: the
+			// sealer works on several keys at once, and a small index's
+			// ranges hold a few keys each (2.4x the CPU a key at 20k
+			// keys, profiled, when a chunk was one range).
 			c.keys, c.sets = c.keys[:0], c.sets[:0]
-			for _, e := range es[:cut] {
-				c.keys, c.sets = append(c.keys, e.Key), append(c.sets, e.Datasets)
+			for len(c.keys) < sealChunkKeys {
+				for len(es) == 0 {
+					if next == 1<<sealChunkBits {
+						if len(c.keys) > 0 {
+							return true, nil
+						}
+						return false, io.EOF
+					}
+					var err error
+					if es, err = plain.Range(next, sealChunkBits); err != nil {
+						return false, err
+					}
+					next++
+				}
+				cut := min(len(es), sealChunkKeys-len(c.keys))
+				for _, e := range es[:cut] {
+					c.keys, c.sets = append(c.keys, e.Key), append(c.sets, e.Datasets)
+				}
+				es = es[cut:]
 			}
-			es = es[cut:]
 			return true, nil
 		},
 		NewWorker: func() func(context.Context, *sealChunk) {

@@ -79,7 +79,7 @@ func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 	}
 	ix.id = id
 	if ixs.Plain != nil {
-		ix.enc = rangeenc.NewEncoder(ixs.Plain, id, si.Index.ID)
+		ix.enc = rangeenc.NewEncoder(ixs.Plain, rangeenc.PadID(ixs.Plain), si.Index.ID)
 	}
 	ix.docETag = []string{`"` + id + "-j" + `"`}
 	var err error

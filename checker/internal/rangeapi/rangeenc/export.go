@@ -118,7 +118,7 @@ func Export(ctx context.Context, idx *hashset.Reader, dir string, opts ExportOpt
 		}
 	}
 	id := IndexID(idx)
-	enc := NewEncoder(idx, id, "")
+	enc := NewEncoder(idx, PadID(idx), "")
 	st, err := WriteFiles(ctx, t, bits, opts.Workers, fileMode, opts.Progress, func() FileFunc {
 		sc := new(Scratch)
 		path := []byte("range/")

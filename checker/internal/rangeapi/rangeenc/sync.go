@@ -44,7 +44,10 @@ type FileSum struct {
 // the ETag the manifest lists for it.
 func ETag(body []byte) string {
 	s := sha256.Sum256(body)
-	return `"` + hex.EncodeToString(s[:]) + `"`
+	var b [2 + 2*sha256.Size]byte
+	b[0], b[len(b)-1] = '"', '"'
+	hex.Encode(b[1:], s[:])
+	return string(b[:]) // one allocation
 }
 
 func sumOf(body []byte) FileSum {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // An export that syncs. Every file an export writes is listed in its
@@ -42,12 +43,21 @@ type FileSum struct {
 // ETag returns the strong entity tag of a file's content: its SHA-256 in
 // hex, quoted. A server answering with the bytes of an exported file gives
 // the ETag the manifest lists for it.
-func ETag(body []byte) string {
+func ETag(body []byte) string { return ETagHeader(body)[0] }
+
+// ETagHeader is [ETag] as a header value, made in one allocation (the
+// value and the bytes of its string together).
+func ETagHeader(body []byte) []string {
+	type box struct {
+		v [1]string
+		b [2 + 2*sha256.Size]byte
+	}
 	s := sha256.Sum256(body)
-	var b [2 + 2*sha256.Size]byte
-	b[0], b[len(b)-1] = '"', '"'
-	hex.Encode(b[1:], s[:])
-	return string(b[:]) // one allocation
+	x := new(box)
+	x.b[0], x.b[len(x.b)-1] = '"', '"'
+	hex.Encode(x.b[1:], s[:])
+	x.v[0] = unsafe.String(&x.b[0], len(x.b))
+	return x.v[:]
 }
 
 func sumOf(body []byte) FileSum {

@@ -267,13 +267,6 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 	}
 	pad := hasToken(r.Header["Add-Padding"], "true")
 	asJSON := acceptsJSON(r.Header["Accept"])
-	variant := 0
-	if pad {
-		variant = 1
-	}
-	if asJSON {
-		variant += 2
-	}
 	h := w.Header()
 	h["Vary"] = hdrVary
 	if s.origins != nil {

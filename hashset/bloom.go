@@ -1,7 +1,6 @@
 package hashset
 
-// Only bloomFilter, buildBloom and bloomFromBytes (and bloomFill, which
-// fills a large filter cache-friendly with the library's hashes) use
+// Only bloomFilter, buildBloom and bloomFromBytes use
 // github.com/bits-and-blooms/bloom/v3; the rest of the package goes through
 // them.
 //

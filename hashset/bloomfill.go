@@ -19,6 +19,9 @@ import (
 // in a core's cache), and each region's bits are set by one goroutine:
 // every write hits the cache, and no two goroutines share a word.
 //
+// It and bloomSize are, with the reader's and the builder's side, what
+// uses github.com/bits-and-blooms/bloom/v3 in this package.
+//
 // Add is not safe for concurrent use; Words returns the filter.
 type bloomFill struct {
 	m, k    uint64
@@ -129,9 +132,9 @@ func (f *bloomFill) add(keys []uint64) {
 	wg.Wait()
 }
 
-// bloomParams returns the m and k of the filter the library sizes for n
+// bloomSize returns the m and k of the filter the library sizes for n
 // keys at false positive rate fpr (bloom.NewWithEstimates).
-func bloomParams(n int64, fpr float64) (m, k uint64) {
+func bloomSize(n int64, fpr float64) (m, k uint64) {
 	mb, kb := bloom.EstimateParameters(uint(max(n, 1)), fpr)
 	return uint64(max(mb, 1)), uint64(max(kb, 1))
 }

@@ -18,17 +18,17 @@
 // [Open] maps the file and checks only the header, the section table and the
 // small sections; [Reader.Verify] reads and checks everything.
 //
-// [MergeFile] merges indexes into one, streaming through their sorted keys
-// (a new leak merged in, not rebuilt), and [SortedWriter] writes an index
-// from keys that come in order (sealing does), both in memory independent
-// of the number of keys but for the bloom filter; their bytes equal a
-// Builder's for the same content.
-//
 // For long jobs on large indexes, [Reader.ContainsBatch] looks up many keys
 // at once, overlapping their cache misses (about 4x the throughput of
 // Contains at 10M keys), and [Reader.Preload] copies the sections lookups
 // read into huge-page-backed memory of the Reader's own, checking their
 // checksums on the way (opt-in: Open stays O(1)).
+//
+// [MergeFile] merges indexes into one, streaming through their sorted keys
+// (a new leak merged in, not rebuilt), and [SortedWriter] writes an index
+// from keys that come in order (sealing does), both in memory independent
+// of the number of keys but for the bloom filter; their bytes equal a
+// Builder's for the same content.
 //
 // # Keys
 //

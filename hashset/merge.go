@@ -299,7 +299,7 @@ func (m *merger) layout(fpr float64) error {
 	}
 	m.fpr = fpr
 	if fpr > 0 {
-		m.m, m.k = bloomParams(n, fpr)
+		m.m, m.k = bloomSize(n, fpr)
 		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, m.m, int(m.k)
 	}
 	m.b = chooseDirBits(uint64(n))

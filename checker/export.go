@@ -29,6 +29,20 @@ type ExportOptions struct {
 	// 0644 on a machine whose users are all trusted). Directories get an x
 	// bit for each r bit.
 	Mode fs.FileMode
+	// Atomic writes a fresh directory next to dir and, once it is
+	// complete, swaps dir (a symbolic link, or absent) to it with one
+	// rename: a web server serving dir sees the old export or the new one,
+	// never a mix. The previous export stays next to it; older ones are
+	// removed. Otherwise files are replaced in place, one by one.
+	//
+	// Either way a file the previous export (its manifest) had with the
+	// same content is not written again, so that it keeps its
+	// modification time and a sync tool skips it.
+	Atomic bool
+	// Extra, if set, writes more files (the web page: [WriteWebPage])
+	// under root, the directory the export is being written to, before
+	// the manifest lists them.
+	Extra func(root string) error
 }
 
 // ExportStats says what [Export] and [ExportPrivate] wrote: Files range
@@ -39,7 +53,16 @@ type ExportStats = rangeenc.ExportStats
 // export is complete. It records Format, IndexID, Bits, Padding and the
 // [ExportStats]; a private export ([ExportPrivate]) adds KeyID, the key
 // its buckets were sealed under, and EvaluateURL, the evaluation server.
+// Files lists every other file of the export with its SHA-256 and size,
+// and Changes how many were written anew, left unchanged and removed
+// since the previous export.
 type ExportManifest = rangeenc.ExportManifest
+
+// ExportFile is an entry of [ExportManifest].Files.
+type ExportFile = rangeenc.FileSum
+
+// ExportChanges compares an export with the previous one.
+type ExportChanges = rangeenc.Changes
 
 // ExportFormat names the layout [Export] writes.
 const ExportFormat = rangeenc.ExportFormat

@@ -24,6 +24,12 @@
 // read into huge-page-backed memory of the Reader's own, checking their
 // checksums on the way (opt-in: Open stays O(1)).
 //
+// [MergeFile] merges indexes into one, streaming through their sorted keys
+// (a new leak merged in, not rebuilt), and [SortedWriter] writes an index
+// from keys that come in order (sealing does), both in memory independent
+// of the number of keys but for the bloom filter; their bytes equal a
+// Builder's for the same content.
+//
 // # Keys
 //
 // A key's top b bits (b = Meta.DirBits, 8..24, chosen by the builder to

@@ -29,8 +29,9 @@ it unchanged:
 	DIR/range/<PREFIX>   one file per prefix of each --bits length
 	DIR/v1/datasets      the datasets and the prefix lengths written
 	DIR/v1/stats         numbers per country
-	DIR/manifest.json    what was written; written last, so its presence
-	                     says the export is complete
+	DIR/manifest.json    every file written, with its SHA-256 and size;
+	                     written last, so its presence says the export
+	                     is complete
 
 --web also writes the web page, DIR/index.html and DIR/app/ (each asset
 plainly and as .gz, the module as .br too, for nginx's gzip_static and
@@ -53,6 +54,16 @@ and for trusted clients only (see 'phonecheck help serve'). They are
 written owner-only (--mode 0600); a web server running as another user
 needs --mode 0640 with a shared group, or 0644 where every local user is
 trusted.
+
+Exporting again into DIR writes only the files whose content changed
+(the previous manifest.json says which): the others keep their bytes and
+modification time, so 'aws s3 sync' or 'rclone sync' uploads only what a
+new leak changed; export reports how many files changed. Files are
+replaced one by one, each whole. With --atomic, DIR is a symbolic link
+(or absent): the export goes to a new directory next to it (unchanged
+files hard-linked from the previous one) and DIR is swapped to it with one
+rename once it is complete, so a web server serving DIR never serves a
+mix of two exports. The previous directory is kept; older ones are removed.
 
 Given a private index ('phonecheck seal'), export writes its buckets
 instead: they are static, and only the evaluations need the key server.
@@ -88,6 +99,7 @@ const maxExportBits = 24
 var exportFlags struct {
 	index, out, bits, mode, evaluateURL string
 	padding, quiet, web, countryStats   bool
+	atomic                              bool
 	maxElements                         int
 }
 
@@ -103,6 +115,7 @@ func init() {
 		fs.StringVar(&f.evaluateURL, "evaluate-url", "", "private index: base `URL` of the evaluation server (serve --private), written into the key document")
 		fs.IntVar(&f.maxElements, "max-elements", checker.DefaultMaxElements, "private index: the evaluation server's --max-elements")
 		fs.BoolVar(&f.countryStats, "country-stats", true, "private index: write per-dataset, per-country counts into v1/stats (false: the key count only)")
+		fs.BoolVar(&f.atomic, "atomic", false, "write a new directory and swap DIR, a symbolic link, to it once complete (keeps the previous one)")
 		fs.BoolVar(&f.web, "web", false, "also write the web page (index.html and app/), so that the host serving DIR serves the page with the buckets")
 	}
 	cmdExport.Run = runExport
@@ -144,14 +157,10 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 		}
 		bits = append(bits, b)
 	}
-	// The page goes in once every flag is checked, before the ranges
-	// (whose manifest, written last, says the export is complete).
-	if err := writeWebPage(f.out, fs.FileMode(mode)); err != nil {
-		return err
-	}
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
 	st, err := checker.Export(ctx, c, f.out, checker.ExportOptions{Bits: bits, Padding: f.padding, Mode: fs.FileMode(mode),
+		Atomic: f.atomic, Extra: webPage(fs.FileMode(mode)),
 		Progress: func(done, total int64) {
 			mu.Lock()
 			p.set(done, total)
@@ -162,6 +171,7 @@ func runExport(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "phonecheck: wrote %d range files (%s) to %s\n", st.Files, humanBytes(st.Bytes), f.out)
+	reportChanges(st)
 	warningf("%s holds plain-hash ranges: it is as sensitive as the index; serve it to trusted clients only", f.out)
 	return nil
 }
@@ -197,13 +207,11 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 		return withHint(fmt.Errorf("%s was sealed before private padding was deterministic: its exported decoys would differ from a server's", f.index),
 			"seal the plain index again: phonecheck seal --key KEY --in PLAIN --out %s", f.index)
 	}
-	if err := writeWebPage(f.out, mode); err != nil {
-		return err
-	}
 	p := newProgress(f.quiet, "export")
 	var mu sync.Mutex
 	st, err := checker.ExportPrivate(ctx, pix, f.out, checker.PrivateExportOptions{EvaluateURL: f.evaluateURL, Bits: bits,
 		MaxElements: f.maxElements, Mode: mode, NoCountryStats: !f.countryStats,
+		Atomic: f.atomic, Extra: webPage(mode),
 		Progress: func(done, total int64) {
 			mu.Lock()
 			p.set(done, total)
@@ -215,22 +223,34 @@ func runExportPrivate(ctx context.Context, pix *checker.PrivateIndex, set map[st
 	}
 	fmt.Fprintf(stderr, "phonecheck: wrote %d private bucket files (%s, key id %s) to %s; evaluations go to %s\n",
 		st.Files, humanBytes(st.Bytes), pix.KeyID(), f.out, f.evaluateURL)
+	reportChanges(st)
 	return nil
 }
 
-// writeWebPage is export --web: the page, allowed to send evaluations to
-// --evaluate-url when that is another origin.
-func writeWebPage(dir string, mode fs.FileMode) error {
+// reportChanges says how the export differs from the previous one, which
+// is what a sync tool will upload.
+func reportChanges(st checker.ExportStats) {
+	ch := st.Changes
+	fmt.Fprintf(stderr, "phonecheck: %d files changed or new, %d unchanged, %d removed since the previous export (manifest.json lists every file's SHA-256)\n",
+		ch.Written, ch.Unchanged, ch.Removed)
+}
+
+// webPage is export --web: the page, allowed to send evaluations to
+// --evaluate-url when that is another origin, written into the export
+// before its manifest.
+func webPage(mode fs.FileMode) func(root string) error {
 	if !exportFlags.web {
 		return nil
 	}
-	var opts checker.WebPageOptions
-	if u, err := url.Parse(exportFlags.evaluateURL); err == nil && u.Host != "" {
-		opts.ConnectOrigins = []string{u.Scheme + "://" + u.Host}
+	return func(root string) error {
+		var opts checker.WebPageOptions
+		if u, err := url.Parse(exportFlags.evaluateURL); err == nil && u.Host != "" {
+			opts.ConnectOrigins = []string{u.Scheme + "://" + u.Host}
+		}
+		if err := checker.WriteWebPage(root, mode, opts); err != nil {
+			return fmt.Errorf("export --web: %w", err)
+		}
+		fmt.Fprintf(stderr, "phonecheck: wrote the web page to %s (index.html, app/)\n", exportFlags.out)
+		return nil
 	}
-	if err := checker.WriteWebPage(dir, mode, opts); err != nil {
-		return fmt.Errorf("export --web: %w", err)
-	}
-	fmt.Fprintf(stderr, "phonecheck: wrote the web page to %s (index.html, app/)\n", dir)
-	return nil
 }

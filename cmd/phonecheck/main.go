@@ -21,6 +21,7 @@ var commands = []*Command{
 	cmdCheck,     // is this number in the index?
 	cmdBatch,     // every number of a file -> exposed or not
 	cmdBuild,     // leak datasets -> index file
+	cmdMerge,     // indexes -> one index (a new leak merged in)
 	cmdNormalize, // lines on stdin -> E.164 or why not
 	cmdInfo,      // what an index holds
 	cmdVerify,    // every checksum of an index

@@ -26,8 +26,11 @@ over, so clients still learn which datasets hold their number.
 
 Seal needs the plain index and the key, never the raw datasets. It is CPU
 bound (one hash-to-curve and one scalar multiplication per number) and uses
-every core (--workers). The private index records the key id: a server
-refuses it with another key. Rotating the key means sealing again.
+every core (--workers), showing a progress bar with the time left on a
+terminal, or a line with the time left every 30 seconds otherwise. The
+private index records the key id: a server refuses it with another key.
+Rotating the key means sealing again; a new leak does not: seal it alone
+and merge the two private indexes ('phonecheck merge').
 
 --bits sets the bucket width. Fewer bits give clients a larger anonymity
 set and larger answers. The report warns when the index is so sparse that
@@ -83,10 +86,14 @@ func runSeal(ctx context.Context, cmd *Command, args []string) error {
 	}
 	defer plain.Close()
 	bar := newProgress(f.quiet, "sealing")
+	eta := &etaLines{quiet: f.quiet || bar.bar != nil, every: 30 * time.Second, start: time.Now()}
 	rep, err := checker.SealFile(ctx, plain, f.out, checker.SealOptions{
 		Key: key, BucketBits: f.bits, Workers: f.workers,
-		Created:  time.Now().UTC().Format("2006-01-02"),
-		Progress: bar.set,
+		Created: time.Now().UTC().Format("2006-01-02"),
+		Progress: func(done, total int64) {
+			bar.set(done, total)
+			eta.set(done, total)
+		},
 	})
 	bar.finish()
 	if err != nil {
@@ -104,4 +111,27 @@ func runSeal(ctx context.Context, cmd *Command, args []string) error {
 		warningf("%.3f keys per bucket: an unpadded answer would show which prefixes hold exposed numbers; serve padded (the default) or seal with fewer --bits", rep.MeanBucket)
 	}
 	return nil
+}
+
+// etaLines reports a long job's progress where no progress bar is drawn
+// (stderr a file or a pipe: a job run from a script): a line every so
+// often with the share done, the rate and the time left at that rate.
+type etaLines struct {
+	quiet bool
+	every time.Duration
+	start time.Time
+	last  time.Time
+}
+
+func (e *etaLines) set(done, total int64) {
+	now := time.Now()
+	if e.quiet || total <= 0 || done >= total || now.Sub(e.last) < e.every || now.Sub(e.start) < e.every {
+		return
+	}
+	e.last = now
+	el := now.Sub(e.start)
+	rate := float64(done) / el.Seconds()
+	left := time.Duration(float64(total-done) / max(rate, 1) * float64(time.Second))
+	fmt.Fprintf(stderr, "phonecheck: sealing: %.1f%% (%d of %d keys) in %s, %.0f keys/s, about %s left\n",
+		100*float64(done)/float64(total), done, total, el.Round(time.Second), rate, left.Round(time.Second))
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +50,9 @@ type ExportOptions struct {
 	// NoCountryStats writes v1/stats with the key count only, without
 	// the per-dataset, per-country counts (see [Stats]).
 	NoCountryStats bool
+	// Atomic and Extra are as for a range export.
+	Atomic bool
+	Extra  func(root string) error
 }
 
 // Export writes every bucket of a private index as a static file, so
@@ -113,12 +116,6 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 		fileMode = 0o600
 	}
 	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
-	for _, b := range bits {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(BucketDir[1:]), strconv.Itoa(b)), dirMode); err != nil {
-			return rangeenc.ExportStats{}, fmt.Errorf("checker: export: %w", err)
-		}
-	}
-	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
 	// Check every length before writing a file: a length too short for
 	// the index fails here.
 	for _, b := range bits {
@@ -126,7 +123,17 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 			return rangeenc.ExportStats{}, fmt.Errorf("checker: export: %w", err)
 		}
 	}
-	st, err := rangeenc.WriteFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() rangeenc.FileFunc {
+	t, err := rangeenc.Begin(dir, opts.Atomic, dirMode)
+	if err != nil {
+		return rangeenc.ExportStats{}, fmt.Errorf("checker: export: %w", err)
+	}
+	for _, b := range bits {
+		if err := os.MkdirAll(t.Path(path.Join(BucketDir[1:], strconv.Itoa(b))), dirMode); err != nil {
+			t.Abort()
+			return rangeenc.ExportStats{}, fmt.Errorf("checker: export: %w", err)
+		}
+	}
+	st, err := rangeenc.WriteFiles(ctx, t, bits, opts.Workers, fileMode, opts.Progress, func() rangeenc.FileFunc {
 		var body []byte
 		return func(prefix uint64, bits int) (string, []byte, error) {
 			body = wire.AppendResponseHead(body[:0], &wire.Response{Bits: bits, Padded: true, KeyID: pub.IDBytes()})
@@ -135,10 +142,11 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 			if err != nil {
 				return "", nil, err
 			}
-			return filepath.Join(dir, filepath.FromSlash(BucketPath(prefix, bits))), body, nil
+			return BucketPath(prefix, bits)[1:], body, nil
 		}
 	})
 	if err != nil {
+		t.Abort()
 		return st, err
 	}
 	maxElements := opts.MaxElements
@@ -155,8 +163,20 @@ func Export(ctx context.Context, p *private.Index, dir string, opts ExportOption
 	if opts.NoCountryStats {
 		stats = rangeapi.Stats{Keys: stats.Keys}
 	}
-	return st, rangeenc.WriteJSONFiles(dir, fileMode, []rangeenc.JSONFile{
-		{Name: "v1/private/key", V: cfg}, {Name: "v1/datasets", V: si}, {Name: "v1/stats", V: stats}, {Name: "manifest.json", V: man}})
+	err = rangeenc.WriteJSONFiles(t, fileMode, []rangeenc.JSONFile{
+		{Name: "v1/private/key", V: cfg}, {Name: "v1/datasets", V: si}, {Name: "v1/stats", V: stats}})
+	if err == nil && opts.Extra != nil {
+		err = opts.Extra(t.Root())
+	}
+	if err != nil {
+		t.Abort()
+		return st, err
+	}
+	st.Changes, err = t.Finish(&man, fileMode)
+	if err != nil {
+		return st, fmt.Errorf("checker: export: %w", err)
+	}
+	return st, nil
 }
 
 // ServerBits returns the prefix lengths a one-number lookup sends to a

@@ -79,11 +79,9 @@ func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 	}
 	ix.id = id
 	if ixs.Plain != nil {
-		ix.enc = rangeenc.NewEncoder(ixs.Plain, id, si.Index.ID)
+		ix.enc = rangeenc.NewEncoder(ixs.Plain, rangeenc.PadID(ixs.Plain), si.Index.ID)
 	}
-	for v, suf := range []string{"t", "tp", "j", "jp"} {
-		ix.etags[v] = []string{`"` + id + "-" + suf + `"`}
-	}
+	ix.docETag = []string{`"` + id + "-j" + `"`}
 	var err error
 	if ix.info, err = json.Marshal(si); err != nil {
 		return nil, err

@@ -188,11 +188,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case routeDatasets:
 		ix := s.acquire()
 		defer ix.release()
-		s.serveStatic(sw, r, ix.info, hdrJSON, ix.etags[2], hdrInfoCC)
+		s.serveStatic(sw, r, ix.info, hdrJSON, ix.docETag, hdrInfoCC)
 	case routeStats:
 		ix := s.acquire()
 		defer ix.release()
-		s.serveStatic(sw, r, ix.stats, hdrJSON, ix.etags[2], hdrInfoCC)
+		s.serveStatic(sw, r, ix.stats, hdrJSON, ix.docETag, hdrInfoCC)
 	case routeHealth:
 		h["Content-Type"] = hdrText
 		h["Cache-Control"] = hdrNoStore
@@ -267,24 +267,12 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 	}
 	pad := hasToken(r.Header["Add-Padding"], "true")
 	asJSON := acceptsJSON(r.Header["Accept"])
-	variant := 0
-	if pad {
-		variant = 1
-	}
-	if asJSON {
-		variant += 2
-	}
 	h := w.Header()
-	h["Etag"] = ix.etags[variant]
 	h["Vary"] = hdrVary
 	if s.origins != nil {
 		h["Vary"] = hdrVaryRangeCORS
 	}
 	h["Cache-Control"] = s.rangeCacheControl()
-	if inm := r.Header["If-None-Match"]; inm != nil && etagMatch(inm, ix.etags[variant][0]) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
 	sc := s.scratch.Get().(*rangeenc.Scratch)
 	defer s.putScratch(sc)
 	if err := ix.enc.Load(sc, prefix, bits, pad); err != nil {
@@ -294,13 +282,24 @@ func (s *Server) serveRange(w http.ResponseWriter, r *http.Request, prefixHex st
 	}
 	s.metrics.rangeServed(bits, pad)
 	var body []byte
+	ctype := hdrText
 	if asJSON {
 		body = ix.enc.JSON(sc, strings.ToUpper(prefixHex), bits, pad)
-		h["Content-Type"] = hdrJSON
+		ctype = hdrJSON
 	} else {
 		body = ix.enc.Text(sc, bits, pad)
-		h["Content-Type"] = hdrText
 	}
+	// The ETag is the body's SHA-256, as an export's manifest lists it:
+	// the same range of the same index has the same tag from any replica
+	// or static copy, and a new index changes only the tags of the ranges
+	// it changed.
+	etag := rangeenc.ETagHeader(body) // the one allocation of a range request
+	h["Etag"] = etag
+	if inm := r.Header["If-None-Match"]; inm != nil && etagMatch(inm, etag[0]) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h["Content-Type"] = ctype
 	h["Content-Length"] = contentLength(len(body))
 	w.Write(body)
 }

@@ -48,8 +48,9 @@ import (
 // HEAD is accepted wherever GET is; the private query takes POST only;
 // other methods get 405, unknown paths
 // 404, bad prefixes 400, all with a JSON body {"error": "..."}. Range
-// responses carry an ETag derived from the index and a Cache-Control that
-// lets a CDN keep them; If-None-Match gives 304.
+// responses carry an ETag, the SHA-256 of their body (what an export's
+// manifest lists for the same file), and a Cache-Control that lets a CDN
+// keep them; If-None-Match gives 304.
 //
 // No log line, metric or error holds a number, a hash or a prefix: a bad
 // prefix is never echoed, metrics count prefix lengths only.
@@ -145,9 +146,9 @@ type serverIndex struct {
 	reader   *hashset.Reader     // what /v1/datasets describes
 	enc      *rangeenc.Encoder
 	id       string
-	etags    [4][]string // by variant: text, text padded, JSON, JSON padded
-	info     []byte      // /v1/datasets body
-	stats    []byte      // /v1/stats body
+	docETag  []string // of /v1/datasets and /v1/stats: the index id
+	info     []byte   // /v1/datasets body
+	stats    []byte   // /v1/stats body
 	refs     atomic.Int64
 	closeErr error
 	closed   chan struct{}

@@ -21,7 +21,7 @@ func (g *gen) ranges(nums []string) error {
 		si.Datasets = append(si.Datasets, rangewire.DatasetInfo{Dataset: rangewire.Dataset{Name: d.Name, Date: d.Date}, Keys: d.Keys})
 	}
 	id := rangeenc.IndexID(g.plain)
-	enc := rangeenc.NewEncoder(g.plain, id, id)
+	enc := rangeenc.NewEncoder(g.plain, rangeenc.PadID(g.plain), id)
 	var sc rangeenc.Scratch
 	for _, bits := range []int{12, 20} {
 		key := keyscheme.Key(nums[0])

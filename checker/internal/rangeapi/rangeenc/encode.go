@@ -27,12 +27,25 @@ type Encoder struct {
 }
 
 // NewEncoder returns an Encoder over idx. padID seeds the decoys of
-// padded ranges (an [IndexID], so that replicas and exports of one index
-// pad alike); index is the index id the JSON form names, "" for none.
+// padded ranges ([PadID], so that replicas, exports and versions of an
+// index pad alike); index is the index id the JSON form names, "" for
+// none.
 func NewEncoder(idx *hashset.Reader, padID, index string) *Encoder {
 	return &Encoder{idx: idx, padKey: sha256.Sum256([]byte("phonecheck range padding v1\x00" + padID)),
 		datasets: len(idx.Meta().Datasets), index: index}
 }
+
+// PadID is what seeds the decoys of a plain index's padded ranges: its
+// key scheme, the same for every version of the index. Not its [IndexID]:
+// then a new version (a leak merged in) changed the decoys of every
+// range, so that every padded file of an export changed and a sync tool
+// uploaded them all, and comparing two versions' answers for a range
+// stripped its decoys (what both hold is the real entries). With a seed
+// that stays, a range that gains a real entry drops one decoy and keeps
+// the others. The decoys of a plain range were never secret (the index
+// id is published): padding hides a range's size on the wire, nothing
+// from whoever can hash the numbers.
+func PadID(idx *hashset.Reader) string { return idx.Meta().KeyScheme }
 
 // IndexID names the bytes of an index: the first 16 hex digits of a
 // SHA-256 over its size and section checksums. It changes whenever the

@@ -33,12 +33,21 @@ type ExportOptions struct {
 	// 0644 on a machine whose users are all trusted). Directories get an x
 	// bit for each r bit.
 	Mode fs.FileMode
+	// Atomic writes a new directory and swaps dir, a symbolic link, to
+	// it once complete (see [Begin]); otherwise files are replaced in
+	// place, one by one.
+	Atomic bool
+	// Extra, if set, writes more files (the web page) under root, the
+	// directory the export is being written to, before the manifest.
+	Extra func(root string) error
 }
 
 // ExportStats says what an export wrote.
 type ExportStats struct {
 	Files int64 `json:"files"` // range (or bucket) files
 	Bytes int64 `json:"bytes"` // of range (or bucket) files
+	// Changes compares every file with the previous export's manifest.
+	Changes Changes `json:"-"`
 }
 
 // ExportManifest is DIR/manifest.json, written last: its presence says the
@@ -53,6 +62,12 @@ type ExportManifest struct {
 	// the evaluation server.
 	KeyID       string `json:"key_id,omitempty"`
 	EvaluateURL string `json:"evaluate_url,omitempty"`
+	// Changes compares this export with the one it replaced; Files lists
+	// every file but the manifest, by slash-separated path under the
+	// export, with its SHA-256 (the ETag a server gives its content) and
+	// size.
+	Changes *Changes           `json:"changes,omitempty"`
+	Files   map[string]FileSum `json:"files"`
 }
 
 // ExportFormat names the layout [Export] writes.
@@ -92,18 +107,21 @@ func Export(ctx context.Context, idx *hashset.Reader, dir string, opts ExportOpt
 		fileMode = 0o600
 	}
 	dirMode := fileMode | (fileMode&0o444)>>2 | 0o700
-	if err := os.MkdirAll(filepath.Join(dir, "range"), dirMode); err != nil {
+	t, err := Begin(dir, opts.Atomic, dirMode)
+	if err != nil {
 		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "v1"), dirMode); err != nil {
-		return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+	for _, sub := range []string{"range", "v1"} {
+		if err := os.MkdirAll(t.Path(sub), dirMode); err != nil {
+			t.Abort()
+			return ExportStats{}, fmt.Errorf("checker: export: %w", err)
+		}
 	}
-	os.Remove(filepath.Join(dir, "manifest.json")) // incomplete until rewritten
 	id := IndexID(idx)
-	enc := NewEncoder(idx, id, "")
-	st, err := WriteFiles(ctx, bits, opts.Workers, fileMode, opts.Progress, func() FileFunc {
+	enc := NewEncoder(idx, PadID(idx), "")
+	st, err := WriteFiles(ctx, t, bits, opts.Workers, fileMode, opts.Progress, func() FileFunc {
 		sc := new(Scratch)
-		path := []byte(filepath.Join(dir, "range") + string(filepath.Separator))
+		path := []byte("range/")
 		base := len(path)
 		return func(prefix uint64, bits int) (string, []byte, error) {
 			if err := enc.Load(sc, prefix, bits, opts.Padding); err != nil {
@@ -114,12 +132,23 @@ func Export(ctx context.Context, idx *hashset.Reader, dir string, opts ExportOpt
 			return string(path), body, nil
 		}
 	})
+	if err == nil {
+		si, stats := docs(bits, opts.Padding)
+		err = WriteJSONFiles(t, fileMode, []JSONFile{{"v1/datasets", si}, {"v1/stats", stats}})
+	}
+	if err == nil && opts.Extra != nil {
+		err = opts.Extra(t.Root())
+	}
 	if err != nil {
+		t.Abort()
 		return st, err
 	}
-	si, stats := docs(bits, opts.Padding)
 	man := ExportManifest{Format: ExportFormat, IndexID: id, Bits: bits, Padding: opts.Padding, ExportStats: st}
-	return st, WriteJSONFiles(dir, fileMode, []JSONFile{{"v1/datasets", si}, {"v1/stats", stats}, {"manifest.json", man}})
+	st.Changes, err = t.Finish(&man, fileMode)
+	if err != nil {
+		return st, fmt.Errorf("checker: export: %w", err)
+	}
+	return st, nil
 }
 
 // JSONFile is a file of an export written from a value as indented JSON.
@@ -128,30 +157,31 @@ type JSONFile struct {
 	V    any
 }
 
-// WriteJSONFiles writes the files in order (the manifest last, by the
-// callers' lists), each atomically.
-func WriteJSONFiles(dir string, mode fs.FileMode, files []JSONFile) error {
+// WriteJSONFiles writes the files to t in order, each atomically (the
+// manifest is [Target.Finish]'s).
+func WriteJSONFiles(t *Target, mode fs.FileMode, files []JSONFile) error {
 	for _, f := range files {
 		data, err := json.MarshalIndent(f.V, "", "  ")
 		if err != nil {
 			return err
 		}
-		if err := replaceFile(filepath.Join(dir, filepath.FromSlash(f.Name)), append(data, '\n'), mode); err != nil {
+		if err := t.Put(f.Name, append(data, '\n'), mode); err != nil {
 			return fmt.Errorf("checker: export: %w", err)
 		}
 	}
 	return nil
 }
 
-// FileFunc returns the path and contents of the file of prefix (bits
-// long); the contents may be reused by its next call.
+// FileFunc returns the slash-separated path under the export and the
+// contents of the file of prefix (bits long); the contents may be reused
+// by its next call.
 type FileFunc func(prefix uint64, bits int) (path string, body []byte, err error)
 
 // WriteFiles writes one file for every prefix of every length in bits,
 // on workers goroutines (0 means GOMAXPROCS), each with its own FileFunc
-// from newFile, reporting progress as files are written. Each file
-// replaces its path whole. The first error stops every worker.
-func WriteFiles(ctx context.Context, bits []int, workers int, mode fs.FileMode, progress func(done, total int64), newFile func() FileFunc) (ExportStats, error) {
+// from newFile, reporting progress as files are written. Each file goes
+// to t ([Target.Put]). The first error stops every worker.
+func WriteFiles(ctx context.Context, t *Target, bits []int, workers int, mode fs.FileMode, progress func(done, total int64), newFile func() FileFunc) (ExportStats, error) {
 	// The files are numbered in one run, the lengths in the order of bits:
 	// file i, for starts[j] <= i < starts[j+1], is prefix i-starts[j] of
 	// length bits[j].
@@ -168,7 +198,7 @@ func WriteFiles(ctx context.Context, bits []int, workers int, mode fs.FileMode, 
 				for i := max(lo, starts[j]); i < min(hi, starts[j+1]); i++ {
 					path, body, err := file(uint64(i-starts[j]), b)
 					if err == nil {
-						err = replaceFile(path, body, mode)
+						err = t.Put(path, body, mode)
 					}
 					if err != nil {
 						return fmt.Errorf("checker: export: %w", err)

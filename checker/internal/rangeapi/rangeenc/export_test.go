@@ -96,7 +96,11 @@ func TestWriteFilesEveryPrefix(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[[2]uint64]int{}
 	var last int64
-	st, err := WriteFiles(context.Background(), bits, 3, 0o600, func(done, total int64) {
+	tg, err := Begin(dir, false, 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := WriteFiles(context.Background(), tg, bits, 3, 0o600, func(done, total int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		last = max(last, done)
@@ -108,7 +112,7 @@ func TestWriteFilesEveryPrefix(t *testing.T) {
 			mu.Lock()
 			seen[[2]uint64{prefix, uint64(bits)}]++
 			mu.Unlock()
-			return filepath.Join(dir, "f"), []byte("ab"), nil
+			return "f", []byte("ab"), nil
 		}
 	})
 	if err != nil {
@@ -135,7 +139,11 @@ func TestWriteFilesFirstError(t *testing.T) {
 	bad := errors.New("disk on fire")
 	var mu sync.Mutex
 	calls := 0
-	_, err := WriteFiles(context.Background(), []int{16}, 4, 0o600, nil, func() FileFunc {
+	tg, err := Begin(dir, false, 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = WriteFiles(context.Background(), tg, []int{16}, 4, 0o600, nil, func() FileFunc {
 		return func(prefix uint64, bits int) (string, []byte, error) {
 			mu.Lock()
 			calls++
@@ -143,7 +151,7 @@ func TestWriteFilesFirstError(t *testing.T) {
 			if prefix == 3000 {
 				return "", nil, bad
 			}
-			return filepath.Join(dir, "f"), nil, nil
+			return "f", nil, nil
 		}
 	})
 	if !errors.Is(err, bad) || !strings.HasPrefix(err.Error(), "checker: export: ") {

@@ -12,7 +12,7 @@ import (
 
 var cmdGen = &Command{
 	Name:      "gen",
-	UsageLine: "gen [--seed N] [--n ROWS] [--format csv|txt] [--region R] [--mix EG=45,US=32] [--clean] [--out FILE]",
+	UsageLine: "gen [--seed N] [--n ROWS] [--format csv|txt] [--region R] [--mix EG=45,US=32] [--clean | --distinct] [--out FILE]",
 	Short:     "write a seeded synthetic leak dataset",
 	Long: `
 Gen writes a synthetic leak dataset for tests and benchmarks: ROWS
@@ -25,6 +25,13 @@ come from no leak.
 
 --region is the dataset's default region: only its numbers are written in
 national form. --clean writes every number in E.164.
+
+--distinct writes ROWS different numbers, in E.164, one a line: a whole
+dump's worth for scale benchmarks (bench/scale.sh). They are drawn without
+repetition from whole valid ranges of each region of the mix (Egypt's
+mobiles 10, 11, 12, 15 and any 8 digits; every US area code), on all
+cores, and each is checked valid before it is written. Without --distinct,
+numbers repeat: their ranges are small (the US and GB ones are fictional).
 `,
 }
 
@@ -32,7 +39,7 @@ var genFlags struct {
 	seed                     int64
 	n                        int
 	format, region, mix, out string
-	clean                    bool
+	clean, distinct          bool
 	junk                     float64
 }
 
@@ -46,6 +53,7 @@ func init() {
 		fs.StringVar(&f.mix, "mix", "", "country mix as REGION=WEIGHT,... (default: the 2022 dump's)")
 		fs.StringVar(&f.out, "out", "", "file to write (default: stdout)")
 		fs.BoolVar(&f.clean, "clean", false, "write every number in E.164")
+		fs.BoolVar(&f.distinct, "distinct", false, "write ROWS distinct numbers in E.164, one a line (scale benchmarks)")
 		fs.Float64Var(&f.junk, "junk", 0.01, "fraction of junk rows in messy mode")
 	}
 	cmdGen.Run = runGen
@@ -62,19 +70,23 @@ func runGen(ctx context.Context, cmd *Command, args []string) error {
 	if f.n < 0 {
 		return usagef("--n must not be negative")
 	}
-	opts := checker.GenOptions{Seed: f.seed, N: f.n, Format: f.format, Clean: f.clean,
-		Junk: f.junk, Region: strings.ToUpper(f.region)}
+	var mix map[string]float64
 	if f.mix != "" {
-		opts.Mix = map[string]float64{}
+		mix = map[string]float64{}
 		for _, part := range strings.Split(f.mix, ",") {
 			k, v, ok := strings.Cut(part, "=")
 			w, err := strconv.ParseFloat(v, 64)
 			if !ok || err != nil || w < 0 {
 				return usagef("--mix: %q is not REGION=WEIGHT", part)
 			}
-			opts.Mix[strings.ToUpper(strings.TrimSpace(k))] = w
+			mix[strings.ToUpper(strings.TrimSpace(k))] = w
 		}
 	}
+	if f.distinct && (f.format != "csv" && f.format != "txt" || f.clean || f.region != "") {
+		return usagef("--distinct writes E.164, one number a line: it takes no --clean or --region")
+	}
+	opts := checker.GenOptions{Seed: f.seed, N: f.n, Format: f.format, Clean: f.clean,
+		Junk: f.junk, Region: strings.ToUpper(f.region), Mix: mix}
 	w := stdout
 	var file *privateFile
 	if f.out != "" {
@@ -86,7 +98,13 @@ func runGen(ctx context.Context, cmd *Command, args []string) error {
 		defer file.abort()
 		w = file
 	}
-	st, err := checker.Generate(w, opts)
+	var st checker.GenStats
+	var err error
+	if f.distinct {
+		st, err = checker.GenerateDistinct(ctx, w, checker.DistinctOptions{Seed: f.seed, N: f.n, Mix: mix})
+	} else {
+		st, err = checker.Generate(w, opts)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,16 +1,18 @@
 package hashset
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 )
 
 // built is the deduplicated content, ready to encode.
 type built struct {
-	keys  []uint64 // sorted, unique
-	ids   []uint32 // provenance set id per key
+	parts []partOut // the encoded suffixes and set ids, partition by partition
+	spill *spill    // where parts on disk are
 	sets  [][]uint16
 	dir   []uint32
 	b, w  int
@@ -22,14 +24,17 @@ type built struct {
 
 // encoder streams one section's bytes.
 type encoder struct {
-	id  uint32
-	n   int64
-	enc func(w io.Writer) error
+	id     uint32
+	n      int64
+	enc    func(w io.Writer) error
+	crc    uint32 // the section's CRC, if known
+	hasCRC bool
 }
 
-// encode writes header, table and sections. Every section is encoded twice:
-// once into a CRC to fill the table at the front, once into w.
-func (bt *built) encode(w io.Writer) (int64, error) {
+// encode writes header, table and sections. A section whose CRC is not
+// known yet is encoded twice: once into a CRC to fill the table at the
+// front, once into w.
+func (bt *built) encode(ctx context.Context, w io.Writer) (int64, error) {
 	metaJSON, err := json.Marshal(bt.meta)
 	if err != nil {
 		return 0, fmt.Errorf("hashset: %w", err)
@@ -41,16 +46,22 @@ func (bt *built) encode(w io.Writer) (int64, error) {
 			setsBytes = le.AppendUint16(setsBytes, d)
 		}
 	}
-	n := int64(len(bt.keys))
+	var n int64
+	var kcrc, icrc uint32
+	for _, o := range bt.parts {
+		n += int64(o.n)
+		kcrc = crc32Combine(kcrc, o.kcrc, int64(o.n*bt.w))
+		icrc = crc32Combine(icrc, o.icrc, int64(o.n*bt.idw))
+	}
 	secs := []encoder{
-		{secMeta, int64(len(metaJSON)), func(w io.Writer) error { _, err := w.Write(metaJSON); return err }},
-		{secSets, int64(len(setsBytes)), func(w io.Writer) error { _, err := w.Write(setsBytes); return err }},
-		{secDir, int64(len(bt.dir)) * 4, bt.encodeDir},
-		{secKeys, n * int64(bt.w), bt.encodeKeys},
-		{secIDs, n * int64(bt.idw), bt.encodeIDs},
+		{id: secMeta, n: int64(len(metaJSON)), enc: func(w io.Writer) error { _, err := w.Write(metaJSON); return err }},
+		{id: secSets, n: int64(len(setsBytes)), enc: func(w io.Writer) error { _, err := w.Write(setsBytes); return err }},
+		{id: secDir, n: int64(len(bt.dir)) * 4, enc: bt.encodeDir},
+		{id: secKeys, n: n * int64(bt.w), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, false) }, crc: kcrc, hasCRC: true},
+		{id: secIDs, n: n * int64(bt.idw), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, true) }, crc: icrc, hasCRC: true},
 	}
 	if bt.words != nil {
-		secs = append(secs, encoder{secBloom, int64(len(bt.words)) * 8, bt.encodeBloom})
+		secs = append(secs, encoder{id: secBloom, n: int64(len(bt.words)) * 8, enc: bt.encodeBloom})
 	}
 	h := &header{
 		version:  FormatVersion,
@@ -66,11 +77,14 @@ func (bt *built) encode(w io.Writer) (int64, error) {
 	off := int64(headerSize + tableEntrySize*len(secs))
 	for _, s := range secs {
 		off = alignUp(off)
-		c := crc32.New(castagnoli)
-		if err := s.enc(c); err != nil {
-			return 0, fmt.Errorf("hashset: %w", err)
+		if !s.hasCRC {
+			c := crc32.New(castagnoli)
+			if err := s.enc(c); err != nil {
+				return 0, fmt.Errorf("hashset: %w", err)
+			}
+			s.crc = c.Sum32()
 		}
-		h.sections = append(h.sections, SectionInfo{ID: s.id, CRC: c.Sum32(), Offset: off, Length: s.n})
+		h.sections = append(h.sections, SectionInfo{ID: s.id, CRC: s.crc, Offset: off, Length: s.n})
 		off += s.n
 	}
 	h.fileSize = uint64(off)
@@ -123,42 +137,42 @@ func (bt *built) encodeDir(w io.Writer) error {
 	return err
 }
 
-func (bt *built) encodeKeys(w io.Writer) error {
-	buf := make([]byte, encChunk+8)
-	p, width := 0, bt.w
-	mask := uint64(1)<<(64-bt.b) - 1
-	for _, k := range bt.keys {
-		le.PutUint64(buf[p:], k&mask) // low bytes first; only width of them are kept
-		p += width
-		if p > encChunk-8 {
-			if _, err := w.Write(buf[:p]); err != nil {
+// encodeParts writes the encoded suffixes (or set ids) of every
+// partition, in order, from memory or from their spill files.
+func (bt *built) encodeParts(ctx context.Context, w io.Writer, ids bool) error {
+	for i := range bt.parts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		o := &bt.parts[i]
+		if o.n == 0 {
+			continue
+		}
+		if !o.onDisk {
+			p := o.kb
+			if ids {
+				p = o.ib
+			}
+			if _, err := w.Write(p); err != nil {
 				return err
 			}
-			p = 0
+			continue
+		}
+		f, err := os.Open(bt.spill.path("enc", i))
+		if err != nil {
+			return err
+		}
+		off, n := int64(0), int64(o.n*bt.w)
+		if ids {
+			off, n = n, int64(o.n*bt.idw)
+		}
+		_, err = io.Copy(w, io.NewSectionReader(f, off, n))
+		f.Close()
+		if err != nil {
+			return err
 		}
 	}
-	_, err := w.Write(buf[:p])
-	return err
-}
-
-func (bt *built) encodeIDs(w io.Writer) error {
-	if bt.idw == 0 {
-		return nil
-	}
-	buf := make([]byte, encChunk+8)
-	p, width := 0, bt.idw
-	for _, id := range bt.ids {
-		le.PutUint32(buf[p:], id)
-		p += width
-		if p > encChunk-8 {
-			if _, err := w.Write(buf[:p]); err != nil {
-				return err
-			}
-			p = 0
-		}
-	}
-	_, err := w.Write(buf[:p])
-	return err
+	return nil
 }
 
 func (bt *built) encodeBloom(w io.Writer) error {

@@ -11,14 +11,14 @@ package hashset
 //     which gives the same ids as one pass over all the keys would, and
 //     size the file (build);
 //  3. encode each partition's suffixes and set ids, count its directory
-//     buckets, add its keys to the bloom filter (encodePart).
+//     buckets, add its keys to the bloom filter, which the workers share
+//     (encodePart).
 //
 // A bounded Builder keeps what each pass makes in spill files, so that
 // its memory holds a few partitions and the bloom filter at a time.
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -26,8 +26,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/bits-and-blooms/bloom/v3"
 )
 
 // partOut is what the passes make of one partition.
@@ -55,14 +53,12 @@ type counts struct {
 	dupWithin int64
 	inSeveral int64
 	// scratch of sortPart
-	seen       []int
-	stamp      int
-	scratch    []uint16
-	skey       []byte
-	tk         []uint64
-	tv         []uint32
-	filter     *bloom.BloomFilter // this worker's bloom filter in pass 3
-	encScratch []byte
+	seen    []int
+	stamp   int
+	scratch []uint16
+	skey    []byte
+	tk      []uint64
+	tv      []uint32
 }
 
 func newCounts(nd, ng int) *counts {
@@ -342,7 +338,6 @@ func (b *Builder) build(ctx context.Context) (*built, BuildStats, error) {
 	}
 	st.Meta = meta
 
-	var shared *bloom.BloomFilter
 	bt := &built{parts: outs, sets: sets, meta: meta, spill: b.spill}
 	bt.b = chooseDirBits(uint64(u))
 	bt.w = suffixBytes(bt.b)
@@ -356,43 +351,26 @@ func (b *Builder) build(ctx context.Context) (*built, BuildStats, error) {
 		if fpr >= 1 {
 			fpr = 0.5
 		}
-		m, k := bloom.EstimateParameters(uint(max(u, 1)), fpr)
-		bt.m, bt.k = uint64(m), uint64(k)
-		// A filter per worker, merged at the end, unless the bound on
-		// memory holds only one: then the workers share it, in turn.
-		if b.opts.Memory > 0 && int64(workers)*int64(m/8) > b.opts.Memory/2 {
-			shared = bloom.New(m, k)
-		} else {
-			for _, c := range cs {
-				c.filter = bloom.New(m, k)
-			}
-		}
+		bt.m, bt.k = bloomParams(u, fpr)
+		bt.words = make([]uint64, bloomWords(bt.m))
 		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, bt.m, int(bt.k)
 	}
 	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = bt.b, bt.w, bt.idw, len(sets)
 
-	// Pass 3, and the bloom filters merged.
-	var bloomMu sync.Mutex
+	// Pass 3.
 	if err := parallel(ctx, numParts, workers, func(w, i int) error {
-		return bt.encodePart(i, cs[w], shared, &bloomMu)
+		return bt.encodePart(i)
 	}); err != nil {
 		return nil, st, err
 	}
 	for i := 1; i < len(bt.dir); i++ {
 		bt.dir[i] += bt.dir[i-1]
 	}
-	switch {
-	case shared != nil:
-		bt.words = filterWords(shared)
-	case cs[0].filter != nil:
-		bt.words = mergeFilters(ctx, cs, workers)
-	}
 	return bt, st, nil
 }
 
-// encodePart is pass 3 on partition i. The keys go to the worker's bloom
-// filter, or to shared, under mu, if there is one.
-func (bt *built) encodePart(i int, c *counts, shared *bloom.BloomFilter, mu *sync.Mutex) error {
+// encodePart is pass 3 on partition i.
+func (bt *built) encodePart(i int) error {
 	o := &bt.parts[i]
 	if o.n == 0 {
 		return nil
@@ -409,19 +387,8 @@ func (bt *built) encodePart(i int, c *counts, shared *bloom.BloomFilter, mu *syn
 	for _, k := range keys {
 		bt.dir[(k>>shift)+1]++ // the partition's own stretch of the directory
 	}
-	if f := c.filter; f != nil || shared != nil {
-		if shared != nil {
-			mu.Lock()
-			f = shared
-		}
-		var buf [8]byte
-		for _, k := range keys {
-			binary.BigEndian.PutUint64(buf[:], k)
-			f.Add(buf[:])
-		}
-		if shared != nil {
-			mu.Unlock()
-		}
+	if bt.words != nil {
+		addBloom(bt.words, bt.m, bt.k, keys)
 	}
 	kb := make([]byte, o.n*bt.w+8)
 	mask := uint64(1)<<shift - 1
@@ -448,42 +415,6 @@ func (bt *built) encodePart(i int, c *counts, shared *bloom.BloomFilter, mu *syn
 		return nil
 	}
 	return writeEncoded(bt.spill.path("enc", i), kb, ib)
-}
-
-// mergeFilters ORs the workers' bloom filters into the first one's words,
-// on all cores, and returns them.
-func mergeFilters(ctx context.Context, cs []*counts, workers int) []uint64 {
-	words := filterWords(cs[0].filter)
-	var others [][]uint64
-	for _, c := range cs[1:] {
-		if c.filter != nil {
-			others = append(others, c.filter.BitSet().Words())
-			c.filter = nil
-		}
-	}
-	if len(others) > 0 {
-		const span = 1 << 16
-		parallel(ctx, (len(words)+span-1)/span, workers, func(_, s int) error {
-			lo, hi := s*span, min(len(words), (s+1)*span)
-			for _, o := range others {
-				for i := lo; i < min(hi, len(o)); i++ {
-					words[i] |= o[i]
-				}
-			}
-			return nil
-		})
-	}
-	cs[0].filter = nil
-	return words
-}
-
-// filterWords returns the words of f, m bits of them.
-func filterWords(f *bloom.BloomFilter) []uint64 {
-	words := f.BitSet().Words()
-	if want := int(bloomWords(uint64(f.Cap()))); len(words) < want {
-		words = append(words, make([]uint64, want-len(words))...)
-	}
-	return words
 }
 
 // writeEncoded writes a partition's encoded suffixes and ids to path.

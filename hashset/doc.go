@@ -17,9 +17,11 @@
 // radix sort, deduplicates it and merges its provenance, on all cores, and
 // writes the file. With Options.Memory it spills the partitions to
 // temporary files past a share of that bound and reads them back one at a
-// time, writing the same bytes. A [Reader] opens it in time independent of its size:
-// [Open] maps the file and checks only the header, the section table and the
-// small sections; [Reader.Verify] reads and checks everything.
+// time, writing the same bytes.
+//
+// A [Reader] opens a file in time independent of its size: [Open] maps
+// the file and checks only the header, the section table and the small
+// sections; [Reader.Verify] reads and checks everything.
 //
 // For long jobs on large indexes, [Reader.ContainsBatch] looks up many keys
 // at once, overlapping their cache misses (about 4x the throughput of

@@ -75,3 +75,32 @@ func TestBuildInterrupted(t *testing.T) {
 		os.RemoveAll(filepath.Dir(out))
 	}
 }
+
+// TestBuildDiskFull: a build whose inputs would not fit on the output's
+// disk says so before it reads them (the input is a sparse file twice the
+// size of the free space: reading it would take long, refusing takes no
+// time).
+func TestBuildDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	free := diskFree(dir)
+	if free <= 0 {
+		t.Fatalf("free space of %s unknown", dir)
+	}
+	in := filepath.Join(dir, "huge.txt")
+	f, err := os.Create(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(free * 2); err != nil {
+		t.Fatalf("a sparse file of twice the free space: %v", err)
+	}
+	f.Close()
+	start := time.Now()
+	code, _, errOut := runPC(t, "build", "--quiet", "--memory", "64MiB", "--out", filepath.Join(dir, "x.idx"), "--dataset", "d", in)
+	if code != 1 || !strings.Contains(errOut, "not enough disk space") || !strings.Contains(errOut, "hint:") {
+		t.Fatalf("exit %d, stderr %q; want 1 and a message about disk space", code, errOut)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v to refuse: it read the input first", d)
+	}
+}

@@ -272,6 +272,9 @@ func (b *Builder) WriteContext(ctx context.Context, w io.Writer) (BuildStats, er
 	}
 	b.written = true
 	bt, st, err := b.build(ctx)
+	if bt != nil {
+		defer bt.release()
+	}
 	if err != nil {
 		return st, err
 	}

@@ -18,8 +18,18 @@ type built struct {
 	b, w  int
 	idw   int
 	words []uint64 // bloom
+	// freeWords, if set, frees words (allocated outside the Go heap).
+	freeWords func() error
 	m, k  uint64
 	meta  *Meta
+}
+
+// release frees what the encoded content holds outside the Go heap.
+func (bt *built) release() {
+	if bt.freeWords != nil {
+		bt.freeWords()
+		bt.words, bt.freeWords = nil, nil
+	}
 }
 
 // encoder streams one section's bytes.

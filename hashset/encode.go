@@ -20,8 +20,8 @@ type built struct {
 	words []uint64 // bloom
 	// freeWords, if set, frees words (allocated outside the Go heap).
 	freeWords func() error
-	m, k  uint64
-	meta  *Meta
+	m, k      uint64
+	meta      *Meta
 }
 
 // release frees what the encoded content holds outside the Go heap.

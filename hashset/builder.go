@@ -61,8 +61,10 @@ type Builder struct {
 	added    []int64        // per dataset
 	mem      int64          // bytes of the chunks in parts
 	spill    *spill         // nil until the first spill
-	err      error
-	written  bool
+	// spillFailed stops spilling after an error (a full disk, say).
+	spillFailed bool
+	err         error
+	written     bool
 }
 
 // numParts is the number of partitions of the keys, by their top byte:
@@ -159,9 +161,12 @@ func (b *Builder) Add(key uint64, dataset int, group uint16) {
 	p.n++
 	b.n++
 	b.added[dataset]++
-	if b.opts.Memory > 0 && b.mem > b.bufferLimit() {
+	if b.opts.Memory > 0 && b.mem > b.bufferLimit() && !b.spillFailed {
 		if err := b.spillParts(); err != nil {
+			// Write fails with err; until then, no more attempts, each
+			// as slow as the first to fail.
 			b.setErr(err)
+			b.spillFailed = true
 		}
 	}
 }

@@ -40,6 +40,7 @@ type partOut struct {
 	kcrc   uint32     // CRC-32C of kb
 	icrc   uint32     // CRC-32C of ib
 	onDisk bool       // keys and ids, then kb and ib, are in spill files
+	start  int64      // index of the partition's first key in the file
 }
 
 // counts are one worker's per-dataset and per-group counts, summed over
@@ -236,8 +237,9 @@ func (b *Builder) sortPart(i int, c *counts, out *partOut) error {
 	return nil
 }
 
-// build runs the three passes and returns the content to encode.
-func (b *Builder) build(ctx context.Context) (*built, BuildStats, error) {
+// build runs the three passes and returns the content to encode. With
+// dst, pass 3 writes the KEYS and IDS sections into it, at their place.
+func (b *Builder) build(ctx context.Context, dst *os.File) (*built, BuildStats, error) {
 	nd, ng := len(b.datasets), len(b.groups)
 	if ng == 0 {
 		ng = 1
@@ -365,6 +367,10 @@ func (b *Builder) build(ctx context.Context) (*built, BuildStats, error) {
 		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, bt.m, int(bt.k)
 	}
 	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = bt.b, bt.w, bt.idw, len(sets)
+	if err := bt.plan(ctx); err != nil {
+		return bt, st, err
+	}
+	bt.dst = dst
 
 	// Pass 3.
 	if err := parallel(ctx, numParts, workers, func(w, i int) error {
@@ -419,7 +425,16 @@ func (bt *built) encodePart(i int) error {
 		ib = ib[:p]
 		o.icrc = crc32.Checksum(ib, castagnoli)
 	}
-	if !o.onDisk {
+	switch {
+	case bt.dst != nil:
+		if _, err := bt.dst.WriteAt(kb, bt.sectionOffset(secKeys)+o.start*int64(bt.w)); err != nil {
+			return fmt.Errorf("hashset: %w", err)
+		}
+		if _, err := bt.dst.WriteAt(ib, bt.sectionOffset(secIDs)+o.start*int64(bt.idw)); err != nil {
+			return fmt.Errorf("hashset: %w", err)
+		}
+		return nil
+	case !o.onDisk:
 		o.kb, o.ib = kb, ib
 		return nil
 	}

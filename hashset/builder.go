@@ -1,7 +1,6 @@
 package hashset
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -226,12 +225,8 @@ func (b *Builder) WriteFileContext(ctx context.Context, path string) (st BuildSt
 	if err = f.Chmod(0o600); err != nil {
 		return st, fmt.Errorf("hashset: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if st, err = b.WriteContext(ctx, bw); err != nil {
+	if st, err = b.write(ctx, nil, f); err != nil {
 		return st, err
-	}
-	if err = bw.Flush(); err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
 	}
 	if testHookBeforeRename != nil {
 		if err = testHookBeforeRename(); err != nil {
@@ -267,6 +262,12 @@ func (b *Builder) Write(w io.Writer) (BuildStats, error) {
 // error, having removed its temporary files (what it wrote to w is then
 // not an index).
 func (b *Builder) WriteContext(ctx context.Context, w io.Writer) (BuildStats, error) {
+	return b.write(ctx, w, nil)
+}
+
+// write writes the index to w, or to f, a new empty file, with pass 3
+// writing its largest sections in place, on all cores.
+func (b *Builder) write(ctx context.Context, w io.Writer, f *os.File) (BuildStats, error) {
 	defer b.Close()
 	var st BuildStats
 	if b.err != nil {
@@ -276,14 +277,19 @@ func (b *Builder) WriteContext(ctx context.Context, w io.Writer) (BuildStats, er
 		return st, errors.New("hashset: Write called twice")
 	}
 	b.written = true
-	bt, st, err := b.build(ctx)
+	bt, st, err := b.build(ctx, f)
 	if bt != nil {
 		defer bt.release()
 	}
 	if err != nil {
 		return st, err
 	}
-	n, err := bt.encode(ctx, w)
+	var n int64
+	if f != nil {
+		n, err = bt.encodeAt(f)
+	} else {
+		n, err = bt.encode(w)
+	}
 	st.Bytes = n
 	return st, err
 }

@@ -1,6 +1,7 @@
 package hashset
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,7 +18,10 @@ type built struct {
 	dir   []uint32
 	b, w  int
 	idw   int
-	words []uint64 // bloom
+	words []uint64  // bloom
+	secs  []encoder // planned sections (plan)
+	h     *header   // planned header
+	dst   *os.File  // if set, pass 3 writes KEYS and IDS there, in place
 	// freeWords, if set, frees words (allocated outside the Go heap).
 	freeWords func() error
 	m, k      uint64
@@ -41,13 +45,13 @@ type encoder struct {
 	hasCRC bool
 }
 
-// encode writes header, table and sections. A section whose CRC is not
-// known yet is encoded twice: once into a CRC to fill the table at the
-// front, once into w.
-func (bt *built) encode(ctx context.Context, w io.Writer) (int64, error) {
+// plan lays the file out: the sections, their sizes and offsets, and
+// the header, all known once the keys are counted and the sets numbered.
+// The CRCs of KEYS and IDS are filled in by finishCRCs after pass 3.
+func (bt *built) plan(ctx context.Context) error {
 	metaJSON, err := json.Marshal(bt.meta)
 	if err != nil {
-		return 0, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
 	var setsBytes []byte
 	for _, s := range bt.sets {
@@ -57,23 +61,21 @@ func (bt *built) encode(ctx context.Context, w io.Writer) (int64, error) {
 		}
 	}
 	var n int64
-	var kcrc, icrc uint32
-	for _, o := range bt.parts {
-		n += int64(o.n)
-		kcrc = crc32Combine(kcrc, o.kcrc, int64(o.n*bt.w))
-		icrc = crc32Combine(icrc, o.icrc, int64(o.n*bt.idw))
+	for i := range bt.parts {
+		bt.parts[i].start = n
+		n += int64(bt.parts[i].n)
 	}
-	secs := []encoder{
+	bt.secs = []encoder{
 		{id: secMeta, n: int64(len(metaJSON)), enc: func(w io.Writer) error { _, err := w.Write(metaJSON); return err }},
 		{id: secSets, n: int64(len(setsBytes)), enc: func(w io.Writer) error { _, err := w.Write(setsBytes); return err }},
 		{id: secDir, n: int64(len(bt.dir)) * 4, enc: bt.encodeDir},
-		{id: secKeys, n: n * int64(bt.w), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, false) }, crc: kcrc, hasCRC: true},
-		{id: secIDs, n: n * int64(bt.idw), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, true) }, crc: icrc, hasCRC: true},
+		{id: secKeys, n: n * int64(bt.w), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, false) }, hasCRC: true},
+		{id: secIDs, n: n * int64(bt.idw), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, true) }, hasCRC: true},
 	}
 	if bt.words != nil {
-		secs = append(secs, encoder{id: secBloom, n: int64(len(bt.words)) * 8, enc: bt.encodeBloom})
+		bt.secs = append(bt.secs, encoder{id: secBloom, n: int64(len(bt.words)) * 8, enc: bt.encodeBloom})
 	}
-	h := &header{
+	bt.h = &header{
 		version:  FormatVersion,
 		keys:     uint64(n),
 		dirBits:  uint8(bt.b),
@@ -84,27 +86,67 @@ func (bt *built) encode(ctx context.Context, w io.Writer) (int64, error) {
 		sets:     uint32(len(bt.sets)),
 		datasets: uint32(len(bt.meta.Datasets)),
 	}
-	off := int64(headerSize + tableEntrySize*len(secs))
-	for _, s := range secs {
+	off := int64(headerSize + tableEntrySize*len(bt.secs))
+	for _, s := range bt.secs {
 		off = alignUp(off)
+		bt.h.sections = append(bt.h.sections, SectionInfo{ID: s.id, Offset: off, Length: s.n})
+		off += s.n
+	}
+	bt.h.fileSize = uint64(off)
+	return nil
+}
+
+// section returns the planned offset of section id.
+func (bt *built) sectionOffset(id uint32) int64 {
+	for _, s := range bt.h.sections {
+		if s.ID == id {
+			return s.Offset
+		}
+	}
+	return -1
+}
+
+// finishCRCs fills in the CRCs of KEYS and IDS from the partitions'.
+func (bt *built) finishCRCs() {
+	var kcrc, icrc uint32
+	for _, o := range bt.parts {
+		kcrc = crc32Combine(kcrc, o.kcrc, int64(o.n*bt.w))
+		icrc = crc32Combine(icrc, o.icrc, int64(o.n*bt.idw))
+	}
+	for i := range bt.secs {
+		switch bt.secs[i].id {
+		case secKeys:
+			bt.secs[i].crc = kcrc
+		case secIDs:
+			bt.secs[i].crc = icrc
+		}
+		bt.h.sections[i].CRC = bt.secs[i].crc
+	}
+}
+
+// encode writes header, table and sections to w. A section whose CRC is
+// not known yet is encoded twice: once into a CRC to fill the table at
+// the front, once into w.
+func (bt *built) encode(w io.Writer) (int64, error) {
+	bt.finishCRCs()
+	for i := range bt.secs {
+		s := &bt.secs[i]
 		if !s.hasCRC {
 			c := crc32.New(castagnoli)
 			if err := s.enc(c); err != nil {
 				return 0, fmt.Errorf("hashset: %w", err)
 			}
 			s.crc = c.Sum32()
+			bt.h.sections[i].CRC = s.crc
 		}
-		h.sections = append(h.sections, SectionInfo{ID: s.id, CRC: s.crc, Offset: off, Length: s.n})
-		off += s.n
 	}
-	h.fileSize = uint64(off)
 	cw := &countWriter{w: w}
-	if _, err := cw.Write(h.marshal()); err != nil {
+	if _, err := cw.Write(bt.h.marshal()); err != nil {
 		return cw.n, fmt.Errorf("hashset: %w", err)
 	}
 	var zeros [align]byte
-	for i, s := range secs {
-		if pad := h.sections[i].Offset - cw.n; pad > 0 {
+	for i, s := range bt.secs {
+		if pad := bt.h.sections[i].Offset - cw.n; pad > 0 {
 			if _, err := cw.Write(zeros[:pad]); err != nil {
 				return cw.n, fmt.Errorf("hashset: %w", err)
 			}
@@ -113,10 +155,42 @@ func (bt *built) encode(ctx context.Context, w io.Writer) (int64, error) {
 			return cw.n, fmt.Errorf("hashset: %w", err)
 		}
 	}
-	if cw.n != off {
+	if off := int64(bt.h.fileSize); cw.n != off {
 		return cw.n, fmt.Errorf("hashset: internal error: wrote %d bytes, planned %d", cw.n, off)
 	}
 	return cw.n, nil
+}
+
+// encodeAt writes to f, a new empty file, what pass 3 has not written
+// there already: every section but KEYS and IDS (each encoded once, its
+// CRC computed on the way), then the header, which holds the CRCs.
+func (bt *built) encodeAt(f *os.File) (int64, error) {
+	bt.finishCRCs()
+	size := int64(bt.h.fileSize)
+	if err := f.Truncate(size); err != nil { // the padding, and a file that is whole or absent
+		return 0, fmt.Errorf("hashset: %w", err)
+	}
+	for i := range bt.secs {
+		s := &bt.secs[i]
+		if s.hasCRC {
+			continue
+		}
+		c := crc32.New(castagnoli)
+		bw := bufio.NewWriterSize(io.NewOffsetWriter(f, bt.h.sections[i].Offset), 1<<20)
+		err := s.enc(io.MultiWriter(bw, c))
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("hashset: %w", err)
+		}
+		s.crc = c.Sum32()
+		bt.h.sections[i].CRC = s.crc
+	}
+	if _, err := f.WriteAt(bt.h.marshal(), 0); err != nil {
+		return 0, fmt.Errorf("hashset: %w", err)
+	}
+	return size, nil
 }
 
 type countWriter struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -48,10 +49,24 @@ func spillInput(t *testing.T, b *Builder, n int) map[uint64][]int {
 	return want
 }
 
-func buildBytes(t *testing.T, opts Options, n int) ([]byte, BuildStats) {
+// buildBytes builds spillInput's keys with Write, or with WriteFile,
+// whose pass 3 writes the keys in place.
+func buildBytes(t *testing.T, opts Options, n int, toFile bool) ([]byte, BuildStats) {
 	t.Helper()
 	b := NewBuilder(opts)
 	spillInput(t, b, n)
+	if toFile {
+		path := filepath.Join(t.TempDir(), "x.idx")
+		st, err := b.WriteFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data, st
+	}
 	var buf bytes.Buffer
 	st, err := b.Write(&buf)
 	if err != nil {
@@ -64,7 +79,7 @@ func buildBytes(t *testing.T, opts Options, n int) ([]byte, BuildStats) {
 // whatever the number of workers; its temporary files are gone after.
 func TestSpillSameBytes(t *testing.T) {
 	const n = 120_000
-	want, wst := buildBytes(t, Options{KeyScheme: "test", Workers: 1}, n)
+	want, wst := buildBytes(t, Options{KeyScheme: "test", Workers: 1}, n, false)
 	if wst.DupWithin == 0 || wst.InSeveral == 0 {
 		t.Fatalf("input has no repeats: %+v", wst)
 	}
@@ -72,19 +87,21 @@ func TestSpillSameBytes(t *testing.T) {
 	testHookSpillDir = func(d string) { dirs = append(dirs, d) }
 	defer func() { testHookSpillDir = nil }()
 	for _, tc := range []struct {
-		name string
-		opts Options
+		name   string
+		opts   Options
+		toFile bool
 	}{
-		{"memory, 3 workers", Options{Workers: 3}},
-		{"spill, 1 worker", Options{Memory: 1 << 20, Workers: 1}},
-		{"spill, 2 workers", Options{Memory: 2 << 20, Workers: 2}},
-		{"spill, shared bloom", Options{Memory: 600 << 10, Workers: 4}},
-		{"spill, no bloom", Options{Memory: 1 << 20, Workers: 2, BloomFPR: -1}},
+		{"memory, 3 workers", Options{Workers: 3}, false},
+		{"memory, to a file", Options{Workers: 2}, true},
+		{"spill, to a file", Options{Memory: 1 << 20, Workers: 2}, true},
+		{"spill, 1 worker", Options{Memory: 1 << 20, Workers: 1}, false},
+		{"spill, 4 workers", Options{Memory: 2 << 20, Workers: 4}, false},
+		{"spill, no bloom", Options{Memory: 1 << 20, Workers: 2, BloomFPR: -1}, false},
 	} {
 		spillDir := t.TempDir()
 		tc.opts.KeyScheme, tc.opts.SpillDir = "test", spillDir
 		before := len(dirs)
-		got, st := buildBytes(t, tc.opts, n)
+		got, st := buildBytes(t, tc.opts, n, tc.toFile)
 		if tc.opts.Memory > 0 && len(dirs) == before {
 			t.Errorf("%s: did not spill", tc.name)
 		}

@@ -25,6 +25,7 @@
 # measured). Quote the load (printed first and last): the machine may be
 # shared.
 set -euo pipefail
+umask 077 # the input, indexes and outputs are synthetic numbers: owner-only
 cd "$(dirname "$0")/.."
 dir=${BENCH_DIR:-$(mktemp -d)}
 [ -n "${BENCH_DIR:-}" ] || trap 'rm -rf "$dir"' EXIT
@@ -40,13 +41,16 @@ if [ -n "${SCALE_BEFORE:-}" ]; then
 	(cd "$dir/before-src" && go build -o "$dir/phonecheck-before" ./cmd/phonecheck)
 fi
 
-# run NAME CMD...: run CMD under /usr/bin/time -v, output to $dir/NAME.out,
-# and print wall seconds, CPU %, peak RSS and a note ($note).
+# run NAME CMD...: run CMD under /usr/bin/time -v, output to $dir/NAME.out
+# (to /dev/null for check: it would hold a number), and print wall
+# seconds, CPU %, peak RSS and a note ($note).
 row() { printf '%-24s %10s %7s %11s  %s\n' "$@"; }
 run() {
 	local name=$1
 	shift
-	if ! /usr/bin/time -v -o "$dir/$name.time" "$@" >"$dir/$name.out" 2>"$dir/$name.err"; then
+	local out=$dir/$name.out
+	[ "$name" != check ] || out=/dev/null
+	if ! /usr/bin/time -v -o "$dir/$name.time" "$@" >"$out" 2>"$dir/$name.err"; then
 		row "$name" FAILED - - "$(tail -1 "$dir/$name.err")"
 		return 1
 	fi

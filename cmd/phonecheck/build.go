@@ -219,7 +219,7 @@ func checkDisk(out string, specs []checker.DatasetSpec, memory int64) error {
 	need := rows * 8 // the index: about 7 bytes a number, bloom filter included
 	spill := rows*12 > memory/2
 	if spill {
-		need += rows * 12 // runs of 12-byte records, then 5 to 10 bytes a number
+		need += rows * 12 // runs of 12-byte records, rewritten sorted, read back as the index is written
 	}
 	dir := filepath.Dir(out)
 	free := diskFree(dir)

@@ -151,6 +151,9 @@ func Read(ctx context.Context, opts Options) (bd *Build, err error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var done int64
+	var lastRegion string // and its group: rows come in runs of one country
+	var lastGroup uint16
+	haveLast := false
 	for _, f := range files {
 		dr := &bd.report.Datasets[f.ds]
 		dr.Columns = append(dr.Columns, f.in.Column())
@@ -167,7 +170,10 @@ func Read(ctx context.Context, opts Options) (bd *Build, err error) {
 					continue
 				}
 				dr.Valid++
-				hb.Add(r.key, f.ds, hb.Group(r.region))
+				if !haveLast || r.region != lastRegion {
+					lastRegion, lastGroup, haveLast = r.region, hb.Group(r.region), true
+				}
+				hb.Add(r.key, f.ds, lastGroup)
 			}
 			if opts.Progress != nil {
 				opts.Progress(base+f.in.BytesRead(), total)

@@ -36,7 +36,7 @@ var depsRules = map[string][]string{
 		"github.com/nyaruka/phonenumbers",
 	},
 	"checker/internal/keyscheme": {"checker/phone"},
-	"checker/internal/synth":     {"checker/phone"},
+	"checker/internal/synth":     {"checker/phone", "checker/internal/pipeline"},
 	"checker/internal/httpfront": {"golang.org/x/sys/unix"},
 	// Test support: raw HTTP/1.1 exchanges, for the fast path's tests.
 	"checker/internal/rawhttptest": {},

@@ -83,6 +83,14 @@ type BuildOptions struct {
 	BloomFPR float64
 	// Info is recorded in the index header next to the library versions.
 	Info map[string]string
+	// Memory bounds the memory the build holds for its keys, their sort
+	// and the bloom filter (0: no bound): past a share of it, keys are
+	// spilled to an owner-only temporary directory in SpillDir, removed
+	// by WriteFile, Write and Close. The index is the same, byte for byte.
+	Memory int64
+	// SpillDir is where a bounded build spills; "" means the system's
+	// temporary directory. Put it next to the output.
+	SpillDir string
 }
 
 // The reports of a build are the internal package's own types: they are
@@ -112,7 +120,7 @@ type Build struct {
 // Call [Build.WriteFile] to write the index.
 func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 	o := ingest.Options{FS: opts.FS, Rejects: opts.Rejects, RejectsRetried: opts.RejectsRetried, Progress: opts.Progress, Workers: opts.Workers,
-		Created: opts.Created, BloomFPR: opts.BloomFPR, Info: opts.Info}
+		Created: opts.Created, BloomFPR: opts.BloomFPR, Info: opts.Info, Memory: opts.Memory, SpillDir: opts.SpillDir}
 	for _, d := range opts.Datasets {
 		o.Datasets = append(o.Datasets, ingest.DatasetSpec(d))
 	}
@@ -127,8 +135,18 @@ func Ingest(ctx context.Context, opts BuildOptions) (*Build, error) {
 // temporary file and renamed) and returns the final report.
 func (bd *Build) WriteFile(path string) (*BuildReport, error) { return bd.b.WriteFile(path) }
 
+// WriteFileContext is WriteFile stopped by ctx: once ctx is done it returns
+// ctx's error, and leaves neither the output nor temporary files behind.
+func (bd *Build) WriteFileContext(ctx context.Context, path string) (*BuildReport, error) {
+	return bd.b.WriteFileContext(ctx, path)
+}
+
 // Write writes the index to w and returns the final report.
 func (bd *Build) Write(w io.Writer) (*BuildReport, error) { return bd.b.Write(w) }
+
+// Close drops the build without writing it, removing its temporary files.
+// It may be called after WriteFile or Write.
+func (bd *Build) Close() error { return bd.b.Close() }
 
 // InputOptions say how to read a dataset file. The zero value detects
 // everything.

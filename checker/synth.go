@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"io"
 
 	"github.com/phonecheck/phonecheck/checker/internal/synth"
@@ -47,5 +48,23 @@ type GenStats struct {
 // none from a real leak.
 func Generate(w io.Writer, opts GenOptions) (GenStats, error) {
 	st, err := synth.Generate(w, synth.Options(opts))
+	return GenStats(st), err
+}
+
+// DistinctOptions say what [GenerateDistinct] writes.
+type DistinctOptions struct {
+	Seed    int64
+	N       int                // distinct numbers to write
+	Mix     map[string]float64 // region -> weight; nil means the 2022 dump's mix
+	Workers int                // goroutines drawing and checking numbers; 0 means GOMAXPROCS
+}
+
+// GenerateDistinct writes opts.N distinct valid numbers to w, in E.164, one
+// a line: a dump the size of a whole leak for scale benchmarks. The numbers
+// come from whole valid ranges of each region of the mix (scaled to N), are
+// seeded (the same options give the same bytes), and come from no leak; a
+// real person may hold any of them.
+func GenerateDistinct(ctx context.Context, w io.Writer, opts DistinctOptions) (GenStats, error) {
+	st, err := synth.GenerateDistinct(ctx, w, synth.DistinctOptions(opts))
 	return GenStats(st), err
 }

@@ -1,14 +1,12 @@
 package hashset
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 )
 
 // DefaultBloomFPR is the bloom filter false positive rate used when
@@ -24,28 +22,61 @@ type Options struct {
 	// DefaultBloomFPR, a negative value means no bloom section, values >= 1
 	// are taken as 0.5. At 1% the filter costs 1.2 bytes per key.
 	BloomFPR float64
+	// Memory bounds the bytes the Builder holds for its keys, their sort
+	// and the bloom filter; 0 means no bound. Past a share of it, added
+	// keys are spilled to files under SpillDir and read back by Write, one
+	// 256th of the keys at a time, so that memory stays bounded whatever
+	// the number of keys. The file written is the same, byte for byte.
+	Memory int64
+	// SpillDir is the directory where a bounded Builder makes its own
+	// owner-only temporary directory, removed by Write and by Close; ""
+	// means os.TempDir. Put it on the disk of the output.
+	SpillDir string
+	// Workers is the number of goroutines sorting, deduplicating and
+	// encoding in Write; 0 means GOMAXPROCS.
+	Workers int
 }
 
 // Builder collects keys with their provenance and writes an index file.
 //
 // A Builder is not safe for concurrent use: Add and the other methods must be
 // called from one goroutine at a time. Write consumes the Builder: it sorts
-// in place, and may be called only once.
+// in place, and may be called only once; Write or Close must be called, or
+// a bounded Builder's temporary files stay on disk.
 //
-// Memory: 12 bytes per added key, kept in chunks (adding never copies
-// what was added before), and as much again while Write sorts them.
+// Memory: 12 bytes per added key, kept in chunks by the key's top byte
+// (adding never copies what was added before), unless Options.Memory
+// bounds it. Write sorts and deduplicates each top byte's keys on its own,
+// on all cores, and the result takes 5 to 10 bytes per distinct key until
+// it is written, plus the bloom filter.
 type Builder struct {
 	opts     Options
 	datasets []Dataset
 	names    map[string]int
 	groups   []string
 	groupIDs map[string]uint16
-	kchunks  [][]uint64 // keys as added
-	vchunks  [][]uint32 // dataset<<16 | group, alongside
-	n        int        // keys added
-	added    []int64    // per dataset
-	err      error
-	written  bool
+	parts    [numParts]part // keys as added, by top byte
+	n        int            // keys added
+	added    []int64        // per dataset
+	mem      int64          // bytes of the chunks in parts
+	spill    *spill         // nil until the first spill
+	// spillFailed stops spilling after an error (a full disk, say).
+	spillFailed bool
+	err         error
+	written     bool
+}
+
+// numParts is the number of partitions of the keys, by their top byte:
+// each is sorted, deduplicated and encoded on its own.
+const numParts = 256
+
+// part holds the keys added with one top byte, in the order added: first
+// those spilled to a run file (spilled of them), then the chunks.
+type part struct {
+	kc      [][]uint64
+	vc      [][]uint32 // dataset<<16 | group, alongside
+	n       int        // keys in kc
+	spilled int64
 }
 
 // NewBuilder returns an empty Builder.
@@ -114,88 +145,36 @@ func (b *Builder) Add(key uint64, dataset int, group uint16) {
 		b.setErr(fmt.Errorf("hashset: add: dataset %d or group %d not registered", dataset, group))
 		return
 	}
-	last := len(b.kchunks) - 1
-	if last < 0 || len(b.kchunks[last]) == cap(b.kchunks[last]) {
-		// Chunks grow from 4096 keys to maxChunk, then stay there.
-		c := maxChunk
-		if b.n < maxChunk {
-			c = max(4096, b.n)
-		}
-		b.kchunks = append(b.kchunks, make([]uint64, 0, c))
-		b.vchunks = append(b.vchunks, make([]uint32, 0, c))
+	p := &b.parts[key>>56]
+	last := len(p.kc) - 1
+	if last < 0 || len(p.kc[last]) == cap(p.kc[last]) {
+		// Chunks grow from 64 keys to maxChunk, then stay there.
+		c := min(maxChunk, max(64, p.n))
+		p.kc = append(p.kc, make([]uint64, 0, c))
+		p.vc = append(p.vc, make([]uint32, 0, c))
+		b.mem += int64(c) * 12
 		last++
 	}
-	b.kchunks[last] = append(b.kchunks[last], key)
-	b.vchunks[last] = append(b.vchunks[last], uint32(dataset)<<16|uint32(group))
+	p.kc[last] = append(p.kc[last], key)
+	p.vc[last] = append(p.vc[last], uint32(dataset)<<16|uint32(group))
+	p.n++
 	b.n++
 	b.added[dataset]++
+	if b.opts.Memory > 0 && b.mem > b.bufferLimit() && !b.spillFailed {
+		if err := b.spillParts(); err != nil {
+			// Write fails with err; until then, no more attempts, each
+			// as slow as the first to fail.
+			b.setErr(err)
+			b.spillFailed = true
+		}
+	}
 }
 
-// maxChunk is the largest chunk of keys the Builder allocates.
-const maxChunk = 1 << 20
+// maxChunk is the largest chunk of keys a partition allocates.
+const maxChunk = 1 << 16
 
 // Len returns the number of keys added so far, duplicates included.
 func (b *Builder) Len() int { return b.n }
-
-// sorted returns the added keys sorted, with their values, stably, and
-// drops the chunks. Large inputs are scattered by their top byte straight
-// from the chunks (each freed once scattered), then each of the 256
-// buckets is sorted with scratch the size of the largest bucket: the peak
-// is twice the keys, never three times.
-func (b *Builder) sorted() ([]uint64, []uint32) {
-	n := b.n
-	if n >= 1<<22 {
-		// What the caller allocated while adding is garbage by now, and
-		// the heap may hold as much of it as the chunks: collect it before
-		// the largest allocation of the build, so that the peak is the
-		// chunks and the sorted copy, not that plus garbage.
-		runtime.GC()
-	}
-	keys, vals := make([]uint64, n), make([]uint32, n)
-	if n < 1<<16 {
-		off := 0
-		for i, c := range b.kchunks {
-			copy(keys[off:], c)
-			copy(vals[off:], b.vchunks[i])
-			off += len(c)
-		}
-		b.kchunks, b.vchunks = nil, nil
-		radixSort(keys, vals, make([]uint64, n), make([]uint32, n))
-		return keys, vals
-	}
-	var counts [256]int
-	for _, c := range b.kchunks {
-		for _, k := range c {
-			counts[k>>56]++
-		}
-	}
-	var offs [257]int
-	largest := 0
-	for i, c := range counts {
-		offs[i+1] = offs[i] + c
-		largest = max(largest, c)
-	}
-	next := offs
-	for ci, c := range b.kchunks {
-		vc := b.vchunks[ci]
-		for i, k := range c {
-			o := next[k>>56]
-			keys[o], vals[o] = k, vc[i]
-			next[k>>56] = o + 1
-		}
-		b.kchunks[ci], b.vchunks[ci] = nil, nil
-	}
-	b.kchunks, b.vchunks = nil, nil
-	tk, tv := make([]uint64, largest), make([]uint32, largest)
-	for bk := 0; bk < 256; bk++ {
-		s, e := offs[bk], offs[bk+1]
-		if !lsdSort(keys[s:e], vals[s:e], tk[:e-s], tv[:e-s], 7) {
-			copy(keys[s:e], tk[:e-s])
-			copy(vals[s:e], tv[:e-s])
-		}
-	}
-	return keys, vals
-}
 
 // BuildStats reports what Write did.
 type BuildStats struct {
@@ -220,7 +199,14 @@ type DatasetStats struct {
 // in the same directory with permissions 0600 (an index is as sensitive as
 // its datasets), syncs it, and renames it over path. On error the temporary
 // file is removed and path is untouched.
-func (b *Builder) WriteFile(path string) (st BuildStats, err error) {
+func (b *Builder) WriteFile(path string) (BuildStats, error) {
+	return b.WriteFileContext(context.Background(), path)
+}
+
+// WriteFileContext is WriteFile stopped by ctx: once ctx is done it
+// returns ctx's error, having removed its temporary files.
+func (b *Builder) WriteFileContext(ctx context.Context, path string) (st BuildStats, err error) {
+	defer b.Close()
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -239,12 +225,8 @@ func (b *Builder) WriteFile(path string) (st BuildStats, err error) {
 	if err = f.Chmod(0o600); err != nil {
 		return st, fmt.Errorf("hashset: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if st, err = b.Write(bw); err != nil {
+	if st, err = b.write(ctx, nil, f); err != nil {
 		return st, err
-	}
-	if err = bw.Flush(); err != nil {
-		return st, fmt.Errorf("hashset: %w", err)
 	}
 	if testHookBeforeRename != nil {
 		if err = testHookBeforeRename(); err != nil {
@@ -273,6 +255,20 @@ var testHookBeforeRename func() error
 // Write sorts and deduplicates the keys, merges their provenance, and writes
 // the index to w. It may be called once.
 func (b *Builder) Write(w io.Writer) (BuildStats, error) {
+	return b.WriteContext(context.Background(), w)
+}
+
+// WriteContext is Write stopped by ctx: once ctx is done it returns ctx's
+// error, having removed its temporary files (what it wrote to w is then
+// not an index).
+func (b *Builder) WriteContext(ctx context.Context, w io.Writer) (BuildStats, error) {
+	return b.write(ctx, w, nil)
+}
+
+// write writes the index to w, or to f, a new empty file, with pass 3
+// writing its largest sections in place, on all cores.
+func (b *Builder) write(ctx context.Context, w io.Writer, f *os.File) (BuildStats, error) {
+	defer b.Close()
 	var st BuildStats
 	if b.err != nil {
 		return st, b.err
@@ -281,183 +277,38 @@ func (b *Builder) Write(w io.Writer) (BuildStats, error) {
 		return st, errors.New("hashset: Write called twice")
 	}
 	b.written = true
-	bt, st := b.build()
-	if bt.meta.Keys > maxKeys {
-		return st, fmt.Errorf("hashset: %d keys, more than the %d an index holds", bt.meta.Keys, int64(maxKeys))
+	bt, st, err := b.build(ctx, f)
+	if bt != nil {
+		defer bt.release()
 	}
-	n, err := bt.encode(w)
+	if err != nil {
+		return st, err
+	}
+	var n int64
+	if f != nil {
+		n, err = bt.encodeAt(f)
+	} else {
+		n, err = bt.encode(w)
+	}
 	st.Bytes = n
 	return st, err
 }
 
-func (b *Builder) build() (*built, BuildStats) {
-	nd, ng := len(b.datasets), len(b.groups)
-	if ng == 0 {
-		ng = 1
+// Close drops what the Builder holds and removes its temporary files. It
+// may be called more than once, and after Write.
+func (b *Builder) Close() error {
+	if !b.written {
+		b.written = true
+		b.setErr(errors.New("hashset: Builder closed"))
 	}
-	st := BuildStats{Added: int64(b.n)}
-	keys, vals := b.sorted()
-
-	// Per-dataset, per-group counts: dense when small, a map otherwise.
-	var dense []int64
-	sparse := map[uint32]int64{}
-	if nd*ng <= 1<<22 {
-		dense = make([]int64, nd*ng)
+	for i := range b.parts {
+		b.parts[i] = part{}
 	}
-	count := func(d, g uint32) {
-		if dense != nil {
-			dense[int(d)*ng+int(g)]++
-		} else {
-			sparse[d<<16|g]++
-		}
+	b.mem = 0
+	if b.spill != nil {
+		err := b.spill.remove()
+		b.spill = nil
+		return err
 	}
-	dsKeys := make([]int64, nd)
-	dsDup := make([]int64, nd)
-	groupKeys := make([]int64, ng)
-
-	single := make([]int32, nd) // set id of {d}, or -1
-	for i := range single {
-		single[i] = -1
-	}
-	var sets [][]uint16
-	multi := map[string]uint32{}
-	seen := make([]int, nd) // run stamp per dataset
-	var scratch []uint16
-	var skey []byte
-
-	u := 0
-	for i := 0; i < len(keys); {
-		j := i + 1
-		for j < len(keys) && keys[j] == keys[i] {
-			j++
-		}
-		var id uint32
-		g0 := vals[i] & 0xffff
-		groupKeys[g0]++
-		if j-i == 1 {
-			d := vals[i] >> 16
-			if single[d] < 0 {
-				single[d] = int32(len(sets))
-				sets = append(sets, []uint16{uint16(d)})
-			}
-			id = uint32(single[d])
-			dsKeys[d]++
-			count(d, g0)
-		} else {
-			stamp := i + 1
-			scratch = scratch[:0]
-			for x := i; x < j; x++ {
-				d := vals[x] >> 16
-				if seen[d] == stamp {
-					st.DupWithin++
-					dsDup[d]++
-					continue
-				}
-				seen[d] = stamp
-				scratch = append(scratch, uint16(d))
-				dsKeys[d]++
-				count(d, vals[x]&0xffff)
-			}
-			if len(scratch) == 1 {
-				d := scratch[0]
-				if single[d] < 0 {
-					single[d] = int32(len(sets))
-					sets = append(sets, []uint16{d})
-				}
-				id = uint32(single[d])
-			} else {
-				st.InSeveral++
-				slices.Sort(scratch)
-				skey = skey[:0]
-				for _, d := range scratch {
-					skey = append(skey, byte(d), byte(d>>8))
-				}
-				var ok bool
-				if id, ok = multi[string(skey)]; !ok {
-					id = uint32(len(sets))
-					multi[string(skey)] = id
-					sets = append(sets, slices.Clone(scratch))
-				}
-			}
-		}
-		keys[u], vals[u] = keys[i], id
-		u++
-		i = j
-	}
-	keys, vals = keys[:u:u], vals[:u:u]
-	st.Unique = int64(u)
-
-	meta := &Meta{
-		FormatVersion: FormatVersion,
-		KeyScheme:     b.opts.KeyScheme,
-		Keys:          int64(u),
-		Created:       b.opts.Created,
-		Info:          b.opts.Info,
-		Datasets:      slices.Clone(b.datasets),
-	}
-	if meta.Datasets == nil {
-		meta.Datasets = []Dataset{}
-	}
-	groupName := func(g int) string {
-		if g < len(b.groups) {
-			return b.groups[g]
-		}
-		return ""
-	}
-	for g, c := range groupKeys {
-		if c > 0 && g < len(b.groups) {
-			if meta.Groups == nil {
-				meta.Groups = map[string]int64{}
-			}
-			meta.Groups[groupName(g)] = c
-		}
-	}
-	for d := range meta.Datasets {
-		ds := &meta.Datasets[d]
-		ds.Keys = dsKeys[d]
-		for g := 0; g < len(b.groups); g++ {
-			var c int64
-			if dense != nil {
-				c = dense[d*ng+g]
-			} else {
-				c = sparse[uint32(d)<<16|uint32(g)]
-			}
-			if c > 0 {
-				if ds.Groups == nil {
-					ds.Groups = map[string]int64{}
-				}
-				ds.Groups[b.groups[g]] = c
-			}
-		}
-		st.PerDataset = append(st.PerDataset, DatasetStats{
-			Name: ds.Name, Added: b.added[d], Keys: ds.Keys, DupWithin: dsDup[d],
-		})
-	}
-
-	st.Meta = meta
-	bt := &built{keys: keys, ids: vals, sets: sets, meta: meta}
-	bt.b = chooseDirBits(uint64(u))
-	bt.w = suffixBytes(bt.b)
-	bt.idw = idBytes(len(sets))
-	bt.dir = make([]uint32, 1<<bt.b+1)
-	shift := 64 - bt.b
-	for _, k := range keys {
-		bt.dir[(k>>shift)+1]++
-	}
-	for i := 1; i < len(bt.dir); i++ {
-		bt.dir[i] += bt.dir[i-1]
-	}
-	fpr := b.opts.BloomFPR
-	if fpr == 0 {
-		fpr = DefaultBloomFPR
-	}
-	if fpr > 0 {
-		if fpr >= 1 {
-			fpr = 0.5
-		}
-		bt.words, bt.m, bt.k = buildBloom(keys, fpr)
-		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, bt.m, int(bt.k)
-	}
-	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = bt.b, bt.w, bt.idw, len(sets)
-	return bt, st
+	return nil
 }

@@ -12,11 +12,16 @@
 //
 // # Building and reading
 //
-// A [Builder] collects keys in memory (12 bytes per key added), sorts them
-// with an LSD radix sort, deduplicates them, merges their provenance and
-// writes the file. A [Reader] opens it in time independent of its size:
-// [Open] maps the file and checks only the header, the section table and the
-// small sections; [Reader.Verify] reads and checks everything.
+// A [Builder] collects keys in memory (12 bytes per key added), filed
+// under their top byte; Write sorts each of the 256 partitions with an LSD
+// radix sort, deduplicates it and merges its provenance, on all cores, and
+// writes the file. With Options.Memory it spills the partitions to
+// temporary files past a share of that bound and reads them back one at a
+// time, writing the same bytes.
+//
+// A [Reader] opens a file in time independent of its size: [Open] maps
+// the file and checks only the header, the section table and the small
+// sections; [Reader.Verify] reads and checks everything.
 //
 // For long jobs on large indexes, [Reader.ContainsBatch] looks up many keys
 // at once, overlapping their cache misses (about 4x the throughput of

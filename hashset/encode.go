@@ -1,38 +1,57 @@
 package hashset
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 )
 
 // built is the deduplicated content, ready to encode.
 type built struct {
-	keys  []uint64 // sorted, unique
-	ids   []uint32 // provenance set id per key
+	parts []partOut // the encoded suffixes and set ids, partition by partition
+	spill *spill    // where parts on disk are
 	sets  [][]uint16
 	dir   []uint32
 	b, w  int
 	idw   int
-	words []uint64 // bloom
-	m, k  uint64
-	meta  *Meta
+	words []uint64  // bloom
+	secs  []encoder // planned sections (plan)
+	h     *header   // planned header
+	dst   *os.File  // if set, pass 3 writes KEYS and IDS there, in place
+	// freeWords, if set, frees words (allocated outside the Go heap).
+	freeWords func() error
+	m, k      uint64
+	meta      *Meta
+}
+
+// release frees what the encoded content holds outside the Go heap.
+func (bt *built) release() {
+	if bt.freeWords != nil {
+		bt.freeWords()
+		bt.words, bt.freeWords = nil, nil
+	}
 }
 
 // encoder streams one section's bytes.
 type encoder struct {
-	id  uint32
-	n   int64
-	enc func(w io.Writer) error
+	id     uint32
+	n      int64
+	enc    func(w io.Writer) error
+	crc    uint32 // the section's CRC, if known
+	hasCRC bool
 }
 
-// encode writes header, table and sections. Every section is encoded twice:
-// once into a CRC to fill the table at the front, once into w.
-func (bt *built) encode(w io.Writer) (int64, error) {
+// plan lays the file out: the sections, their sizes and offsets, and
+// the header, all known once the keys are counted and the sets numbered.
+// The CRCs of KEYS and IDS are filled in by finishCRCs after pass 3.
+func (bt *built) plan(ctx context.Context) error {
 	metaJSON, err := json.Marshal(bt.meta)
 	if err != nil {
-		return 0, fmt.Errorf("hashset: %w", err)
+		return fmt.Errorf("hashset: %w", err)
 	}
 	var setsBytes []byte
 	for _, s := range bt.sets {
@@ -41,18 +60,22 @@ func (bt *built) encode(w io.Writer) (int64, error) {
 			setsBytes = le.AppendUint16(setsBytes, d)
 		}
 	}
-	n := int64(len(bt.keys))
-	secs := []encoder{
-		{secMeta, int64(len(metaJSON)), func(w io.Writer) error { _, err := w.Write(metaJSON); return err }},
-		{secSets, int64(len(setsBytes)), func(w io.Writer) error { _, err := w.Write(setsBytes); return err }},
-		{secDir, int64(len(bt.dir)) * 4, bt.encodeDir},
-		{secKeys, n * int64(bt.w), bt.encodeKeys},
-		{secIDs, n * int64(bt.idw), bt.encodeIDs},
+	var n int64
+	for i := range bt.parts {
+		bt.parts[i].start = n
+		n += int64(bt.parts[i].n)
+	}
+	bt.secs = []encoder{
+		{id: secMeta, n: int64(len(metaJSON)), enc: func(w io.Writer) error { _, err := w.Write(metaJSON); return err }},
+		{id: secSets, n: int64(len(setsBytes)), enc: func(w io.Writer) error { _, err := w.Write(setsBytes); return err }},
+		{id: secDir, n: int64(len(bt.dir)) * 4, enc: bt.encodeDir},
+		{id: secKeys, n: n * int64(bt.w), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, false) }, hasCRC: true},
+		{id: secIDs, n: n * int64(bt.idw), enc: func(w io.Writer) error { return bt.encodeParts(ctx, w, true) }, hasCRC: true},
 	}
 	if bt.words != nil {
-		secs = append(secs, encoder{secBloom, int64(len(bt.words)) * 8, bt.encodeBloom})
+		bt.secs = append(bt.secs, encoder{id: secBloom, n: int64(len(bt.words)) * 8, enc: bt.encodeBloom})
 	}
-	h := &header{
+	bt.h = &header{
 		version:  FormatVersion,
 		keys:     uint64(n),
 		dirBits:  uint8(bt.b),
@@ -63,24 +86,67 @@ func (bt *built) encode(w io.Writer) (int64, error) {
 		sets:     uint32(len(bt.sets)),
 		datasets: uint32(len(bt.meta.Datasets)),
 	}
-	off := int64(headerSize + tableEntrySize*len(secs))
-	for _, s := range secs {
+	off := int64(headerSize + tableEntrySize*len(bt.secs))
+	for _, s := range bt.secs {
 		off = alignUp(off)
-		c := crc32.New(castagnoli)
-		if err := s.enc(c); err != nil {
-			return 0, fmt.Errorf("hashset: %w", err)
-		}
-		h.sections = append(h.sections, SectionInfo{ID: s.id, CRC: c.Sum32(), Offset: off, Length: s.n})
+		bt.h.sections = append(bt.h.sections, SectionInfo{ID: s.id, Offset: off, Length: s.n})
 		off += s.n
 	}
-	h.fileSize = uint64(off)
+	bt.h.fileSize = uint64(off)
+	return nil
+}
+
+// section returns the planned offset of section id.
+func (bt *built) sectionOffset(id uint32) int64 {
+	for _, s := range bt.h.sections {
+		if s.ID == id {
+			return s.Offset
+		}
+	}
+	return -1
+}
+
+// finishCRCs fills in the CRCs of KEYS and IDS from the partitions'.
+func (bt *built) finishCRCs() {
+	var kcrc, icrc uint32
+	for _, o := range bt.parts {
+		kcrc = crc32Combine(kcrc, o.kcrc, int64(o.n*bt.w))
+		icrc = crc32Combine(icrc, o.icrc, int64(o.n*bt.idw))
+	}
+	for i := range bt.secs {
+		switch bt.secs[i].id {
+		case secKeys:
+			bt.secs[i].crc = kcrc
+		case secIDs:
+			bt.secs[i].crc = icrc
+		}
+		bt.h.sections[i].CRC = bt.secs[i].crc
+	}
+}
+
+// encode writes header, table and sections to w. A section whose CRC is
+// not known yet is encoded twice: once into a CRC to fill the table at
+// the front, once into w.
+func (bt *built) encode(w io.Writer) (int64, error) {
+	bt.finishCRCs()
+	for i := range bt.secs {
+		s := &bt.secs[i]
+		if !s.hasCRC {
+			c := crc32.New(castagnoli)
+			if err := s.enc(c); err != nil {
+				return 0, fmt.Errorf("hashset: %w", err)
+			}
+			s.crc = c.Sum32()
+			bt.h.sections[i].CRC = s.crc
+		}
+	}
 	cw := &countWriter{w: w}
-	if _, err := cw.Write(h.marshal()); err != nil {
+	if _, err := cw.Write(bt.h.marshal()); err != nil {
 		return cw.n, fmt.Errorf("hashset: %w", err)
 	}
 	var zeros [align]byte
-	for i, s := range secs {
-		if pad := h.sections[i].Offset - cw.n; pad > 0 {
+	for i, s := range bt.secs {
+		if pad := bt.h.sections[i].Offset - cw.n; pad > 0 {
 			if _, err := cw.Write(zeros[:pad]); err != nil {
 				return cw.n, fmt.Errorf("hashset: %w", err)
 			}
@@ -89,10 +155,42 @@ func (bt *built) encode(w io.Writer) (int64, error) {
 			return cw.n, fmt.Errorf("hashset: %w", err)
 		}
 	}
-	if cw.n != off {
+	if off := int64(bt.h.fileSize); cw.n != off {
 		return cw.n, fmt.Errorf("hashset: internal error: wrote %d bytes, planned %d", cw.n, off)
 	}
 	return cw.n, nil
+}
+
+// encodeAt writes to f, a new empty file, what pass 3 has not written
+// there already: every section but KEYS and IDS (each encoded once, its
+// CRC computed on the way), then the header, which holds the CRCs.
+func (bt *built) encodeAt(f *os.File) (int64, error) {
+	bt.finishCRCs()
+	size := int64(bt.h.fileSize)
+	if err := f.Truncate(size); err != nil { // the padding, and a file that is whole or absent
+		return 0, fmt.Errorf("hashset: %w", err)
+	}
+	for i := range bt.secs {
+		s := &bt.secs[i]
+		if s.hasCRC {
+			continue
+		}
+		c := crc32.New(castagnoli)
+		bw := bufio.NewWriterSize(io.NewOffsetWriter(f, bt.h.sections[i].Offset), 1<<20)
+		err := s.enc(io.MultiWriter(bw, c))
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("hashset: %w", err)
+		}
+		s.crc = c.Sum32()
+		bt.h.sections[i].CRC = s.crc
+	}
+	if _, err := f.WriteAt(bt.h.marshal(), 0); err != nil {
+		return 0, fmt.Errorf("hashset: %w", err)
+	}
+	return size, nil
 }
 
 type countWriter struct {
@@ -123,42 +221,42 @@ func (bt *built) encodeDir(w io.Writer) error {
 	return err
 }
 
-func (bt *built) encodeKeys(w io.Writer) error {
-	buf := make([]byte, encChunk+8)
-	p, width := 0, bt.w
-	mask := uint64(1)<<(64-bt.b) - 1
-	for _, k := range bt.keys {
-		le.PutUint64(buf[p:], k&mask) // low bytes first; only width of them are kept
-		p += width
-		if p > encChunk-8 {
-			if _, err := w.Write(buf[:p]); err != nil {
+// encodeParts writes the encoded suffixes (or set ids) of every
+// partition, in order, from memory or from their spill files.
+func (bt *built) encodeParts(ctx context.Context, w io.Writer, ids bool) error {
+	for i := range bt.parts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		o := &bt.parts[i]
+		if o.n == 0 {
+			continue
+		}
+		if !o.onDisk {
+			p := o.kb
+			if ids {
+				p = o.ib
+			}
+			if _, err := w.Write(p); err != nil {
 				return err
 			}
-			p = 0
+			continue
+		}
+		f, err := os.Open(bt.spill.path("enc", i))
+		if err != nil {
+			return err
+		}
+		off, n := int64(0), int64(o.n*bt.w)
+		if ids {
+			off, n = n, int64(o.n*bt.idw)
+		}
+		_, err = io.Copy(w, io.NewSectionReader(f, off, n))
+		f.Close()
+		if err != nil {
+			return err
 		}
 	}
-	_, err := w.Write(buf[:p])
-	return err
-}
-
-func (bt *built) encodeIDs(w io.Writer) error {
-	if bt.idw == 0 {
-		return nil
-	}
-	buf := make([]byte, encChunk+8)
-	p, width := 0, bt.idw
-	for _, id := range bt.ids {
-		le.PutUint32(buf[p:], id)
-		p += width
-		if p > encChunk-8 {
-			if _, err := w.Write(buf[:p]); err != nil {
-				return err
-			}
-			p = 0
-		}
-	}
-	_, err := w.Write(buf[:p])
-	return err
+	return nil
 }
 
 func (bt *built) encodeBloom(w io.Writer) error {

@@ -61,13 +61,22 @@ The index is as sensitive as the datasets it came from: a plain hash of a
 phone number is easy to reverse. It is written with owner-only permissions,
 to a temporary file renamed into place, so a crash never leaves a
 half-written index.
+
+--memory SIZE (say 2GiB; default: half the machine's RAM) bounds the
+memory the build holds for its keys (12 bytes a row), their sort and the
+bloom filter (1.2 bytes a number). Past half of it, keys are spilled
+to an owner-only temporary directory next to the output and read back a
+256th at a time; the index is the same, byte for byte. The directory is
+removed on every exit, Ctrl-C included. The build checks before it starts
+that the disk can hold the index and what it may spill, and reports its
+peak RSS against SIZE.
 `,
 }
 
 var buildFlags struct {
-	out, manifest, dataset, region, column, date, source, format, rejects, reportJSON string
-	workers                                                                           int
-	quiet, strict, rejectsRetried                                                     bool
+	out, manifest, dataset, region, column, date, source, format, rejects, reportJSON, memory string
+	workers                                                                                   int
+	quiet, strict, rejectsRetried                                                             bool
 }
 
 func init() {
@@ -85,7 +94,8 @@ func init() {
 		fs.BoolVar(&f.rejectsRetried, "rejects-include-retried", false, "with --rejects: also write the rows read as international after failing in the dataset's region, for review")
 		fs.BoolVar(&f.strict, "strict", false, "read every dataset exactly as Google's libphonenumber does: no retry as international, none of phonecheck's clean-ups")
 		fs.StringVar(&f.reportJSON, "report-json", "", "also write the build report as JSON to this file")
-		fs.IntVar(&f.workers, "workers", 0, "normalizing goroutines (default: one per core)")
+		fs.IntVar(&f.workers, "workers", 0, "goroutines normalizing, sorting, encoding (default: one per core)")
+		fs.StringVar(&f.memory, "memory", "", "bound on the memory for keys, sort and bloom filter, e.g. 2GiB (default: half the RAM)")
 		fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	}
 	cmdBuild.Run = runBuild
@@ -137,9 +147,24 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 			warningf("dataset %s has no --region: only numbers with a country code will be read", s.Name)
 		}
 	}
+	memory := defaultMemory()
+	if f.memory != "" {
+		m, err := parseSize(f.memory)
+		if err != nil {
+			return usagef("--memory: %v", err)
+		}
+		memory = m
+	}
+	if memory < minBuildMemory {
+		return usagef("--memory %s is below the %s a build needs", humanBytes(memory), humanBytes(minBuildMemory))
+	}
+	if err := checkDisk(f.out, specs, memory); err != nil {
+		return err
+	}
 
 	opts := checker.BuildOptions{Datasets: specs, Workers: f.workers,
-		Created: time.Now().UTC().Format("2006-01-02")}
+		Created: time.Now().UTC().Format("2006-01-02"),
+		Memory:  memory, SpillDir: filepath.Dir(f.out)}
 	var rejects *privateFile
 	if f.rejects != "" {
 		rf, err := createPrivate(f.rejects)
@@ -155,6 +180,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	// pointer-free, so collecting often is cheap; the default GOGC=100
 	// would let garbage from parsing grow as large as all the keys.
 	defer debug.SetGCPercent(debug.SetGCPercent(20))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(memory))
 	bar := newProgress(f.quiet, "reading")
 	opts.Progress = bar.set
 	start := time.Now()
@@ -163,7 +189,8 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := b.WriteFile(f.out)
+	defer b.Close()
+	rep, err := b.WriteFileContext(ctx, f.out)
 	if err != nil {
 		return err
 	}
@@ -174,6 +201,9 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	}
 	elapsed := time.Since(start)
 	printReport(stdout, f.out, rep, elapsed)
+	if rss := peakRSS(); rss > 0 {
+		fmt.Fprintf(stdout, "peak RSS %s, --memory %s\n", humanBytes(rss), humanBytes(memory))
+	}
 	if f.reportJSON != "" {
 		data, _ := json.MarshalIndent(rep, "", "  ")
 		if err := writePrivate(f.reportJSON, append(data, '\n')); err != nil {
@@ -181,6 +211,52 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		}
 	}
 	return nil
+}
+
+// minBuildMemory is the least --memory takes. Below a few tens of MiB the
+// bound is a request the runtime cannot keep, but the build still spills
+// as often as it says, which tests use.
+const minBuildMemory = 1 << 20
+
+// checkDisk says, before a build starts, whether the disk of out can hold
+// the index and, if the inputs will not fit in memory, the spill files.
+// The rows are estimated from the input sizes (a compressed file counted
+// five times its size), at 12 bytes a row, the shortest E.164 lines:
+// an overestimate for most inputs, so that a refusal is never wrong by
+// much.
+func checkDisk(out string, specs []checker.DatasetSpec, memory int64) error {
+	var in int64
+	for _, s := range specs {
+		for _, name := range s.Files {
+			fi, err := os.Stat(name)
+			if err != nil {
+				continue // the build will say so
+			}
+			n := fi.Size()
+			if ext := strings.ToLower(filepath.Ext(name)); ext == ".gz" || ext == ".zst" || ext == ".zstd" {
+				n *= 5
+			}
+			in += n
+		}
+	}
+	rows := in / 12
+	need := rows * 8 // the index: about 7 bytes a number, bloom filter included
+	spill := rows*12 > memory/2
+	if spill {
+		need += rows * 12 // runs of 12-byte records, rewritten sorted, read back as the index is written
+	}
+	dir := filepath.Dir(out)
+	free := diskFree(dir)
+	if free < 0 || free >= need {
+		return nil
+	}
+	what := "the index"
+	if spill {
+		what = "the index and the keys it spills past --memory"
+	}
+	return withHint(fmt.Errorf("not enough disk space: %s has %s free, the build needs about %s for %s (about %d rows)",
+		dir, humanBytes(free), humanBytes(need), what, rows),
+		"free some space, or write --out to another disk")
 }
 
 func printReport(w io.Writer, out string, rep *checker.BuildReport, elapsed time.Duration) {

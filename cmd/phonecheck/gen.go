@@ -12,7 +12,7 @@ import (
 
 var cmdGen = &Command{
 	Name:      "gen",
-	UsageLine: "gen [--seed N] [--n ROWS] [--format csv|txt] [--region R] [--mix EG=45,US=32] [--mix-shapes realistic|uniform] [--clean] [--out FILE]",
+	UsageLine: "gen [--seed N] [--n ROWS] [--format csv|txt] [--region R] [--mix EG=45,US=32] [--mix-shapes realistic|uniform] [--clean | --distinct] [--out FILE]",
 	Short:     "write a seeded synthetic leak dataset",
 	Long: `
 Gen writes a synthetic leak dataset for tests and benchmarks: ROWS
@@ -33,6 +33,13 @@ digits, carrier codes (national numbers of BR, CO, KR, BO, CN and AU
 under their own region). "realistic" (the default) writes most rows
 plain, as dumps are; "uniform" gives every shape a number can take an
 equal share, the worst case for a normalizer's speed.
+
+--distinct writes ROWS different numbers, in E.164, one a line: a whole
+dump's worth for scale benchmarks (bench/scale.sh). They are drawn without
+repetition from whole valid ranges of each region of the mix (Egypt's
+mobiles 10, 11, 12, 15 and any 8 digits; every US area code), on all
+cores, and each is checked valid before it is written. Without --distinct,
+numbers repeat: their ranges are small (the US and GB ones are fictional).
 `,
 }
 
@@ -41,7 +48,7 @@ var genFlags struct {
 	n                        int
 	format, region, mix, out string
 	mixShapes                string
-	clean                    bool
+	clean, distinct          bool
 	junk                     float64
 }
 
@@ -56,6 +63,7 @@ func init() {
 		fs.StringVar(&f.mixShapes, "mix-shapes", "realistic", "shapes of mess in messy mode: realistic or uniform")
 		fs.StringVar(&f.out, "out", "", "file to write (default: stdout)")
 		fs.BoolVar(&f.clean, "clean", false, "write every number in E.164")
+		fs.BoolVar(&f.distinct, "distinct", false, "write ROWS distinct numbers in E.164, one a line (scale benchmarks)")
 		fs.Float64Var(&f.junk, "junk", 0.01, "fraction of junk rows in messy mode")
 	}
 	cmdGen.Run = runGen
@@ -75,19 +83,23 @@ func runGen(ctx context.Context, cmd *Command, args []string) error {
 	if f.mixShapes != "realistic" && f.mixShapes != "uniform" {
 		return usagef("--mix-shapes %q: want realistic or uniform", f.mixShapes)
 	}
-	opts := checker.GenOptions{Seed: f.seed, N: f.n, Format: f.format, Clean: f.clean,
-		Junk: f.junk, Region: strings.ToUpper(f.region), MixShapes: f.mixShapes}
+	var mix map[string]float64
 	if f.mix != "" {
-		opts.Mix = map[string]float64{}
+		mix = map[string]float64{}
 		for _, part := range strings.Split(f.mix, ",") {
 			k, v, ok := strings.Cut(part, "=")
 			w, err := strconv.ParseFloat(v, 64)
 			if !ok || err != nil || w < 0 {
 				return usagef("--mix: %q is not REGION=WEIGHT", part)
 			}
-			opts.Mix[strings.ToUpper(strings.TrimSpace(k))] = w
+			mix[strings.ToUpper(strings.TrimSpace(k))] = w
 		}
 	}
+	if f.distinct && (f.format != "csv" && f.format != "txt" || f.clean || f.region != "") {
+		return usagef("--distinct writes E.164, one number a line: it takes no --clean or --region")
+	}
+	opts := checker.GenOptions{Seed: f.seed, N: f.n, Format: f.format, Clean: f.clean,
+		Junk: f.junk, Region: strings.ToUpper(f.region), Mix: mix, MixShapes: f.mixShapes}
 	w := stdout
 	var file *privateFile
 	if f.out != "" {
@@ -99,7 +111,13 @@ func runGen(ctx context.Context, cmd *Command, args []string) error {
 		defer file.abort()
 		w = file
 	}
-	st, err := checker.Generate(w, opts)
+	var st checker.GenStats
+	var err error
+	if f.distinct {
+		st, err = checker.GenerateDistinct(ctx, w, checker.DistinctOptions{Seed: f.seed, N: f.n, Mix: mix})
+	} else {
+		st, err = checker.Generate(w, opts)
+	}
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,10 @@ type Options struct {
 	BloomFPR float64
 	// Info is recorded in the index header next to the library versions.
 	Info map[string]string
+	// Memory and SpillDir bound the builder's memory: see
+	// hashset.Options.
+	Memory   int64
+	SpillDir string
 }
 
 // Build is an index being built: inputs read by [Read], not yet written.
@@ -77,7 +81,7 @@ type Build struct {
 // stop the build. An error is returned for what makes the build
 // meaningless: a missing or unreadable file, a corrupt compressed stream.
 // Call [Build.WriteFile] to write the index.
-func Read(ctx context.Context, opts Options) (*Build, error) {
+func Read(ctx context.Context, opts Options) (bd *Build, err error) {
 	if len(opts.Datasets) == 0 {
 		return nil, errors.New("checker: no dataset to build from")
 	}
@@ -87,8 +91,14 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 	}
 	hb := hashset.NewBuilder(hashset.Options{
 		KeyScheme: keyscheme.Name, Info: info, Created: opts.Created, BloomFPR: opts.BloomFPR,
+		Memory: opts.Memory, SpillDir: opts.SpillDir, Workers: opts.Workers,
 	})
-	bd := &Build{b: hb, report: &Report{}}
+	defer func() {
+		if err != nil {
+			hb.Close() // its spill files
+		}
+	}()
+	bd = &Build{b: hb, report: &Report{}}
 	var rw *csv.Writer
 	if opts.Rejects != nil {
 		rw = csv.NewWriter(opts.Rejects)
@@ -151,6 +161,9 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var done int64
+	var lastRegion string // and its group: rows come in runs of one country
+	var lastGroup uint16
+	haveLast := false
 	for _, f := range files {
 		dr := &bd.report.Datasets[f.ds]
 		dr.Columns = append(dr.Columns, f.in.Column())
@@ -176,7 +189,10 @@ func Read(ctx context.Context, opts Options) (*Build, error) {
 						rw.Write([]string{b.recs[i].File, strconv.FormatInt(b.recs[i].Line, 10), RetriedNote(f.spec.Region), defuseFormula(b.recs[i].Raw)})
 					}
 				}
-				hb.Add(r.key, f.ds, hb.Group(r.region))
+				if !haveLast || r.region != lastRegion {
+					lastRegion, lastGroup, haveLast = r.region, hb.Group(r.region), true
+				}
+				hb.Add(r.key, f.ds, lastGroup)
 			}
 			if opts.Progress != nil {
 				opts.Progress(base+f.in.BytesRead(), total)
@@ -203,10 +219,18 @@ func (bd *Build) WriteFile(path string) (*Report, error) {
 	return bd.finish(func() (hashset.BuildStats, error) { return bd.b.WriteFile(path) })
 }
 
+// WriteFileContext is WriteFile stopped by ctx.
+func (bd *Build) WriteFileContext(ctx context.Context, path string) (*Report, error) {
+	return bd.finish(func() (hashset.BuildStats, error) { return bd.b.WriteFileContext(ctx, path) })
+}
+
 // Write writes the index to w and returns the final report.
 func (bd *Build) Write(w io.Writer) (*Report, error) {
 	return bd.finish(func() (hashset.BuildStats, error) { return bd.b.Write(w) })
 }
+
+// Close drops the build, removing its temporary files.
+func (bd *Build) Close() error { return bd.b.Close() }
 
 func (bd *Build) finish(write func() (hashset.BuildStats, error)) (*Report, error) {
 	rep := bd.report

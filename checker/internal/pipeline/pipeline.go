@@ -69,7 +69,7 @@ func Run[C any](ctx context.Context, s Stages[C]) error {
 	pool := sync.Pool{New: func() any { return &slot[C]{done: make(chan struct{}, 1)} }}
 	var readErr error
 	var readCanceled bool // the reader stopped because ctx was done
-	go func() { // reader
+	go func() {           // reader
 		defer close(work)
 		defer close(ordered)
 		for {

@@ -84,6 +84,8 @@ type Key struct {
 	// seed is the composites' seed, a hash of the public key and a
 	// constant ([evalScratch.composites]), computed on first use.
 	seed atomic.Pointer[[64]byte]
+	// nonces, if set, holds proof nonces computed ahead ([Key.StartNonces]).
+	nonces atomic.Pointer[NoncePool]
 }
 
 // PublicKey is the published half of a [Key]: clients verify every

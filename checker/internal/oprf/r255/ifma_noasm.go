@@ -17,7 +17,9 @@ func (b *SealBatch) mult(n int) {}
 
 func (sc *EvalScratch) evalOne(ek *Key, lanes bool) { sc.evalOneGeneric(ek) }
 
-func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar) { sc.proveOneGeneric(ek, dh, t) }
+func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {
+	sc.proveOneGeneric(ek, dh, t, withT2)
+}
 
 func (sc *EvalScratch) evalHalves(ek *Key, lanes bool) { sc.evalHalvesGeneric(ek) }
 

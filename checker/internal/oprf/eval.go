@@ -191,17 +191,7 @@ func (k *Key) evaluateOn(blinded []byte, r []byte, withProof, lanes bool) (evalu
 // 9497's ComputeCompositesFast: d_i hashes a seed over the public key, i,
 // C_i and Eval_i.
 func (sc *evalScratch) composites(k *Key, ds []r255.Scalar, blinded, evaluated []byte) {
-	seed := k.seed.Load()
-	if seed == nil {
-		// Once per key (a race computes it twice, the same).
-		msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
-		msg = appendLenPrefixed(msg, seedDST)
-		sc.h.Reset()
-		sc.h.Write(msg)
-		seed = new([sha512.Size]byte)
-		sc.h.Sum(seed[:0])
-		k.seed.Store(seed)
-	}
+	seed := k.pub.compositeSeed(sc.h)
 	msg := sc.msg[:0]
 	for i := range ds {
 		msg = appendLenPrefixed(msg[:0], seed[:])

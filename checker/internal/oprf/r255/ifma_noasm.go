@@ -24,3 +24,5 @@ func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {
 func (sc *EvalScratch) evalHalves(ek *Key, lanes bool) { sc.evalHalvesGeneric(ek) }
 
 func (sc *EvalScratch) proofPoints(ek *Key, t *Scalar, lanes bool) { sc.proofPointsGeneric(ek, t) }
+
+func mulHalves(out, ps []extPoint, digits [][64]int8, lanes bool) { mulHalvesGeneric(out, ps, digits) }

@@ -137,7 +137,7 @@ for r in $(seq "$ROUNDS"); do
 		for s in $systems; do
 			read -r qps p50 p99 rb errs cpu other < <(point "$s" "$c")
 			printf "%-5s %-10s %-5s %9s %8s %8s %11s %7s %12s %8s%%\n" "$r" "$s" "$c" "$qps" "$p50" "$p99" "$rb" "$errs" "$cpu" "$other"
-			echo "$s $c $qps $p50 $p99 $rb $errs $cpu" >>"$WORK/points.txt"
+			echo "$s $c $qps $p50 $p99 $rb $errs $cpu $r" >>"$WORK/points.txt"
 		done
 	done
 done
@@ -154,7 +154,10 @@ for c in $CONNS; do
 		q[$s]=$(col 3)
 		ratio=
 		if [ "$s" = phonecheck ] && [ -n "$msrv" ]; then ratio="(below)"; fi
-		[ "$s" = migp ] && ratio=$(awk -v p="${q[phonecheck]}" -v m="${q[migp]}" 'BEGIN { printf "phonecheck %.2fx MIGP (target >= 2x)", p / m }')
+		if [ "$s" = migp ]; then
+			rounds=$(awk -v c="$c" '$2 == c { q[$9, $1] = $3 } END { for (r = 1; (r, "migp") in q; r++) printf "%s%.2f", (r > 1 ? ", " : ""), q[r, "phonecheck"] / q[r, "migp"] }' "$WORK/points.txt")
+			ratio=$(awk -v p="${q[phonecheck]}" -v m="${q[migp]}" -v r="$rounds" 'BEGIN { printf "phonecheck %.2fx MIGP (rounds: %s; target >= 2x)", p / m, r }')
+		fi
 		printf "%-10s %-5s %9s %8s %8s %11s %12s  %s\n" "$s" "$c" "${q[$s]}" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 8)" "${ratio#(below)}"
 	done
 done

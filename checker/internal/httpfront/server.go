@@ -112,8 +112,8 @@ type Server struct {
 	handler http.Handler
 	take    func(*http.Request) bool
 	body    func(*http.Request) bool // Config.LoopBody
-	named   []string // Config.Headers, canonical
-	lower   []string // the same, lower case, for matching
+	named   []string                 // Config.Headers, canonical
+	lower   []string                 // the same, lower case, for matching
 	log     *slog.Logger
 	hs      *http.Server // what the lean path hands off
 	q       *connQueue

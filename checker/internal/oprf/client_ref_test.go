@@ -66,6 +66,15 @@ func (st *circlState) finalize(evaluated, proof []byte) ([][]byte, error) {
 	return out, err
 }
 
+// circlKey returns p as circl's public key.
+func (p *PublicKey) circlKey() *voprf.PublicKey {
+	pk := new(voprf.PublicKey)
+	if err := pk.UnmarshalBinary(suite, p.raw[:]); err != nil {
+		panic("a parsed public key that circl refuses")
+	}
+	return pk
+}
+
 // randomBlinds returns n random non-zero canonical scalars.
 func randomBlinds(n int) [][]byte {
 	out := make([][]byte, n)

@@ -206,12 +206,3 @@ func (p *PublicKey) IDBytes() [KeyIDSize]byte { return p.id }
 
 // Equal reports whether p and q are the same key.
 func (p *PublicKey) Equal(q *PublicKey) bool { return q != nil && p.raw == q.raw }
-
-// circlKey returns p as circl's public key.
-func (p *PublicKey) circlKey() *voprf.PublicKey {
-	pk := new(voprf.PublicKey)
-	if err := pk.UnmarshalBinary(suite, p.raw[:]); err != nil {
-		panic("checker: a parsed public key that circl refuses") // ParsePublicKey accepts what circl does
-	}
-	return pk
-}

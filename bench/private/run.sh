@@ -62,6 +62,25 @@ if [ ! -f "$WORK/private.idx" ]; then
 	"$WORK/phonecheck" seal --quiet --key "$WORK/server.key" --in "$WORK/plain.idx" --out "$WORK/private.idx" --bits "$BITS"
 fi
 
+# The ports must be free: a server left over from another run would
+# answer in place of the one started here (which then fails to listen).
+for p in $PORT ${MIGP_SRC:+$MIGP_PORT}; do
+	if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
+		echo "run.sh: something already answers on port $p: stop it, or set PORT / MIGP_PORT" >&2
+		exit 1
+	fi
+done
+# waitfor PID URL: waits until URL answers, while process PID runs.
+waitfor() {
+	for _ in $(seq 3000); do
+		kill -0 "$1" 2>/dev/null || { echo "run.sh: the server for $2 exited" >&2; exit 1; }
+		curl -fs -o /dev/null "$2" && return 0
+		sleep 0.1
+	done
+	echo "run.sh: $2 did not answer" >&2
+	exit 1
+}
+
 # Each server runs in its own process group, killed whatever happens.
 srv=
 msrv=
@@ -72,7 +91,7 @@ trap cleanup EXIT INT TERM
 setsid "$WORK/phonecheck" serve --private --key "$WORK/server.key" --index "$WORK/private.idx" \
 	--addr "127.0.0.1:$PORT" --rate 1e9 2>"$WORK/serve.log" &
 srv=$!
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+waitfor "$srv" "http://127.0.0.1:$PORT/healthz"
 
 if [ -n "${MIGP_SRC:-}" ]; then
 	MIGP_SRC=$(cd "$MIGP_SRC" && pwd)
@@ -88,11 +107,11 @@ if [ -n "${MIGP_SRC:-}" ]; then
 		sed 's/"slowHasher":[0-9]*/"slowHasher":0/; s/"bucketIDBitSize":[0-9]*/"bucketIDBitSize":'"$BITS"'/' >"$WORK/migp.json"
 	grep -q '"slowHasher":0,' "$WORK/migp.json" || { echo "run.sh: MIGP config has no slowHasher field to set" >&2; exit 1; }
 	"$WORK/migpreq" -fill -n "$N" >"$WORK/migp-fill.txt"
-	echo "MIGP: filling the demo server with $N entries (about a minute per 100k)" >&2
+	echo "MIGP: filling the demo server with $N entries (about a minute per 100k: its demo server decodes its password rules for every entry)" >&2
 	setsid "$WORK/migpserver" -config "$WORK/migp.json" -infile "$WORK/migp-fill.txt" -num-variants 0 \
 		-username-variant=false -listen "127.0.0.1:$MIGP_PORT" 2>/dev/null &
 	msrv=$!
-	for _ in $(seq 3000); do curl -fs -o /dev/null "http://127.0.0.1:$MIGP_PORT/config" && break; sleep 0.1; done
+	waitfor "$msrv" "http://127.0.0.1:$MIGP_PORT/config"
 	"$WORK/migpreq" -server "http://127.0.0.1:$MIGP_PORT" -n "$REQS" -exposed "$N" -out "$WORK/migp-requests.hex"
 fi
 

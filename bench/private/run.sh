@@ -72,7 +72,7 @@ for p in $PORT ${MIGP_SRC:+$MIGP_PORT}; do
 done
 # waitfor PID URL: waits until URL answers, while process PID runs.
 waitfor() {
-	for _ in $(seq 3000); do
+	for _ in $(seq 6000); do
 		kill -0 "$1" 2>/dev/null || { echo "run.sh: the server for $2 exited" >&2; exit 1; }
 		curl -fs -o /dev/null "$2" && return 0
 		sleep 0.1

@@ -17,18 +17,19 @@ import (
 // pool is bounded; an evaluation that finds it empty computes t and t·G
 // inline, as without a pool.
 //
-// What it saves depends on the path (BenchmarkNonces): on the one-lane
-// path t·G is a fixed-base multiplication of its own, ~12 us of a ~120
-// us query; on the 8-way path it rides in two spare lanes of a pass that
+// What it saves depends on the path ([NoncesPay]): on the one-lane path
+// t·G is a fixed-base multiplication of its own, ~15 us of a ~135 us
+// query; on the 8-way path it rides in two spare lanes of a pass that
 // runs anyway, and only the randomness, one encoding and a few scalar
 // operations leave the query.
 
 // NoncesPay reports whether a [NoncePool] pays on this CPU: it does on
-// the one-lane path, where t·G leaves the query whole (~13-22 us less
-// CPU a query, for ~13-20 us spent ahead, measured by BenchmarkNonces on
-// this project's shared 2-core machine), not on the 8-way path, where
-// the query saves 2-4 us and the nonce costs ~19 us to compute ahead: a
-// busy server would lose ~15 us of CPU a query.
+// the one-lane path, where t·G leaves the query whole (~15 us less CPU a
+// query for ~16 us spent ahead, while the server has nothing else to do:
+// BenchmarkNonces, thread CPU, this project's shared 2-core machine), not
+// on the 8-way path, where t·G rides in two spare lanes of a pass that
+// runs anyway: the query saved under 1 us for the same ~16 us ahead, and
+// a busy server would lose them.
 func NoncesPay() bool { return !evalLanes }
 
 // proofNonce is one precomputed proof randomness.

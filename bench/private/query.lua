@@ -1,8 +1,10 @@
--- wrk script: POST /v1/private/query with pre-generated valid requests
--- (bench/private/mkreq: one hex body a line in $REQS), cycled from a
--- different offset in each thread.
+-- wrk script: POST pre-generated valid requests (one hex body a line in
+-- $REQS: bench/private/mkreq's, or migpreq's for MIGP) to $QPATH
+-- (default /v1/private/query), cycled from a different offset in each
+-- thread.
 local reqs = {}
 local counter = 0
+local path = os.getenv("QPATH") or "/v1/private/query"
 
 local function unhex(s)
   return (s:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
@@ -24,7 +26,7 @@ end
 
 function request()
   i = i % #reqs + 1
-  return wrk.format("POST", "/v1/private/query", nil, reqs[i])
+  return wrk.format("POST", path, nil, reqs[i])
 end
 
 latency_report = function(summary, latency, requests)

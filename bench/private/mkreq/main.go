@@ -8,10 +8,12 @@
 // one of the first -exposed numbers (in the index), half about numbers
 // past them (not in it).
 //
-// The client is run with an HTTP transport that forwards GET (the key
-// endpoint) to the server and captures each POST body instead of sending
-// it, so the requests are exactly what a real client sends, with no
-// request-building API beyond the client's.
+// The client is run with an HTTP transport that forwards every request
+// to the server and keeps each POST body, so the requests are exactly
+// what a real client sends, with no request-building API beyond the
+// client's, and every answer is checked by the client (proof, padding,
+// match) before timing: an exposed number must be found, any other not,
+// or mkreq fails.
 package main
 
 import (
@@ -31,31 +33,32 @@ import (
 	"github.com/phonecheck/phonecheck/checker/phone"
 )
 
-// capture forwards GETs and keeps POST bodies, answering them 418.
+// capture forwards every request and keeps the POST bodies.
 type capture struct {
 	mu     sync.Mutex
 	bodies [][]byte
 }
 
 func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method == http.MethodGet {
-		return http.DefaultTransport.RoundTrip(r)
+	if r.Method == http.MethodPost {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.bodies = append(c.bodies, b)
+		c.mu.Unlock()
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.bodies = append(c.bodies, b)
-	c.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusTeapot, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader([]byte(`{"error":"captured"}`))), Request: r}, nil
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func main() {
 	server := flag.String("server", "http://127.0.0.1:18191", "server whose public key and bucket bits to use")
 	n := flag.Int("n", 2048, "requests to write")
 	exposed := flag.Int("exposed", 500_000, "numbers in the index (mkindex -n)")
-	bits := flag.Int("bits", 0, "prefix bits (0: the server's bucket bits)")
+	bits := flag.Int("bits", 0, "prefix bits to send (0: the client's choice for the number's anonymity)")
 	out := flag.String("out", "requests.hex", "file to write")
 	flag.Parse()
 	tr := &capture{}
@@ -66,17 +69,26 @@ func main() {
 		log.Fatal(err)
 	}
 	buf := make([]byte, 0, 16)
+	found, prefixBits := 0, 0
 	for i := range *n {
-		j := i / 2
+		j, want := i/2, true
 		if i%2 == 1 {
-			j = *exposed + i
+			j, want = *exposed+i, false
 		}
 		buf = strconv.AppendInt(append(buf[:0], "+999"...), int64(1_000_000_000+j), 10)
-		if _, err := pc.Lookup(ctx, phone.Number{E164: string(buf), Region: "ZZ"}); err == nil {
-			log.Fatal("mkreq: a request was answered, not captured")
+		r, err := pc.Lookup(ctx, phone.Number{E164: string(buf), Region: "ZZ"})
+		if err != nil {
+			log.Fatalf("mkreq: request %d: %v", i, err)
 		}
+		if r.Exposed != want || !r.Padded || len(tr.bodies) != i+1 {
+			log.Fatalf("mkreq: request %d: exposed %v (want %v), padded %v, %d bodies", i, r.Exposed, want, r.Padded, len(tr.bodies))
+		}
+		if r.Exposed {
+			found++
+		}
+		prefixBits = r.PrefixBits
 	}
-	f, err := os.Create(*out)
+	f, err := os.OpenFile(*out+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,6 +98,9 @@ func main() {
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintf(os.Stderr, "mkreq: wrote %d requests of %d bytes to %s (key %s, %d-bit buckets)\n",
-		len(tr.bodies), len(tr.bodies[0]), *out, cfg.KeyID, cfg.BucketBits)
+	if err := os.Rename(*out+".tmp", *out); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "mkreq: wrote %d requests of %d bytes to %s, every answer checked by the client (%d exposed, as expected; key %s, %d-bit buckets, %d-bit prefixes sent)\n",
+		len(tr.bodies), len(tr.bodies[0]), *out, found, cfg.KeyID, cfg.BucketBits, prefixBits)
 }

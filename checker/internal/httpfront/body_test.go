@@ -68,9 +68,13 @@ func TestFrontAllocs(t *testing.T) {
 }
 
 // TestFrontPostMatchesNetHTTP: queries (POST with a body) on the lean
-// path get the answers net/http gives, byte for byte but the Date.
-func TestFrontPostMatchesNetHTTP(t *testing.T) {
-	fast, front := startFront(t, nil, nil)
+// path get the answers net/http gives, byte for byte but the Date, in
+// every mode; with Config.LoopBody, event loops answer the small bodies
+// that come whole themselves, and leave the others to goroutines.
+func TestFrontPostMatchesNetHTTP(t *testing.T) { forFrontModes(t, testFrontPostMatchesNetHTTP) }
+
+func testFrontPostMatchesNetHTTP(t *testing.T, tune func(*Server)) {
+	fast, front := startFront(t, nil, tune)
 	ref := startNetHTTP(t, front.th)
 
 	// query is a well-formed body of n elements of 32 bytes.
@@ -86,25 +90,34 @@ func TestFrontPostMatchesNetHTTP(t *testing.T) {
 			fmt.Sprintf("Content-Length: %d\r\n", len(body)) + strings.Join(hdr, "") + "\r\n" + string(body)
 	}
 	valid := query(1, 12)
+	// onLoop is how many of a case's bodies an event loop answers when
+	// it serves bodies: those of at most MaxLoopBody bytes that come whole
+	// with their head, to the query route (the others go to a goroutine);
+	// -1 for a POST without a body, which any event loop answers.
 	cases := []struct {
 		name, raw string
 		lean      bool
+		onLoop    int
 	}{
-		{"one element and a bucket", post(valid), true},
-		{"padding asked", post(valid, "Add-Padding: true\r\n"), true},
-		{"four elements", post(query(4, 0)), true},
-		{"bucket only", post(query(0, 12)), true},
-		{"too many elements", post(query(128, 12)), true},
-		{"malformed", post([]byte{9, 9, 9}), true},
-		{"empty body", post(nil), true},
-		{"body over the handler's limit", post(make([]byte, 5000)), true},
-		{"body over the front's limit", post(make([]byte, 70000)), false},
-		{"two content lengths", "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", false},
-		{"chunked", "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\x01\x01\x00\r\n0\r\n\r\n", false},
-		{"no length", "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\n\r\n", false},
-		{"get the query route", "GET " + queryPath + " HTTP/1.1\r\nHost: x\r\n\r\n", false},
-		{"pipelined", post(valid) + post([]byte{9}) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + post(query(2, 12)), true},
+		{"one element and a bucket", post(valid), true, 1},
+		{"padding asked", post(valid, "Add-Padding: true\r\n"), true, 1},
+		{"four elements", post(query(4, 0)), true, 1},
+		{"bucket only", post(query(0, 12)), true, 1},
+		{"a body of MaxLoopBody bytes", post(append(query(0, 12), make([]byte, MaxLoopBody-2)...)), true, 1},
+		{"a body over MaxLoopBody", post(append(query(0, 12), make([]byte, MaxLoopBody-1)...)), true, 0},
+		{"too many elements", post(query(128, 12)), true, 0},
+		{"malformed", post([]byte{9, 9, 9}), true, 1},
+		{"empty body", post(nil), true, -1}, // no body: on a loop in either mode
+		{"LoopBody refuses", post(valid, "X-Not-On-Loop: 1\r\n"), true, 0},
+		{"body over the handler's limit", post(make([]byte, 5000)), true, 0},
+		{"body over the front's limit", post(make([]byte, 70000)), false, 0},
+		{"two content lengths", "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", false, 0},
+		{"chunked", "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\x01\x01\x00\r\n0\r\n\r\n", false, 0},
+		{"no length", "POST " + queryPath + " HTTP/1.1\r\nHost: x\r\n\r\n", false, 0},
+		{"get the query route", "GET " + queryPath + " HTTP/1.1\r\nHost: x\r\n\r\n", false, 0},
+		{"pipelined", post(valid) + post([]byte{9}) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + post(query(2, 12)), true, 3},
 	}
+	loopBodies := front.body != nil && runtime.GOOS == "linux"
 	for _, c := range cases {
 		methods := []string{"POST"}
 		if strings.HasPrefix(c.raw, "GET") {
@@ -113,10 +126,20 @@ func TestFrontPostMatchesNetHTTP(t *testing.T) {
 		if c.name == "pipelined" {
 			methods = []string{"POST", "POST", "GET", "POST"}
 		}
-		before := front.handOffs.Load()
+		before, loopBefore := front.handOffs.Load(), front.loopPosts.Load()
 		a, aliveA := rawhttptest.Exchange(t, fast, c.raw, methods...)
 		if handed := front.handOffs.Load() > before; handed == c.lean {
 			t.Errorf("%s: handed off %v, want %v", c.name, handed, !c.lean)
+		}
+		want := 0
+		switch {
+		case c.onLoop < 0 && eventLoopsOn(front.Server):
+			want = 1
+		case c.onLoop > 0 && loopBodies:
+			want = c.onLoop
+		}
+		if got := int(front.loopPosts.Load() - loopBefore); got != want {
+			t.Errorf("%s: %d requests with a body answered on an event loop, want %d", c.name, got, want)
 		}
 		b, aliveB := rawhttptest.Exchange(t, ref, c.raw, methods...)
 		rawhttptest.Compare(t, c.name, a, b, true)

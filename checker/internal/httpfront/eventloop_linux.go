@@ -19,8 +19,11 @@ package httpfront
 // Handlers run on the loop's thread: one that blocks (an index page read
 // from a slow disk) holds up the loop's other connections, as a blocking
 // read holds up an nginx worker's. So an event loop serves requests
-// without a body only (what Config.Take lets through should answer from
-// memory or the page cache); a request with a body goes to a goroutine.
+// without a body (what Config.Take lets through should answer from
+// memory or the page cache), and a request with a small body that came
+// whole with its head only where Config.LoopBody says its handler
+// answers from memory; any other request with a body goes to a
+// goroutine.
 //
 // An event loop answers only the steady state: complete simple requests
 // (those the lean path takes, bodyless) whose answers the socket takes at once.
@@ -330,11 +333,11 @@ func (l *eventLoop) serve(lc *loopConn, now time.Time) {
 			break
 		}
 		head := b[:i+4]
-		if hasBareLF(head) || !fc.parse(head) || fc.bodyLen > 0 {
+		if hasBareLF(head) || !fc.parse(head) || fc.bodyLen > 0 && !l.body(fc, b[len(head):]) {
 			l.detach(lc, false)
 			return
 		}
-		lc.start += len(head)
+		lc.start += len(head) + fc.bodyLen
 		lc.headStart = time.Time{}
 		fc.respond()
 		fc.served++
@@ -372,6 +375,20 @@ func (l *eventLoop) serve(lc *loopConn, now time.Time) {
 	if full {
 		l.again = append(l.again, lc)
 	}
+}
+
+// body gives fc's request the body that follows its head in rest, and
+// reports whether the loop serves it: only a body of at most MaxLoopBody
+// bytes, all in rest, of a request Config.LoopBody accepts.
+func (l *eventLoop) body(fc *conn, rest []byte) bool {
+	n := fc.bodyLen
+	if l.s.body == nil || n > MaxLoopBody || len(rest) < n || !l.s.body(&fc.req) {
+		return false
+	}
+	fc.body = append(fc.body[:0], rest[:n]...)
+	fc.bodyR = body{b: fc.body}
+	fc.req.Body = &fc.bodyR
+	return true
 }
 
 // close closes lc and forgets it.

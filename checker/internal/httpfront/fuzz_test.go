@@ -28,7 +28,8 @@ func rawExchange(t *testing.T, addr string, raw []byte) []byte {
 
 // FuzzFrontMatchesNetHTTP: for any bytes a client sends (and then ends
 // its side), the front answers exactly what net/http answers serving
-// the same handler, byte for byte but the Date lines.
+// the same handler, byte for byte but the Date lines, whether its event
+// loops serve small bodies or not.
 func FuzzFrontMatchesNetHTTP(f *testing.F) {
 	for _, seed := range []string{
 		"GET /range/ABCDE HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -48,12 +49,15 @@ func FuzzFrontMatchesNetHTTP(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	fast, front := startFront(f, nil, nil)
+	loops, _ := startFront(f, front.th, loopQueries) // event loops serving bodies
 	ref := startNetHTTP(f, front.th)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		a := rawExchange(t, fast, raw)
 		b := rawExchange(t, ref, raw)
-		if !bytes.Equal(a, b) {
-			t.Errorf("request %q:\n front    %q\n net/http %q", raw, a, b)
+		for _, addr := range []string{fast, loops} {
+			a := rawExchange(t, addr, raw)
+			if !bytes.Equal(a, b) {
+				t.Errorf("request %q:\n front    %q\n net/http %q", raw, a, b)
+			}
 		}
 	})
 }

@@ -31,6 +31,8 @@ type front struct {
 	th       *testHandler
 	handOffs atomic.Int64
 	offLoop  atomic.Int64
+	// loopPosts counts the requests with a body answered on an event loop.
+	loopPosts atomic.Int64
 }
 
 // onEventLoop reports whether the calling goroutine is an event loop
@@ -52,6 +54,9 @@ func newFront(th *testHandler, tune func(*Server)) *front {
 	th.hook = func(r *http.Request) {
 		if eventLoopsOn(f.Server) && r.Method != http.MethodPost && !onEventLoop() {
 			f.offLoop.Add(1)
+		}
+		if r.Method == http.MethodPost && onEventLoop() {
+			f.loopPosts.Add(1)
 		}
 		if hook != nil {
 			hook(r)
@@ -124,7 +129,14 @@ var frontModes = []struct {
 	tune func(*Server)
 }{
 	{"event loops", nil},
+	{"event loops serving bodies", loopQueries},
 	{"goroutines", func(s *Server) { s.EventLoops = -1 }},
+}
+
+// loopQueries lets s's event loops serve the query route's small bodies
+// (Config.LoopBody), but those of requests that say X-Not-On-Loop.
+func loopQueries(s *Server) {
+	s.body = func(r *http.Request) bool { return r.URL.Path == queryPath && r.Header.Get("X-Not-On-Loop") == "" }
 }
 
 // forFrontModes runs test once in each mode.

@@ -145,19 +145,34 @@ func (k *Key) evaluateOn(blinded []byte, r []byte, withProof, lanes bool) (evalu
 		return nil, nil, fmt.Errorf("%w: element %d", ErrBadElement, bad)
 	}
 	var t r255.Scalar
-	if withProof {
-		if err := proofRandomness(&t, r); err != nil {
+	defer func() { t = r255.Scalar{} }()
+	if n == 1 && withProof {
+		// The proof's randomness and t·G from the pool if it has them,
+		// else computed here.
+		var nc *proofNonce
+		if p := k.nonces.Load(); p != nil && r == nil {
+			nc = p.begin()
+			defer p.end()
+		}
+		var t2 *[ElementSize]byte
+		if nc != nil {
+			t, t2 = nc.t, &nc.t2
+			defer nc.wipe()
+		} else if err := proofRandomness(&t, r); err != nil {
 			return nil, nil, err
 		}
-	}
-	if n == 1 && withProof {
 		// Eval, then d from its encoding, then the four products of C.
 		evaluated = make([]byte, ElementSize)
 		copy(evaluated, sc.r.EvalOne(k.ev, lanes)[:])
 		var ds [1]r255.Scalar
 		sc.composites(k, ds[:], blinded, evaluated)
-		pts := sc.r.ProveOne(k.ev, &ds[0], &t)
+		pts := sc.r.ProveOne(k.ev, &ds[0], &t, t2)
 		return evaluated, sc.challenge(k, pts, &t), nil
+	}
+	if withProof {
+		if err := proofRandomness(&t, r); err != nil {
+			return nil, nil, err
+		}
 	}
 	evaluated = make([]byte, n*ElementSize)
 	sc.r.EvalBatch(k.ev, lanes, evaluated)
@@ -176,17 +191,7 @@ func (k *Key) evaluateOn(blinded []byte, r []byte, withProof, lanes bool) (evalu
 // 9497's ComputeCompositesFast: d_i hashes a seed over the public key, i,
 // C_i and Eval_i.
 func (sc *evalScratch) composites(k *Key, ds []r255.Scalar, blinded, evaluated []byte) {
-	seed := k.seed.Load()
-	if seed == nil {
-		// Once per key (a race computes it twice, the same).
-		msg := appendLenPrefixed(sc.msg[:0], k.pub.raw[:])
-		msg = appendLenPrefixed(msg, seedDST)
-		sc.h.Reset()
-		sc.h.Write(msg)
-		seed = new([sha512.Size]byte)
-		sc.h.Sum(seed[:0])
-		k.seed.Store(seed)
-	}
+	seed := k.pub.compositeSeed(sc.h)
 	msg := sc.msg[:0]
 	for i := range ds {
 		msg = appendLenPrefixed(msg[:0], seed[:])

@@ -117,8 +117,9 @@ func evalPaths() []bool {
 }
 
 // TestEvaluateOneLanePath runs the tests that go through k.Evaluate (RFC
-// 9497 vectors, circl, verification, rejections, concurrency) with one-element queries on the one-lane path; the
-// default runs them on the 8-way path where the CPU has it.
+// 9497 vectors, circl, verification, rejections, concurrency) with one-element queries on the one-lane path,
+// and the client's against circl's with its multiplications one at a
+// time; the default runs them on the 8-way path where the CPU has it.
 func TestEvaluateOneLanePath(t *testing.T) {
 	if !evalLanes {
 		t.Skip("the one-lane path is the default here")
@@ -130,6 +131,8 @@ func TestEvaluateOneLanePath(t *testing.T) {
 	t.Run("Verifies", TestEvaluateFastVerifies)
 	t.Run("RejectsLikeCircl", TestEvaluateFastRejectsLikeCircl)
 	t.Run("Concurrent", TestEvaluateFastConcurrent)
+	t.Run("ClientMatchesCircl", TestClientMatchesCircl)
+	t.Run("NoncePoolMatchesCircl", TestNoncePoolMatchesCircl)
 }
 
 // TestEvaluateFastVerifies: with fresh randomness (crypto/rand), a client

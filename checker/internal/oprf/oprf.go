@@ -3,11 +3,13 @@
 // server's evaluation with its batched DLEQ proof, the client's blinding
 // and finalization, and sealing (F_k computed with the key in hand).
 //
-// It is the only importer of github.com/cloudflare/circl: the client side
-// (blinding, proof verification, finalization) is circl's; the server's
-// evaluation and sealing run on package r255's arithmetic, and compute
-// exactly what circl computes (the tests compare the bytes with circl's
-// prover and FullEvaluate, and run the RFC 9497 vectors).
+// It is the only importer of github.com/cloudflare/circl, which makes and
+// parses keys; the server's evaluation, sealing and the client's side
+// (blinding, proof verification, finalization) run on package r255's
+// arithmetic, and compute exactly what circl computes (the tests compare
+// the bytes with circl's prover, FullEvaluate and VerifiableClient, the
+// verdicts on tampered proofs with circl's verifier, and run the RFC 9497
+// vectors).
 //
 //	client                                  server (key k, public key K)
 //	x -> [Input] -> [Blind]: C = r·H2G(x)
@@ -24,9 +26,11 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"sync/atomic"
 
 	voprf "github.com/cloudflare/circl/oprf"
@@ -81,17 +85,36 @@ var (
 type Key struct {
 	ev  *r255.Key // the secret, recoded for the evaluation and the sealer
 	pub *PublicKey
-	// seed is the composites' seed, a hash of the public key and a
-	// constant ([evalScratch.composites]), computed on first use.
-	seed atomic.Pointer[[64]byte]
+	// nonces, if set, holds proof nonces computed ahead ([Key.StartNonces]).
+	nonces atomic.Pointer[NoncePool]
 }
 
 // PublicKey is the published half of a [Key]: clients verify every
 // evaluation against it.
 type PublicKey struct {
-	pk  *voprf.PublicKey
 	raw [ElementSize]byte
+	el  r255.Element
 	id  [KeyIDSize]byte
+	// seed is the proofs' composites seed, a hash of the public key and
+	// a constant, computed on first use.
+	seed atomic.Pointer[[64]byte]
+}
+
+// compositeSeed returns RFC 9497's composites seed for p: SHA-512 of the
+// length-prefixed public key and "Seed-" || contextString, computed once
+// (a race computes it twice, the same).
+func (p *PublicKey) compositeSeed(h hash.Hash) *[64]byte {
+	if seed := p.seed.Load(); seed != nil {
+		return seed
+	}
+	msg := appendLenPrefixed(nil, p.raw[:])
+	msg = appendLenPrefixed(msg, seedDST)
+	h.Reset()
+	h.Write(msg)
+	seed := new([sha512.Size]byte)
+	h.Sum(seed[:0])
+	p.seed.Store(seed)
+	return seed
 }
 
 // GenerateKey returns a new random key.
@@ -162,14 +185,10 @@ func ParsePublicKey(b []byte) (*PublicKey, error) {
 	if len(b) != ElementSize {
 		return nil, fmt.Errorf("%w: public key is %d bytes, want %d", ErrBadElement, len(b), ElementSize)
 	}
-	pk := new(voprf.PublicKey)
-	if err := pk.UnmarshalBinary(suite, b); err != nil {
+	p := &PublicKey{}
+	if !p.el.SetCanonicalBytes(b) {
 		return nil, fmt.Errorf("%w: public key", ErrBadElement)
 	}
-	if e := grp.NewElement(); e.UnmarshalBinary(b) != nil || e.IsIdentity() {
-		return nil, fmt.Errorf("%w: public key", ErrBadElement)
-	}
-	p := &PublicKey{pk: pk}
 	copy(p.raw[:], b)
 	sum := sha256.Sum256(append([]byte("phonecheck key id v1\x00"+Suite+"\x00"), b...))
 	copy(p.id[:], sum[:KeyIDSize])

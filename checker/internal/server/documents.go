@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/phonecheck/phonecheck/checker/internal/keyscheme"
+	"github.com/phonecheck/phonecheck/checker/internal/oprf"
 	"github.com/phonecheck/phonecheck/checker/internal/privateapi"
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi"
 	"github.com/phonecheck/phonecheck/checker/internal/rangeapi/rangeenc"
@@ -45,6 +46,11 @@ func Stats(r *hashset.Reader) rangeapi.Stats {
 	}
 	return st
 }
+
+// nonceCount bounds the proof nonces a private server computes ahead: a
+// few milliseconds of idle time fill it, and it covers a burst of
+// queries that long.
+const nonceCount = 256
 
 func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 	ix := &serverIndex{ixs: ixs, closed: make(chan struct{})}
@@ -88,6 +94,9 @@ func (s *Server) newServerIndex(ixs Indexes) (*serverIndex, error) {
 	}
 	if ix.stats, err = json.Marshal(st); err != nil {
 		return nil, err
+	}
+	if ixs.Private != nil && oprf.NoncesPay() {
+		ix.nonces = ixs.Key.StartNonces(nonceCount)
 	}
 	ix.refs.Store(1) // the server's own reference
 	return ix, nil

@@ -152,6 +152,7 @@ type serverIndex struct {
 	refs     atomic.Int64
 	closeErr error
 	closed   chan struct{}
+	nonces   *oprf.NoncePool // proof nonces computed ahead for ixs.Key, if they pay here
 }
 
 // acquire returns the current index with a reference taken, for the
@@ -173,6 +174,9 @@ func (ix *serverIndex) release() {
 	if ix.refs.Add(-1) == 0 {
 		if ix.ixs.Close != nil {
 			ix.closeErr = ix.ixs.Close()
+		}
+		if ix.nonces != nil {
+			ix.nonces.Stop()
 		}
 		close(ix.closed)
 	}

@@ -225,17 +225,44 @@ func (sc *EvalScratch) evalOneGeneric(ek *Key) {
 
 // ProveOne returns, after [EvalScratch.EvalOne], the encodings of M, Z,
 // t2 and t3 for the halved composite weight dh = d/2 and the proof
-// randomness t. Valid until the next call.
-func (sc *EvalScratch) ProveOne(ek *Key, dh, t *Scalar) *[4][32]byte {
-	sc.proveOne(ek, dh, t)
-	encodeDoubled(sc.enc[:], sc.pts[:], sc.scratch[:])
+// randomness t. t2enc, if not nil, is the encoding of t2 = t·G computed
+// ahead ([BaseEncodings]), which ProveOne then neither computes nor
+// encodes. Valid until the next call.
+func (sc *EvalScratch) ProveOne(ek *Key, dh, t *Scalar, t2enc *[32]byte) *[4][32]byte {
+	sc.proveOne(ek, dh, t, t2enc == nil)
+	if t2enc == nil {
+		encodeDoubled(sc.enc[:], sc.pts[:], sc.scratch[:])
+		return &sc.enc
+	}
+	// M, Z and t3 in one batch; t2 as given.
+	sc.pts[2] = sc.pts[3]
+	encodeDoubled(sc.enc[:3], sc.pts[:3], sc.scratch[:21])
+	sc.enc[3] = sc.enc[2]
+	sc.enc[2] = *t2enc
 	return &sc.enc
+}
+
+// BaseEncodings sets out[i] to the encoding of ts[i]·G, the proof's t2
+// for the randomness ts[i], computed ahead of the query it will serve:
+// (t/2)·G with edwards25519's fixed-base multiplication, encoded doubled,
+// the encodings sharing one inversion. Constant time in the ts.
+func BaseEncodings(out [][32]byte, ts []Scalar) {
+	ps := make([]extPoint, len(ts))
+	var th Scalar
+	var q edwards25519.Point
+	for i := range ts {
+		th.Multiply(&ts[i], scalarHalf)
+		pointToExt(&ps[i], q.ScalarBaseMult(&th))
+	}
+	th = Scalar{}
+	encodeDoubled(out, ps, make([]fe, 7*len(ps)))
+	clear(ps)
 }
 
 // proveOneGeneric computes every product of C: M/2 = (d/2)·C (public
 // scalar: variable time), Z/2 = (k·d/2)·C and t3/2 = (t·d/2)·C (constant
-// time), and t2/2 = (t/2)·G (fixed base, constant time).
-func (sc *EvalScratch) proveOneGeneric(ek *Key, dh, t *Scalar) {
+// time), and, if withT2, t2/2 = (t/2)·G (fixed base, constant time).
+func (sc *EvalScratch) proveOneGeneric(ek *Key, dh, t *Scalar, withT2 bool) {
 	dd := radix16(dh)
 	sc.tabs.mulVT(&sc.pts[0], &dd)
 	var s Scalar
@@ -245,8 +272,10 @@ func (sc *EvalScratch) proveOneGeneric(ek *Key, dh, t *Scalar) {
 	s.Multiply(t, dh)
 	dd = radix16(&s)
 	sc.tabs.mulCT(&sc.pts[3], &dd)
-	s.Multiply(t, scalarHalf)
-	pointToExt(&sc.pts[2], new(edwards25519.Point).ScalarBaseMult(&s))
+	if withT2 {
+		s.Multiply(t, scalarHalf)
+		pointToExt(&sc.pts[2], new(edwards25519.Point).ScalarBaseMult(&s))
+	}
 	clear(dd[:]) // the secrets' traces
 	s = Scalar{}
 }

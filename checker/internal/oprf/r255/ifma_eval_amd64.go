@@ -189,13 +189,13 @@ func (sc *EvalScratch) evalOne(ek *Key, lanes bool) {
 }
 
 // proveOne is [EvalScratch.ProveOne]'s multiplications, on the path
-// [EvalScratch.evalOne] took.
-func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar) {
+// [EvalScratch.evalOne] took; t2 only if withT2.
+func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {
 	if sc.oneLane {
-		sc.proveOneGeneric(ek, dh, t)
+		sc.proveOneGeneric(ek, dh, t, withT2)
 		return
 	}
-	sc.proveOneLanes(ek, dh, t)
+	sc.proveOneLanes(ek, dh, t, withT2)
 }
 
 // evalHalves sets sc.half[i] = (k/2)·sc.in[i], on the 8-way path if
@@ -235,8 +235,10 @@ func (sc *EvalScratch) evalOneLanes(ek *Key) {
 }
 
 // proveOneLanes is pass 2, after [EvalScratch.evalOneLanes], for the
-// halved composite weight dh = d/2 and the proof randomness t.
-func (sc *EvalScratch) proveOneLanes(ek *Key, dh, t *Scalar) {
+// halved composite weight dh = d/2 and the proof randomness t. Without
+// withT2, lanes 6 and 7 multiply by zero (the pass is the same sequence
+// of operations) and t2 is left alone.
+func (sc *EvalScratch) proveOneLanes(ek *Key, dh, t *Scalar, withT2 bool) {
 	l := sc.laneMul()
 	// The four scalars and their digits.
 	var digits [4][64]int8
@@ -246,8 +248,10 @@ func (sc *EvalScratch) proveOneLanes(ek *Key, dh, t *Scalar) {
 	digits[1] = radix16(&s) // k·d/2
 	s.Multiply(t, dh)
 	digits[2] = radix16(&s) // t·d/2
-	s.Multiply(t, scalarHalf)
-	digits[3] = radix16(&s) // t/2
+	if withT2 {
+		s.Multiply(t, scalarHalf)
+		digits[3] = radix16(&s) // t/2
+	}
 	laneStage2(&l.dig, &digits)
 
 	// Pass 2's tables: lane l < 6 of table j has base B_{4(l%2)+j}, lanes
@@ -266,7 +270,9 @@ func (sc *EvalScratch) proveOneLanes(ek *Key, dh, t *Scalar) {
 	}
 	addExt(&sc.pts[0], &l.lanes[0], &l.lanes[1]) // M/2
 	addExt(&sc.pts[1], &l.lanes[2], &l.lanes[3]) // Z/2
-	addExt(&sc.pts[2], &l.lanes[6], &l.lanes[7]) // t2/2
+	if withT2 {
+		addExt(&sc.pts[2], &l.lanes[6], &l.lanes[7]) // t2/2
+	}
 	addExt(&sc.pts[3], &l.lanes[4], &l.lanes[5]) // t3/2
 	// The secrets' traces.
 	clear(digits[:])

@@ -437,7 +437,7 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 			for b.Loop() {
 				sc.Decode(elems)
 				sc.EvalOne(k, lanes)
-				sc.ProveOne(k, dh, t)
+				sc.ProveOne(k, dh, t, nil)
 			}
 		})
 	}

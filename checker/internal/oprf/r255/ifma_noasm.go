@@ -17,8 +17,12 @@ func (b *SealBatch) mult(n int) {}
 
 func (sc *EvalScratch) evalOne(ek *Key, lanes bool) { sc.evalOneGeneric(ek) }
 
-func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar) { sc.proveOneGeneric(ek, dh, t) }
+func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {
+	sc.proveOneGeneric(ek, dh, t, withT2)
+}
 
 func (sc *EvalScratch) evalHalves(ek *Key, lanes bool) { sc.evalHalvesGeneric(ek) }
 
 func (sc *EvalScratch) proofPoints(ek *Key, t *Scalar, lanes bool) { sc.proofPointsGeneric(ek, t) }
+
+func mulHalves(out, ps []extPoint, digits [][64]int8, lanes bool) { mulHalvesGeneric(out, ps, digits) }

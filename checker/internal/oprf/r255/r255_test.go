@@ -166,7 +166,7 @@ func TestEvalPaths(t *testing.T) {
 				if *sc1.EvalOne(k, false) != *sc8.EvalOne(k, true) {
 					t.Fatalf("key %d: EvalOne differs", ki)
 				}
-				if *sc1.ProveOne(k, dh, tt) != *sc8.ProveOne(k, dh, tt) {
+				if *sc1.ProveOne(k, dh, tt, nil) != *sc8.ProveOne(k, dh, tt, nil) {
 					t.Fatalf("key %d: ProveOne differs", ki)
 				}
 			}

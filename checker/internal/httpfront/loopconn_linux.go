@@ -93,6 +93,11 @@ func (s *Server) acceptEventLoops(ln net.Listener) error {
 	// stopListening closes it with the listener.
 	lf, err := ln.(*net.TCPListener).File()
 	if err != nil {
+		// Shutdown may close the listener before this goroutine gets
+		// here (a SIGTERM right after start): that is a clean stop.
+		if s.closing.Load() {
+			return http.ErrServerClosed
+		}
 		return err
 	}
 	defer lf.Close()

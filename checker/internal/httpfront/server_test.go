@@ -325,6 +325,32 @@ func TestFrontShutdown(t *testing.T) {
 	t.Run("one event loop", func(t *testing.T) { testFrontShutdown(t, func(s *Server) { s.EventLoops = 1 }) })
 }
 
+// TestFrontShutdownAtStart: a Shutdown that comes as Serve starts (a
+// SIGTERM right after start) is a clean stop in every mode: Serve returns
+// http.ErrServerClosed, never the error of a listener closed under it.
+func TestFrontShutdownAtStart(t *testing.T) {
+	forFrontModes(t, func(t *testing.T, tune func(*Server)) {
+		for i := range 200 {
+			f := newFront(newTestHandler(), tune)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- f.Serve(ln) }()
+			if i%2 == 1 {
+				runtime.Gosched()
+			}
+			if err := f.Shutdown(context.Background()); err != nil {
+				t.Fatalf("round %d: Shutdown: %v", i, err)
+			}
+			if err := <-served; err != http.ErrServerClosed {
+				t.Fatalf("round %d: Serve returned %v; want http.ErrServerClosed", i, err)
+			}
+		}
+	})
+}
+
 func testFrontShutdown(t *testing.T, tune func(*Server)) {
 	th := newTestHandler()
 	started, release := make(chan struct{}), make(chan struct{})

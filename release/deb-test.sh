@@ -123,8 +123,11 @@ set +e
 phonecheck check --server "$url" --exit-code "$number" >"$tmp/check.out" 2>&1
 rc=$?
 set -e
-[ "$rc" = 3 ] || { cat "$tmp/check.out" >&2; fail "private check of a leaked number: exit $rc, want 3 (exposed)"; }
-ok "private check: $(head -1 "$tmp/check.out")"
+# The log shows the answer, never the number (synthetic or not): digits
+# after the first two of a long run are masked.
+redact() { sed -E 's/([0-9]{2})[0-9]{3,}/\1…/g' "$@"; }
+[ "$rc" = 3 ] || { redact "$tmp/check.out" >&2; fail "private check of a leaked number: exit $rc, want 3 (exposed)"; }
+ok "private check: $(head -1 "$tmp/check.out" | redact)"
 
 # ExecReload: SIGHUP reopens the index.
 if [ -n "$systemd" ]; then systemctl reload phonecheck; else kill -HUP "$mainpid"; fi

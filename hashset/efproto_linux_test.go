@@ -132,6 +132,11 @@ func (e *efKeys) contains(key uint64) (uint64, bool) {
 	v := s >> e.l
 	start := lo*uint64(e.l+1) + i<<e.h
 	nu := cnt + 1<<e.h
+	// The low part is at most a line or two past the upper part: fetch
+	// the line where the key's should be (interpolated) while the upper
+	// part's miss is served, so that the two overlap.
+	g := min((v*cnt)>>e.h, cnt-1)
+	prefetch(uintptr(unsafe.Pointer(&e.words[(start+nu+g*uint64(e.l))>>6])))
 	a := uint64(0)
 	if v > 0 {
 		a = e.sel0(start, nu, int(v-1)) - (v - 1)

@@ -393,7 +393,7 @@ func TestMergeReaderAt(t *testing.T) {
 		rs = append(rs, r)
 	}
 	out := filepath.Join(dir, "m.idx")
-	if _, err := mergeFiles(t, out, 0.01, rs...); err != nil {
+	if _, err := mergeFiles(t, out, DefaultBloomFPR, rs...); err != nil {
 		t.Fatal(err)
 	}
 	sameFile(t, out, want)

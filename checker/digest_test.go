@@ -40,8 +40,8 @@ import (
 // when the default bloom false positive rate went from 1% to 4% (issue
 // 20, index size: the BLOOM section and the header's m and k changed,
 // and with them the index id in the export's manifest.json and
-// v1/datasets; keys, directory, ids and
-// range files unchanged, sealed indexes have no bloom section).
+// v1/datasets; keys, directory, ids and range files unchanged, and sealed
+// indexes have no bloom section).
 var wantDigests = map[string]string{
 	"index":          "56b551d6d737c15f8ab689e6a0a0a3835cbd7471b33eee5d46c092e308484f05",
 	"sealed":         "204ec4681103bdf4f4218c5ac1f5806360a044d8c95d81a5538c04b51360c039",

@@ -398,3 +398,182 @@ func BenchmarkBloomFPRProto(b *testing.B) {
 		})
 	}
 }
+
+// batch is ContainsBatch's scheme on the prototype: prefetch each key's
+// directory entries, then its bucket's upper part and the line of its
+// interpolated low part, then search.
+func (e *efKeys) batch(keys []uint64, found []bool) int {
+	sb := 64 - e.b
+	n := 0
+	for len(keys) > 0 {
+		g := min(len(keys), batchGroup)
+		ks := keys[:g]
+		keys = keys[g:]
+		for _, k := range ks {
+			prefetch(uintptr(unsafe.Pointer(&e.dir[k>>sb])))
+		}
+		for _, k := range ks {
+			i := k >> sb
+			lo, hi := uint64(e.dir[i]), uint64(e.dir[i+1])
+			if lo >= hi {
+				continue
+			}
+			cnt := hi - lo
+			v := (k & (1<<sb - 1)) >> e.l
+			start := lo*uint64(e.l+1) + i<<e.h
+			nu := cnt + 1<<e.h
+			g := min((v*cnt)>>e.h, cnt-1)
+			prefetch(uintptr(unsafe.Pointer(&e.words[start>>6])))
+			prefetch(uintptr(unsafe.Pointer(&e.words[(start+nu+g*uint64(e.l))>>6])))
+		}
+		for j, k := range ks {
+			_, ok := e.contains(k)
+			found[j] = ok
+			if ok {
+				n++
+			}
+		}
+		found = found[g:]
+	}
+	return n
+}
+
+// batch is ContainsBatch's scheme on today's coding, as the Reader does it.
+func (f *fixedKeys) batch(keys []uint64, found []bool) int {
+	sb := 64 - f.b
+	w := uint64(f.w)
+	n := 0
+	for len(keys) > 0 {
+		g := min(len(keys), batchGroup)
+		ks := keys[:g]
+		keys = keys[g:]
+		for _, k := range ks {
+			prefetch(uintptr(unsafe.Pointer(&f.dir[k>>sb])))
+		}
+		for _, k := range ks {
+			i := k >> sb
+			lo, hi := uint64(f.dir[i]), uint64(f.dir[i+1])
+			if lo >= hi {
+				continue
+			}
+			c := int(hi - lo)
+			gs := bucketGuess(k&(1<<sb-1), c, f.b)
+			bk := f.keys[lo*w : hi*w]
+			prefetch(uintptr(unsafe.Pointer(&bk[max(gs-prefetchSpan, 0)*f.w])))
+			prefetch(uintptr(unsafe.Pointer(&bk[gs*f.w])))
+			prefetch(uintptr(unsafe.Pointer(&bk[min(gs+prefetchSpan, c-1)*f.w+f.w-1])))
+		}
+		for j, k := range ks {
+			_, ok := f.contains(k)
+			found[j] = ok
+			if ok {
+				n++
+			}
+		}
+		found = found[g:]
+	}
+	return n
+}
+
+// appendBuckets decodes the keys of buckets [b0, b1): a range.
+func (e *efKeys) appendBuckets(dst []uint64, b0, b1 uint64) []uint64 {
+	sb := 64 - e.b
+	for i := b0; i < b1; i++ {
+		lo, hi := uint64(e.dir[i]), uint64(e.dir[i+1])
+		cnt := hi - lo
+		start := lo*uint64(e.l+1) + i<<e.h
+		low := start + cnt + 1<<e.h
+		pos := start
+		for j := uint64(0); j < cnt; j++ {
+			// The next set bit of the upper part: its high part is
+			// its position less j.
+			for e.getBits(pos, 1) == 0 {
+				pos++
+			}
+			v := pos - start - j
+			pos++
+			dst = append(dst, i<<sb|v<<e.l|e.getBits(low+j*uint64(e.l), e.l))
+		}
+	}
+	return dst
+}
+
+func (f *fixedKeys) appendBuckets(dst []uint64, b0, b1 uint64) []uint64 {
+	sb := 64 - f.b
+	lo, hi := uint64(f.dir[b0]), uint64(f.dir[b1])
+	i := b0
+	for p := lo; p < hi; p++ {
+		for uint64(f.dir[i+1]) <= p {
+			i++
+		}
+		dst = append(dst, i<<sb|getUint(f.keys[p*uint64(f.w):], f.w))
+	}
+	return dst
+}
+
+// TestEFProtoBatchRange: the batch and the range of the prototype agree
+// with today's.
+func TestEFProtoBatchRange(t *testing.T) {
+	keys := efProtoKeys(300_000)
+	e, f := buildEF(keys, 12), buildFixed(keys, 12)
+	probes := append(randomKeys(5000, 8), keys[:5000]...)
+	fe, ff := make([]bool, len(probes)), make([]bool, len(probes))
+	if ne, nf := e.batch(probes, fe), f.batch(probes, ff); ne != nf || ne != 5000 || !slices.Equal(fe, ff) {
+		t.Errorf("batch: EF found %d, today's %d, of 5000", ne, nf)
+	}
+	for _, r := range [][2]uint64{{0, 1}, {5, 21}, {4000, 4096}} {
+		if ge, gf := e.appendBuckets(nil, r[0], r[1]), f.appendBuckets(nil, r[0], r[1]); !slices.Equal(ge, gf) || len(ge) == 0 {
+			t.Errorf("buckets %v: EF decoded %d keys, today's %d", r, len(ge), len(gf))
+		}
+	}
+}
+
+// BenchmarkEFProtoBatchRange: ContainsBatch's scheme and ranges of 16
+// buckets (a 20-bit prefix at 487M keys) on both codings, warm, at the
+// density of BenchmarkEFProto.
+func BenchmarkEFProtoBatchRange(b *testing.B) {
+	n := 30_000_000
+	if s := os.Getenv("PHONECHECK_EF_KEYS"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	db := 24 - int(math.Round(math.Log2(487e6/float64(n))))
+	keys := efProtoKeys(n)
+	e, f := buildEF(keys, db), buildFixed(keys, db)
+	const nprobe = 1 << 20
+	rng := rand.New(rand.NewPCG(5, 5))
+	probes := randomKeys(nprobe, 77)
+	for i := 0; i < nprobe; i += 2 {
+		probes[i] = keys[rng.IntN(len(keys))]
+	}
+	const per = 2048
+	batch := func(look func([]uint64, []bool) int) func(b *testing.B) {
+		return func(b *testing.B) {
+			found := make([]bool, 256)
+			done := 0
+			for b.Loop() {
+				for i := 0; i < per; i += 256 {
+					o := (done + i) & (nprobe - 1)
+					look(probes[o:o+256], found)
+				}
+				done += per
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(done), "ns/lookup")
+		}
+	}
+	b.Run("batch/fixed", batch(f.batch))
+	b.Run("batch/ef", batch(e.batch))
+	rangeOf := func(dec func([]uint64, uint64, uint64) []uint64) func(b *testing.B) {
+		return func(b *testing.B) {
+			var dst []uint64
+			total := 0
+			for i := 0; b.Loop(); i++ {
+				b0 := (probes[i&(nprobe-1)] >> (64 - db)) &^ 15
+				dst = dec(dst[:0], b0, b0+16)
+				total += len(dst)
+			}
+			b.ReportMetric(float64(total)/float64(b.N), "keys/range")
+		}
+	}
+	b.Run("range/fixed", rangeOf(f.appendBuckets))
+	b.Run("range/ef", rangeOf(e.appendBuckets))
+}

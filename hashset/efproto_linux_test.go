@@ -483,16 +483,16 @@ func (e *efKeys) appendBuckets(dst []uint64, b0, b1 uint64) []uint64 {
 		cnt := hi - lo
 		start := lo*uint64(e.l+1) + i<<e.h
 		low := start + cnt + 1<<e.h
-		pos := start
-		for j := uint64(0); j < cnt; j++ {
-			// The next set bit of the upper part: its high part is
-			// its position less j.
-			for e.getBits(pos, 1) == 0 {
-				pos++
+		// The set bits of the upper part, a word at a time: key j's high
+		// part is its bit's position less j.
+		j := uint64(0)
+		for off := uint64(0); j < cnt; off += 64 {
+			w := e.getBits(start+off, 64)
+			for ; w != 0 && j < cnt; w &= w - 1 {
+				v := off + uint64(bits.TrailingZeros64(w)) - j
+				dst = append(dst, i<<sb|v<<e.l|e.getBits(low+j*uint64(e.l), e.l))
+				j++
 			}
-			v := pos - start - j
-			pos++
-			dst = append(dst, i<<sb|v<<e.l|e.getBits(low+j*uint64(e.l), e.l))
 		}
 	}
 	return dst

@@ -1,6 +1,6 @@
 package hashset
 
-// Only bloomParams, addBloom, bloomFromBytes and the read side use
+// Only the filler, bloomSize, bloomFromBytes and the read side use
 // github.com/bits-and-blooms/bloom/v3; the rest of the package goes
 // through them.
 //
@@ -12,7 +12,6 @@ package hashset
 
 import (
 	"encoding/binary"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/bits-and-blooms/bloom/v3"
@@ -21,48 +20,6 @@ import (
 // bloomFilter is the read side: a filter over words that may be mmap'd.
 type bloomFilter struct {
 	f *bloom.BloomFilter
-}
-
-// bloomParams returns the bits and hash functions of a filter of n keys at
-// false positive rate fpr, as the library sizes it.
-func bloomParams(n int, fpr float64) (m, k uint64) {
-	mm, kk := bloom.EstimateParameters(uint(max(n, 1)), fpr)
-	return uint64(mm), uint64(kk)
-}
-
-// bloomGroup is how many keys addBloom hashes before it sets their bits.
-const bloomGroup = 16
-
-// addBloom sets the bits of keys in words, a filter of m bits and k hash
-// functions: the bits the library's Add sets (its Locations, modulo m),
-// so that the library reads the filter. Several goroutines may add to
-// the same words at once: the bits are set with atomic ORs, which is why
-// the library's Add, which is not safe for that, is not used: the
-// alternative, a filter per goroutine ORed at the end, costs 1.2 bytes a
-// key per goroutine. It hashes bloomGroup keys and prefetches their words
-// before it sets any, so that their cache misses overlap: on a filter
-// larger than the caches a bit costs a miss, and that is the filter's
-// whole cost.
-func addBloom(words []uint64, m, k uint64, keys []uint64) {
-	var buf [8]byte
-	var pos [bloomGroup * maxBloomK]uint64
-	for len(keys) > 0 {
-		g := keys[:min(bloomGroup, len(keys))]
-		keys = keys[len(g):]
-		np := 0
-		for _, key := range g {
-			binary.BigEndian.PutUint64(buf[:], key)
-			for _, l := range bloom.Locations(buf[:], uint(k)) {
-				l %= m
-				pos[np] = l
-				np++
-				prefetch(uintptr(unsafe.Pointer(&words[l>>6])))
-			}
-		}
-		for _, l := range pos[:np] {
-			atomic.OrUint64(&words[l>>6], 1<<(l&63))
-		}
-	}
 }
 
 // bloomWords returns the number of uint64 words of a filter of m bits.

@@ -10,9 +10,10 @@ import (
 	"github.com/bits-and-blooms/bloom/v3"
 )
 
-// addBloom, from several goroutines at once, sets the bits the library's
-// Add sets, for filters of several sizes and false positive rates.
-func TestAddBloomMatchesLibrary(t *testing.T) {
+// bloomFill, added to from several goroutines at once (as the builder's
+// partitions do), sets the bits the library's Add sets, for filters of
+// several sizes and false positive rates.
+func TestBloomFillConcurrentMatchesLibrary(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range []struct {
 		n   int
@@ -22,7 +23,7 @@ func TestAddBloomMatchesLibrary(t *testing.T) {
 		for i := range keys {
 			keys[i] = rng.Uint64()
 		}
-		m, k := bloomParams(tc.n, tc.fpr)
+		m, k := bloomSize(int64(tc.n), tc.fpr)
 		f := bloom.New(uint(m), uint(k))
 		var buf [8]byte
 		for _, key := range keys {
@@ -30,12 +31,13 @@ func TestAddBloomMatchesLibrary(t *testing.T) {
 			f.Add(buf[:])
 		}
 		want := f.BitSet().Words()
-		words := make([]uint64, bloomWords(m))
+		fill := newBloomFill(nil, m, k, 2)
 		var wg sync.WaitGroup
 		for part := range slices.Chunk(keys, max(1, tc.n/4+1)) {
-			wg.Go(func() { addBloom(words, m, k, part) })
+			wg.Go(func() { fill.Add(part) })
 		}
 		wg.Wait()
+		words := fill.Words()
 		if len(want) < len(words) {
 			want = append(want, make([]uint64, len(words)-len(want))...)
 		}

@@ -19,11 +19,19 @@ import (
 // in a core's cache), and each region's bits are set by one goroutine:
 // every write hits the cache, and no two goroutines share a word.
 //
-// It and bloomSize are, with the reader's and the builder's side, what
-// uses github.com/bits-and-blooms/bloom/v3 in this package.
+// The builder (from its partitions, on several goroutines) and the merge
+// (from its scan) both fill their filter with it. Measured against one
+// shared filter set with atomic ORs at prefetched locations, on 50M keys
+// (a 57 MiB filter) on 2 cores: 80 ns a key against 90 to 98, the
+// allocation-free locations in both.
 //
-// Add is not safe for concurrent use; Words returns the filter.
+// It and bloomSize are, with the reader's side, what uses
+// github.com/bits-and-blooms/bloom/v3 in this package.
+//
+// Add may be called from several goroutines: the calls take turns, each
+// on every core. Words returns the filter.
 type bloomFill struct {
+	mu      sync.Mutex
 	m, k    uint64
 	words   []uint64
 	workers int
@@ -39,12 +47,18 @@ const bloomRegionBits = 21
 // bloomBatch is how many keys bloomFill.Add takes at a time.
 const bloomBatch = 1 << 19
 
-func newBloomFill(m, k uint64, workers int) *bloomFill {
+// newBloomFill returns a filler of a filter of m bits and k hashes on
+// workers goroutines (0: GOMAXPROCS). words, if not nil, holds the
+// filter's bloomWords(m) words, zeroed; else they are allocated.
+func newBloomFill(words []uint64, m, k uint64, workers int) *bloomFill {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if words == nil {
+		words = make([]uint64, bloomWords(m))
+	}
 	nreg := int((m + 1<<bloomRegionBits - 1) >> bloomRegionBits)
-	f := &bloomFill{m: m, k: k, words: make([]uint64, bloomWords(m)), workers: workers, nreg: nreg}
+	f := &bloomFill{m: m, k: k, words: words[:bloomWords(m)], workers: workers, nreg: nreg}
 	f.locs = make([][]uint64, workers)
 	f.counts = make([][]int, workers)
 	for w := range workers {
@@ -55,6 +69,8 @@ func newBloomFill(m, k uint64, workers int) *bloomFill {
 
 // Add sets the bits of keys.
 func (f *bloomFill) Add(keys []uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for len(keys) > 0 {
 		n := min(len(keys), bloomBatch)
 		f.add(keys[:n])
@@ -133,7 +149,8 @@ func (f *bloomFill) add(keys []uint64) {
 }
 
 // bloomSize returns the m and k of the filter the library sizes for n
-// keys at false positive rate fpr (bloom.NewWithEstimates).
+// keys at false positive rate fpr (bloom.NewWithEstimates): the bits and
+// hash functions of every filter this package writes.
 func bloomSize(n int64, fpr float64) (m, k uint64) {
 	mb, kb := bloom.EstimateParameters(uint(max(n, 1)), fpr)
 	return uint64(max(mb, 1)), uint64(max(kb, 1))

@@ -354,7 +354,7 @@ func (b *Builder) build(ctx context.Context, dst *os.File) (*built, BuildStats, 
 		if fpr >= 1 {
 			fpr = 0.5
 		}
-		bt.m, bt.k = bloomParams(u, fpr)
+		bt.m, bt.k = bloomSize(int64(u), fpr)
 		// Outside the Go heap, on huge pages where the system has them:
 		// a filter larger than the caches costs a miss a bit set, and
 		// with 4 KiB pages a TLB miss too.
@@ -364,6 +364,7 @@ func (b *Builder) build(ctx context.Context, dst *os.File) (*built, BuildStats, 
 		} else {
 			bt.words = make([]uint64, nw)
 		}
+		bt.fill = newBloomFill(bt.words, bt.m, bt.k, workers)
 		meta.BloomFPR, meta.BloomBits, meta.BloomHashes = fpr, bt.m, int(bt.k)
 	}
 	meta.DirBits, meta.SuffixBytes, meta.SetIDBytes, meta.Sets = bt.b, bt.w, bt.idw, len(sets)
@@ -402,8 +403,8 @@ func (bt *built) encodePart(i int) error {
 	for _, k := range keys {
 		bt.dir[(k>>shift)+1]++ // the partition's own stretch of the directory
 	}
-	if bt.words != nil {
-		addBloom(bt.words, bt.m, bt.k, keys)
+	if bt.fill != nil {
+		bt.fill.Add(keys)
 	}
 	kb := make([]byte, o.n*bt.w+8)
 	mask := uint64(1)<<shift - 1

@@ -10,8 +10,12 @@ import (
 )
 
 // DefaultBloomFPR is the bloom filter false positive rate used when
-// [Options].BloomFPR is 0.
-const DefaultBloomFPR = 0.01
+// [Options].BloomFPR is 0. At 4% the filter costs 0.84 bytes a key and 5
+// hash functions (at 1%: 1.2 bytes and 7), which keeps an index of 487M
+// keys under 6 bytes a key (5.97; 6.34 at 1%); absent keys that pass it,
+// 4% of them instead of 1%, go on to search the keys, and measured cold
+// and warm the smaller filter answers the rest no slower.
+const DefaultBloomFPR = 0.04
 
 // Options configure a [Builder].
 type Options struct {
@@ -20,7 +24,8 @@ type Options struct {
 	Created   string            // optional creation time, stored as is
 	// BloomFPR is the bloom filter's target false positive rate: 0 means
 	// DefaultBloomFPR, a negative value means no bloom section, values >= 1
-	// are taken as 0.5. At 1% the filter costs 1.2 bytes per key.
+	// are taken as 0.5. At 4% the filter costs 0.84 bytes per key, at 1%
+	// 1.2.
 	BloomFPR float64
 	// Memory bounds the bytes the Builder holds for its keys, their sort
 	// and the bloom filter; 0 means no bound. Past a share of it, added

@@ -47,11 +47,12 @@
 // Size per key: w bytes of suffix (5 from ~30M keys up, 6 below), plus the
 // directory (4<<b bytes: 0.67 bytes per key at 100M keys, 0.14 at 487M), plus
 // the provenance id (0 bytes when every key has the same dataset set, else
-// 1, 2 or 4), plus the bloom filter (1.2 bytes per key at the default 1%
-// false positive rate). Measured with one dataset: 7.46 bytes per key at 1M
-// keys (6.26 without bloom), 7.22 at 10M (6.03); by the same arithmetic
-// 6.87 at 100M (5.67) and 6.34 at 487M (5.14). The bloom filter is what
-// takes a large index over 6 bytes per key; an index that is always mapped
+// 1, 2 or 4), plus the bloom filter (0.84 bytes per key at the default 4%
+// false positive rate, 1.2 at 1%). Measured with one dataset and a 1%
+// filter: 7.46 bytes per key at 1M keys (6.26 without bloom), 7.22 at 10M
+// (6.03); by the same arithmetic, at 4%: 7.10 at 1M, 6.87 at 10M, 6.51 at
+// 100M (5.67 without bloom) and 5.97 at 487M (5.14; 6.34 at 1%). The bloom
+// filter is what takes a large index over 6 bytes per key; an index that is always mapped
 // and in the page cache gains little from it (see BenchmarkBloomColdCache)
 // and can be built with a negative BloomFPR.
 //

@@ -18,10 +18,11 @@ type built struct {
 	dir   []uint32
 	b, w  int
 	idw   int
-	words []uint64  // bloom
-	secs  []encoder // planned sections (plan)
-	h     *header   // planned header
-	dst   *os.File  // if set, pass 3 writes KEYS and IDS there, in place
+	words []uint64   // bloom
+	fill  *bloomFill // fills words
+	secs  []encoder  // planned sections (plan)
+	h     *header    // planned header
+	dst   *os.File   // if set, pass 3 writes KEYS and IDS there, in place
 	// freeWords, if set, frees words (allocated outside the Go heap).
 	freeWords func() error
 	m, k      uint64

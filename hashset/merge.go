@@ -597,7 +597,7 @@ func (m *merger) write(ctx context.Context, f *os.File, src func(fn func(key uin
 		batch   []uint64
 	)
 	if m.fpr > 0 {
-		fill = newBloomFill(m.m, m.k, 0)
+		fill = newBloomFill(nil, m.m, m.k, 0)
 		batches, free = make(chan []uint64, 1), make(chan []uint64, 2)
 		free <- make([]uint64, 0, bloomBatch)
 		free <- make([]uint64, 0, bloomBatch)

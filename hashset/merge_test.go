@@ -393,7 +393,7 @@ func TestMergeReaderAt(t *testing.T) {
 		rs = append(rs, r)
 	}
 	out := filepath.Join(dir, "m.idx")
-	if _, err := mergeFiles(t, out, 0.01, rs...); err != nil {
+	if _, err := mergeFiles(t, out, DefaultBloomFPR, rs...); err != nil {
 		t.Fatal(err)
 	}
 	sameFile(t, out, want)
@@ -419,7 +419,7 @@ func TestBloomFillMatchesLibrary(t *testing.T) {
 			}
 			want := lib.BitSet().Words()
 			for _, workers := range []int{1, 3} {
-				f := newBloomFill(uint64(lib.Cap()), uint64(lib.K()), workers)
+				f := newBloomFill(nil, uint64(lib.Cap()), uint64(lib.K()), workers)
 				f.Add(keys[:n/3])
 				f.Add(keys[n/3:])
 				got := f.Words()

@@ -64,7 +64,7 @@ half-written index.
 
 --memory SIZE (say 2GiB; default: half the machine's RAM) bounds the
 memory the build holds for its keys (12 bytes a row), their sort and the
-bloom filter (1.2 bytes a number). Past half of it, keys are spilled
+bloom filter (0.84 bytes a number). Past half of it, keys are spilled
 to an owner-only temporary directory next to the output and read back a
 256th at a time; the index is the same, byte for byte. The directory is
 removed on every exit, Ctrl-C included. The build checks before it starts

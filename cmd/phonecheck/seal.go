@@ -116,22 +116,31 @@ func runSeal(ctx context.Context, cmd *Command, args []string) error {
 // etaLines reports a long job's progress where no progress bar is drawn
 // (stderr a file or a pipe: a job run from a script): a line every so
 // often with the share done, the rate and the time left at that rate.
+// The rate counts from the first report, not from start: a job may spend
+// a while before it reports (seal counts its dataset sets first, about
+// 100 s at 487M keys), and a rate that counted that time would promise
+// thousands of hours.
 type etaLines struct {
 	quiet bool
 	every time.Duration
 	start time.Time
 	last  time.Time
+	t0    time.Time // the first report, and what was done then
+	d0    int64
 }
 
-func (e *etaLines) set(done, total int64) {
-	now := time.Now()
-	if e.quiet || total <= 0 || done >= total || now.Sub(e.last) < e.every || now.Sub(e.start) < e.every {
+func (e *etaLines) set(done, total int64) { e.line(time.Now(), done, total) }
+
+func (e *etaLines) line(now time.Time, done, total int64) {
+	if e.t0.IsZero() {
+		e.t0, e.d0 = now, done
+	}
+	if e.quiet || total <= 0 || done >= total || now.Sub(e.last) < e.every || now.Sub(e.start) < e.every || now.Sub(e.t0) <= 0 {
 		return
 	}
 	e.last = now
-	el := now.Sub(e.start)
-	rate := float64(done) / el.Seconds()
+	rate := float64(done-e.d0) / now.Sub(e.t0).Seconds()
 	left := time.Duration(float64(total-done) / max(rate, 1) * float64(time.Second))
 	fmt.Fprintf(stderr, "phonecheck: sealing: %.1f%% (%d of %d keys) in %s, %.0f keys/s, about %s left\n",
-		100*float64(done)/float64(total), done, total, el.Round(time.Second), rate, left.Round(time.Second))
+		100*float64(done)/float64(total), done, total, now.Sub(e.start).Round(time.Second), rate, left.Round(time.Second))
 }

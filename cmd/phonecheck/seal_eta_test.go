@@ -14,10 +14,14 @@ func TestSealETALines(t *testing.T) {
 	old := stderr
 	stderr = &buf
 	defer func() { stderr = old }()
-	e := &etaLines{every: time.Minute, start: time.Now().Add(-2 * time.Minute)}
-	e.set(250, 1000) // a quarter in two minutes: six minutes left
-	e.set(300, 1000) // too soon after the last line
-	want := regexp.MustCompile(`^phonecheck: sealing: 25\.0% \(250 of 1000 keys\) in 2m0s, 2 keys/s, about 6m0s left\n$`)
+	t0 := time.Now()
+	e := &etaLines{every: time.Minute, start: t0}
+	e.line(t0.Add(100*time.Second), 0, 1000)   // sealing proper starts after a 100 s first pass
+	e.line(t0.Add(160*time.Second), 300, 1000) // 300 keys in the 60 s since: 5 keys/s, 140 s left
+	e.line(t0.Add(170*time.Second), 350, 1000) // too soon after the last line
+	// The rate counts from the first report: counted from start it would
+	// be 1.9 keys/s, and the time left 6m8s.
+	want := regexp.MustCompile(`^phonecheck: sealing: 30\.0% \(300 of 1000 keys\) in 2m40s, 5 keys/s, about 2m20s left\n$`)
 	if !want.MatchString(buf.String()) {
 		t.Errorf("progress lines %q", buf.String())
 	}

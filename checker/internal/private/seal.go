@@ -27,6 +27,8 @@ type SealOptions struct {
 	Workers    int // goroutines computing F_k: 0 means one per core
 	Created    string
 	// Progress, if set, is called now and then with the plain keys done
+	// (first with 0, when the sealing proper starts after a pass that
+	// counts the dataset sets)
 	// and the total, from one goroutine.
 	Progress func(done, total int64)
 }
@@ -177,6 +179,11 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 	var sets []Set
 	byKey := map[string]int{}
 	for c := uint64(0); c < 1<<sealChunkBits; c++ {
+		// At 487M keys this pass takes about 100 s: a Ctrl-C must not
+		// wait for it.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		es, err := plain.Range(c, sealChunkBits)
 		if err != nil {
 			return nil, err
@@ -267,6 +274,11 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		next     uint64          // the next range to read
 		es       []hashset.Entry // what is left of the range read last
 	)
+	if opts.Progress != nil {
+		// Sealing starts now: a rate measured from here leaves out
+		// pass 1.
+		opts.Progress(0, total)
+	}
 	err = pipeline.Run(ctx, pipeline.Stages[sealChunk]{
 		Workers: workers,
 		Read: func(c *sealChunk) (bool, error) {

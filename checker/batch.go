@@ -20,7 +20,7 @@ type BatchOptions struct {
 	// Strict reads numbers as Google's libphonenumber does
 	// ([phone.NormalizeStrict]): no international retry. By default a
 	// number read by the retry is checked, and its row's note says
-	// "read as international (REGION)".
+	// "read as international: not valid in REGION".
 	Strict bool
 	// Column, Format and Header say how to read the input, as in
 	// [InputOptions].

@@ -50,17 +50,20 @@ func FuzzNormalize(f *testing.F) {
 		for _, r2 := range []string{"", "US", n.Region} {
 			n2, err := Normalize(n.E164, r2)
 			if err != nil || n2 != want {
-				t.Fatalf("Normalize(%q, %q) = %+v, %v; want %+v (from %q)", n.E164, r2, n2, err, want, raw)
+				t.Fatalf("Normalize(%s, %q) = %s %s retried %v, %v; want %s %s (from %q)", Redact(n.E164), r2,
+					Redact(n2.E164), n2.Region, n2.Retried, err, Redact(want.E164), want.Region, maskDigits(raw))
 			}
 			n2, err = NormalizeStrict(n.E164, r2)
 			if err != nil || n2 != want {
-				t.Fatalf("NormalizeStrict(%q, %q) = %+v, %v; want %+v (from %q)", n.E164, r2, n2, err, want, raw)
+				t.Fatalf("NormalizeStrict(%s, %q) = %s %s retried %v, %v; want %s %s (from %q)", Redact(n.E164), r2,
+					Redact(n2.E164), n2.Region, n2.Retried, err, Redact(want.E164), want.Region, maskDigits(raw))
 			}
 		}
 		// Strict never retries, and where the default mode did not retry,
 		// strict reads the same number or none.
 		if s, err := NormalizeStrict(raw, region); err == nil && (s.Retried || !n.Retried && s != n) {
-			t.Fatalf("NormalizeStrict(%q, %q) = %+v; Normalize = %+v", raw, region, s, n)
+			t.Fatalf("NormalizeStrict(%q, %q) = %s %s retried %v; Normalize = %s %s retried %v", maskDigits(raw), region,
+				Redact(s.E164), s.Region, s.Retried, Redact(n.E164), n.Region, n.Retried)
 		}
 	})
 }

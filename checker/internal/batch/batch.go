@@ -65,7 +65,7 @@ type Summary struct {
 	// Retried counts the valid rows read by the international retry (not
 	// valid in the default region, read as if they began with "+"), and
 	// RetriedExposed those of them found exposed: each such row's note
-	// says "read as international (REGION)". Zero with Strict.
+	// says "read as international: not valid in REGION". Zero with Strict.
 	Retried        int64                    `json:"retried"`
 	RetriedExposed int64                    `json:"retried_exposed"`
 	Strict         bool                     `json:"strict"`

@@ -271,7 +271,7 @@ func TestInvalid(t *testing.T) {
 // asks whether that country is meant; a number valid in the chosen
 // country does not.
 func TestRetried(t *testing.T) {
-	for _, c := range []struct {
+	for i, c := range []struct {
 		raw, region string
 		retried     bool
 	}{
@@ -281,7 +281,7 @@ func TestRetried(t *testing.T) {
 	} {
 		out, _, ok := webclient.Describe(c.raw, c.region)
 		if !ok || out.Number == nil || out.Number.Retried != c.retried {
-			t.Errorf("Describe(%q, %s): ok %v, retried %v; want retried %v", c.raw, c.region, ok, out.Number != nil && out.Number.Retried, c.retried)
+			t.Errorf("case %d (under %s): ok %v, retried %v; want retried %v", i, c.region, ok, out.Number != nil && out.Number.Retried, c.retried)
 		}
 	}
 }

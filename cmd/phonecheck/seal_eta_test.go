@@ -16,7 +16,7 @@ func TestSealETALines(t *testing.T) {
 	defer func() { stderr = old }()
 	t0 := time.Now()
 	e := &etaLines{every: time.Minute, start: t0}
-	e.line(t0.Add(100*time.Second), 0, 1000)   // sealing proper starts after a 100 s first pass
+	e.line(t0.Add(100*time.Second), 0, 1000)   // the first report, 100 s after the start
 	e.line(t0.Add(160*time.Second), 300, 1000) // 300 keys in the 60 s since: 5 keys/s, 140 s left
 	e.line(t0.Add(170*time.Second), 350, 1000) // too soon after the last line
 	// The rate counts from the first report: counted from start it would

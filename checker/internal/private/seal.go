@@ -27,9 +27,7 @@ type SealOptions struct {
 	Workers    int // goroutines computing F_k: 0 means one per core
 	Created    string
 	// Progress, if set, is called now and then with the plain keys done
-	// (first with 0, when the sealing proper starts after a pass that
-	// counts the dataset sets)
-	// and the total, from one goroutine.
+	// (first with 0) and the total, from one goroutine.
 	Progress func(done, total int64)
 }
 
@@ -139,7 +137,7 @@ func finishSeal(rep *SealReport, st hashset.BuildStats, err error, start time.Ti
 // and their dataset sets in, their private keys out.
 type sealChunk struct {
 	keys []uint64
-	sets [][]int
+	ids  []uint32 // the datasets of keys[i] are the reader's Sets()[ids[i]]
 	out  []uint64
 }
 
@@ -147,10 +145,10 @@ type sealChunk struct {
 const sealChunkKeys = 4096
 
 // sealed is a private key on its way to the sink, with its plain key's
-// datasets.
+// datasets (an index into the plain reader's Sets).
 type sealed struct {
-	key  uint64
-	sets []int
+	key uint64
+	set uint32
 }
 
 func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink func(hashset.Options) (sealSink, error)) (*SealReport, error) {
@@ -174,36 +172,6 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		workers = runtime.GOMAXPROCS(0)
 	}
 
-	// Pass 1: the dataset sets and their key counts, from the shared set
-	// slices of the reader (cheap: no hashing).
-	var sets []Set
-	byKey := map[string]int{}
-	for c := uint64(0); c < 1<<sealChunkBits; c++ {
-		// At 487M keys this pass takes about 100 s: a Ctrl-C must not
-		// wait for it.
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		es, err := plain.Range(c, sealChunkBits)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range es {
-			k := setKey(e.Datasets)
-			i, ok := byKey[k]
-			if !ok {
-				i = len(sets)
-				byKey[k] = i
-				sets = append(sets, Set{Datasets: slices.Clone(e.Datasets)})
-			}
-			sets[i].Keys++
-		}
-	}
-	if len(sets) > math.MaxUint16+1 {
-		return nil, fmt.Errorf("checker: seal: %d distinct dataset sets, more than %d", len(sets), math.MaxUint16+1)
-	}
-	setsJSON, _ := json.Marshal(sets)
-
 	padSeed := opts.Key.SecretHash(padSeedLabel)
 	info := map[string]string{
 		InfoPadSeed:    hex.EncodeToString(padSeed[:]),
@@ -212,7 +180,7 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		InfoPublicKey:  fmt.Sprintf("%x", opts.Key.Public().Bytes()),
 		InfoSuite:      oprf.Suite,
 		InfoInput:      oprf.InputLabel + " || uint64be(" + keyscheme.Name + ")",
-		InfoSets:       string(setsJSON),
+		InfoSets:       "", // set once every key is read, below
 		InfoPlainKeys:  strconv.FormatInt(plain.Len(), 10),
 	}
 	for k, v := range m.Info {
@@ -240,14 +208,18 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		}
 	}
 
-	// Pass 2: the plain keys in index order are sealed on the workers
-	// and go to the sink, which only this goroutine touches, in order:
-	// a private key's top bb bits are its plain key's, so once a chunk
-	// of plain keys reaching bucket x is sealed, every key of the
-	// buckets below x is, and those go out sorted.
+	// The plain keys in index order are sealed on the workers and go to
+	// the sink, which only this goroutine touches, in order: a private
+	// key's top bb bits are its plain key's, so once a chunk of plain
+	// keys reaching bucket x is sealed, every key of the buckets below x
+	// is, and those go out sorted. The dataset sets are counted on the
+	// way in, by the reader's set id.
 	var (
 		pending []sealed
 		shift   = uint(64 - bb)
+		rsets   = plain.Sets()
+		counts  = make([]int64, len(rsets))
+		order   []uint32 // reader set ids in the order first seen
 	)
 	release := func(below uint64, all bool) error {
 		slices.SortFunc(pending, func(a, b sealed) int {
@@ -261,7 +233,7 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		})
 		i := 0
 		for ; i < len(pending) && (all || pending[i].key>>shift < below); i++ {
-			if err := b.Add(pending[i].key, pending[i].sets...); err != nil {
+			if err := b.Add(pending[i].key, rsets[pending[i].set]...); err != nil {
 				return err
 			}
 		}
@@ -269,14 +241,16 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		return nil
 	}
 	var (
-		n, total = int64(0), plain.Len()
-		last     time.Time
-		next     uint64          // the next range to read
-		es       []hashset.Entry // what is left of the range read last
+		n, total  = int64(0), plain.Len()
+		last      time.Time
+		next      uint64 // the next range to read
+		rk, kbuf  []uint64
+		rid, ibuf []uint32 // what is left of the range read last
 	)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if opts.Progress != nil {
-		// Sealing starts now: a rate measured from here leaves out
-		// pass 1.
 		opts.Progress(0, total)
 	}
 	err = pipeline.Run(ctx, pipeline.Stages[sealChunk]{
@@ -286,9 +260,9 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 			// sealer works on several keys at once, and a small index's
 			// ranges hold a few keys each (2.4x the CPU a key at 20k
 			// keys, profiled, when a chunk was one range).
-			c.keys, c.sets = c.keys[:0], c.sets[:0]
+			c.keys, c.ids = c.keys[:0], c.ids[:0]
 			for len(c.keys) < sealChunkKeys {
-				for len(es) == 0 {
+				for len(rk) == 0 {
 					if next == 1<<sealChunkBits {
 						if len(c.keys) > 0 {
 							return true, nil
@@ -296,16 +270,21 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 						return false, io.EOF
 					}
 					var err error
-					if es, err = plain.Range(next, sealChunkBits); err != nil {
+					if kbuf, ibuf, err = plain.AppendRangeIDs(kbuf[:0], ibuf[:0], next, sealChunkBits); err != nil {
 						return false, err
 					}
+					rk, rid = kbuf, ibuf
 					next++
 				}
-				cut := min(len(es), sealChunkKeys-len(c.keys))
-				for _, e := range es[:cut] {
-					c.keys, c.sets = append(c.keys, e.Key), append(c.sets, e.Datasets)
+				cut := min(len(rk), sealChunkKeys-len(c.keys))
+				for _, id := range rid[:cut] {
+					if counts[id] == 0 {
+						order = append(order, id)
+					}
+					counts[id]++
 				}
-				es = es[cut:]
+				c.keys, c.ids = append(c.keys, rk[:cut]...), append(c.ids, rid[:cut]...)
+				rk, rid = rk[cut:], rid[cut:]
 			}
 			return true, nil
 		},
@@ -318,7 +297,7 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		},
 		Emit: func(c *sealChunk) error {
 			for i, pk := range c.out {
-				pending = append(pending, sealed{pk, c.sets[i]})
+				pending = append(pending, sealed{pk, c.ids[i]})
 			}
 			if len(c.keys) > 0 {
 				if err := release(c.keys[len(c.keys)-1]>>shift, false); err != nil {
@@ -345,6 +324,27 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 	if n != total {
 		return nil, fmt.Errorf("checker: seal: read %d keys of %d", n, total)
 	}
+	// The index-wide sets, in the order of the first key of each (sets
+	// of the same datasets, should the file hold any twice, as one).
+	var sets []Set
+	byKey := map[string]int{}
+	for _, id := range order {
+		k := setKey(rsets[id])
+		i, ok := byKey[k]
+		if !ok {
+			i = len(sets)
+			byKey[k] = i
+			sets = append(sets, Set{Datasets: slices.Clone(rsets[id])})
+		}
+		sets[i].Keys += counts[id]
+	}
+	if len(sets) > math.MaxUint16+1 {
+		return nil, fmt.Errorf("checker: seal: %d distinct dataset sets, more than %d", len(sets), math.MaxUint16+1)
+	}
+	setsJSON, _ := json.Marshal(sets)
+	// The sink holds info itself (Builder and SortedWriter read their
+	// Options.Info when they write the header, after the keys).
+	info[InfoSets] = string(setsJSON)
 	if opts.Progress != nil {
 		opts.Progress(n, total)
 	}

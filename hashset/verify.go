@@ -1,33 +1,35 @@
 package hashset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
-// Verify checks every section checksum and the structural invariants the
-// lookups rely on: the directory starts at 0, never decreases and ends at
-// the key count; keys strictly increase; every provenance id is in range;
-// per-dataset key counts match META; every key passes the bloom filter. It
-// reads the whole file.
-func (r *Reader) Verify() error {
-	for _, s := range r.h.sections {
-		c, err := r.crcRange(s.Offset, s.Length)
-		if err != nil {
-			return err
-		}
-		if c != s.CRC {
-			return fmt.Errorf("%w: section %s", ErrChecksum, s.Name)
-		}
-	}
-	if err := r.checkPadding(); err != nil {
+// Verify is [Reader.VerifyContext] on every core, without a deadline.
+func (r *Reader) Verify() error { return r.VerifyContext(context.Background(), 0) }
+
+// verifyParts is how many runs of directory buckets VerifyContext's
+// workers take in turn (a variable for tests).
+var verifyParts = 256
+
+// VerifyContext checks every section checksum and the structural
+// invariants the lookups rely on: the directory starts at 0, never
+// decreases and ends at the key count; keys strictly increase; every
+// provenance id is in range; per-dataset key counts match META; every
+// key passes the bloom filter. It reads the whole file, with up to
+// workers goroutines (0 or less: GOMAXPROCS), each walking runs of
+// directory buckets; the error is the one at the lowest position, as a
+// walk on one core would find it. It returns ctx's error if ctx ends
+// first.
+func (r *Reader) VerifyContext(ctx context.Context, workers int) error {
+	if err := r.VerifyChecksums(ctx, workers); err != nil {
 		return err
 	}
-	dir := r.seq(r.dirOff, (int64(1)<<r.b+1)*4)
-	keys := r.seq(r.keysOff, int64(r.n)*int64(r.w))
-	ids := r.seq(r.idsOff, int64(r.n)*int64(r.idw))
-	perSet := make([]int64, len(r.sets))
 	var bf *bloomFilter
 	if r.hasBloom {
 		r.bloomOnce.Do(r.loadBloom)
@@ -35,15 +37,84 @@ func (r *Reader) Verify() error {
 			return fmt.Errorf("%w: section BLOOM", ErrChecksum)
 		}
 	}
+	nb := uint64(1) << r.b
+	parts := min(uint64(verifyParts), nb)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, int(parts))
+	perSet := make([][]int64, workers)
+	errs := make([]error, parts)
+	var next atomic.Int64
+	var failed atomic.Int64 // the lowest part that failed, plus one
+	var wg sync.WaitGroup
+	for w := range workers {
+		perSet[w] = make([]int64, len(r.sets))
+		wg.Go(func() {
+			for {
+				i := uint64(next.Add(1) - 1)
+				if i >= parts || (failed.Load() != 0 && i >= uint64(failed.Load()-1)) {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = noFault(func() error { return r.verifyBuckets(nb*i/parts, nb*(i+1)/parts, bf, perSet[w]) })
+				}
+				if err != nil {
+					errs[i] = err
+					for {
+						f := failed.Load()
+						if (f != 0 && f-1 <= int64(i)) || failed.CompareAndSwap(f, int64(i)+1) {
+							break
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	perDataset := make([]int64, len(r.meta.Datasets))
+	for _, ps := range perSet {
+		for id, c := range ps {
+			for _, d := range r.sets[id] {
+				perDataset[d] += c
+			}
+		}
+	}
+	for d, c := range perDataset {
+		if r.meta.Datasets[d].Keys != c {
+			return fmt.Errorf("%w: dataset %d has %d keys, META says %d", ErrCorrupt, d, c, r.meta.Datasets[d].Keys)
+		}
+	}
+	return nil
+}
+
+// verifyBuckets checks directory buckets lo..hi-1 and their keys, adding
+// each key's provenance set to perSet: the walk of [Reader.VerifyContext]
+// over one run. The directory's first entry must be 0 and its last the key
+// count; the entry between two runs is the end of one and the start of the
+// next, checked by both.
+func (r *Reader) verifyBuckets(lo, hi uint64, bf *bloomFilter, perSet []int64) error {
+	dir := r.seq(r.dirOff+int64(lo)*4, int64(hi-lo+1)*4)
 	p, err := dir.next(4)
 	if err != nil {
 		return err
 	}
 	prev := uint64(le.Uint32(p))
-	if prev != 0 {
+	if lo == 0 && prev != 0 {
 		return fmt.Errorf("%w: directory does not start at 0", ErrCorrupt)
 	}
-	for bk := uint64(0); bk < 1<<r.b; bk++ {
+	if prev > r.n {
+		return fmt.Errorf("%w: directory not monotonic at bucket %d", ErrCorrupt, lo)
+	}
+	keys := r.seq(r.keysOff+int64(prev)*int64(r.w), int64(r.n-prev)*int64(r.w))
+	ids := r.seq(r.idsOff+int64(prev)*int64(r.idw), int64(r.n-prev)*int64(r.idw))
+	for bk := lo; bk < hi; bk++ {
 		p, err := dir.next(4)
 		if err != nil {
 			return err
@@ -81,19 +152,8 @@ func (r *Reader) Verify() error {
 		}
 		prev = end
 	}
-	if prev != r.n {
+	if hi == 1<<r.b && prev != r.n {
 		return fmt.Errorf("%w: directory ends at %d, want %d keys", ErrCorrupt, prev, r.n)
-	}
-	perDataset := make([]int64, len(r.meta.Datasets))
-	for id, c := range perSet {
-		for _, d := range r.sets[id] {
-			perDataset[d] += c
-		}
-	}
-	for d, c := range perDataset {
-		if r.meta.Datasets[d].Keys != c {
-			return fmt.Errorf("%w: dataset %d has %d keys, META says %d", ErrCorrupt, d, c, r.meta.Datasets[d].Keys)
-		}
 	}
 	return nil
 }

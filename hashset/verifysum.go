@@ -17,8 +17,8 @@ var verifyChunk int64 = 4 << 20
 // between sections are zero: with the header and table checksum that
 // [Open] checks, every byte of the file is covered, so that a bit flipped
 // anywhere fails it. It does not walk the keys for the structural
-// invariants [Reader.Verify] checks (which reads the file once more,
-// on one core).
+// invariants [Reader.VerifyContext] checks (which reads the file once
+// more).
 //
 // The sections are cut into chunks that up to workers goroutines
 // checksum at once (0 or less: GOMAXPROCS); their CRCs are combined

@@ -32,7 +32,7 @@ func runVerify(ctx context.Context, cmd *Command, args []string) error {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
 	defer r.Close()
-	if err := r.Verify(); err != nil {
+	if err := r.VerifyContext(ctx, 0); err != nil {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d keys, %d sections, %s)\n", args[0], r.Len(), len(r.Sections()), humanBytes(r.Size()))

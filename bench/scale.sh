@@ -11,7 +11,7 @@
 # Steps: floor, build, build --memory $SCALE_MEMORY (default 2GiB; its
 # index must be the same bytes), info, verify, check, seal (keygen first),
 # a new leak of N/48 numbers (10M at 487M) built then merged in, and
-# export. A step whose subcommand this binary lacks (merge, say) is
+# export, and serve (start-up time, range queries/s, RSS). A step whose subcommand this binary lacks (merge, say) is
 # skipped with a message; SCALE_SKIP="seal export" skips steps by name
 # (seal takes ~6 us a number on one core: ~26 min at 487M on 2 cores).
 #
@@ -64,6 +64,45 @@ run() {
 	note=
 }
 has() { "$pc" help "$1" >/dev/null 2>&1; }
+
+# serve_rows INDEX: 'phonecheck serve' on INDEX, started twice to time
+# how long until it answers /healthz (with its start-up check of every
+# checksum, then --no-verify), then, if wrk is installed, range queries
+# on random 20-bit prefixes (bench/range/range.lua) from 8 connections
+# for ${SCALE_SERVE_DUR:-5s}, wrk on core 0 and the server on core 1 as
+# bench/range/run.sh does, after a pass that warms the page cache; and
+# the server's RSS after it.
+serve_rows() {
+	local idx=$1 port=$((20000 + RANDOM % 20000)) flags pid t0 t1 ms
+	for flags in "" --no-verify; do
+		t0=$(date +%s%N)
+		taskset -c 1 "$pc" serve --index "$idx" --addr "127.0.0.1:$port" $flags >"$dir/serve.out" 2>&1 &
+		pid=$!
+		until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do
+			kill -0 "$pid" 2>/dev/null || { row serve FAILED - - "$(tail -1 "$dir/serve.out")"; return 0; }
+			sleep 0.002
+		done
+		t1=$(date +%s%N)
+		ms=$(((t1 - t0) / 1000000))
+		if [ -n "$flags" ]; then
+			row "serve $flags" "${ms}ms" - - "until /healthz answers"
+			kill "$pid"
+			wait "$pid" 2>/dev/null || true
+			continue
+		fi
+		row serve "${ms}ms" - - "until /healthz answers, every checksum checked first"
+		if command -v wrk >/dev/null; then
+			WARM=1 taskset -c 0 wrk -t1 -c8 -d60s -s bench/range/range.lua "http://127.0.0.1:$port" >/dev/null 2>&1 || true
+			local rps
+			rps=$(taskset -c 0 wrk -t1 -c8 -d"${SCALE_SERVE_DUR:-5s}" -s bench/range/range.lua "http://127.0.0.1:$port" 2>&1 | awk '/Requests\/sec/ { printf "%.0f", $2 }')
+			row "serve ranges" "${rps} req/s" - "$(awk '/VmRSS/ { printf "%.0f MiB", $2/1024 }' "/proc/$pid/status")" "wrk -t1 -c8, random 20-bit prefixes, RSS after"
+		else
+			row "serve ranges" skipped - - "no wrk (apt-get install wrk)"
+		fi
+		kill "$pid"
+		wait "$pid" 2>/dev/null || true
+	done
+}
 skipped() { [[ $skip == *" $1 "* ]] && { row "$1" skipped - - "SCALE_SKIP"; }; }
 bpn() { awk -v b="$(stat -c %s "$1")" -v n="$2" 'BEGIN { printf "%.2f B/number", b/n }'; }
 
@@ -135,6 +174,9 @@ for n in "${@:-10000000}"; do
 			row "" "" "" "" "--bits $bits: $(find "$dir/export-$n" -type f | wc -l) files, $(du -sh "$dir/export-$n" | cut -f1)"
 		fi
 		rm -rf "$dir/export-$n"
+	fi
+	if ! skipped serve; then
+		serve_rows "$idx"
 	fi
 	rm -f "$idx"
 	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

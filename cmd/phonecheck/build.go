@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ import (
 
 var cmdBuild = &Command{
 	Name:      "build",
-	UsageLine: "build --out INDEX (--dataset NAME --region R [--column COL] [--date YYYY-MM] FILE... | --manifest FILE) [--strict] [--rejects FILE [--rejects-include-retried]]",
+	UsageLine: "build --out INDEX [--base OLD] (--dataset NAME --region R [--column COL] [--date YYYY-MM] FILE... | --manifest FILE) [--strict] [--rejects FILE [--rejects-include-retried]]",
 	Short:     "build an index from leak datasets",
 	Long: `
 Build reads leak datasets, normalizes every row to E.164, hashes it and
@@ -70,19 +71,28 @@ to an owner-only temporary directory next to the output and read back a
 removed on every exit, Ctrl-C included. The build checks before it starts
 that the disk can hold the index and what it may spill, and reports its
 peak RSS against SIZE.
+
+--base OLD adds the new datasets to an earlier index instead of building
+from every raw file again: the new datasets are built alone, to a
+temporary file next to the output, then merged with OLD as 'phonecheck
+merge' does (OLD's datasets and the new ones; a number in both keeps
+both). OLD must be a plain index whose dataset names differ from the new
+ones, which build checks before it reads anything; --out must differ
+from OLD.
 `,
 }
 
 var buildFlags struct {
-	out, manifest, dataset, region, column, date, source, format, rejects, reportJSON, memory string
-	workers                                                                                   int
-	quiet, strict, rejectsRetried                                                             bool
+	out, base, manifest, dataset, region, column, date, source, format, rejects, reportJSON, memory string
+	workers                                                                                         int
+	quiet, strict, rejectsRetried                                                                   bool
 }
 
 func init() {
 	cmdBuild.SetFlags = func(fs *flag.FlagSet) {
 		f := &buildFlags
 		fs.StringVar(&f.out, "out", "", "index file to write (required)")
+		fs.StringVar(&f.base, "base", "", "an earlier index to merge the new datasets into (the result goes to --out)")
 		fs.StringVar(&f.manifest, "manifest", "", "manifest file listing the datasets (JSON or TOML)")
 		fs.StringVar(&f.dataset, "dataset", "", "name of the dataset made of FILE...")
 		fs.StringVar(&f.region, "region", "", "default region of the dataset, e.g. EG")
@@ -147,6 +157,13 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 			warningf("dataset %s has no --region: only numbers with a country code will be read", s.Name)
 		}
 	}
+	var baseSize int64
+	if f.base != "" {
+		var err error
+		if baseSize, err = checkBase(f.base, f.out, specs); err != nil {
+			return err
+		}
+	}
 	memory := defaultMemory()
 	if f.memory != "" {
 		m, err := parseSize(f.memory)
@@ -158,7 +175,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	if memory < minBuildMemory {
 		return usagef("--memory %s is below the %s a build needs", humanBytes(memory), humanBytes(minBuildMemory))
 	}
-	if err := checkDisk(f.out, specs, memory); err != nil {
+	if err := checkDisk(f.out, specs, memory, baseSize); err != nil {
 		return err
 	}
 
@@ -190,17 +207,38 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	defer b.Close()
-	rep, err := b.WriteFileContext(ctx, f.out)
+	target := f.out
+	if f.base != "" {
+		// The new datasets alone, in a temporary file removed on every
+		// exit, then merged with the base into --out.
+		tf, err := createPrivate(f.out)
+		if err != nil {
+			return err
+		}
+		tf.Close()
+		target = tf.Name()
+		defer os.Remove(target)
+	}
+	rep, err := b.WriteFileContext(ctx, target)
 	if err != nil {
 		return err
+	}
+	if f.base != "" {
+		b.Close() // the merge needs none of the build's memory
+		mrep, err := checker.Merge(ctx, f.out, []string{f.base, target}, checker.MergeOptions{Created: opts.Created})
+		if err != nil {
+			return mergeError(err)
+		}
+		printReport(stdout, "the new datasets", rep, time.Since(start)-mrep.Elapsed)
+		printMerge(stdout, f.out, mrep)
+	} else {
+		printReport(stdout, f.out, rep, time.Since(start))
 	}
 	if rejects != nil {
 		if err := rejects.commit(); err != nil {
 			return err
 		}
 	}
-	elapsed := time.Since(start)
-	printReport(stdout, f.out, rep, elapsed)
 	if rss := peakRSS(); rss > 0 {
 		fmt.Fprintf(stdout, "peak RSS %s, --memory %s\n", humanBytes(rss), humanBytes(memory))
 	}
@@ -211,6 +249,40 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		}
 	}
 	return nil
+}
+
+// checkBase says, before a build with --base reads anything, whether base
+// can take the new datasets: a plain index, other than out, with none of
+// their names. It returns base's size.
+func checkBase(base, out string, specs []checker.DatasetSpec) (int64, error) {
+	if abs(base) == abs(out) {
+		return 0, usagef("--out must differ from --base (the result replaces --out by rename)")
+	}
+	c, err := openChecker(base)
+	if err != nil {
+		if errors.Is(err, checker.ErrScheme) {
+			return 0, withHint(fmt.Errorf("--base %s: %w", base, err), "--base takes a plain index from 'phonecheck build'; merge private indexes with 'phonecheck merge'")
+		}
+		return 0, fmt.Errorf("--base %s: %w", base, err)
+	}
+	defer c.Close()
+	for _, d := range c.Index().Meta().Datasets {
+		for _, s := range specs {
+			if s.Name == d.Name {
+				return 0, withHint(fmt.Errorf("--base %s already has a dataset %q", base, d.Name),
+					"name the new dataset otherwise (--dataset); two datasets of one name cannot be told apart")
+			}
+		}
+	}
+	return c.Index().Size(), nil
+}
+
+// abs is path made absolute, or path where that fails.
+func abs(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
 }
 
 // minBuildMemory is the least --memory takes. Below a few tens of MiB the
@@ -224,7 +296,7 @@ const minBuildMemory = 1 << 20
 // five times its size), at 12 bytes a row, the shortest E.164 lines:
 // an overestimate for most inputs, so that a refusal is never wrong by
 // much.
-func checkDisk(out string, specs []checker.DatasetSpec, memory int64) error {
+func checkDisk(out string, specs []checker.DatasetSpec, memory, base int64) error {
 	var in int64
 	for _, s := range specs {
 		for _, name := range s.Files {
@@ -241,6 +313,9 @@ func checkDisk(out string, specs []checker.DatasetSpec, memory int64) error {
 	}
 	rows := in / 12
 	need := rows * 8 // the index: about 7 bytes a number, bloom filter included
+	if base > 0 {
+		need += base + rows*8 // --base: the new datasets' index, then the merged one
+	}
 	spill := rows*12 > memory/2
 	if spill {
 		need += rows * 12 // runs of 12-byte records, rewritten sorted, read back as the index is written

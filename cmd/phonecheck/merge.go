@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -73,16 +74,27 @@ func runMerge(ctx context.Context, cmd *Command, args []string) error {
 		BloomFPR: f.bloomFPR,
 	})
 	if err != nil {
-		switch {
-		case errors.Is(err, checker.ErrKeyMismatch):
-			return withHint(err, "seal the plain index of one of them again with the other's key")
-		case errors.Is(err, checker.ErrMerge) || errors.Is(err, checker.ErrScheme):
-			return withHint(err, "merge takes indexes of one hash scheme, all plain or all sealed under one key, with distinct dataset names")
-		case errors.Is(err, context.Canceled):
-			return errors.New("interrupted: nothing written")
-		}
-		return withHint(err, "run 'phonecheck verify' on the inputs for details")
+		return mergeError(err)
 	}
+	printMerge(stdout, f.out, rep)
+	return nil
+}
+
+// mergeError is the error of a failed merge, with a hint.
+func mergeError(err error) error {
+	switch {
+	case errors.Is(err, checker.ErrKeyMismatch):
+		return withHint(err, "seal the plain index of one of them again with the other's key")
+	case errors.Is(err, checker.ErrMerge) || errors.Is(err, checker.ErrScheme):
+		return withHint(err, "merge takes indexes of one hash scheme, all plain or all sealed under one key, with distinct dataset names")
+	case errors.Is(err, context.Canceled):
+		return errors.New("interrupted: nothing written")
+	}
+	return withHint(err, "run 'phonecheck verify' on the inputs for details")
+}
+
+// printMerge reports a merge that wrote out.
+func printMerge(w io.Writer, out string, rep *checker.MergeReport) {
 	kind := "plain"
 	if rep.Private {
 		kind = "private"
@@ -91,11 +103,10 @@ func runMerge(ctx context.Context, cmd *Command, args []string) error {
 	for _, n := range rep.Inputs {
 		sum += n
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d keys from %d %s indexes (%d keys in all, %d in several), %d datasets, %s (%.2f bytes/key) in %s\n",
-		f.out, rep.Keys, len(rep.Inputs), kind, sum, rep.InSeveral, rep.Datasets, humanBytes(rep.Bytes),
+	fmt.Fprintf(w, "wrote %s: %d keys from %d %s indexes (%d keys in all, %d in several), %d datasets, %s (%.2f bytes/key) in %s\n",
+		out, rep.Keys, len(rep.Inputs), kind, sum, rep.InSeveral, rep.Datasets, humanBytes(rep.Bytes),
 		float64(rep.Bytes)/float64(max(rep.Keys, 1)), rep.Elapsed.Round(time.Millisecond))
 	if rep.CountriesUnknown > 0 {
 		warningf("%d numbers are in several inputs whose datasets each hold several countries: their country is unknown, so the merged index has per-dataset country counts only", rep.CountriesUnknown)
 	}
-	return nil
 }

@@ -175,7 +175,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	if memory < minBuildMemory {
 		return usagef("--memory %s is below the %s a build needs", humanBytes(memory), humanBytes(minBuildMemory))
 	}
-	spills, err := checkDisk(f.out, specs, memory, baseSize)
+	keyBytes, err := checkDisk(f.out, specs, memory, baseSize)
 	if err != nil {
 		return err
 	}
@@ -197,14 +197,19 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	// The builder's keys are most of the live heap, and they are
 	// pointer-free, so collecting often is cheap; the default GOGC=100
 	// would let garbage from parsing grow as large as all the keys. A
-	// build that will spill holds a small share of the keys at a time:
-	// collecting at 20% of that ran the collector 5x as often (10% of the
-	// CPU at 10M keys with --memory 200MiB, 3% in memory), so there
-	// the bound alone says when to collect, less a margin for what is
-	// not heap (the binary, stacks: about 20 MiB).
+	// build whose keys are over twice what it may hold in memory (by the
+	// disk check's estimate) spills often and holds a small share of them
+	// at a time: collecting at 20% of that ran the collector 5x as often
+	// (10% of the CPU at 10M keys with --memory 200MiB, 3% in memory),
+	// so there the bound alone says when to collect. The limit leaves a
+	// margin: RSS runs ahead of what the runtime counts (memory it has
+	// returned stays resident a while, in huge pages), and at 90% of 2GiB
+	// a 487M build peaked at 2.16 GiB. A build that fits keeps GOGC=20:
+	// with the collector off until the bound, the default 487M build
+	// peaked at 10.9 GiB instead of 8.55, no faster.
 	gcPercent, limit := 20, memory
-	if spills {
-		gcPercent, limit = -1, max(memory/2, memory/10*9-32<<20)
+	if keyBytes > memory {
+		gcPercent, limit = -1, max(memory/2, memory/10*7-32<<20)
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
@@ -305,8 +310,9 @@ const minBuildMemory = 1 << 20
 // The rows are estimated from the input sizes (a compressed file counted
 // five times its size), at 12 bytes a row, the shortest E.164 lines:
 // an overestimate for most inputs, so that a refusal is never wrong by
-// much. It also says whether the build will spill, by the same estimate.
-func checkDisk(out string, specs []checker.DatasetSpec, memory, base int64) (spills bool, err error) {
+// much. It also returns, by the same estimate, the bytes of keys the
+// build will hold or spill.
+func checkDisk(out string, specs []checker.DatasetSpec, memory, base int64) (keyBytes int64, err error) {
 	var in int64
 	for _, s := range specs {
 		for _, name := range s.Files {
@@ -333,13 +339,13 @@ func checkDisk(out string, specs []checker.DatasetSpec, memory, base int64) (spi
 	dir := filepath.Dir(out)
 	free := diskFree(dir)
 	if free < 0 || free >= need {
-		return spill, nil
+		return rows * 12, nil
 	}
 	what := "the index"
 	if spill {
 		what = "the index and the keys it spills past --memory"
 	}
-	return spill, withHint(fmt.Errorf("not enough disk space: %s has %s free, the build needs about %s for %s (about %d rows)",
+	return rows * 12, withHint(fmt.Errorf("not enough disk space: %s has %s free, the build needs about %s for %s (about %d rows)",
 		dir, humanBytes(free), humanBytes(need), what, rows),
 		"free some space, or write --out to another disk")
 }

@@ -12,9 +12,9 @@
 # index must be the same bytes), info, verify, check, seal (keygen first),
 # a new leak of N/48 numbers (10M at 487M) built then merged in, and
 # export, and serve (start-up time, range queries/s, RSS). A step whose
-# subcommand this binary lacks (merge, say) is skipped with a message; SCALE_SKIP="seal export" skips steps by name
-# (seal takes 9-10 us of CPU a number: 42 min at 487M on 2 cores here,
-# measured 2026-12-06).
+# subcommand this binary lacks (merge, say) is skipped with a message;
+# SCALE_SKIP="seal export" skips steps by name (seal takes 9-10 us of CPU
+# a number: 42 min at 487M on 2 cores here, measured 2026-12-06).
 #
 # SCALE_BEFORE=REV (a commit, say main) also builds with that revision's
 # phonecheck, for a before/after in the same run.

@@ -46,14 +46,17 @@ func (r *Reader) VerifyContext(ctx context.Context, workers int) error {
 	perSet := make([][]int64, workers)
 	errs := make([]error, parts)
 	var next atomic.Int64
-	var failed atomic.Int64 // the lowest part that failed, plus one
+	// Parts are taken in order, so when one fails every part below it
+	// has been taken and runs to its end: workers stop taking parts, and
+	// the lowest error in errs is the one a walk on one core finds.
+	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for w := range workers {
 		perSet[w] = make([]int64, len(r.sets))
 		wg.Go(func() {
 			for {
 				i := uint64(next.Add(1) - 1)
-				if i >= parts || (failed.Load() != 0 && i >= uint64(failed.Load()-1)) {
+				if i >= parts || failed.Load() {
 					return
 				}
 				err := ctx.Err()
@@ -62,12 +65,7 @@ func (r *Reader) VerifyContext(ctx context.Context, workers int) error {
 				}
 				if err != nil {
 					errs[i] = err
-					for {
-						f := failed.Load()
-						if (f != 0 && f-1 <= int64(i)) || failed.CompareAndSwap(f, int64(i)+1) {
-							break
-						}
-					}
+					failed.Store(true)
 				}
 			}
 		})

@@ -1,6 +1,7 @@
 package private
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -222,15 +223,7 @@ func seal(ctx context.Context, plain *hashset.Reader, opts SealOptions, newSink 
 		order   []uint32 // reader set ids in the order first seen
 	)
 	release := func(below uint64, all bool) error {
-		slices.SortFunc(pending, func(a, b sealed) int {
-			switch {
-			case a.key < b.key:
-				return -1
-			case a.key > b.key:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(pending, func(a, b sealed) int { return cmp.Compare(a.key, b.key) })
 		i := 0
 		for ; i < len(pending) && (all || pending[i].key>>shift < below); i++ {
 			if err := b.Add(pending[i].key, rsets[pending[i].set]...); err != nil {

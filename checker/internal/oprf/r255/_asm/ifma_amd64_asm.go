@@ -79,7 +79,19 @@ func H(m int) int { return 19 + m - 1 } // Z19..Z27 for m = 1..9
 // a sum of at most 5 halves below 2^52. C_m = L_m + 2·H_m < 15·2^52, and
 // R_m = C_m + 19·C_{m+5} < 2^61 (2^255 = 19 mod p). A square computes
 // the 10 products x_i·x_j, i < j, once and doubles them.
-func mul(square bool) {
+//
+// The bound is tighter, by column: R_0 < 267·2^52 < 2^60.1 is the
+// largest (C_0 < 2^52, C_5 < 14·2^52). A product that only sums and
+// differences read can stay uncarried ([mulLazy]): they add a multiple
+// of p above the subtrahend's limbs, and one carry of the result (any
+// limbs below 2^63: carries below 2^12) brings every limb below 2^52.
+func mul(square bool) { mulOut(square, true, false) }
+
+// mulLazy is mul without the final carry, the limbs R_m < 2^60.1 left in
+// L0..L4, doubled (below 2^61.1) if double.
+func mulLazy(square, double bool) { mulOut(square, false, double) }
+
+func mulOut(square, carried, double bool) {
 	for m := 0; m <= 8; m++ {
 		p("VPXORQ %s, %s, %s", z(L(m)), z(L(m)), z(L(m)))
 	}
@@ -124,7 +136,14 @@ func mul(square bool) {
 		p("VPMULLQ %s, %s, %s", z(c19), z(hi), z(t))
 		p("VPADDQ %s, %s, %s", z(t), z(L(m)), z(L(m)))
 	}
-	carry([5]int{L(0), L(1), L(2), L(3), L(4)}, mask, c19, t)
+	if double {
+		for m := range 5 {
+			p("VPADDQ %s, %s, %s", z(L(m)), z(L(m)), z(L(m)))
+		}
+	}
+	if carried {
+		carry([5]int{L(0), L(1), L(2), L(3), L(4)}, mask, c19, t)
+	}
 }
 
 // loadAt loads the fe8 at the memory operand m ("off(REG)") into
@@ -160,6 +179,58 @@ func gsq(dst, a string) {
 	loadAt(a, 0)
 	mul(true)
 	storeAt(L(0), dst)
+}
+
+// gmulLazy and gsqLazy are gmul and gsq without the final carry
+// ([mulLazy]), the square doubled if double.
+func gmulLazy(dst, a, b string) {
+	loadAt(a, 0)
+	loadAt(b, 5)
+	mulLazy(false, false)
+	storeAt(L(0), dst)
+}
+
+func gsqLazy(dst, a string, double bool) {
+	loadAt(a, 0)
+	mulLazy(true, double)
+	storeAt(L(0), dst)
+}
+
+// Multiples of p that a difference adds, limb 0 and limbs 1-4: 4p above
+// a carried subtrahend (limbs below 2^52), 2^10·p above an uncarried
+// product (below 2^60.1), 2^11·p above the sum of two (below 2^61.1).
+const (
+	p4lo, p4hi       = "$0x1fffffffffffb4", "$0x1ffffffffffffc"
+	p2e10lo, p2e10hi = "$0x1fffffffffffb400", "$0x1ffffffffffffc00"
+	p2e11lo, p2e11hi = "$0x3fffffffffff6800", "$0x3ffffffffffff800"
+)
+
+// addConst adds the multiple of p (lo, hi) to the limbs in r, through
+// Z20 and Z21.
+func addConst(r [5]int, lo, hi string) {
+	p("MOVQ %s, R8", lo)
+	p("VPBROADCASTQ R8, Z20")
+	p("MOVQ %s, R8", hi)
+	p("VPBROADCASTQ R8, Z21")
+	p("VPADDQ Z20, %s, %s", z(r[0]), z(r[0]))
+	for i := 1; i < 5; i++ {
+		p("VPADDQ Z21, %s, %s", z(r[i]), z(r[i]))
+	}
+}
+
+func regs(first int) [5]int { return [5]int{first, first + 1, first + 2, first + 3, first + 4} }
+
+// vadd sets dst = a + b and vsub dst = a - b, limb by limb, no carry.
+func vadd(dst, a, b [5]int) {
+	for i := range 5 {
+		p("VPADDQ %s, %s, %s", z(b[i]), z(a[i]), z(dst[i]))
+	}
+}
+
+func vsub(dst, a, b [5]int) {
+	for i := range 5 {
+		p("VPSUBQ %s, %s, %s", z(b[i]), z(a[i]), z(dst[i]))
+	}
 }
 
 func gadd(dst, a, b string) {
@@ -388,12 +459,9 @@ func main() {
 	identityCached()
 	for j := range 8 {
 		p("VPBROADCASTQ %d(DX), Z31", 8*j)
+		// z_i = mask ? entry : z_i, bitwise, as in ifmaSelectLanes.
 		for i := range 20 {
-			tmp := z(20 + i%10)
-			p("VMOVDQU64 %d(SI), %s", 1280*j+64*i, tmp)
-			p("VPXORQ %s, %s, %s", z(i), tmp, tmp)
-			p("VPANDQ Z31, %s, %s", tmp, tmp)
-			p("VPXORQ %s, %s, %s", tmp, z(i), z(i))
+			p("VPTERNLOGQ $0xb8, %d(SI), Z31, %s", 1280*j+64*i, z(i))
 		}
 	}
 	p("VPBROADCASTQ 64(DX), Z31")
@@ -518,19 +586,37 @@ func main() {
 	consts(mask, c19)
 	b.WriteString("dbl4loop:\n")
 	X, Y, Z, T := "0(DI)", "320(DI)", "640(DI)", "960(DI)"
+	// To p2: carried, as the squarings read them.
 	gmul(sc(0), X, T)
 	gmul(sc(1), Y, Z)
 	gmul(sc(2), Z, T)
-	gsq(sc(3), sc(0))
-	gsq(sc(4), sc(1))
-	gsq(sc(5), sc(2))
-	gadd(sc(5), sc(5), sc(5))
+	// The squares stay uncarried: only sums and differences read them.
+	gsqLazy(sc(3), sc(0), false) // xx
+	gsqLazy(sc(4), sc(1), false) // yy
+	gsqLazy(sc(5), sc(2), true)  // zz2 = 2·Z^2
 	gadd(sc(6), sc(0), sc(1))
-	gsq(sc(6), sc(6))
-	gadd(Y, sc(4), sc(3))
-	gsub(Z, sc(4), sc(3))
-	gsub(X, sc(6), Y)
-	gsub(T, sc(5), Z)
+	gsqLazy(sc(6), sc(6), false) // (X+Y)^2
+	// Y = yy + xx, Z = yy - xx, X = (X+Y)^2 - Y, T = zz2 - Z, each
+	// carried once, in registers.
+	loadAt(sc(3), 0)                    // xx
+	loadAt(sc(4), 5)                    // yy
+	vadd(regs(10), regs(5), regs(0))    // Y, uncarried (< 2^61.1)
+	addConst(regs(5), p2e10lo, p2e10hi) // yy + 2^10·p
+	vsub(regs(5), regs(5), regs(0))     // Z, uncarried
+	loadAt(sc(6), 15)
+	addConst(regs(15), p2e11lo, p2e11hi)
+	vsub(regs(15), regs(15), regs(10)) // X
+	carryWith(regs(15), mask, c19, regs(22))
+	storeAt(15, X)
+	carryWith(regs(10), mask, c19, regs(22))
+	storeAt(10, Y)
+	carryWith(regs(5), mask, c19, regs(22))
+	storeAt(5, Z)
+	loadAt(sc(5), 0) // zz2
+	addConst(regs(0), p4lo, p4hi)
+	vsub(regs(0), regs(0), regs(5))
+	carryWith(regs(0), mask, c19, regs(22))
+	storeAt(0, T)
 	p("DECQ CX")
 	p("JNZ dbl4loop")
 	p("VZEROUPPER")
@@ -543,21 +629,46 @@ func main() {
 	p("MOVQ m+8(FP), DX")
 	p("MOVQ s+16(FP), SI")
 	consts(mask, c19)
-	gmul(sc(0), X, T) // ext X
-	gmul(sc(1), Y, Z) // ext Y
-	gmul(sc(2), Z, T) // ext Z
-	gmul(sc(3), X, Y) // ext T
-	gadd(sc(4), sc(1), sc(0))
-	gsub(sc(5), sc(1), sc(0))
-	gmul(sc(6), sc(4), "0(DX)")
-	gmul(sc(7), sc(5), "320(DX)")
-	gmul(sc(4), sc(3), "960(DX)")
-	gmul(sc(5), sc(2), "640(DX)")
-	gadd(sc(5), sc(5), sc(5))
-	gsub(X, sc(6), sc(7))
-	gadd(Y, sc(6), sc(7))
-	gadd(Z, sc(5), sc(4))
-	gsub(T, sc(5), sc(4))
+	// To extended: X and Y stay uncarried (only Y+X and Y-X read
+	// them), Z and T are carried (multiplied next).
+	gmulLazy(sc(0), X, T) // ext X
+	gmulLazy(sc(1), Y, Z) // ext Y
+	gmul(sc(2), Z, T)     // ext Z
+	gmul(sc(3), X, Y)     // ext T
+	loadAt(sc(0), 0)
+	loadAt(sc(1), 5)
+	vadd(regs(10), regs(5), regs(0))    // Y+X
+	addConst(regs(5), p2e10lo, p2e10hi) // Y + 2^10·p - X
+	vsub(regs(5), regs(5), regs(0))
+	carryWith(regs(10), mask, c19, regs(22))
+	storeAt(10, sc(4))
+	carryWith(regs(5), mask, c19, regs(22))
+	storeAt(5, sc(5))
+	// The four products stay uncarried, Z·Z doubled.
+	gmulLazy(sc(6), sc(4), "0(DX)")   // pp
+	gmulLazy(sc(7), sc(5), "320(DX)") // mm
+	gmulLazy(sc(4), sc(3), "960(DX)") // tt2d
+	loadAt(sc(2), 0)
+	loadAt("640(DX)", 5)
+	mulLazy(false, true) // zz2
+	// X = pp - mm, Y = pp + mm, Z = zz2 + tt2d, T = zz2 - tt2d.
+	loadAt(sc(4), 0)                  // tt2d; zz2 in L0..L4 = Z10-Z14
+	vadd(regs(15), regs(10), regs(0)) // Z
+	addConst(regs(10), p2e10lo, p2e10hi)
+	vsub(regs(10), regs(10), regs(0)) // T
+	carryWith(regs(15), mask, c19, regs(22))
+	storeAt(15, Z)
+	carryWith(regs(10), mask, c19, regs(22))
+	storeAt(10, T)
+	loadAt(sc(6), 0)                 // pp
+	loadAt(sc(7), 5)                 // mm
+	vadd(regs(10), regs(0), regs(5)) // Y
+	addConst(regs(0), p2e10lo, p2e10hi)
+	vsub(regs(0), regs(0), regs(5)) // X
+	carryWith(regs(10), mask, c19, regs(22))
+	storeAt(10, Y)
+	carryWith(regs(0), mask, c19, regs(22))
+	storeAt(0, X)
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")

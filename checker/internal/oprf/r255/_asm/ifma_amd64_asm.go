@@ -98,23 +98,38 @@ func mulOut(square, carried, double bool) {
 	for m := 1; m <= 9; m++ {
 		p("VPXORQ %s, %s, %s", z(H(m)), z(H(m)), z(H(m)))
 	}
+	col8 := L(8) // the register that ends with C_8
 	if square {
+		// Cross products x_i·x_j, i < j, once: low halves in L1..L7, high
+		// halves in H2..H8. Diagonal halves: low in L0, L2, ..., L8, high
+		// in H1, H3, ..., H9. C_m = 2·Lc_m + Ld_m + 2·(2·Hc_m + Hd_m):
+		// H doubled, plus the diagonal high halves; then L + H doubled,
+		// plus the diagonal low halves.
 		for i := range 5 {
 			for j := i + 1; j < 5; j++ {
 				p("VPMADD52LUQ %s, %s, %s", z(j), z(i), z(L(i+j)))
 				p("VPMADD52HUQ %s, %s, %s", z(j), z(i), z(H(i+j+1)))
 			}
 		}
-		for m := 1; m <= 8; m++ {
-			p("VPSLLQ $1, %s, %s", z(L(m)), z(L(m)))
-		}
 		for m := 2; m <= 8; m++ {
-			p("VPSLLQ $1, %s, %s", z(H(m)), z(H(m)))
+			p("VPADDQ %s, %s, %s", z(H(m)), z(H(m)), z(H(m)))
 		}
 		for i := range 5 {
-			p("VPMADD52LUQ %s, %s, %s", z(i), z(i), z(L(2*i)))
 			p("VPMADD52HUQ %s, %s, %s", z(i), z(i), z(H(2*i+1)))
 		}
+		for m := 1; m <= 7; m++ {
+			p("VPADDQ %s, %s, %s", z(H(m)), z(L(m)), z(L(m)))
+		}
+		col8 = H(8) // L8 holds no cross product
+		for m := 1; m <= 7; m++ {
+			p("VPADDQ %s, %s, %s", z(L(m)), z(L(m)), z(L(m)))
+		}
+		p("VPADDQ %s, %s, %s", z(H(8)), z(H(8)), z(H(8)))
+		p("VPADDQ %s, %s, %s", z(H(9)), z(H(9)), z(H(9)))
+		for i := range 4 {
+			p("VPMADD52LUQ %s, %s, %s", z(i), z(i), z(L(2*i)))
+		}
+		p("VPMADD52LUQ %s, %s, %s", z(4), z(4), z(col8))
 	} else {
 		for i := range 5 {
 			for j := range 5 {
@@ -122,15 +137,18 @@ func mulOut(square, carried, double bool) {
 				p("VPMADD52HUQ %s, %s, %s", z(5+j), z(i), z(H(i+j+1)))
 			}
 		}
+		for m := 1; m <= 8; m++ {
+			p("VPSLLQ $1, %s, %s", z(H(m)), z(H(m)))
+			p("VPADDQ %s, %s, %s", z(H(m)), z(L(m)), z(L(m)))
+		}
+		p("VPSLLQ $1, %s, %s", z(H(9)), z(H(9)))
 	}
-	for m := 1; m <= 8; m++ {
-		p("VPSLLQ $1, %s, %s", z(H(m)), z(H(m)))
-		p("VPADDQ %s, %s, %s", z(H(m)), z(L(m)), z(L(m)))
-	}
-	p("VPSLLQ $1, %s, %s", z(H(9)), z(H(9)))
 	for m := range 5 {
 		hi := L(m + 5)
-		if m+5 == 9 {
+		switch m + 5 {
+		case 8:
+			hi = col8
+		case 9:
 			hi = H(9)
 		}
 		p("VPMULLQ %s, %s, %s", z(c19), z(hi), z(t))

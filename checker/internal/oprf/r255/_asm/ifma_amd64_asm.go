@@ -91,7 +91,15 @@ func mul(square bool) { mulOut(square, true, false) }
 // L0..L4, doubled (below 2^61.1) if double.
 func mulLazy(square, double bool) { mulOut(square, false, double) }
 
+// sqIn is where a square reads x: Z0-Z4, or Z5-Z9 for the second chain
+// of ifmaSquare2.
+var sqIn = 0
+
 func mulOut(square, carried, double bool) {
+	x := func(i int) string { return z(i) }
+	if square {
+		x = func(i int) string { return z(sqIn + i) }
+	}
 	for m := 0; m <= 8; m++ {
 		p("VPXORQ %s, %s, %s", z(L(m)), z(L(m)), z(L(m)))
 	}
@@ -107,15 +115,15 @@ func mulOut(square, carried, double bool) {
 		// plus the diagonal low halves.
 		for i := range 5 {
 			for j := i + 1; j < 5; j++ {
-				p("VPMADD52LUQ %s, %s, %s", z(j), z(i), z(L(i+j)))
-				p("VPMADD52HUQ %s, %s, %s", z(j), z(i), z(H(i+j+1)))
+				p("VPMADD52LUQ %s, %s, %s", x(j), x(i), z(L(i+j)))
+				p("VPMADD52HUQ %s, %s, %s", x(j), x(i), z(H(i+j+1)))
 			}
 		}
 		for m := 2; m <= 8; m++ {
 			p("VPADDQ %s, %s, %s", z(H(m)), z(H(m)), z(H(m)))
 		}
 		for i := range 5 {
-			p("VPMADD52HUQ %s, %s, %s", z(i), z(i), z(H(2*i+1)))
+			p("VPMADD52HUQ %s, %s, %s", x(i), x(i), z(H(2*i+1)))
 		}
 		for m := 1; m <= 7; m++ {
 			p("VPADDQ %s, %s, %s", z(H(m)), z(L(m)), z(L(m)))
@@ -127,9 +135,9 @@ func mulOut(square, carried, double bool) {
 		p("VPADDQ %s, %s, %s", z(H(8)), z(H(8)), z(H(8)))
 		p("VPADDQ %s, %s, %s", z(H(9)), z(H(9)), z(H(9)))
 		for i := range 4 {
-			p("VPMADD52LUQ %s, %s, %s", z(i), z(i), z(L(2*i)))
+			p("VPMADD52LUQ %s, %s, %s", x(i), x(i), z(L(2*i)))
 		}
-		p("VPMADD52LUQ %s, %s, %s", z(4), z(4), z(col8))
+		p("VPMADD52LUQ %s, %s, %s", x(4), x(4), z(col8))
 	} else {
 		for i := range 5 {
 			for j := range 5 {
@@ -160,7 +168,8 @@ func mulOut(square, carried, double bool) {
 		}
 	}
 	if carried {
-		carry([5]int{L(0), L(1), L(2), L(3), L(4)}, mask, c19, t)
+		// H1..H5 are free by now; Z5-Z9 may hold ifmaSquare2's second chain.
+		carryWith([5]int{L(0), L(1), L(2), L(3), L(4)}, mask, c19, [5]int{H(1), H(2), H(3), H(4), H(5)})
 	}
 }
 
@@ -399,24 +408,21 @@ func main() {
 	load("", "SI", 0)
 	p("ADDQ $320, SI")
 	load("", "SI", 5)
-	p("ADDQ $320, DI")
-	store(5, "DI")
-	p("SUBQ $320, DI")
-	store(0, "DI")
 	b.WriteString("sq2loop:\n")
+	// Both chains stay in registers: Z0-Z4 and Z5-Z9.
 	for k := range 2 {
-		if k == 1 {
-			p("ADDQ $320, DI")
-		}
-		load("", "DI", 0)
+		sqIn = 5 * k
 		mul(true)
-		store(L(0), "DI")
-		if k == 1 {
-			p("SUBQ $320, DI")
+		for i := range 5 {
+			p("VMOVDQA64 %s, %s", z(L(i)), z(5*k+i))
 		}
 	}
+	sqIn = 0
 	p("DECQ CX")
 	p("JNZ sq2loop")
+	store(0, "DI")
+	p("ADDQ $320, DI")
+	store(5, "DI")
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")

@@ -7,6 +7,7 @@ import (
 	"hash"
 
 	"github.com/phonecheck/phonecheck/checker/internal/oprf/r255"
+	"github.com/phonecheck/phonecheck/checker/internal/sha512x8"
 )
 
 // Sealer computes F_k(x) = SHA-512(len(x) || x || 32 || k·H2G(x) ||
@@ -24,6 +25,7 @@ type Sealer struct {
 	buf     []byte
 	input   []byte
 	batch   *r255.SealBatch
+	hash8   *sealHash // the hashes 8 keys at a time (seal8.go); nil: one at a time
 }
 
 // NewSealer returns a sealer for k, on the 8-way path where the CPU has it.
@@ -37,6 +39,9 @@ func (k *Key) newSealerOn(lanes bool) *Sealer {
 	s.dstTail = append(append([]byte(nil), dstHashToGroup...), byte(len(dstHashToGroup)))
 	s.input = append([]byte(nil), InputLabel...)
 	s.input = append(s.input, make([]byte, 8)...)
+	if lanes && sha512x8.Available() {
+		s.hash8 = newSealHash()
+	}
 	return s
 }
 
@@ -80,6 +85,10 @@ func (s *Sealer) finalize(dst []byte, input []byte, enc *[32]byte) []byte {
 // Outputs sets out[i] to the first 8 bytes of F_k([Input] of keys[i]),
 // big-endian.
 func (s *Sealer) Outputs(keys, out []uint64) {
+	if s.hash8 != nil {
+		s.outputs8(keys, out)
+		return
+	}
 	var sum [sha512.Size]byte
 	for len(keys) > 0 {
 		n := min(len(keys), r255.BatchSize)

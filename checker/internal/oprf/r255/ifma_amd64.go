@@ -59,6 +59,34 @@ var (
 	cached8Zero       = cached8{YplusX: broadcast8(feOne), YminusX: broadcast8(feOne), Z: broadcast8(feOne)}
 )
 
+// Multiples of p that the fused steps' lazy products start from, so that
+// a later difference stays non-negative: 2^s·p limb by limb (limb 0
+// (2^51-19)·2^s, the others (2^51-1)·2^s), above the subtrahend's limbs.
+// The assembly reads them by name. A squaring doubles limbs 1-4 of its
+// accumulators on the way (and not limb 0): it starts from the variants
+// ending in h, limbs 1-4 halved.
+var (
+	fe8P2e9   = multipleOfP(9, false)
+	fe8P2e10  = multipleOfP(10, false)
+	fe8P2h    = multipleOfP(1, true)
+	fe8P2e10h = multipleOfP(10, true)
+	fe8P2e12h = multipleOfP(12, true)
+)
+
+func multipleOfP(s uint, halved bool) (r fe8) {
+	h := s
+	if halved {
+		h--
+	}
+	for j := range 8 {
+		r[0][j] = (1<<51 - 19) << s
+		for i := 1; i < 5; i++ {
+			r[i][j] = (1<<51 - 1) << h
+		}
+	}
+	return r
+}
+
 func broadcast8(v *fe) fe8 {
 	var r fe8
 	for j := range 8 {

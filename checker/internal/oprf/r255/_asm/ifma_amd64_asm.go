@@ -95,12 +95,28 @@ func mulLazy(square, double bool) { mulOut(square, false, double) }
 // of ifmaSquare2.
 var sqIn = 0
 
+// accInit, if set, names an fe8 (a multiple of p, package r255's
+// fe8P2...) that a lazy product starts from instead of zero: the
+// multiple a later difference needs, added for free (doubled with the
+// product if double).
+var accInit = ""
+
 func mulOut(square, carried, double bool) {
 	x := func(i int) string { return z(i) }
 	if square {
 		x = func(i int) string { return z(sqIn + i) }
 	}
 	for m := 0; m <= 8; m++ {
+		if m < 5 && accInit != "" {
+			// A square doubles L1..L7 on the way: it starts from the
+			// variant with limbs 1-4 halved (the name ending in "h").
+			sym := accInit
+			if square {
+				sym += "h"
+			}
+			p("VMOVDQU64 ·%s+%d(SB), %s", sym, 64*m, z(L(m)))
+			continue
+		}
 		p("VPXORQ %s, %s, %s", z(L(m)), z(L(m)), z(L(m)))
 	}
 	for m := 1; m <= 9; m++ {
@@ -223,26 +239,30 @@ func gsqLazy(dst, a string, double bool) {
 	storeAt(L(0), dst)
 }
 
-// Multiples of p that a difference adds, limb 0 and limbs 1-4: 4p above
-// a carried subtrahend (limbs below 2^52), 2^10·p above an uncarried
-// product (below 2^60.1), 2^11·p above the sum of two (below 2^61.1).
-const (
-	p4lo, p4hi       = "$0x1fffffffffffb4", "$0x1ffffffffffffc"
-	p2e10lo, p2e10hi = "$0x1fffffffffffb400", "$0x1ffffffffffffc00"
-	p2e11lo, p2e11hi = "$0x3fffffffffff6800", "$0x3ffffffffffff800"
-)
+// gmulInit, gsqInit and gsqSumInit are gmulLazy, gsqLazy and the
+// square of a + b (carried, then squared in registers), each starting
+// from the multiple of p named init ([accInit]).
+func gmulInit(dst, a, b, init string) {
+	accInit = init
+	gmulLazy(dst, a, b)
+	accInit = ""
+}
 
-// addConst adds the multiple of p (lo, hi) to the limbs in r, through
-// Z20 and Z21.
-func addConst(r [5]int, lo, hi string) {
-	p("MOVQ %s, R8", lo)
-	p("VPBROADCASTQ R8, Z20")
-	p("MOVQ %s, R8", hi)
-	p("VPBROADCASTQ R8, Z21")
-	p("VPADDQ Z20, %s, %s", z(r[0]), z(r[0]))
-	for i := 1; i < 5; i++ {
-		p("VPADDQ Z21, %s, %s", z(r[i]), z(r[i]))
-	}
+func gsqInit(dst, a string, double bool, init string) {
+	accInit = init
+	gsqLazy(dst, a, double)
+	accInit = ""
+}
+
+func gsqSumInit(dst, a, b string, init string) {
+	loadAt(a, 0)
+	loadAt(b, 5)
+	vadd(regs(0), regs(0), regs(5))
+	carry(regs(0), mask, c19, t)
+	accInit = init
+	mulLazy(true, false)
+	accInit = ""
+	storeAt(L(0), dst)
 }
 
 func regs(first int) [5]int { return [5]int{first, first + 1, first + 2, first + 3, first + 4} }
@@ -614,21 +634,21 @@ func main() {
 	gmul(sc(0), X, T)
 	gmul(sc(1), Y, Z)
 	gmul(sc(2), Z, T)
-	// The squares stay uncarried: only sums and differences read them.
-	gsqLazy(sc(3), sc(0), false) // xx
-	gsqLazy(sc(4), sc(1), false) // yy
-	gsqLazy(sc(5), sc(2), true)  // zz2 = 2·Z^2
-	gadd(sc(6), sc(0), sc(1))
-	gsqLazy(sc(6), sc(6), false) // (X+Y)^2
+	// The squares stay uncarried: only sums and differences read them,
+	// and those that are minuends start from the multiple of p their
+	// difference needs.
+	gsqInit(sc(3), sc(0), false, "")            // xx
+	gsqInit(sc(4), sc(1), false, "fe8P2e10")    // yy + 2^10·p
+	gsqInit(sc(5), sc(2), true, "fe8P2")        // 2·Z^2 + 4p
+	gsqSumInit(sc(6), sc(0), sc(1), "fe8P2e12") // (X+Y)^2 + 2^12·p
 	// Y = yy + xx, Z = yy - xx, X = (X+Y)^2 - Y, T = zz2 - Z, each
-	// carried once, in registers.
-	loadAt(sc(3), 0)                    // xx
-	loadAt(sc(4), 5)                    // yy
-	vadd(regs(10), regs(5), regs(0))    // Y, uncarried (< 2^61.1)
-	addConst(regs(5), p2e10lo, p2e10hi) // yy + 2^10·p
-	vsub(regs(5), regs(5), regs(0))     // Z, uncarried
+	// carried once, in registers. Y and Z carry 2^10·p, X 2^12·p - 2^10·p,
+	// T 4p: every limb stays below 2^63.1.
+	loadAt(sc(3), 0)                 // xx
+	loadAt(sc(4), 5)                 // yy
+	vadd(regs(10), regs(5), regs(0)) // Y, uncarried (< 2^62.1)
+	vsub(regs(5), regs(5), regs(0))  // Z, uncarried
 	loadAt(sc(6), 15)
-	addConst(regs(15), p2e11lo, p2e11hi)
 	vsub(regs(15), regs(15), regs(10)) // X
 	carryWith(regs(15), mask, c19, regs(22))
 	storeAt(15, X)
@@ -637,7 +657,6 @@ func main() {
 	carryWith(regs(5), mask, c19, regs(22))
 	storeAt(5, Z)
 	loadAt(sc(5), 0) // zz2
-	addConst(regs(0), p4lo, p4hi)
 	vsub(regs(0), regs(0), regs(5))
 	carryWith(regs(0), mask, c19, regs(22))
 	storeAt(0, T)
@@ -654,31 +673,33 @@ func main() {
 	p("MOVQ s+16(FP), SI")
 	consts(mask, c19)
 	// To extended: X and Y stay uncarried (only Y+X and Y-X read
-	// them), Z and T are carried (multiplied next).
-	gmulLazy(sc(0), X, T) // ext X
-	gmulLazy(sc(1), Y, Z) // ext Y
-	gmul(sc(2), Z, T)     // ext Z
-	gmul(sc(3), X, Y)     // ext T
+	// them; Y starts from 2^10·p for the difference), Z and T are
+	// carried (multiplied next).
+	gmulInit(sc(0), X, T, "")         // ext X
+	gmulInit(sc(1), Y, Z, "fe8P2e10") // ext Y + 2^10·p
+	gmul(sc(2), Z, T)                 // ext Z
+	gmul(sc(3), X, Y)                 // ext T
 	loadAt(sc(0), 0)
 	loadAt(sc(1), 5)
-	vadd(regs(10), regs(5), regs(0))    // Y+X
-	addConst(regs(5), p2e10lo, p2e10hi) // Y + 2^10·p - X
-	vsub(regs(5), regs(5), regs(0))
+	vadd(regs(10), regs(5), regs(0)) // Y+X
+	vsub(regs(5), regs(5), regs(0))  // Y-X
 	carryWith(regs(10), mask, c19, regs(22))
 	storeAt(10, sc(4))
 	carryWith(regs(5), mask, c19, regs(22))
 	storeAt(5, sc(5))
-	// The four products stay uncarried, Z·Z doubled.
-	gmulLazy(sc(6), sc(4), "0(DX)")   // pp
-	gmulLazy(sc(7), sc(5), "320(DX)") // mm
-	gmulLazy(sc(4), sc(3), "960(DX)") // tt2d
+	// The four products stay uncarried, Z·Z doubled; pp and zz2 start
+	// from 2^10·p for the differences.
+	gmulInit(sc(6), sc(4), "0(DX)", "fe8P2e10") // pp
+	gmulInit(sc(7), sc(5), "320(DX)", "")       // mm
+	gmulInit(sc(4), sc(3), "960(DX)", "")       // tt2d
 	loadAt(sc(2), 0)
 	loadAt("640(DX)", 5)
-	mulLazy(false, true) // zz2
+	accInit = "fe8P2e9"
+	mulLazy(false, true) // zz2 + 2^10·p
+	accInit = ""
 	// X = pp - mm, Y = pp + mm, Z = zz2 + tt2d, T = zz2 - tt2d.
 	loadAt(sc(4), 0)                  // tt2d; zz2 in L0..L4 = Z10-Z14
 	vadd(regs(15), regs(10), regs(0)) // Z
-	addConst(regs(10), p2e10lo, p2e10hi)
 	vsub(regs(10), regs(10), regs(0)) // T
 	carryWith(regs(15), mask, c19, regs(22))
 	storeAt(15, Z)
@@ -687,8 +708,7 @@ func main() {
 	loadAt(sc(6), 0)                 // pp
 	loadAt(sc(7), 5)                 // mm
 	vadd(regs(10), regs(0), regs(5)) // Y
-	addConst(regs(0), p2e10lo, p2e10hi)
-	vsub(regs(0), regs(0), regs(5)) // X
+	vsub(regs(0), regs(0), regs(5))  // X
 	carryWith(regs(10), mask, c19, regs(22))
 	storeAt(10, Y)
 	carryWith(regs(0), mask, c19, regs(22))

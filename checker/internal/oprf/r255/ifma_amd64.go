@@ -369,6 +369,7 @@ type ifmaState struct {
 	t         [2]fe8              // the two field elements of each input
 	h         [2]ext8             // their elligator maps
 	hc        cached8
+	enc       encLanes // the batch's results and their encodings
 }
 
 // sealLanes is the 8-way path's working memory of a [SealBatch].
@@ -384,11 +385,21 @@ func (b *SealBatch) setInput(i int, u *[64]byte) {
 	b.setInputGeneric(i, u)
 }
 
-// mult finishes, on the 8-way path, what [SealBatch.setInput] left.
+// mult finishes, on the 8-way path, what [SealBatch.setInput] left,
+// keeping the results in the lanes for [SealBatch.encode].
 func (b *SealBatch) mult(n int) {
 	if b.lanes != nil {
-		b.lanes.hashMult(b.key, b.pts[:n])
+		b.lanes.hashMultLanes(b.key, n)
 	}
+}
+
+// encode sets b.enc[:n] to the encodings of the doubled results.
+func (b *SealBatch) encode(n int) {
+	if b.lanes != nil {
+		b.lanes.encode8(b.enc[:n])
+		return
+	}
+	encodeDoubled(b.enc[:n], b.pts[:n], b.scratch[:7*n])
 }
 
 // hashToGroup8 sets s.q to [hashToGroup] of s.u[lo+j] in lane j, lanes
@@ -416,6 +427,16 @@ func (s *ifmaState) hashMult(fk *HalfKey, ps []extPoint) {
 		s.hashToGroup8(lo, len(g))
 		s.mult8(fk)
 		s.store(g)
+	}
+}
+
+// hashMultLanes is hashMult for n inputs, the results left in
+// s.enc.res, 8 a group.
+func (s *ifmaState) hashMultLanes(fk *HalfKey, n int) {
+	for lo := 0; lo < n; lo += 8 {
+		s.hashToGroup8(lo, min(8, n-lo))
+		s.mult8(fk)
+		s.enc.res[lo/8] = s.r
 	}
 }
 

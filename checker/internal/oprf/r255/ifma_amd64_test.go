@@ -427,3 +427,49 @@ func TestIFMAAsmGenerated(t *testing.T) {
 		}
 	}
 }
+
+// TestEncode8MatchesDoubled checks the 8-way path's encodings against
+// encodeDoubled on the same points, for every batch size up to
+// BatchSize, with points whose double is the identity (the identity, the
+// 2- and 4-torsion points) among random ones in some batches.
+func TestEncode8MatchesDoubled(t *testing.T) {
+	needIFMA(t)
+	r := mrand.New(mrand.NewPCG(3, 4))
+	var u [64]byte
+	s := new(ifmaState)
+	pts := make([]extPoint, BatchSize)
+	var id, t2, t4 extPoint // identity, (0, -1), (sqrt(-1), 0)
+	id.Y.One()
+	id.Z.One()
+	t2.Y.Negate(feOne)
+	t2.Z.One()
+	t4.X.Set(feSqrtM1)
+	t4.Z.One()
+	for n := 1; n <= BatchSize; n++ {
+		for i := range pts[:n] {
+			for k := range u {
+				u[k] = byte(r.Uint32())
+			}
+			hashToGroup(&pts[i], &u)
+		}
+		if n%3 == 0 {
+			pts[r.IntN(n)], pts[r.IntN(n)], pts[r.IntN(n)] = id, t2, t4
+		}
+		for i := range pts[:n] {
+			res := &s.enc.res[i/8]
+			res.X.setLane(i%8, &pts[i].X)
+			res.Y.setLane(i%8, &pts[i].Y)
+			res.Z.setLane(i%8, &pts[i].Z)
+			res.T.setLane(i%8, &pts[i].T)
+		}
+		want := make([][32]byte, n)
+		encodeDoubled(want, pts[:n], make([]fe, 7*n))
+		got := make([][32]byte, n)
+		s.encode8(got)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("batch of %d, element %d: %x, want %x", n, i, got[i], want[i])
+			}
+		}
+	}
+}

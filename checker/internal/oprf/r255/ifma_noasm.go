@@ -15,6 +15,8 @@ func (b *SealBatch) setInput(i int, u *[64]byte) { b.setInputGeneric(i, u) }
 
 func (b *SealBatch) mult(n int) {}
 
+func (b *SealBatch) encode(n int) { encodeDoubled(b.enc[:n], b.pts[:n], b.scratch[:7*n]) }
+
 func (sc *EvalScratch) evalOne(ek *Key, lanes bool) { sc.evalOneGeneric(ek) }
 
 func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {

@@ -265,8 +265,6 @@ func TestDecodeElementMatchesCircl(t *testing.T) {
 	t.Logf("%d encodings, %d accepted, all as circl", len(inputs), accepted)
 }
 
-// TestEvaluateFastRejectsLikeCircl: a batch with one bad element among
-// good ones is refused with ErrBadElement naming the same element as
 // TestEncodeDoubledSpecial checks the batch encoding's fallback: points
 // whose double is the identity (the identity, and the 2- and 4-torsion
 // points) encode as 32 zero bytes without spoiling the shared inversion

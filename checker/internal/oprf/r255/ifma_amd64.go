@@ -164,19 +164,21 @@ type mask8 [8]uint64
 
 // isNegative8 is field.Element.IsNegative of every lane.
 func isNegative8(x *fe8) (m mask8) {
+	var c fe8
+	ifmaCanon(&c, x)
 	for j := range 8 {
-		l0, _, _, _, _ := x.canon(j)
-		m[j] = -(l0 & 1)
+		m[j] = -(c[0][j] & 1)
 	}
 	return m
 }
 
 // equal8 is field.Element.Equal of every lane.
 func equal8(x, y *fe8) (m mask8) {
+	var cx, cy fe8
+	ifmaCanon(&cx, x)
+	ifmaCanon(&cy, y)
 	for j := range 8 {
-		a0, a1, a2, a3, a4 := x.canon(j)
-		b0, b1, b2, b3, b4 := y.canon(j)
-		d := a0 ^ b0 | a1 ^ b1 | a2 ^ b2 | a3 ^ b3 | a4 ^ b4
+		d := cx[0][j] ^ cy[0][j] | cx[1][j] ^ cy[1][j] | cx[2][j] ^ cy[2][j] | cx[3][j] ^ cy[3][j] | cx[4][j] ^ cy[4][j]
 		m[j] = (d|-d)>>63 - 1
 	}
 	return m

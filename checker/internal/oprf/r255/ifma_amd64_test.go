@@ -473,3 +473,36 @@ func TestEncode8MatchesDoubled(t *testing.T) {
 		}
 	}
 }
+
+// TestIFMACanon checks ifmaCanon against fe8.canon, lane by lane, on
+// random limbs below 2^52 (favoring the extremes) and on p, p+1, 2p-1
+// and 2^255-1 written in canonical-width limbs.
+func TestIFMACanon(t *testing.T) {
+	needIFMA(t)
+	r := mrand.New(mrand.NewPCG(5, 6))
+	var x, z fe8
+	const m = 1<<51 - 1
+	specials := [][5]uint64{
+		{m - 18, m, m, m, m},       // p
+		{m - 17, m, m, m, m},       // p + 1
+		{m, m, m, m, m},            // 2^255 - 1
+		{m - 19, m, m, m, m},       // p - 1
+		{2*m - 37, 2 * m, m, m, m}, // above 2p, limbs above 2^51
+		{1<<52 - 1, 1<<52 - 1, 1<<52 - 1, 1<<52 - 1, 1<<52 - 1},
+	}
+	for it := range 20000 {
+		randFe8(r, &x)
+		if it < len(specials) {
+			for i := range 5 {
+				x[i][it%8] = specials[it][i]
+			}
+		}
+		ifmaCanon(&z, &x)
+		for j := range 8 {
+			l0, l1, l2, l3, l4 := x.canon(j)
+			if got := [5]uint64{z[0][j], z[1][j], z[2][j], z[3][j], z[4][j]}; got != [5]uint64{l0, l1, l2, l3, l4} {
+				t.Fatalf("lane %d of %v: %x, want %x", j, x, got, [5]uint64{l0, l1, l2, l3, l4})
+			}
+		}
+	}
+}

@@ -119,6 +119,7 @@ func (s *ifmaState) encode8(out [][32]byte) {
 		ifmaSub(&sv, &hh, &gg)
 		ifmaMul(&sv, &sv, &tmp)
 		absolute8(&sv, &sv)
+		ifmaCanon(&sv, &sv)
 		lo := 8 * g
 		for j := range min(8, len(out)-lo) {
 			if el.special[g][j] != 0 {
@@ -135,14 +136,15 @@ func (s *ifmaState) encode8(out [][32]byte) {
 				out[lo+j] = encodeElement(&d)
 				continue
 			}
-			sv.bytesLane(&out[lo+j], j)
+			sv.packLane(&out[lo+j], j)
 		}
 	}
 }
 
-// bytesLane sets b to the canonical little-endian encoding of lane j.
-func (r *fe8) bytesLane(b *[32]byte, j int) {
-	l0, l1, l2, l3, l4 := r.canon(j)
+// packLane sets b to the little-endian encoding of lane j, whose limbs
+// are canonical (ifmaCanon's).
+func (r *fe8) packLane(b *[32]byte, j int) {
+	l0, l1, l2, l3, l4 := r[0][j], r[1][j], r[2][j], r[3][j], r[4][j]
 	binary.LittleEndian.PutUint64(b[0:8], l0|l1<<51)
 	binary.LittleEndian.PutUint64(b[8:16], l1>>13|l2<<38)
 	binary.LittleEndian.PutUint64(b[16:24], l2>>26|l3<<25)

@@ -71,6 +71,12 @@ func ifmaDouble4(v *p1p18, s *[8]fe8)
 //go:noescape
 func ifmaAddCached(v *p1p18, m *cached8, s *[8]fe8)
 
+// ifmaCanon sets z to x reduced to [0, p) lane by lane, every limb below
+// 2^51: the limbs fe8.canon returns.
+//
+//go:noescape
+func ifmaCanon(z, x *fe8)
+
 // ifmaCmov sets the n consecutive fe8 at dst to those at src if mask is
 // all ones, and leaves them if it is zero.
 //

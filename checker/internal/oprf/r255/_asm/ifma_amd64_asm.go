@@ -717,6 +717,34 @@ func main() {
 	p("RET")
 	b.WriteString("\n")
 
+	// ifmaCanon: z = x reduced to [0, p), limbs below 2^51, as
+	// fe8.canon lane by lane: one parallel carry (limbs below 2^51 + 19),
+	// q = 1 if the value is p or above (the carry out of value + 19),
+	// value + 19q, a serial carry, and the bit 255 dropped.
+	text("ifmaCanon(z, x *fe8)", "$0-16")
+	p("MOVQ z+0(FP), DI")
+	p("MOVQ x+8(FP), SI")
+	load("", "SI", 0)
+	consts(mask, c19)
+	carry(regs(0), mask, c19, t)
+	p("VPADDQ Z31, Z0, Z10") // q from limb 0 + 19
+	p("VPSRLQ $51, Z10, Z10")
+	for i := 1; i < 5; i++ {
+		p("VPADDQ %s, Z10, Z10", z(i))
+		p("VPSRLQ $51, Z10, Z10")
+	}
+	p("VPMADD52LUQ Z31, Z10, Z0") // + 19q
+	for i := range 4 {
+		p("VPSRLQ $51, %s, Z10", z(i))
+		p("VPANDQ Z28, %s, %s", z(i), z(i))
+		p("VPADDQ Z10, %s, %s", z(i+1), z(i+1))
+	}
+	p("VPANDQ Z28, Z4, Z4")
+	store(0, "DI")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
 	// ifmaCmov: dst = src if mask is all ones, dst if it is zero, for n
 	// consecutive fe8 values; the same memory is touched either way.
 	text("ifmaCmov(dst, src *fe8, n int, mask uint64)", "$0-32")

@@ -467,12 +467,7 @@ func (s *ifmaState) selectCached8(x int8) {
 
 // mult8 sets s.r = (k/2)·s.q lane by lane, as [HalfKey.mult].
 func (s *ifmaState) mult8(fk *HalfKey) {
-	s.table[0].fromExt(&s.q)
-	for i := 1; i < 8; i++ {
-		s.acc.add(&s.q, &s.table[i-1])
-		s.tmp.fromP1P1(&s.acc)
-		s.table[i].fromExt(&s.tmp)
-	}
+	ifmaTable(&s.table, &s.q, &s.scratch)
 	s.selectCached8(fk.digits[63])
 	s.tmp = ext8{}
 	s.tmp.Y = fe8One

@@ -506,3 +506,30 @@ func TestIFMACanon(t *testing.T) {
 		}
 	}
 }
+
+// TestIFMABlend checks ifmaBlend against the lane-by-lane definition.
+func TestIFMABlend(t *testing.T) {
+	needIFMA(t)
+	r := mrand.New(mrand.NewPCG(7, 8))
+	var a, b, z fe8
+	for range 1000 {
+		randFe8(r, &a)
+		randFe8(r, &b)
+		var m mask8
+		for j := range m {
+			m[j] = -uint64(r.IntN(2))
+		}
+		ifmaBlend(&z, &a, &b, &m)
+		for i := range 5 {
+			for j := range 8 {
+				want := b[i][j]
+				if m[j] != 0 {
+					want = a[i][j]
+				}
+				if z[i][j] != want {
+					t.Fatalf("limb %d lane %d: %#x, want %#x", i, j, z[i][j], want)
+				}
+			}
+		}
+	}
+}

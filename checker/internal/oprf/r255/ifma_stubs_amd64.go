@@ -71,6 +71,12 @@ func ifmaDouble4(v *p1p18, s *[8]fe8)
 //go:noescape
 func ifmaAddCached(v *p1p18, m *cached8, s *[8]fe8)
 
+// ifmaBlend sets z to a in the lanes where m is all ones, to b in the
+// others (m is all ones or zero in each lane).
+//
+//go:noescape
+func ifmaBlend(z, a, b *fe8, m *mask8)
+
 // ifmaCanon sets z to x reduced to [0, p) lane by lane, every limb below
 // 2^51: the limbs fe8.canon returns.
 //

@@ -9,8 +9,8 @@ package r255
 //   - the final encodings of a batch share one field inversion: the
 //     multiplication uses k/2 mod l, and the batch encodes 2·(k/2)·P = k·P
 //     ([encodeDoubled]);
-//   - on CPUs with AVX-512 IFMA, the map and the multiplication run 8
-//     elements at a time (the 8-way path).
+//   - on CPUs with AVX-512 IFMA, the map, the multiplication and the
+//     encodings run 8 elements at a time (the 8-way path).
 //
 // The multiplication stays constant-time in the key: a fixed sequence of
 // 4 doublings and 1 addition per digit, with constant-time table lookups,

@@ -26,6 +26,8 @@ lane idx[l]-8 of b otherwise, idx[l] < 16, in every limb of the table.`,
 s is scratch.`,
 	"ifmaAddCached": `ifmaAddCached sets v = v + m: ext8.fromP1P1 of v, then p1p18.add.
 s is scratch.`,
+	"ifmaBlend": `ifmaBlend sets z to a in the lanes where m is all ones, to b in the
+others (m is all ones or zero in each lane).`,
 	"ifmaCanon": `ifmaCanon sets z to x reduced to [0, p) lane by lane, every limb below
 2^51: the limbs fe8.canon returns.`,
 	"ifmaCmov": `ifmaCmov sets the n consecutive fe8 at dst to those at src if mask is

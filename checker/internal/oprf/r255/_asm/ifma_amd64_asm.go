@@ -176,18 +176,31 @@ func mulOut(square, carried, double bool) {
 			hi = H(9)
 		}
 		p("VPMULLQ %s, %s, %s", z(c19), z(hi), z(t))
-		p("VPADDQ %s, %s, %s", z(t), z(L(m)), z(L(m)))
+		dst := L(m)
+		if sqInPlace {
+			dst = sqIn + m
+		}
+		p("VPADDQ %s, %s, %s", z(t), z(L(m)), z(dst))
+	}
+	out := [5]int{L(0), L(1), L(2), L(3), L(4)}
+	if sqInPlace {
+		out = regs(sqIn)
 	}
 	if double {
 		for m := range 5 {
-			p("VPADDQ %s, %s, %s", z(L(m)), z(L(m)), z(L(m)))
+			p("VPADDQ %s, %s, %s", z(out[m]), z(out[m]), z(out[m]))
 		}
 	}
 	if carried {
 		// H1..H5 are free by now; Z5-Z9 may hold ifmaSquare2's second chain.
-		carryWith([5]int{L(0), L(1), L(2), L(3), L(4)}, mask, c19, [5]int{H(1), H(2), H(3), H(4), H(5)})
+		carryWith(out, mask, c19, [5]int{H(1), H(2), H(3), H(4), H(5)})
 	}
 }
+
+// sqInPlace, for a square, leaves the result in the registers it read
+// x from (sqIn..sqIn+4) instead of L0..L4: x is dead once the last
+// product is issued, and a chain of squarings needs no moves.
+var sqInPlace = false
 
 // loadAt loads the fe8 at the memory operand m ("off(REG)") into
 // registers first..first+4.
@@ -239,9 +252,8 @@ func gsqLazy(dst, a string, double bool) {
 	storeAt(L(0), dst)
 }
 
-// gmulInit, gsqInit and gsqSumInit are gmulLazy, gsqLazy and the
-// square of a + b (carried, then squared in registers), each starting
-// from the multiple of p named init ([accInit]).
+// gmulInit and gsqInit are gmulLazy and gsqLazy starting from the
+// multiple of p named init ([accInit]).
 func gmulInit(dst, a, b, init string) {
 	accInit = init
 	gmulLazy(dst, a, b)
@@ -252,17 +264,6 @@ func gsqInit(dst, a string, double bool, init string) {
 	accInit = init
 	gsqLazy(dst, a, double)
 	accInit = ""
-}
-
-func gsqSumInit(dst, a, b string, init string) {
-	loadAt(a, 0)
-	loadAt(b, 5)
-	vadd(regs(0), regs(0), regs(5))
-	carry(regs(0), mask, c19, t)
-	accInit = init
-	mulLazy(true, false)
-	accInit = ""
-	storeAt(L(0), dst)
 }
 
 func regs(first int) [5]int { return [5]int{first, first + 1, first + 2, first + 3, first + 4} }
@@ -406,10 +407,9 @@ func main() {
 	load("", "SI", 0)
 	consts(mask, c19)
 	b.WriteString("sqloop:\n")
+	sqInPlace = true
 	mul(true)
-	for i := range 5 {
-		p("VMOVDQA64 %s, %s", z(L(i)), z(i))
-	}
+	sqInPlace = false
 	p("DECQ CX")
 	p("JNZ sqloop")
 	store(0, "DI")
@@ -429,15 +429,14 @@ func main() {
 	p("ADDQ $320, SI")
 	load("", "SI", 5)
 	b.WriteString("sq2loop:\n")
-	// Both chains stay in registers: Z0-Z4 and Z5-Z9.
+	// Both chains stay in registers, Z0-Z4 and Z5-Z9, each squared in
+	// place.
+	sqInPlace = true
 	for k := range 2 {
 		sqIn = 5 * k
 		mul(true)
-		for i := range 5 {
-			p("VMOVDQA64 %s, %s", z(L(i)), z(5*k+i))
-		}
 	}
-	sqIn = 0
+	sqIn, sqInPlace = 0, false
 	p("DECQ CX")
 	p("JNZ sq2loop")
 	store(0, "DI")
@@ -634,24 +633,25 @@ func main() {
 	gmul(sc(0), X, T)
 	gmul(sc(1), Y, Z)
 	gmul(sc(2), Z, T)
+	// X = 2·X2·Y2 (the formula's (X2+Y2)^2 - X2^2 - Y2^2), carried once.
 	// The squares stay uncarried: only sums and differences read them,
 	// and those that are minuends start from the multiple of p their
 	// difference needs.
-	gsqInit(sc(3), sc(0), false, "")            // xx
-	gsqInit(sc(4), sc(1), false, "fe8P2e10")    // yy + 2^10·p
-	gsqInit(sc(5), sc(2), true, "fe8P2")        // 2·Z^2 + 4p
-	gsqSumInit(sc(6), sc(0), sc(1), "fe8P2e12") // (X+Y)^2 + 2^12·p
-	// Y = yy + xx, Z = yy - xx, X = (X+Y)^2 - Y, T = zz2 - Z, each
-	// carried once, in registers. Y and Z carry 2^10·p, X 2^12·p - 2^10·p,
-	// T 4p: every limb stays below 2^63.1.
+	loadAt(sc(0), 0)
+	loadAt(sc(1), 5)
+	mulLazy(false, true)
+	carryWith(regs(10), mask, c19, regs(22))
+	storeAt(10, X)
+	gsqInit(sc(3), sc(0), false, "")         // xx
+	gsqInit(sc(4), sc(1), false, "fe8P2e10") // yy + 2^10·p
+	gsqInit(sc(5), sc(2), true, "fe8P2")     // 2·Z^2 + 4p
+	// Y = yy + xx, Z = yy - xx, T = zz2 - Z, each carried once, in
+	// registers. Y and Z carry 2^10·p, T 4p: every limb stays below
+	// 2^62.1.
 	loadAt(sc(3), 0)                 // xx
 	loadAt(sc(4), 5)                 // yy
-	vadd(regs(10), regs(5), regs(0)) // Y, uncarried (< 2^62.1)
-	vsub(regs(5), regs(5), regs(0))  // Z, uncarried
-	loadAt(sc(6), 15)
-	vsub(regs(15), regs(15), regs(10)) // X
-	carryWith(regs(15), mask, c19, regs(22))
-	storeAt(15, X)
+	vadd(regs(10), regs(5), regs(0)) // Y
+	vsub(regs(5), regs(5), regs(0))  // Z
 	carryWith(regs(10), mask, c19, regs(22))
 	storeAt(10, Y)
 	carryWith(regs(5), mask, c19, regs(22))
@@ -713,6 +713,23 @@ func main() {
 	storeAt(10, Y)
 	carryWith(regs(0), mask, c19, regs(22))
 	storeAt(0, X)
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+
+	// ifmaBlend: z = a in the lanes where m is all ones, b in the others,
+	// one VPTERNLOGQ a limb.
+	text("ifmaBlend(z, a, b *fe8, m *mask8)", "$0-32")
+	p("MOVQ z+0(FP), DI")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ b+16(FP), DX")
+	p("MOVQ m+24(FP), R8")
+	p("VMOVDQU64 (R8), Z31")
+	for i := range 5 {
+		p("VMOVDQU64 %d(DX), %s", 64*i, z(i))
+		p("VPTERNLOGQ $0xb8, %d(SI), Z31, %s", 64*i, z(i))
+		p("VMOVDQU64 %s, %d(DI)", z(i), 64*i)
+	}
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")

@@ -53,8 +53,10 @@ var depsRules = map[string][]string{
 		"filippo.io/edwards25519", "filippo.io/edwards25519/field",
 		"golang.org/x/sys/cpu",
 	},
+	// SHA-512 compression on 8 lanes (generated assembly), for the seal.
+	"checker/internal/sha512x8": {"golang.org/x/sys/cpu"},
 	"checker/internal/oprf": {
-		"checker/internal/oprf/r255",
+		"checker/internal/oprf/r255", "checker/internal/sha512x8",
 		"github.com/cloudflare/circl/oprf", "github.com/cloudflare/circl/zk/dleq",
 	},
 	// The private mode: the device's side (wire format, query, answer
@@ -165,6 +167,7 @@ var depsRules = map[string][]string{
 // import, and why.
 var sharedImports = map[string]string{
 	"golang.org/x/sys/unix": "the system call layer: mmap for the index reader, epoll for the HTTP event loops",
+	"golang.org/x/sys/cpu":  "CPU features: AVX-512 for r255's kernels and sha512x8's 8-lane compression",
 }
 
 // clientPackages are the packages a browser build links: they must not

@@ -49,15 +49,14 @@ func newSealHash() *sealHash {
 	encOff := len(mF)
 	mF = append(mF, make([]byte, 32)...)
 	mF = append(mF, "Finalize"...)
-	if len(m0) > 111 || len(m1) > 111 || len(mF) > 111 || encOff != 32 {
+	var ok0, ok1, okF bool
+	var tmpl1 [16]uint64
+	h.tmpl0, ok0 = lastBlock(m0, sha512.BlockSize)
+	tmpl1, ok1 = lastBlock(m1, 0)
+	h.tmplF, okF = lastBlock(mF, 0)
+	if !ok0 || !ok1 || !okF || encOff != 32 {
 		return nil
 	}
-	var ok bool
-	if h.tmpl0, ok = lastBlock(m0, sha512.BlockSize); !ok {
-		return nil
-	}
-	tmpl1, _ := lastBlock(m1, 0)
-	h.tmplF, _ = lastBlock(mF, 0)
 	for i := range 16 {
 		h.blk0[i] = broadcast(h.tmpl0[i])
 		h.blk1[i] = broadcast(tmpl1[i])

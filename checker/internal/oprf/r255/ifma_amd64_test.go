@@ -438,13 +438,7 @@ func TestEncode8MatchesDoubled(t *testing.T) {
 	var u [64]byte
 	s := new(ifmaState)
 	pts := make([]extPoint, BatchSize)
-	var id, t2, t4 extPoint // identity, (0, -1), (sqrt(-1), 0)
-	id.Y.One()
-	id.Z.One()
-	t2.Y.Negate(feOne)
-	t2.Z.One()
-	t4.X.Set(feSqrtM1)
-	t4.Z.One()
+	id, t2, t4 := doubleToIdentity()
 	for n := 1; n <= BatchSize; n++ {
 		for i := range pts[:n] {
 			for k := range u {

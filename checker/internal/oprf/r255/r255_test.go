@@ -280,13 +280,7 @@ func TestEncodeDoubledSpecial(t *testing.T) {
 	for i := range pts {
 		want[i] = encodeElement(doubled(&pts[i]))
 	}
-	var id, t2, t4 extPoint // identity, (0, -1), (sqrt(-1), 0)
-	id.Y.One()
-	id.Z.One()
-	t2.Y.Negate(feOne)
-	t2.Z.One()
-	t4.X.Set(feSqrtM1)
-	t4.Z.One()
+	id, t2, t4 := doubleToIdentity()
 	pts[0], pts[4], pts[8] = id, t2, t4
 	want[0], want[4], want[8] = [32]byte{}, [32]byte{}, [32]byte{}
 	got := make([][32]byte, len(pts))
@@ -299,6 +293,18 @@ func TestEncodeDoubledSpecial(t *testing.T) {
 	if e := encodeElement(&id); e != ([32]byte{}) {
 		t.Errorf("identity encodes as %x", e)
 	}
+}
+
+// doubleToIdentity returns the points whose double is the identity:
+// the identity, (0, -1) and (sqrt(-1), 0).
+func doubleToIdentity() (id, t2, t4 extPoint) {
+	id.Y.One()
+	id.Z.One()
+	t2.Y.Negate(feOne)
+	t2.Z.One()
+	t4.X.Set(feSqrtM1)
+	t4.Z.One()
+	return id, t2, t4
 }
 
 func doubled(p *extPoint) *extPoint {

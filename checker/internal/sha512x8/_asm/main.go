@@ -42,6 +42,20 @@ const (
 	major  = 0xe8 // majority of A, B, C
 )
 
+// sigma sets t0 = ROTR(x, r1) ^ ROTR(x, r2) ^ ROTR(x, r3) if rot3, else
+// ROTR(x, r1) ^ ROTR(x, r2) ^ SHR(x, r3): the Sigmas and the sigmas of
+// FIPS 180-4, 4.1.3.
+func sigma(x string, r1, r2, r3 int, rot3 bool) {
+	p("VPRORQ $%d, %s, %s", r1, x, z(t0))
+	p("VPRORQ $%d, %s, %s", r2, x, z(t1))
+	if rot3 {
+		p("VPRORQ $%d, %s, %s", r3, x, z(t2))
+	} else {
+		p("VPSRLQ $%d, %s, %s", r3, x, z(t2))
+	}
+	p("VPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
+}
+
 func main() {
 	out := flag.String("out", "../block_amd64.s", "the assembly file to write")
 	stubsOut := flag.String("stubs", "../block_stubs_amd64.go", "the Go declarations file to write")
@@ -67,38 +81,24 @@ func main() {
 		if t >= 16 {
 			// W_t = W_{t-16} + sigma0(W_{t-15}) + W_{t-7} + sigma1(W_{t-2}),
 			// in place of W_{t-16}.
-			x := z(w0 + (t-15)%16)
-			p("VPRORQ $1, %s, %s", x, z(t0))
-			p("VPRORQ $8, %s, %s", x, z(t1))
-			p("VPSRLQ $7, %s, %s", x, z(t2))
-			p("VPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
+			sigma(z(w0+(t-15)%16), 1, 8, 7, false) // sigma0
 			p("VPADDQ %s, %s, %s", z(t0), w, w)
 			p("VPADDQ %s, %s, %s", z(w0+(t-7)%16), w, w)
-			y := z(w0 + (t-2)%16)
-			p("VPRORQ $19, %s, %s", y, z(t0))
-			p("VPRORQ $61, %s, %s", y, z(t1))
-			p("VPSRLQ $6, %s, %s", y, z(t2))
-			p("VPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
+			sigma(z(w0+(t-2)%16), 19, 61, 6, false) // sigma1
 			p("VPADDQ %s, %s, %s", z(t0), w, w)
 		}
 		a, bb, c, d, e, f, g, h := z(v[0]), z(v[1]), z(v[2]), z(v[3]), z(v[4]), z(v[5]), z(v[6]), z(v[7])
 		// h += K_t + W_t + Sigma1(e) + Ch(e, f, g): T1.
 		p("VPADDQ %d(DX), %s, %s", 64*t, w, z(t3))
 		p("VPADDQ %s, %s, %s", z(t3), h, h)
-		p("VPRORQ $14, %s, %s", e, z(t0))
-		p("VPRORQ $18, %s, %s", e, z(t1))
-		p("VPRORQ $41, %s, %s", e, z(t2))
-		p("VPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
+		sigma(e, 14, 18, 41, true) // Sigma1
 		p("VPADDQ %s, %s, %s", z(t0), h, h)
 		p("VMOVDQA64 %s, %s", g, z(s0))
 		p("VPTERNLOGQ $0x%02x, %s, %s, %s", choose, f, e, z(s0))
 		p("VPADDQ %s, %s, %s", z(s0), h, h)
 		// d += T1; h = T1 + Sigma0(a) + Maj(a, b, c).
 		p("VPADDQ %s, %s, %s", h, d, d)
-		p("VPRORQ $28, %s, %s", a, z(t0))
-		p("VPRORQ $34, %s, %s", a, z(t1))
-		p("VPRORQ $39, %s, %s", a, z(t2))
-		p("VPTERNLOGQ $0x%02x, %s, %s, %s", xor3, z(t2), z(t1), z(t0))
+		sigma(a, 28, 34, 39, true) // Sigma0
 		p("VPADDQ %s, %s, %s", z(t0), h, h)
 		p("VMOVDQA64 %s, %s", c, z(s1))
 		p("VPTERNLOGQ $0x%02x, %s, %s, %s", major, bb, a, z(s1))

@@ -263,6 +263,14 @@ func gadd(dst, a, b string) {
 func gsub(dst, a, b string) {
 	loadAt(a, 0)
 	loadAt(b, 5)
+	sub4p()
+	carry([5]int{0, 1, 2, 3, 4}, mask, c19, t)
+	storeAt(0, dst)
+}
+
+// sub4p sets Z0-Z4 = Z0-Z4 + 4p - Z5-Z9, uncarried (Z10, Z11 scratch):
+// 4p's limbs are 2^53-76 and 2^53-4, above any limb below 2^52.
+func sub4p() {
 	p("MOVQ $0x1fffffffffffb4, R8")
 	p("VPBROADCASTQ R8, Z10")
 	p("MOVQ $0x1ffffffffffffc, R8")
@@ -274,8 +282,19 @@ func gsub(dst, a, b string) {
 	for i := range 5 {
 		p("VPSUBQ %s, %s, %s", z(5+i), z(i), z(i))
 	}
-	carry([5]int{0, 1, 2, 3, 4}, mask, c19, t)
-	storeAt(0, dst)
+}
+
+// sumDiff sets the registers from sum to a + b and a to a - b (a holds
+// a multiple of p above b's limbs), carries both, and stores the sum at
+// sumDst and the difference at diffDst; the carried difference stays in
+// a. Z22-Z26 are scratch.
+func sumDiff(a, b, sum int, sumDst, diffDst string) {
+	vadd(regs(sum), regs(a), regs(b))
+	vsub(regs(a), regs(a), regs(b))
+	carryWith(regs(sum), mask, c19, regs(22))
+	storeAt(sum, sumDst)
+	carryWith(regs(a), mask, c19, regs(22))
+	storeAt(a, diffDst)
 }
 
 func load(reg, base string, first int) {

@@ -136,17 +136,7 @@ func main() {
 	p("MOVQ y+16(FP), DX")
 	load("", "SI", 0)
 	load("", "DX", 5)
-	p("MOVQ $0x1fffffffffffb4, R8")
-	p("VPBROADCASTQ R8, Z10")
-	p("MOVQ $0x1ffffffffffffc, R8")
-	p("VPBROADCASTQ R8, Z11")
-	p("VPADDQ Z10, Z0, Z0")
-	for i := 1; i < 5; i++ {
-		p("VPADDQ Z11, %s, %s", z(i), z(i))
-	}
-	for i := range 5 {
-		p("VPSUBQ %s, %s, %s", z(5+i), z(i), z(i))
-	}
+	sub4p()
 	consts(mask, c19)
 	carry([5]int{0, 1, 2, 3, 4}, mask, c19, t)
 	store(0, "DI")
@@ -313,14 +303,9 @@ func main() {
 	// Y = yy + xx, Z = yy - xx, T = zz2 - Z, each carried once, in
 	// registers. Y and Z carry 2^10·p, T 4p: every limb stays below
 	// 2^62.1.
-	loadAt(sc(3), 0)                 // xx
-	loadAt(sc(4), 5)                 // yy
-	vadd(regs(10), regs(5), regs(0)) // Y
-	vsub(regs(5), regs(5), regs(0))  // Z
-	carryWith(regs(10), mask, c19, regs(22))
-	storeAt(10, Y)
-	carryWith(regs(5), mask, c19, regs(22))
-	storeAt(5, Z)
+	loadAt(sc(3), 0) // xx
+	loadAt(sc(4), 5) // yy
+	sumDiff(5, 0, 10, Y, Z)
 	loadAt(sc(5), 0) // zz2
 	vsub(regs(0), regs(0), regs(5))
 	carryWith(regs(0), mask, c19, regs(22))
@@ -346,12 +331,7 @@ func main() {
 	gmul(sc(3), X, Y)                 // ext T
 	loadAt(sc(0), 0)
 	loadAt(sc(1), 5)
-	vadd(regs(10), regs(5), regs(0)) // Y+X
-	vsub(regs(5), regs(5), regs(0))  // Y-X
-	carryWith(regs(10), mask, c19, regs(22))
-	storeAt(10, sc(4))
-	carryWith(regs(5), mask, c19, regs(22))
-	storeAt(5, sc(5))
+	sumDiff(5, 0, 10, sc(4), sc(5)) // Y+X, Y-X
 	// The four products stay uncarried, Z·Z doubled; pp and zz2 start
 	// from 2^10·p for the differences.
 	gmulInit(sc(6), sc(4), "0(DX)", "fe8P2e10") // pp
@@ -363,21 +343,11 @@ func main() {
 	mulLazy(false, true) // zz2 + 2^10·p
 	accInit = ""
 	// X = pp - mm, Y = pp + mm, Z = zz2 + tt2d, T = zz2 - tt2d.
-	loadAt(sc(4), 0)                  // tt2d; zz2 in L0..L4 = Z10-Z14
-	vadd(regs(15), regs(10), regs(0)) // Z
-	vsub(regs(10), regs(10), regs(0)) // T
-	carryWith(regs(15), mask, c19, regs(22))
-	storeAt(15, Z)
-	carryWith(regs(10), mask, c19, regs(22))
-	storeAt(10, T)
-	loadAt(sc(6), 0)                 // pp
-	loadAt(sc(7), 5)                 // mm
-	vadd(regs(10), regs(0), regs(5)) // Y
-	vsub(regs(0), regs(0), regs(5))  // X
-	carryWith(regs(10), mask, c19, regs(22))
-	storeAt(10, Y)
-	carryWith(regs(0), mask, c19, regs(22))
-	storeAt(0, X)
+	loadAt(sc(4), 0) // tt2d; zz2 in L0..L4 = Z10-Z14
+	sumDiff(10, 0, 15, Z, T)
+	loadAt(sc(6), 0) // pp
+	loadAt(sc(7), 5) // mm
+	sumDiff(0, 5, 10, Y, X)
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")

@@ -45,7 +45,7 @@ func appendLenPrefixed(dst, b []byte) []byte {
 }
 
 // evalScratch is the per-call state of an evaluation, pooled: r255's
-// tables are 10 KiB (50 KiB with the 8-way path's).
+// tables are 10 KiB (up to 65 KiB more with the lane paths').
 type evalScratch struct {
 	r   r255.EvalScratch
 	h   hash.Hash
@@ -163,7 +163,11 @@ func (k *Key) evaluateOn(blinded []byte, r []byte, withProof, lanes bool) (evalu
 		}
 		// Eval, then d from its encoding, then the four products of C.
 		evaluated = make([]byte, ElementSize)
-		copy(evaluated, sc.r.EvalOne(k.ev, lanes)[:])
+		var tEval *r255.Scalar // t2 computed alongside Eval, unless taken from the pool
+		if t2 == nil {
+			tEval = &t
+		}
+		copy(evaluated, sc.r.EvalOne(k.ev, tEval, lanes)[:])
 		var ds [1]r255.Scalar
 		sc.composites(k, ds[:], blinded, evaluated)
 		pts := sc.r.ProveOne(k.ev, &ds[0], &t, t2)

@@ -19,17 +19,17 @@ import (
 //
 // What it saves depends on the path ([NoncesPay]): on the one-lane path
 // t·G is a fixed-base multiplication of its own, ~15 us of a ~135 us
-// query; on the 8-way path it rides in two spare lanes of a pass that
-// runs anyway, and only the randomness, one encoding and a few scalar
+// query; on the lane path it rides in a spare lane of a pass that runs
+// anyway, and only the randomness, one encoding and a few scalar
 // operations leave the query.
 
 // NoncesPay reports whether a [NoncePool] pays on this CPU: it does on
 // the one-lane path, where t·G leaves the query whole (~15 us less CPU a
 // query for ~16 us spent ahead, while the server has nothing else to do:
 // BenchmarkNonces, thread CPU, this project's shared 2-core machine), not
-// on the 8-way path, where t·G rides in two spare lanes of a pass that
-// runs anyway: the query saved under 1 us for the same ~16 us ahead, and
-// a busy server would lose them.
+// on the lane path, where t·G rides in a spare lane of a pass that runs
+// anyway: the query saved under 1 us for the same ~16 us ahead, and a
+// busy server would lose them.
 func NoncesPay() bool { return !evalLanes }
 
 // proofNonce is one precomputed proof randomness.

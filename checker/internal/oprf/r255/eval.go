@@ -21,13 +21,13 @@ package r255
 // variable-time multi-scalar multiplication, and Z = k·M and t3 = t·M share
 // a table of M in four chunks.
 //
-// On CPUs with AVX-512 IFMA, a one-element query takes the 8-way path
-// instead ([EvalScratch.evalOneLanes]): the same products as lanes of the
-// seal path's kernel, each lane with its own base and digits. One pass of 64 windows computes Eval/2 = (k/2)·C in
-// lane 0 and 2^(32m)·C in lanes 1..7 (the comb's bases, at no extra
-// cost); once d is known, one pass of 8 windows with four tables a lane
-// computes M/2, Z/2, t3/2 and t2/2 (on constant multiples of G), two
-// lanes each, and four additions join the lanes. Batches compute their
+// On CPUs with AVX-512 IFMA, a one-element query takes the lane path
+// instead (ifma_narrow_amd64.go): the same products as lanes of the seal
+// path's kernel, each lane with its own base and digits, on 4 lanes in
+// YMM registers. One pass of 64 windows computes Eval/2 = (k/2)·C in
+// lane 0, the comb's bases 2^(64m)·C as snapshots of lane 1, and t2/2 in
+// lane 2; once d is known, one pass of 16 windows with four tables a
+// lane computes M/2, Z/2 and t3/2, one a lane. Batches compute their
 // Eval_i 8 at a time, and Z, t3 and t2 as three lanes of one pass.
 //
 // Encodings. Every point is computed halved (the scalars are multiplied
@@ -44,17 +44,16 @@ package r255
 // (the four of the proof); SHA-512 steps ~1.5 us each. A one-element
 // query with proof takes ~120 us on the one-lane path against ~230 us
 // for the previous go-ristretto path and ~310 us for circl's prover. The
-// 8-way path replaces the tables and the five products by its two
-// passes, ~33 us and ~9 us (BenchmarkEvalLaneParts): the 8-way
-// one-element path takes ~58 us against ~112 us for the one-lane one,
-// and a whole query ~61 us against ~121 us (x-vs-onelane ~2.0 in BenchmarkEvaluateFast; batches of 2, 16 and
-// 128 elements 1.6x, 2.7x and 2.6x). Pass 1 is ~97k 8-lane
-// multiply-adds (252 doublings, 64 additions), which by our estimate of
-// the clock is close to one a cycle: what remains there is the
-// arithmetic itself. Splitting the products of a one-element query
-// across two goroutines when the server was idle was tried: on this
-// machine the helper goroutine got a core in time for ~10% of queries
-// and the query rate fell, so evaluation stays on one goroutine.
+// lane path replaces the tables and the five products by its two
+// passes, ~24 us and ~13 us (BenchmarkEvalLaneParts, 2026-12-06): its
+// multiplications and encodings take ~50 us against ~134 us for the
+// one-lane path's (2.7x), where the 8-lane (ZMM) passes it replaced took
+// ~75 us. Pass 1 is bound by the number of vector instructions it
+// issues: what remains there is the arithmetic itself. Splitting the
+// products of a one-element query across two goroutines when the server
+// was idle was tried: on this machine the helper goroutine got a core in
+// time for ~10% of queries and the query rate fell, so evaluation stays
+// on one goroutine.
 
 import "filippo.io/edwards25519"
 
@@ -63,7 +62,6 @@ type Key struct {
 	k       Scalar
 	kDigits [64]int8     // the signed radix-16 digits of k
 	half    *HalfKey     // the signed radix-16 digits of k/2
-	stage1  [64 * 8]int8 // the 8-way path's first pass (laneStage1)
 	halves  [64 * 8]int8 // the digits of k/2 in every lane, [window][lane]
 }
 
@@ -74,7 +72,6 @@ func NewKey(raw []byte) (*Key, error) {
 		return nil, err
 	}
 	ek.kDigits = radix16(&ek.k)
-	ek.stage1 = laneStage1(&ek.half.digits)
 	for i, d := range ek.half.digits {
 		for l := range 8 {
 			ek.halves[i*8+l] = d
@@ -95,18 +92,6 @@ func (ek *Key) ProofResponse(s, c, t *Scalar) {
 	s.Subtract(t, s)
 }
 
-// laneStage1 returns pass 1's digits for the scalar of digits kd: lane 0
-// kd, lane m (1..7) the digits of 2^(32m), laid out [window][lane].
-func laneStage1(kd *[64]int8) (dig [64 * 8]int8) {
-	for i := range 64 {
-		dig[i*8] = kd[i]
-		if i%8 == 0 && i > 0 {
-			dig[i*8+i/8] = 1
-		}
-	}
-	return dig
-}
-
 // Lanes reports whether this CPU has the 8-way path.
 func Lanes() bool { return useIFMA }
 
@@ -123,7 +108,9 @@ type EvalScratch struct {
 	enc     [4][32]byte
 	scratch [7 * 4]fe
 	lanes   *evalLanes // the 8-way path's, made on first use
-	oneLane bool       // EvalOne took the one-lane path
+	narrow  *narrowMul // the 4-lane path's, made on first use
+	path    evalPath   // the path EvalOne took
+	t2Done  bool       // EvalOne computed t2/2 (in pts[2])
 
 	in, half []extPoint // the decoded elements and Eval_i/2
 	encs     [][32]byte
@@ -206,11 +193,22 @@ func (sc *EvalScratch) proofPointsGeneric(ek *Key, t *Scalar) {
 	pointToExt(&pts[2], new(edwards25519.Point).ScalarBaseMult(&th))
 }
 
+// evalPath is the path a one-element evaluation takes.
+type evalPath uint8
+
+const (
+	pathOneLane evalPath = iota // the generic code
+	pathWide                    // 8 lanes (ZMM)
+	pathNarrow                  // 4 lanes (YMM)
+)
+
 // EvalOne returns the encoding of Eval = k·C for the one decoded element
-// C, on the 8-way path if lanes and the CPU has it. Valid until the next
-// call.
-func (sc *EvalScratch) EvalOne(ek *Key, lanes bool) *[32]byte {
-	sc.evalOne(ek, lanes)
+// C, on the lane path if lanes and the CPU has it. t is the proof
+// randomness [EvalScratch.ProveOne] will be given, passed here so that
+// the lane path computes t2 = t·G alongside Eval; nil if ProveOne will be
+// given t2's encoding. Valid until the next call.
+func (sc *EvalScratch) EvalOne(ek *Key, t *Scalar, lanes bool) *[32]byte {
+	sc.evalOne(ek, t, lanes)
 	encodeDoubled(sc.enc[:1], sc.e[:], sc.scratch[:7])
 	return &sc.enc[0]
 }
@@ -218,16 +216,16 @@ func (sc *EvalScratch) EvalOne(ek *Key, lanes bool) *[32]byte {
 // evalOneGeneric sets Eval/2 = (k/2)·C from C's comb tables in 8 chunks,
 // which [EvalScratch.proveOneGeneric] reuses.
 func (sc *EvalScratch) evalOneGeneric(ek *Key) {
-	sc.oneLane = true
+	sc.path = pathOneLane
 	sc.tabs.build(&sc.c[0], 8)
 	sc.tabs.mulCT(&sc.e[0], &ek.half.digits)
 }
 
 // ProveOne returns, after [EvalScratch.EvalOne], the encodings of M, Z,
 // t2 and t3 for the halved composite weight dh = d/2 and the proof
-// randomness t. t2enc, if not nil, is the encoding of t2 = t·G computed
-// ahead ([BaseEncodings]), which ProveOne then neither computes nor
-// encodes. Valid until the next call.
+// randomness t (the one EvalOne was given, if any). t2enc, if not nil, is
+// the encoding of t2 = t·G computed ahead ([BaseEncodings]), which
+// ProveOne then neither computes nor encodes. Valid until the next call.
 func (sc *EvalScratch) ProveOne(ek *Key, dh, t *Scalar, t2enc *[32]byte) *[4][32]byte {
 	sc.proveOne(ek, dh, t, t2enc == nil)
 	if t2enc == nil {

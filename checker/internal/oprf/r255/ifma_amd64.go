@@ -43,7 +43,7 @@ import (
 // useIFMA says whether this CPU has the 8-way path: new [SealBatch]es
 // and evaluations take it unless asked not to (tests, on this machine,
 // ask for the fallback too).
-var useIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512IFMA
+var useIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512IFMA
 
 // fe8 is 8 field elements: limb i of lane j is fe8[i][j], radix 2^51,
 // every limb below 2^52.

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"math/big"
 	mrand "math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"filippo.io/edwards25519"
 )
@@ -53,11 +55,11 @@ func edgeScalars() []*big.Int {
 	return s
 }
 
-// TestLaneDigits checks the recoding and the layouts of the two passes:
-// every digit in range, and the lanes' scalars adding up to the scalars
-// exactly (as integers, not modulo l): pass 1's lane 0 is k/2 and lane
-// m is 2^(32m); in pass 2, lane 2p (chunks 0-3 on B_0..B_3) plus lane
-// 2p+1 (chunks 4-7 on B_4..B_7) is scalar p, over edge and random
+// TestLaneDigits checks the recoding and the layouts of the two narrow
+// passes: every digit in range, and the lanes' scalars adding up to the
+// scalars exactly (as integers, not modulo l): pass 1's lane 0 is k/2,
+// lane 1 2^192, lane 2 t/2, lane 3 zero; in pass 2, lane p's chunks
+// (table m scaled by 2^(64m)) sum to scalar p; over edge and random
 // scalars.
 func TestLaneDigits(t *testing.T) {
 	r := mrand.New(mrand.NewPCG(11, 12))
@@ -74,9 +76,9 @@ func TestLaneDigits(t *testing.T) {
 		}
 		scalars = append(scalars, new(big.Int).SetBytes(be))
 	}
-	for i := 0; i+4 <= len(scalars); i++ {
-		var ds [4][64]int8
-		for p := range 4 {
+	for i := 0; i+3 <= len(scalars); i++ {
+		var ds [3][64]int8
+		for p := range 3 {
 			ds[p] = radix16(scalarOf(scalars[i+p]))
 			for j, d := range ds[p] {
 				if d < -8 || d > 8 || (j < 63 && d == 8) {
@@ -87,34 +89,34 @@ func TestLaneDigits(t *testing.T) {
 				t.Fatalf("%x: radix16 gives %x", scalars[i+p], digitsValue(ds[p][:]))
 			}
 		}
-		var dig [8 * laneMaxTables * 8]int8
-		laneStage2(&dig, &ds)
-		for p := range 4 {
+		var dig2 [16 * 4 * 8]int8
+		narrowDigits2(&dig2, &ds)
+		for l := range 4 {
 			sum := new(big.Int)
-			for l := 2 * p; l < 2*p+2; l++ {
-				for j := range 4 {
-					var chunk [8]int8
-					for w := range 8 {
-						chunk[w] = dig[(w*4+j)*8+l]
-					}
-					v := digitsValue(chunk[:])
-					sum.Add(sum, v.Lsh(v, uint(32*(4*(l%2)+j))))
+			for m := range 4 {
+				var chunk [16]int8
+				for w := range 16 {
+					chunk[w] = dig2[(w*4+m)*8+l]
 				}
+				v := digitsValue(chunk[:])
+				sum.Add(sum, v.Lsh(v, uint(64*m)))
 			}
-			if sum.Cmp(scalars[i+p]) != 0 {
-				t.Fatalf("pass 2, scalar %x: lanes sum to %x", scalars[i+p], sum)
+			want := new(big.Int)
+			if l < 3 {
+				want = scalars[i+l]
+			}
+			if sum.Cmp(want) != 0 {
+				t.Fatalf("pass 2 lane %d: chunks sum to %x, want %x", l, sum, want)
 			}
 		}
-		st1 := laneStage1(&ds[0])
-		for l := range 8 {
+		var dig1 [64 * 8]int8
+		narrowDigits1(&dig1, &ds[0], &ds[1])
+		for l := range 4 {
 			var d [64]int8
 			for w := range 64 {
-				d[w] = st1[w*8+l]
+				d[w] = dig1[w*8+l]
 			}
-			want := new(big.Int).Lsh(big.NewInt(1), uint(32*l))
-			if l == 0 {
-				want = scalars[i]
-			}
+			want := []*big.Int{scalars[i], new(big.Int).Lsh(big.NewInt(1), 192), scalars[i+1], new(big.Int)}[l]
 			if digitsValue(d[:]).Cmp(want) != 0 {
 				t.Fatalf("pass 1 lane %d: %x, want %x", l, digitsValue(d[:]), want)
 			}
@@ -169,18 +171,17 @@ func sameExt(p, q *extPoint) bool {
 }
 
 // TestLaneMultMatchesOne checks the per-lane multiplication (ifmaTable,
-// ifmaSelectLanes, laneMul.mult) lane by lane against the one-element
-// point code: 8 different points a table, different digits in every
-// lane and table, in the shapes of both passes (1 table, 64 windows; 4
-// tables, 8 windows) and 2 tables of 16 windows; digits random, all 0,
-// all 8, all -8, alternating, and the recodings of edge scalars.
+// ifmaSelectLanes, laneMul.mult, on the wide and the narrow kernel) lane
+// by lane against the one-element point code: a different point and
+// different digits in every lane; digits random, all 0, all 8, all -8,
+// alternating, and the recodings of edge scalars.
 func TestLaneMultMatchesOne(t *testing.T) {
 	needIFMA(t)
 	r := mrand.New(mrand.NewPCG(13, 14))
 	edges := edgeScalars()
 	l := new(laneMul)
-	digitsFor := func(kind, n int) []int8 {
-		d := make([]int8, n)
+	digitsFor := func(kind int) [64]int8 {
+		var d [64]int8
 		for i := range d {
 			switch kind {
 			case 0:
@@ -196,60 +197,84 @@ func TestLaneMultMatchesOne(t *testing.T) {
 			}
 		}
 		if kind == 5 {
-			full := radix16(scalarOf(edges[r.IntN(len(edges))]))
-			off := 0
-			if n < 64 {
-				off = n * r.IntN(64/n)
-			}
-			copy(d, full[off:])
+			d = radix16(scalarOf(edges[r.IntN(len(edges))]))
 		}
 		return d
 	}
 	cases := 0
 	for it := range 60 {
-		for _, shape := range []struct{ h, w int }{{1, 64}, {4, 8}, {2, 16}} {
-			h, w := shape.h, shape.w
-			var bases [laneMaxTables][8]extPoint
-			for j := range h {
-				bases[j] = lanePoints(r, (it+j)%2 == 0)
-				var e ext8
-				for ln := range 8 {
-					e.X.setLane(ln, &bases[j][ln].X)
-					e.Y.setLane(ln, &bases[j][ln].Y)
-					e.Z.setLane(ln, &bases[j][ln].Z)
-					e.T.setLane(ln, &bases[j][ln].T)
-				}
-				ifmaTable(&l.tab[j], &e, &l.scratch)
-			}
-			// digits[ln][j]: lane ln's digits on table j.
-			var digits [8][laneMaxTables][]int8
-			dig := make([]int8, w*h*8)
+		for _, narrow := range []bool{false, true} {
+			bases := lanePoints(r, it%2 == 0)
+			var digits [8][64]int8
 			for ln := range 8 {
-				for j := range h {
-					digits[ln][j] = digitsFor((it+ln+j)%6, w)
-					for i := range w {
-						dig[(i*h+j)*8+ln] = digits[ln][j][i]
-					}
+				setLanePoint(&l.base, ln, &bases[ln])
+				digits[ln] = digitsFor((it + ln) % 6)
+				for i := range 64 {
+					l.dig64[i*8+ln] = digits[ln][i]
 				}
 			}
-			l.mult(h, w, dig)
-			for ln := range 8 {
-				var want, got, term extPoint
-				want.Y.One()
-				want.Z.One()
-				for j := range h {
-					oneMul(&term, &bases[j][ln], digits[ln][j])
-					addExt(&want, &want, &term)
-				}
+			l.mult(&l.dig64, narrow)
+			lanes := 8
+			if narrow {
+				lanes = 4
+			}
+			for ln := range lanes {
+				var want, got extPoint
+				oneMul(&want, &bases[ln], digits[ln][:])
 				extractLane(&got, &l.r, ln)
 				if !sameExt(&got, &want) {
-					t.Fatalf("iteration %d, %d tables of %d windows, lane %d: differs from the one-element code", it, h, w, ln)
+					t.Fatalf("iteration %d, narrow %v, lane %d: differs from the one-element code", it, narrow, ln)
 				}
 				cases++
 			}
 		}
 	}
 	t.Logf("%d lane products equal to the one-element code", cases)
+}
+
+// TestNarrowBases checks pass 1's snapshots: after
+// [EvalScratch.evalOneNarrow], the bases of pass 2 are 2^(64m)·C, m < 4,
+// computed by the one-element code, and Eval/2 and t2/2 are (k/2)·C and
+// (t/2)·G.
+func TestNarrowBases(t *testing.T) {
+	needIFMA(t)
+	r := mrand.New(mrand.NewPCG(23, 24))
+	sc := new(EvalScratch)
+	for ki, k := range edgeKeys(t, 6) {
+		elems := randomElements(r, 1)
+		if sc.Decode(elems) != -1 {
+			t.Fatal("valid element refused")
+		}
+		tt := randomScalar()
+		sc.evalOneNarrow(k, tt)
+		c := sc.c[0]
+		var want, got extPoint
+		for m := range 4 {
+			var b [32]byte
+			b[8*m] = 1 // 2^(64m)
+			s, err := new(Scalar).SetCanonicalBytes(b[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := radix16(s)
+			oneMul(&want, &c, d[:])
+			extractLane(&got, &sc.narrow.bases, m)
+			if !sameExt(&got, &want) {
+				t.Fatalf("key %d: base %d is not 2^(64·%d)·C", ki, m, m)
+			}
+		}
+		oneMul(&want, &c, k.half.digits[:])
+		if !sameExt(&sc.e[0], &want) {
+			t.Fatalf("key %d: Eval/2 is not (k/2)·C", ki)
+		}
+		var th Scalar
+		th.Multiply(tt, scalarHalf)
+		d := radix16(&th)
+		oneMul(&want, &generator, d[:])
+		if !sameExt(&sc.pts[2], &want) {
+			t.Fatalf("key %d: t2/2 is not (t/2)·G", ki)
+		}
+	}
 }
 
 // TestIFMATableMatchesGo checks ifmaTable limb for limb against the Go
@@ -281,7 +306,7 @@ func TestIFMATableMatchesGo(t *testing.T) {
 }
 
 // TestIFMAPermute checks ifmaPermute lane by lane on random tables and
-// indices, and on pass 2's (lanePerm).
+// indices, and on the narrow pass 2's (narrowPack).
 func TestIFMAPermute(t *testing.T) {
 	needIFMA(t)
 	r := mrand.New(mrand.NewPCG(19, 20))
@@ -299,8 +324,8 @@ func TestIFMAPermute(t *testing.T) {
 		for l := range idx {
 			idx[l] = uint64(r.IntN(16))
 		}
-		if it < len(lanePerm) {
-			idx = lanePerm[it]
+		if it < len(narrowPack) {
+			idx = narrowPack[it]
 		}
 		ifmaPermute(&got, &a, &b, &idx)
 		for e := range got {
@@ -356,13 +381,13 @@ func TestIFMASelectLanes(t *testing.T) {
 	}
 }
 
-// BenchmarkEvalLaneParts times the parts of the 8-way one-element
-// evaluation: a table of 8 per-lane points,
-// a per-lane lookup, pass 1 (its table and 64 windows), pass 2 (one
-// table permuted into four, and 8 windows; and with four tables built
-// instead, as it was), the lane extractions and pair additions, and the
-// whole one-element multiplications and encodings (the proof's hashing
-// aside) on the 8-way and one-lane paths.
+// BenchmarkEvalLaneParts times the parts of the one-element evaluation
+// on the lane kernel, wide (8 lanes, ZMM) and narrow (lanes 0-3, YMM): a
+// table of 8 per-lane points, a per-lane lookup, a pass of 64 windows
+// (its table included); the narrow path's pass 1 (with its snapshots)
+// and pass 2 (a table, two broadcasts, 16 windows of four lookups);
+// and the whole one-element multiplications and encodings (the proof's
+// hashing aside) on the narrow and one-lane paths, with their ratio.
 //
 //	go test ./checker/internal/oprf/r255 -run '^$' -bench BenchmarkEvalLaneParts -benchtime 3000x
 func BenchmarkEvalLaneParts(b *testing.B) {
@@ -375,70 +400,61 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 	decodeElement(&c, elems)
 	l := new(laneMul)
 	for j := range 8 {
-		l.q.X.setLane(j, &c.X)
-		l.q.Y.setLane(j, &c.Y)
-		l.q.Z.setLane(j, &c.Z)
-		l.q.T.setLane(j, &c.T)
+		setLanePoint(&l.base, j, &c)
 	}
-	b.Run("table", func(b *testing.B) {
-		for b.Loop() {
-			ifmaTable(&l.tab[0], &l.q, &l.scratch)
+	for _, narrow := range []bool{false, true} {
+		kind := map[bool]string{false: "wide", true: "narrow"}[narrow]
+		table, sel := ifmaTable, ifmaSelectLanes
+		if narrow {
+			table, sel = ifmaTableY, ifmaSelectLanesY
 		}
-	})
-	var dig [8]int8
-	b.Run("select", func(b *testing.B) {
-		for b.Loop() {
-			ifmaSelectLanes(&l.m, &l.tab[0], &dig)
-		}
-	})
-	b.Run("pass1", func(b *testing.B) {
-		for b.Loop() {
-			ifmaTable(&l.tab[0], &l.q, &l.scratch)
-			l.mult(1, 64, k.stage1[:])
-		}
-	})
-	gt := laneGTables()
-	b.Run("pass2", func(b *testing.B) {
-		for b.Loop() {
-			ifmaTable(&l.all, &l.q, &l.scratch)
-			for j := range 4 {
-				ifmaPermute(&l.tab[j], &l.all, &gt[j], &lanePerm[j])
-			}
-			l.mult(4, 8, k.stage1[:8*4*8])
-		}
-	})
-	b.Run("pass2-4tables", func(b *testing.B) {
-		for b.Loop() {
-			for j := range 4 {
-				ifmaTable(&l.tab[j], &l.q, &l.scratch)
-			}
-			l.mult(4, 8, k.stage1[:8*4*8])
-		}
-	})
-	var pts [4]extPoint
-	b.Run("extract+add", func(b *testing.B) {
-		for b.Loop() {
-			for j := range 8 {
-				extractLane(&l.lanes[j], &l.r, j)
-			}
-			for j := range 4 {
-				addExt(&pts[j], &l.lanes[2*j], &l.lanes[2*j+1])
-			}
-		}
-	})
-	sc := new(EvalScratch)
-	t, dh := randomScalar(), randomScalar()
-	for _, lanes := range []bool{true, false} {
-		name := "evalOneLanes"
-		if !lanes {
-			name = "evalOne"
-		}
-		b.Run(name, func(b *testing.B) {
+		b.Run("table-"+kind, func(b *testing.B) {
 			for b.Loop() {
-				sc.Decode(elems)
-				sc.EvalOne(k, lanes)
-				sc.ProveOne(k, dh, t, nil)
+				table(&l.tab, &l.base, &l.scratch)
+			}
+		})
+		var dig [8]int8
+		b.Run("select-"+kind, func(b *testing.B) {
+			for b.Loop() {
+				sel(&l.m, &l.tab, &dig)
+			}
+		})
+		b.Run("pass-"+kind, func(b *testing.B) {
+			for b.Loop() {
+				l.mult(&k.halves, narrow)
 			}
 		})
 	}
+	sc := new(EvalScratch)
+	t, dh := randomScalar(), randomScalar()
+	sc.Decode(elems)
+	b.Run("narrow-pass1", func(b *testing.B) {
+		for b.Loop() {
+			sc.evalOneNarrow(k, t)
+		}
+	})
+	b.Run("narrow-pass2", func(b *testing.B) {
+		for b.Loop() {
+			sc.proveOneNarrow(k, dh, t)
+		}
+	})
+	var per [2][]float64 // us per query: narrow, one-lane
+	b.Run("evalOne", func(b *testing.B) {
+		for b.Loop() {
+			for i, lanes := range []bool{true, false} {
+				start := time.Now()
+				for range 50 {
+					sc.Decode(elems)
+					sc.EvalOne(k, t, lanes)
+					sc.ProveOne(k, dh, t, nil)
+				}
+				per[i] = append(per[i], float64(time.Since(start).Microseconds())/50)
+			}
+		}
+		med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
+		b.ReportMetric(med(per[0]), "narrow-us/query")
+		b.ReportMetric(med(per[1]), "onelane-us/query")
+		b.ReportMetric(med(per[1])/med(per[0]), "x-vs-onelane")
+		b.ReportMetric(0, "ns/op")
+	})
 }

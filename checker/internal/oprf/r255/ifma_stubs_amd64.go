@@ -88,3 +88,35 @@ func ifmaCanon(z, x *fe8)
 //
 //go:noescape
 func ifmaCmov(dst, src *fe8, n int, mask uint64)
+
+// ifmaMulY is ifmaMul on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaMulY(z, x, y *fe8)
+
+// ifmaSelectLanesY is ifmaSelectLanes on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaSelectLanesY(dst *cached8, table *[8]cached8, digits *[8]int8)
+
+// ifmaTableY is ifmaTable on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaTableY(tab *[8]cached8, p *ext8, s *[8]fe8)
+
+// ifmaDouble4Y is ifmaDouble4 on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaDouble4Y(v *p1p18, s *[8]fe8)
+
+// ifmaAddCachedY is ifmaAddCached on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaAddCachedY(v *p1p18, m *cached8, s *[8]fe8)
+
+// ifmaSelectLanesYHi is ifmaSelectLanesY on lanes 4-7 of the table: lane
+// l < 4 of dst is lane l+4 of x_l·table, x = digits[0..3] (YMM
+// registers; lanes 4-7 of dst are left as they were).
+//
+//go:noescape
+func ifmaSelectLanesYHi(dst *cached8, table *[8]cached8, digits *[8]int8)

@@ -50,19 +50,27 @@ func TestProveOneWithBase(t *testing.T) {
 			if sc.Decode(elems) != -1 {
 				t.Fatal("valid element refused")
 			}
-			ev := *sc.EvalOne(k, lanes)
+			ev := *sc.EvalOne(k, tt, lanes)
 			want := *sc.ProveOne(k, dh, tt, nil)
-			if sc.Decode(elems) != -1 {
-				t.Fatal("valid element refused")
-			}
-			if *sc.EvalOne(k, lanes) != ev {
-				t.Fatalf("key %d, lanes %v: EvalOne differs between two runs", ki, lanes)
-			}
-			got := *sc.ProveOne(k, dh, tt, &t2[0])
-			if got != want {
-				for i := range got {
-					if got[i] != want[i] {
-						t.Errorf("key %d, lanes %v: point %d of the proof differs with t2 computed ahead", ki, lanes, i)
+			// t2 given ahead, or computed by ProveOne when EvalOne was
+			// not given t.
+			for _, ahead := range []bool{true, false} {
+				if sc.Decode(elems) != -1 {
+					t.Fatal("valid element refused")
+				}
+				if *sc.EvalOne(k, nil, lanes) != ev {
+					t.Fatalf("key %d, lanes %v: EvalOne differs between two runs", ki, lanes)
+				}
+				t2enc := &t2[0]
+				if !ahead {
+					t2enc = nil
+				}
+				got := *sc.ProveOne(k, dh, tt, t2enc)
+				if got != want {
+					for i := range got {
+						if got[i] != want[i] {
+							t.Errorf("key %d, lanes %v, t2 ahead %v: point %d of the proof differs", ki, lanes, ahead, i)
+						}
 					}
 				}
 			}

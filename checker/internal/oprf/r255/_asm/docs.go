@@ -22,6 +22,9 @@ the table loop of [ifmaState.mult8] (cached8.fromExt, p1p18.add,
 ext8.fromP1P1) in one call. s is scratch.`,
 	"ifmaPermute": `ifmaPermute sets lane l of dst to lane idx[l] of a if idx[l] < 8, to
 lane idx[l]-8 of b otherwise, idx[l] < 16, in every limb of the table.`,
+	"ifmaSelectLanesYHi": `ifmaSelectLanesYHi is ifmaSelectLanesY on lanes 4-7 of the table: lane
+l < 4 of dst is lane l+4 of x_l·table, x = digits[0..3] (YMM
+registers; lanes 4-7 of dst are left as they were).`,
 	"ifmaDouble4": `ifmaDouble4 sets v = 16·v: four times p1p18.double of the p28 of v.
 s is scratch.`,
 	"ifmaAddCached": `ifmaAddCached sets v = v + m: ext8.fromP1P1 of v, then p1p18.add.

@@ -1,10 +1,12 @@
 -- wrk script: POST pre-generated valid requests (one hex body a line in
 -- $REQS: bench/private/mkreq's, or migpreq's for MIGP) to $QPATH
 -- (default /v1/private/query), cycled from a different offset in each
--- thread.
+-- thread; or, with QMETHOD=GET, GET $QPATH with no body (run.sh's
+-- transport floor), after the same per-request work in the script.
 local reqs = {}
 local counter = 0
 local path = os.getenv("QPATH") or "/v1/private/query"
+local method = os.getenv("QMETHOD") or "POST"
 
 local function unhex(s)
   return (s:gsub("..", function(h) return string.char(tonumber(h, 16)) end))
@@ -26,6 +28,7 @@ end
 
 function request()
   i = i % #reqs + 1
+  if method == "GET" then return wrk.format("GET", path) end
   return wrk.format("POST", path, nil, reqs[i])
 end
 

@@ -27,6 +27,8 @@
 # medians of the rounds and the same-run ratio are printed. Without
 # MIGP_SRC the MIGP side is skipped and no ratio is printed: a ratio
 # against a figure from another run says little on a shared machine.
+# A third row, floor, replays GET /healthz with the same wrk and script:
+# the transport's cost, and at 1 connection the ceiling of any ratio.
 #
 # Target (DESIGN.md, issue 21): phonecheck at >= 2x MIGP's queries/s at
 # 1 and 2 connections, in the same run.
@@ -126,14 +128,15 @@ tck=$(getconf CLK_TCK)
 srvticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 busyticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 point() {
-	local pid port reqs qpath s0 s1 b0 t0 b1 t1 out
+	local pid port reqs qpath method=POST s0 s1 b0 t0 b1 t1 out
 	case $1 in
 	phonecheck) pid=$srv port=$PORT reqs="$WORK/requests.hex" qpath=/v1/private/query ;;
 	migp) pid=$msrv port=$MIGP_PORT reqs="$WORK/migp-requests.hex" qpath=/evaluate ;;
+	floor) pid=$srv port=$PORT reqs="$WORK/requests.hex" qpath=/healthz method=GET ;;
 	esac
 	s0=$(srvticks "$pid")
 	read -r b0 t0 < <(busyticks)
-	out=$(REQS="$reqs" QPATH="$qpath" /usr/bin/time -f "WRKCPU %U %S" -o "$WORK/wrk.time" \
+	out=$(REQS="$reqs" QPATH="$qpath" QMETHOD="$method" /usr/bin/time -f "WRKCPU %U %S" -o "$WORK/wrk.time" \
 		wrk -t"$(($2 < 2 ? $2 : 2))" -c"$2" -d"$DUR" -s $HERE/query.lua "http://127.0.0.1:$port" 2>/dev/null |
 		sed -n 's/^RESULT req\/s=\([0-9]*\) p50_us=\([0-9]*\) p99_us=\([0-9]*\) bytes_per_resp=\([0-9]*\) errors=\([0-9]*\)/\1 \2 \3 \4 \5/p')
 	s1=$(srvticks "$pid")
@@ -145,8 +148,14 @@ point() {
 		printf "%s %s %s %s %s %.0f %.0f\n", $1, $2, $3, $4, $5, ds / tck * 1e6 / ($1 * dur), other }'
 }
 
-systems=phonecheck
-[ -n "$msrv" ] && systems="phonecheck migp"
+# floor: the same wrk and script against phonecheck's GET /healthz, an
+# answer that costs next to nothing: what the machine's loopback, wrk
+# and the HTTP server cost a request. At 1 connection a round trip
+# cannot be shorter, so floor's queries/s over MIGP's is the most a
+# server answering over this transport could reach against it in this
+# run.
+systems="phonecheck floor"
+[ -n "$msrv" ] && systems="phonecheck migp floor"
 echo "private-mode benchmark: $N numbers, $BITS-bit buckets, $REQS requests a system (half exposed, every answer checked), wrk -d$DUR, $ROUNDS rounds, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $systems; do point "$s" 2 >/dev/null; done # warm up
 printf "%-5s %-10s %-5s %9s %8s %8s %11s %7s %12s %9s\n" round system conns "queries/s" "p50 us" "p99 us" "resp bytes" errors "srv cpu us/q" "other cpu"
@@ -161,7 +170,8 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 echo "(resp bytes: per response, headers included; errors: non-2xx and socket errors;"
-echo " srv cpu us/q: server CPU per query; other cpu: CPU used by neither server nor wrk, % of all cores)"
+echo " srv cpu us/q: server CPU per query; other cpu: CPU used by neither server nor wrk, % of all cores;"
+echo " floor: GET /healthz of the phonecheck server, the transport alone)"
 echo
 echo "medians of $ROUNDS rounds:"
 printf "%-10s %-5s %9s %8s %8s %11s %12s  %s\n" system conns "queries/s" "p50 us" "p99 us" "resp bytes" "srv cpu us/q" "same-run ratio"
@@ -176,6 +186,9 @@ for c in $CONNS; do
 		if [ "$s" = migp ]; then
 			rounds=$(awk -v c="$c" '$2 == c { q[$9, $1] = $3 } END { for (r = 1; (r, "migp") in q; r++) printf "%s%.2f", (r > 1 ? ", " : ""), q[r, "phonecheck"] / q[r, "migp"] }' "$WORK/points.txt")
 			ratio=$(awk -v p="${q[phonecheck]}" -v m="${q[migp]}" -v r="$rounds" 'BEGIN { printf "phonecheck %.2fx MIGP (rounds: %s; target >= 2x)", p / m, r }')
+		fi
+		if [ "$s" = floor ] && [ -n "$msrv" ]; then
+			ratio=$(awk -v f="${q[floor]}" -v m="${q[migp]}" 'BEGIN { printf "no work at all: %.2fx MIGP, the ceiling", f / m }')
 		fi
 		printf "%-10s %-5s %9s %8s %8s %11s %12s  %s\n" "$s" "$c" "${q[$s]}" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 8)" "${ratio#(below)}"
 	done

@@ -3,6 +3,7 @@ package oprf
 import (
 	"crypto/rand"
 	"crypto/sha512"
+	"encoding"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -56,15 +57,28 @@ var evalPool = sync.Pool{New: func() any {
 	return &evalScratch{h: sha512.New(), msg: make([]byte, 0, 256)}
 }}
 
+// zeroBlockState is SHA-512's state after one block of zeros, Z_pad,
+// which every b_0 of expand_message_xmd starts with: restoring it saves
+// hashing the block again.
+var zeroBlockState = func() []byte {
+	h := sha512.New()
+	h.Write(make([]byte, sha512.BlockSize))
+	b, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 // hashToScalar sets d to RFC 9497's HashToScalar(msg) under h2sDST:
 // expand_message_xmd with SHA-512 to 64 bytes (RFC 9380 section 5.3.1,
 // one block), read little-endian and reduced mod l, as circl's
 // ristretto255 group does.
 func hashToScalar(d *r255.Scalar, h hash.Hash, msg []byte) {
-	var zeros [sha512.BlockSize]byte
 	var b0, b1 [sha512.Size]byte
-	h.Reset()
-	h.Write(zeros[:])
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(zeroBlockState); err != nil {
+		panic(err) // a state h marshaled
+	}
 	h.Write(msg)
 	h.Write([]byte{0, 64, 0})
 	h.Write(h2sDST)

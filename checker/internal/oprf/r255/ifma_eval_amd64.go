@@ -200,10 +200,10 @@ func (l *laneMul) proofPoints(ek *Key, pts *[4]extPoint, t *Scalar) {
 		l.dig64[i*8+1] = td[i]
 		l.dig64[i*8+2] = thd[i]
 	}
-	for j := range 4 {
-		setLanePoint(&l.base, j, &pts[0])
-	}
-	setLanePoint(&l.base, 2, &generator)
+	setLanePoint(&l.base, 0, &pts[0])
+	copyLane(&l.base, 1, &l.base, 0)
+	copyLane(&l.base, 2, &generator8, 0)
+	copyLane(&l.base, 3, &l.base, 0)
 	l.mult(&l.dig64, true)
 	extractLane(&pts[1], &l.r, 0)
 	extractLane(&pts[3], &l.r, 1)

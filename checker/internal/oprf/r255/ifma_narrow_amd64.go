@@ -62,11 +62,17 @@ type narrowMul struct {
 // 4-7) from the multiples of B_0..B_3: a lane broadcast (ifmaPermute).
 var narrowPack = [2][8]uint64{{0, 0, 0, 0, 1, 1, 1, 1}, {2, 2, 2, 2, 3, 3, 3, 3}}
 
-// generator is G.
-var generator = func() (p extPoint) {
-	pointToExt(&p, edwards25519.NewGeneratorPoint())
-	return p
-}()
+// generator is G, and generator8 G in lane 0.
+var (
+	generator = func() (p extPoint) {
+		pointToExt(&p, edwards25519.NewGeneratorPoint())
+		return p
+	}()
+	generator8 = func() (e ext8) {
+		setLanePoint(&e, 0, &generator)
+		return e
+	}()
+)
 
 func (sc *EvalScratch) narrowMul() *narrowMul {
 	if sc.narrow == nil {
@@ -82,9 +88,9 @@ func (sc *EvalScratch) evalOneNarrow(ek *Key, t *Scalar) {
 	l := sc.narrowMul()
 	c := &sc.c[0]
 	setLanePoint(&l.q, 0, c)
-	setLanePoint(&l.q, 1, c)
-	setLanePoint(&l.q, 2, &generator)
-	setLanePoint(&l.q, 3, c)
+	copyLane(&l.q, 1, &l.q, 0)
+	copyLane(&l.q, 2, &generator8, 0)
+	copyLane(&l.q, 3, &l.q, 0)
 	ifmaTableY(&l.tab, &l.q, &l.scratch)
 
 	var th [64]int8
@@ -98,7 +104,7 @@ func (sc *EvalScratch) evalOneNarrow(ek *Key, t *Scalar) {
 	narrowDigits1(&l.dig1, &ek.half.digits, &th)
 	clear(th[:])
 
-	setLanePoint(&l.bases, 0, c) // B_0
+	copyLane(&l.bases, 0, &l.q, 0) // B_0 = C
 	var sel cached8
 	l.acc = p1p18{Y: fe8One, Z: fe8One, T: fe8One}
 	for i := 63; i >= 0; i-- {

@@ -198,7 +198,6 @@ type evalPath uint8
 
 const (
 	pathOneLane evalPath = iota // the generic code
-	pathWide                    // 8 lanes (ZMM)
 	pathNarrow                  // 4 lanes (YMM)
 )
 

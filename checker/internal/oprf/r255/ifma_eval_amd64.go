@@ -12,8 +12,8 @@ package r255
 // three lanes of one pass ([laneMul.proofPoints]). A pass whose lanes
 // 4-7 would only repeat lane 0 runs the narrow (YMM) kernel on lanes 0-3,
 // at half the cost on CPUs that split 512-bit operations (a batch's last
-// group of up to 4 elements, the proof's pass, and the client's
-// one-element products).
+// group of up to 4 elements, the proof's pass, and the client's groups
+// of up to 4).
 //
 // Constant time. Secret: k (k/2 and k in batches), t (t and t/2) and
 // every point computed from them but the published ones (Eval, and M and

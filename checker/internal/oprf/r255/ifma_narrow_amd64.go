@@ -8,8 +8,8 @@ package r255
 // Zen 4, this project's machines) a narrow instruction costs half a wide
 // one, and one query fills 4 lanes, not 8: a pass of 64 windows takes
 // half the time on 4 lanes (BenchmarkEvalLaneParts), and a one-element
-// query with its proof went from 75 to 56 us when the 8-lane passes gave
-// way to these.
+// query's multiplications and encodings went from 75 to 51 us when the
+// 8-lane passes gave way to these.
 //
 // Pass 1 (64 windows, one table a lane):
 //   - lane 0: Eval/2 = (k/2)·C;
@@ -31,8 +31,8 @@ package r255
 // multiples of B_0..B_3, lane by lane) and two lane broadcasts, each
 // packing two tables in one: B_0's in lanes 0-3 and B_1's in lanes 4-7,
 // B_2's and B_3's, read by [ifmaSelectLanesY] and [ifmaSelectLanesYHi].
-// Packed, the tables (20 KiB) stay in the L1 cache: eight tables of 64
-// KiB did not, and their lookups took three times as long.
+// Packed, the tables (20 KiB) stay in the L1 cache: eight unpacked
+// tables (80 KiB, 32-bit chunks) did not, and pass 2 took 21 us, not 13.
 //
 // Constant time: as the 8-lane passes (ifma_eval_amd64.go). Secret: k's
 // digits in lane 0 of pass 1 and k·d/2's in lane 1 of pass 2; t/2's in
@@ -44,7 +44,7 @@ package r255
 import "filippo.io/edwards25519"
 
 // narrowMul is the working memory of the narrow path, pooled in
-// [EvalScratch] (45 KiB).
+// [EvalScratch] (about 40 KiB).
 type narrowMul struct {
 	tab     [8]cached8    // pass 1's table; then pass 2's multiples of B_0..B_3
 	packed  [2][8]cached8 // pass 2's tables, two a table: B_0 | B_1, B_2 | B_3

@@ -28,7 +28,8 @@
 # MIGP_SRC the MIGP side is skipped and no ratio is printed: a ratio
 # against a figure from another run says little on a shared machine.
 # A third row, floor, replays GET /healthz with the same wrk and script:
-# the transport's cost, and at 1 connection the ceiling of any ratio.
+# the transport's cost, and at 1 connection the ceiling of any ratio;
+# under it, what each server's query adds to the floor's time.
 #
 # Target (DESIGN.md, issue 21): phonecheck at >= 2x MIGP's queries/s at
 # 1 and 2 connections, in the same run.
@@ -192,6 +193,13 @@ for c in $CONNS; do
 		fi
 		printf "%-10s %-5s %9s %8s %8s %11s %12s  %s\n" "$s" "$c" "${q[$s]}" "$(col 4)" "$(col 5)" "$(col 6)" "$(col 8)" "${ratio#(below)}"
 	done
+	# The time a query adds to the floor's (1/qps - 1/floor's qps): at 1
+	# connection, the work each server puts on the round trip.
+	if [ -n "$msrv" ]; then
+		awk -v c="$c" -v p="${q[phonecheck]}" -v m="${q[migp]}" -v f="${q[floor]}" 'BEGIN {
+			wp = 1e6 / p - 1e6 / f; wm = 1e6 / m - 1e6 / f
+			printf "%-10s %-5s beyond the floor: phonecheck %.0f us/q, MIGP %.0f us/q: %.2fx\n", "", c, wp, wm, wm / wp }'
+	fi
 done
 [ -z "$msrv" ] && echo "MIGP side skipped (MIGP_SRC not set): no ratio printed"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -122,7 +122,13 @@ type EvalScratch struct {
 // every one is the canonical encoding of an element other than the
 // identity, else the index of the first that is not. Variable time: the
 // elements are public.
-func (sc *EvalScratch) Decode(blinded []byte) int {
+func (sc *EvalScratch) Decode(blinded []byte) int { return sc.DecodeHinted(blinded, nil) }
+
+// DecodeHinted is [EvalScratch.Decode] with hints: if hints is not nil,
+// hints[32i:32(i+1)] is element i's [DecodeHint], which spares its
+// decoding the exponentiation when it checks, and is ignored when it does
+// not. The result is Decode's, whatever the hints.
+func (sc *EvalScratch) DecodeHinted(blinded, hints []byte) int {
 	n := len(blinded) / 32
 	if n == 1 {
 		sc.in, sc.half, sc.encs, sc.fes = sc.c[:], sc.e[:], sc.enc[:1], sc.scratch[:7]
@@ -131,7 +137,11 @@ func (sc *EvalScratch) Decode(blinded []byte) int {
 		sc.encs, sc.fes = make([][32]byte, n), make([]fe, 7*n)
 	}
 	for i := range sc.in {
-		if !decodeElement(&sc.in[i], blinded[i*32:(i+1)*32]) {
+		var hint []byte
+		if len(hints) == len(blinded) {
+			hint = hints[i*32 : (i+1)*32]
+		}
+		if !decodeElementHint(&sc.in[i], blinded[i*32:(i+1)*32], hint) {
 			return i
 		}
 	}

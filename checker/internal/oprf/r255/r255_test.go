@@ -198,7 +198,8 @@ func circlAccepts(b []byte) (bool, []byte) {
 
 // TestDecodeElementMatchesCircl: decodeElement accepts exactly the
 // encodings circl accepts (canonical, non-identity), and decodes them to
-// the same element: random strings, valid encodings and their
+// the same element, with or without hints of any kind: random strings,
+// valid encodings and their
 // non-canonical variants (top bit set, s + p, the negative p - s, bit
 // flips), the identity and p, which is 0 non-canonically.
 func TestDecodeElementMatchesCircl(t *testing.T) {
@@ -248,6 +249,7 @@ func TestDecodeElementMatchesCircl(t *testing.T) {
 	}
 	inputs = append(inputs, make([]byte, 32), bytes.Repeat([]byte{0xff}, 32), le(pBig))
 	accepted := 0
+	var last [32]byte // the previous input's honest hint
 	for _, b := range inputs {
 		var p extPoint
 		got := decodeElement(&p, b)
@@ -255,6 +257,27 @@ func TestDecodeElementMatchesCircl(t *testing.T) {
 		if got != want {
 			t.Fatalf("%x: decodeElement %v, circl %v", b, got, want)
 		}
+		// Hints change nothing but the work: the honest one (DecodeHint's
+		// ok is the decoding's answer), its negation (the other square
+		// root, negative), another input's, random bytes.
+		honest, ok := DecodeHint(b)
+		if ok != got {
+			t.Fatalf("%x: DecodeHint ok %v, decodeElement %v", b, ok, got)
+		}
+		var neg fe
+		if _, err := neg.SetBytes(honest[:]); err != nil {
+			t.Fatal(err)
+		}
+		neg.Negate(&neg)
+		for hi, hint := range [][]byte{honest[:], neg.Bytes(), last[:], randBytes()} {
+			var q extPoint
+			ok := decodeElementHint(&q, b, hint)
+			same := p.X.Equal(&q.X) == 1 && p.Y.Equal(&q.Y) == 1 && p.Z.Equal(&q.Z) == 1 && p.T.Equal(&q.T) == 1
+			if ok != got || got && !same {
+				t.Fatalf("%x: hint %d (%x) changes the decoding", b, hi, hint)
+			}
+		}
+		last = honest
 		if got {
 			accepted++
 			if e := encodeElement(&p); !bytes.Equal(e[:], enc) || !bytes.Equal(enc, b) {

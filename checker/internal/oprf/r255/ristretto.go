@@ -84,6 +84,64 @@ func encodeElement(p *extPoint) [32]byte {
 	return out
 }
 
+// decodeStart is the start of RFC 9496's Decode of b: it checks that b
+// is a canonical, non-negative encoding s and sets u1 = 1 - s², u2 = 1 +
+// s², v = -d·u1² - u2² and tmp = v·u2², whose inverse square root the
+// decoding needs. It reports false if b is not canonical.
+func decodeStart(s, ss, u1, u2, u2sq, v, tmp *fe, b []byte) bool {
+	if _, err := s.SetBytes(b); err != nil {
+		return false
+	}
+	// Canonical: s < p and the top bit clear (SetBytes reduces and drops
+	// it), and s non-negative (even).
+	if string(s.Bytes()) != string(b) || s.IsNegative() == 1 {
+		return false
+	}
+	ss.Square(s)
+	u1.Subtract(feOne, ss)
+	u2.Add(feOne, ss)
+	u2sq.Square(u2)
+	v.Square(u1)
+	v.Multiply(v, feD)
+	v.Negate(v)
+	v.Subtract(v, u2sq)
+	tmp.Multiply(v, u2sq)
+	return true
+}
+
+// checkHint sets invsqrt to the hint and reports whether it is a square
+// root of 1/tmp: invsqrt²·tmp = 1, which also says that 1/tmp is a
+// square (SqrtRatio's wasSquare). SqrtRatio returns the non-negative
+// root; the decoding reads the root only through |2s·invsqrt·u2| and
+// invsqrt², so the other root, its negation, gives the same point.
+func checkHint(invsqrt, tmp *fe, hint []byte) bool {
+	if len(hint) != 32 {
+		return false
+	}
+	if _, err := invsqrt.SetBytes(hint); err != nil {
+		return false
+	}
+	var c fe
+	c.Square(invsqrt)
+	c.Multiply(&c, tmp)
+	return c.Equal(feOne) == 1
+}
+
+// DecodeHint returns the hint that lets a server decode the canonical
+// encoding b without an exponentiation (the inverse square root of RFC
+// 9496's Decode), and false if b is not the encoding of an element. The
+// hint says nothing b does not: anyone can compute it from b.
+func DecodeHint(b []byte) (hint [32]byte, ok bool) {
+	var s, ss, u1, u2, u2sq, v, tmp, invsqrt fe
+	if !decodeStart(&s, &ss, &u1, &u2, &u2sq, &v, &tmp, b) {
+		return hint, false
+	}
+	invsqrt.SqrtRatio(feOne, &tmp)
+	copy(hint[:], invsqrt.Bytes())
+	var p extPoint
+	return hint, decodeElementHint(&p, b, hint[:])
+}
+
 // encodeDoubled sets out[i] to the encoding of 2·ps[i] for every i, with
 // one field inversion for the batch (curve25519-dalek's
 // double_and_compress_batch). scratch needs room for 7·len(ps) elements.
@@ -179,27 +237,22 @@ func encodeDoubled(out [][32]byte, ps []extPoint, scratch []fe) {
 // reports whether b is the canonical encoding of a ristretto255 element
 // other than the identity: what circl's UnmarshalBinary followed by
 // IsIdentity accepts. Variable time: b is public.
-func decodeElement(p *extPoint, b []byte) bool {
-	var s fe
-	if _, err := s.SetBytes(b); err != nil {
+func decodeElement(p *extPoint, b []byte) bool { return decodeElementHint(p, b, nil) }
+
+// decodeElementHint is decodeElement with hint, the 32-byte encoding of
+// the inverse square root the decoding needs ([DecodeHint]), if not nil:
+// checked with a squaring and a multiplication, it replaces the
+// exponentiation; a hint that does not check is ignored. The result is
+// decodeElement's, whatever the hint.
+func decodeElementHint(p *extPoint, b, hint []byte) bool {
+	var s, ss, u1, u2, u2sq, v, tmp, invsqrt, denX, denY fe
+	if !decodeStart(&s, &ss, &u1, &u2, &u2sq, &v, &tmp, b) {
 		return false
 	}
-	// Canonical: s < p and the top bit clear (SetBytes reduces and drops
-	// it), and s non-negative (even).
-	if string(s.Bytes()) != string(b) || s.IsNegative() == 1 {
-		return false
+	wasSquare := 1
+	if hint == nil || !checkHint(&invsqrt, &tmp, hint) {
+		_, wasSquare = invsqrt.SqrtRatio(feOne, &tmp)
 	}
-	var ss, u1, u2, u2sq, v, tmp, invsqrt, denX, denY fe
-	ss.Square(&s)
-	u1.Subtract(feOne, &ss)
-	u2.Add(feOne, &ss)
-	u2sq.Square(&u2)
-	v.Square(&u1)
-	v.Multiply(&v, feD)
-	v.Negate(&v)
-	v.Subtract(&v, &u2sq)
-	tmp.Multiply(&v, &u2sq)
-	_, wasSquare := invsqrt.SqrtRatio(feOne, &tmp)
 	denX.Multiply(&invsqrt, &u2)
 	denY.Multiply(&invsqrt, &denX)
 	denY.Multiply(&denY, &v)

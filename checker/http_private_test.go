@@ -182,3 +182,56 @@ func TestSwapPrivate(t *testing.T) {
 		t.Errorf("a client pinned to the old key: %v", err)
 	}
 }
+
+// TestPrivateDecodeHints: the key document says the server takes decode
+// hints, and a query with the client's hints, with garbage in their place,
+// or without any gets the same evaluation, with a proof that checks.
+func TestPrivateDecodeHints(t *testing.T) {
+	ixs := newPrivateIndexes(t)
+	s, err := NewServerOf(ixs, ServerOptions{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("GET", PrivateKeyPath, nil))
+	var cfg wire.Config
+	if err := json.Unmarshal(w.Body.Bytes(), &cfg); err != nil || !cfg.DecodeHints {
+		t.Fatalf("key document %s: decode_hints not true (%v)", w.Body.Bytes(), err)
+	}
+	pub := ixs.Key.Public().p
+	key := Key(testBoth[0])
+	var want []uint64
+	for i, kind := range []string{"none", "honest", "garbage", "short"} {
+		q, err := wire.NewQuery(pub, 12, key>>52, []uint64{key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch kind {
+		case "honest":
+			q.AddDecodeHints()
+		case "garbage":
+			q.Request.Hints = bytes.Repeat([]byte{0x5a}, len(q.Request.Elements))
+		case "short":
+			q.Request.Hints = make([]byte, 8) // not sent: AppendRequest drops it
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("POST", PrivateQueryPath, bytes.NewReader(wire.AppendRequest(nil, &q.Request))))
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s hints: %d %s", kind, w.Code, w.Body.String())
+		}
+		resp, err := wire.ParseResponse(w.Body.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := q.Outputs(resp)
+		if err != nil {
+			t.Fatalf("%s hints: %v", kind, err)
+		}
+		if i == 0 {
+			want = outs
+		} else if !slices.Equal(outs, want) {
+			t.Fatalf("%s hints: output %x, without hints %x", kind, outs, want)
+		}
+	}
+}

@@ -141,12 +141,34 @@ var evalLanes = r255.Lanes()
 // with less work: every element is encoded once, the products share
 // precomputed tables, and the encodings share inversions.
 func (k *Key) Evaluate(blinded []byte, r []byte, withProof bool) (evaluated, proof []byte, err error) {
-	return k.evaluateOn(blinded, r, withProof, evalLanes)
+	return k.evaluateOn(blinded, nil, r, withProof, evalLanes)
 }
 
-// evaluateOn is Evaluate, on the 8-way path if lanes (and the CPU has
-// it), else on the one-lane path.
-func (k *Key) evaluateOn(blinded []byte, r []byte, withProof, lanes bool) (evaluated, proof []byte, err error) {
+// EvaluateHinted is Evaluate with fresh randomness and the proof, given
+// the client's decode hints for the elements ([DecodeHints]): len(hints)
+// == len(blinded), or hints is nil. A hint spares the decoding of its
+// element an exponentiation if it checks, and is ignored if not: the
+// answer is Evaluate's, whatever the hints.
+func (k *Key) EvaluateHinted(blinded, hints []byte) (evaluated, proof []byte, err error) {
+	return k.evaluateOn(blinded, hints, nil, true, evalLanes)
+}
+
+// DecodeHints returns the decode hints of the concatenated 32-byte
+// elements in blinded (r255.DecodeHint each), the bytes a client may send
+// with them to a server that takes them; an element that does not decode
+// gets zeros, which a server ignores.
+func DecodeHints(blinded []byte) []byte {
+	hints := make([]byte, len(blinded))
+	for i := 0; i+ElementSize <= len(blinded); i += ElementSize {
+		h, _ := r255.DecodeHint(blinded[i : i+ElementSize])
+		copy(hints[i:], h[:])
+	}
+	return hints
+}
+
+// evaluateOn is Evaluate, with hints if not nil, on the lane path if
+// lanes (and the CPU has it), else on the one-lane path.
+func (k *Key) evaluateOn(blinded, hints []byte, r []byte, withProof, lanes bool) (evaluated, proof []byte, err error) {
 	if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
 		return nil, nil, fmt.Errorf("%w: %d bytes is not a positive multiple of %d", ErrBadElement, len(blinded), ElementSize)
 	}
@@ -155,7 +177,10 @@ func (k *Key) evaluateOn(blinded []byte, r []byte, withProof, lanes bool) (evalu
 	defer evalPool.Put(sc)
 	defer sc.r.Release()
 
-	if bad := sc.r.Decode(blinded); bad >= 0 {
+	if hints != nil && len(hints) != len(blinded) {
+		hints = nil
+	}
+	if bad := sc.r.DecodeHinted(blinded, hints); bad >= 0 {
 		return nil, nil, fmt.Errorf("%w: element %d", ErrBadElement, bad)
 	}
 	var t r255.Scalar

@@ -87,8 +87,12 @@ func TestEvaluateFastDifferential(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ev, proof []byte
+			var hints []byte // every other case with the client's decode hints
+			if c%2 == 1 {
+				hints = DecodeHints(elems)
+			}
 			for _, lanes := range evalPaths() {
-				ev, proof, err = k.evaluateOn(elems, rb, true, lanes)
+				ev, proof, err = k.evaluateOn(elems, hints, rb, true, lanes)
 				if err != nil {
 					t.Fatalf("n=%d: %v", n, err)
 				}
@@ -260,7 +264,7 @@ func FuzzEvaluateMatchesCircl(f *testing.F) {
 		}
 		rb := scalarLE(new(big.Int).SetUint64(rseed * 0x9e3779b97f4a7c15))
 		for _, lanes := range evalPaths() {
-			ev, proof, err := k.evaluateOn(blinded, rb, true, lanes)
+			ev, proof, err := k.evaluateOn(blinded, nil, rb, true, lanes)
 			if len(blinded) == 0 || len(blinded)%ElementSize != 0 {
 				if !errors.Is(err, ErrBadElement) {
 					t.Fatalf("%d bytes: %v", len(blinded), err)
@@ -306,7 +310,7 @@ func BenchmarkEvaluateFast(b *testing.B) {
 				for range 9 {
 					fast = append(fast, timeIt(func() { k.Evaluate(elems, nil, true) }))
 					if evalLanes {
-						one = append(one, timeIt(func() { k.evaluateOn(elems, nil, true, false) }))
+						one = append(one, timeIt(func() { k.evaluateOn(elems, nil, nil, true, false) }))
 					}
 					circl = append(circl, timeIt(func() { k.evaluateCircl(elems, rb) }))
 				}

@@ -41,7 +41,7 @@ func TestNoncePoolMatchesCircl(t *testing.T) {
 			tb := nc.t.Bytes()
 			p.ch <- nc
 			p.busy.Add(-1)
-			ev, proof, err := k.evaluateOn(elems, nil, true, lanes)
+			ev, proof, err := k.evaluateOn(elems, nil, nil, true, lanes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +164,7 @@ func BenchmarkNonces(b *testing.B) {
 					k.nonces.Store(nil)
 					t0 := threadCPU()
 					for range reps {
-						k.evaluateOn(elems, nil, true, lanes)
+						k.evaluateOn(elems, nil, nil, true, lanes)
 					}
 					inline = append(inline, float64((threadCPU()-t0).Microseconds())/reps)
 					t0 = threadCPU()
@@ -181,7 +181,7 @@ func BenchmarkNonces(b *testing.B) {
 					k.nonces.Store(p)
 					t0 = threadCPU()
 					for range reps {
-						k.evaluateOn(elems, nil, true, lanes)
+						k.evaluateOn(elems, nil, nil, true, lanes)
 					}
 					pooled = append(pooled, float64((threadCPU()-t0).Microseconds())/reps)
 					k.nonces.Store(nil)

@@ -415,6 +415,9 @@ func (c *Client) evaluateKeys(ctx context.Context, cfg *Config, pub *oprf.Public
 	if err != nil {
 		return nil, 0, err
 	}
+	if cfg.DecodeHints {
+		q.AddDecodeHints()
+	}
 	resp, n, err := c.queryAt(ctx, c.evalURL(cfg), &q.Request, onLimit)
 	if err != nil {
 		return nil, 0, err

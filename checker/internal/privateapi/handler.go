@@ -131,7 +131,9 @@ func NewHandler(ix *private.Index, key *oprf.Key, opts Options, lim Limiter, eva
 	}
 	h := &Handler{ix: ix, key: key, opts: opts, lim: lim, evaluated: evaluated}
 	var err error
-	if h.cfg, err = json.MarshalIndent(NewConfig(ix, key.Public(), opts.MaxElements), "", "  "); err != nil {
+	cfg := NewConfig(ix, key.Public(), opts.MaxElements)
+	cfg.DecodeHints = true // ServeQuery takes them (a static export's document does not say so)
+	if h.cfg, err = json.MarshalIndent(cfg, "", "  "); err != nil {
 		return nil, err
 	}
 	h.cfg = append(h.cfg, '\n')
@@ -228,7 +230,7 @@ func (h *Handler) ServeQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := &wire.Response{Bits: req.Bits, KeyID: h.key.Public().IDBytes()}
 	if n > 0 {
-		resp.Evaluated, resp.Proof, err = h.key.Evaluate(req.Elements, nil, true)
+		resp.Evaluated, resp.Proof, err = h.key.EvaluateHinted(req.Elements, req.Hints)
 		if errors.Is(err, oprf.ErrBadElement) {
 			jsonError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "checker: ")+": not a canonical ristretto255 encoding, or the identity")
 			return

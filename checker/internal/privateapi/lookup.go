@@ -83,6 +83,9 @@ func (c *Client) lookup(ctx context.Context, cfg *Config, pub *oprf.PublicKey, n
 	if err != nil {
 		return Result{}, err
 	}
+	if cfg.DecodeHints {
+		q.AddDecodeHints()
+	}
 	resp, _, err := c.query(ctx, &q.Request)
 	if err != nil {
 		return Result{}, err

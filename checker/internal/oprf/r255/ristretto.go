@@ -136,10 +136,10 @@ func DecodeHint(b []byte) (hint [32]byte, ok bool) {
 	if !decodeStart(&s, &ss, &u1, &u2, &u2sq, &v, &tmp, b) {
 		return hint, false
 	}
-	invsqrt.SqrtRatio(feOne, &tmp)
+	_, wasSquare := invsqrt.SqrtRatio(feOne, &tmp)
 	copy(hint[:], invsqrt.Bytes())
 	var p extPoint
-	return hint, decodeElementHint(&p, b, hint[:])
+	return hint, decodeFinish(&p, &s, &u1, &u2, &v, &invsqrt, wasSquare)
 }
 
 // encodeDoubled sets out[i] to the encoding of 2·ps[i] for every i, with
@@ -245,7 +245,7 @@ func decodeElement(p *extPoint, b []byte) bool { return decodeElementHint(p, b, 
 // exponentiation; a hint that does not check is ignored. The result is
 // decodeElement's, whatever the hint.
 func decodeElementHint(p *extPoint, b, hint []byte) bool {
-	var s, ss, u1, u2, u2sq, v, tmp, invsqrt, denX, denY fe
+	var s, ss, u1, u2, u2sq, v, tmp, invsqrt fe
 	if !decodeStart(&s, &ss, &u1, &u2, &u2sq, &v, &tmp, b) {
 		return false
 	}
@@ -253,13 +253,20 @@ func decodeElementHint(p *extPoint, b, hint []byte) bool {
 	if hint == nil || !checkHint(&invsqrt, &tmp, hint) {
 		_, wasSquare = invsqrt.SqrtRatio(feOne, &tmp)
 	}
-	denX.Multiply(&invsqrt, &u2)
-	denY.Multiply(&invsqrt, &denX)
-	denY.Multiply(&denY, &v)
-	p.X.Add(&s, &s)
+	return decodeFinish(p, &s, &u1, &u2, &v, &invsqrt, wasSquare)
+}
+
+// decodeFinish is the end of RFC 9496's Decode, after [decodeStart] and
+// the inverse square root (wasSquare: whether 1/tmp was a square).
+func decodeFinish(p *extPoint, s, u1, u2, v, invsqrt *fe, wasSquare int) bool {
+	var denX, denY fe
+	denX.Multiply(invsqrt, u2)
+	denY.Multiply(invsqrt, &denX)
+	denY.Multiply(&denY, v)
+	p.X.Add(s, s)
 	p.X.Multiply(&p.X, &denX)
 	p.X.Absolute(&p.X)
-	p.Y.Multiply(&u1, &denY)
+	p.Y.Multiply(u1, &denY)
 	p.Z.One()
 	p.T.Multiply(&p.X, &p.Y)
 	if wasSquare != 1 || p.T.IsNegative() == 1 || p.Y.Equal(&feZero) == 1 {

@@ -62,6 +62,9 @@ type Config struct {
 	// files, at BASE/v1/private/bucket/<p>/<HEX>; nil means that buckets
 	// are asked for with bucket-only queries.
 	StaticBucketBits []int `json:"static_bucket_bits,omitempty"`
+	// DecodeHints says that the server takes decode hints after the
+	// elements of a query ([Request.Hints]).
+	DecodeHints bool `json:"decode_hints,omitempty"`
 }
 
 // ParseConfig reads a key document fetched from baseURL (contentType is

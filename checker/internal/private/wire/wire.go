@@ -22,8 +22,15 @@
 //	3     ceil(p/8)  prefix: top p bits of the plain key, right-aligned
 //	+0    2          n: blinded elements, 0..max; 0 = no evaluation (bucket only)
 //	+2    32*n       blinded elements
+//	+0    0 or 32*n  decode hints, optional: for each element, the inverse
+//	                 square root its decoding needs (RFC 9496 section 4.3.1),
+//	                 as a field element; only to a server whose key document
+//	                 says "decode_hints": true
 //
-// p and n are not both 0. Padding is asked for with the request header
+// p and n are not both 0. A hint spares the server an exponentiation per
+// element: it checks the hint with a squaring and a multiplication and
+// ignores one that does not check. The hints say nothing the elements do
+// not: anyone can compute them from the elements. Padding is asked for with the request header
 // "Add-Padding: true", as on the plain range endpoint (the server may pad
 // always, and does by default).
 //
@@ -153,15 +160,16 @@ type Request struct {
 	Bits     int    // prefix bits p; 0 asks for no bucket
 	Prefix   uint64 // the top Bits bits of the plain key, right-aligned
 	Elements []byte // n*32 bytes, not yet decoded as group elements
+	Hints    []byte // nil, or n*32 bytes: the elements' decode hints
 }
 
 // Count returns the number of blinded elements.
 func (r *Request) Count() int { return len(r.Elements) / oprf.ElementSize }
 
-// MaxRequestSize is the size of a request with maxElements elements and
-// the longest prefix.
+// MaxRequestSize is the size of a request with maxElements elements, their
+// decode hints and the longest prefix.
 func MaxRequestSize(maxElements int) int64 {
-	return requestHeaderSize + 4 + 2 + int64(maxElements)*oprf.ElementSize
+	return requestHeaderSize + 4 + 2 + 2*int64(maxElements)*oprf.ElementSize
 }
 
 // AppendRequest appends the encoding of r to dst.
@@ -175,6 +183,9 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	b.AddBytes(prefix[8-(r.Bits+7)/8:])
 	b.AddUint16(uint16(r.Count()))
 	b.AddBytes(r.Elements)
+	if len(r.Hints) == len(r.Elements) {
+		b.AddBytes(r.Hints)
+	}
 	return b.BytesOrPanic()
 }
 
@@ -212,7 +223,7 @@ func ParseRequest(b []byte, maxElements int) (*Request, error) {
 		return nil, fmt.Errorf("%w: %d > %d", ErrTooMany, n, maxElements)
 	}
 	rest := len(s)
-	if !s.ReadBytes(&r.Elements, int(n)*oprf.ElementSize) || !s.Empty() {
+	if !s.ReadBytes(&r.Elements, int(n)*oprf.ElementSize) || n > 0 && len(s) == len(r.Elements) && !s.ReadBytes(&r.Hints, len(s)) || !s.Empty() {
 		return nil, fmt.Errorf("%w: %d bytes of elements for %d elements", ErrWire, rest, n)
 	}
 	if n == 0 && r.Bits == 0 {

@@ -57,6 +57,33 @@ func TestWireRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	// With decode hints: they come back, and any other length than none
+	// or one per element is refused.
+	for _, n := range []int{1, 3} {
+		req := &Request{Bits: 20, Prefix: 0xabcde, Elements: bytes.Repeat([]byte{7}, n*oprf.ElementSize),
+			Hints: bytes.Repeat([]byte{9}, n*oprf.ElementSize)}
+		b := AppendRequest(nil, req)
+		got, err := ParseRequest(b, 10)
+		if err != nil || !bytes.Equal(got.Elements, req.Elements) || !bytes.Equal(got.Hints, req.Hints) {
+			t.Fatalf("n=%d: request with hints: %v", n, err)
+		}
+		plain := len(b) - n*oprf.ElementSize
+		for i := plain; i <= len(b)+oprf.ElementSize; i++ {
+			extended := append(bytes.Clone(b), bytes.Repeat([]byte{9}, oprf.ElementSize)...)
+			got, err := ParseRequest(extended[:i], 10)
+			switch {
+			case i == plain && (err != nil || got.Hints != nil):
+				t.Fatalf("n=%d: without hints: %v", n, err)
+			case i == len(b) && err != nil:
+				t.Fatalf("n=%d: with hints: %v", n, err)
+			case i != plain && i != len(b) && err == nil:
+				t.Fatalf("n=%d: %d bytes of hints for %d elements accepted", n, i-plain, n)
+			}
+		}
+	}
+	if _, err := ParseRequest(append(AppendRequest(nil, &Request{Bits: 20, Prefix: 1}), make([]byte, 32)...), 10); err == nil {
+		t.Error("hints without elements accepted")
+	}
 	bad := [][]byte{{2, 1, 0, 0, 1}, {1, 2, 0, 0, 1}, {1, 1, 0, 0, 0}, {1, 1, 33, 0, 0, 0, 0, 0, 0}, {1, 1, 4, 0x10, 0, 0}}
 	for _, b := range bad {
 		if _, err := ParseRequest(b, 10); !errors.Is(err, ErrWire) {

@@ -21,7 +21,9 @@
 #
 # Each system's own client makes REQS requests (half of them for
 # exposed numbers) and checks every answer before timing (mkreq through
-# checker.PrivateClient, migpreq through migp-go's client). Then the same
+# checker.PrivateClient, migpreq through migp-go's client); phonecheck's
+# carry the elements' decode hints, as its Go clients send them to a
+# server whose key document offers them. Then the same
 # wrk and query.lua replay them, ROUNDS rounds, each round every CONNS
 # point for phonecheck then for MIGP, so both see the same machine; the
 # medians of the rounds and the same-run ratio are printed. Without

@@ -177,9 +177,6 @@ func (k *Key) evaluateOn(blinded, hints []byte, r []byte, withProof, lanes bool)
 	defer evalPool.Put(sc)
 	defer sc.r.Release()
 
-	if hints != nil && len(hints) != len(blinded) {
-		hints = nil
-	}
 	if bad := sc.r.DecodeHinted(blinded, hints); bad >= 0 {
 		return nil, nil, fmt.Errorf("%w: element %d", ErrBadElement, bad)
 	}

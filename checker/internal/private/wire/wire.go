@@ -30,9 +30,9 @@
 // p and n are not both 0. A hint spares the server an exponentiation per
 // element: it checks the hint with a squaring and a multiplication and
 // ignores one that does not check. The hints say nothing the elements do
-// not: anyone can compute them from the elements. Padding is asked for with the request header
-// "Add-Padding: true", as on the plain range endpoint (the server may pad
-// always, and does by default).
+// not: anyone can compute them from the elements. Padding is asked for
+// with the request header "Add-Padding: true", as on the plain range
+// endpoint (the server may pad always, and does by default).
 //
 // Response (200, Content-Type application/octet-stream):
 //
@@ -160,7 +160,7 @@ type Request struct {
 	Bits     int    // prefix bits p; 0 asks for no bucket
 	Prefix   uint64 // the top Bits bits of the plain key, right-aligned
 	Elements []byte // n*32 bytes, not yet decoded as group elements
-	Hints    []byte // nil, or n*32 bytes: the elements' decode hints
+	Hints    []byte // the elements' decode hints: n*32 bytes, or none (AppendRequest writes no other length)
 }
 
 // Count returns the number of blinded elements.
@@ -223,7 +223,11 @@ func ParseRequest(b []byte, maxElements int) (*Request, error) {
 		return nil, fmt.Errorf("%w: %d > %d", ErrTooMany, n, maxElements)
 	}
 	rest := len(s)
-	if !s.ReadBytes(&r.Elements, int(n)*oprf.ElementSize) || n > 0 && len(s) == len(r.Elements) && !s.ReadBytes(&r.Hints, len(s)) || !s.Empty() {
+	ok := s.ReadBytes(&r.Elements, int(n)*oprf.ElementSize)
+	if ok && n > 0 && len(s) == len(r.Elements) {
+		s.ReadBytes(&r.Hints, len(s)) // one hint an element
+	}
+	if !ok || !s.Empty() {
 		return nil, fmt.Errorf("%w: %d bytes of elements for %d elements", ErrWire, rest, n)
 	}
 	if n == 0 && r.Bits == 0 {

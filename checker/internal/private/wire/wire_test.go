@@ -68,8 +68,8 @@ func TestWireRoundTrip(t *testing.T) {
 			t.Fatalf("n=%d: request with hints: %v", n, err)
 		}
 		plain := len(b) - n*oprf.ElementSize
-		for i := plain; i <= len(b)+oprf.ElementSize; i++ {
-			extended := append(bytes.Clone(b), bytes.Repeat([]byte{9}, oprf.ElementSize)...)
+		extended := append(bytes.Clone(b), bytes.Repeat([]byte{9}, oprf.ElementSize)...)
+		for i := plain; i <= len(extended); i++ {
 			got, err := ParseRequest(extended[:i], 10)
 			switch {
 			case i == plain && (err != nil || got.Hints != nil):

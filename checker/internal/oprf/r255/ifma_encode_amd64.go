@@ -77,7 +77,7 @@ func (s *ifmaState) encode8(out [][32]byte) {
 		}
 	}
 	var inv, mine fe
-	inv.Invert(&pre[7])
+	invert(&inv, &pre[7])
 	var invTot fe8
 	for j := 7; j >= 0; j-- {
 		if j > 0 {

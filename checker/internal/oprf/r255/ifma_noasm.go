@@ -29,3 +29,7 @@ func (sc *EvalScratch) evalHalves(ek *Key, lanes bool) { sc.evalHalvesGeneric(ek
 func (sc *EvalScratch) proofPoints(ek *Key, t *Scalar, lanes bool) { sc.proofPointsGeneric(ek, t) }
 
 func mulHalves(out, ps []extPoint, digits [][64]int8, lanes bool) { mulHalvesGeneric(out, ps, digits) }
+
+func invertLane(z, x *fe) { z.Invert(x) }
+
+func pow22523Lane(z, x *fe) { z.Pow22523(x) }

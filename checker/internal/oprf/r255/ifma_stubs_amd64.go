@@ -94,6 +94,11 @@ func ifmaCmov(dst, src *fe8, n int, mask uint64)
 //go:noescape
 func ifmaMulY(z, x, y *fe8)
 
+// ifmaSquareY is ifmaSquare on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaSquareY(z, x *fe8, n int)
+
 // ifmaSelectLanesY is ifmaSelectLanes on lanes 0-3 only (YMM registers).
 //
 //go:noescape

@@ -13,7 +13,7 @@ func elligator(p *extPoint, t *fe) {
 	v.Subtract(feMinusOne, &tmp)
 	tmp.Add(&r, feD)
 	v.Multiply(&v, &tmp)
-	_, wasSquare := s.SqrtRatio(&u, &v)
+	wasSquare := sqrtRatio(&s, &u, &v)
 	sp.Multiply(&s, t)
 	sp.Absolute(&sp)
 	sp.Negate(&sp)
@@ -59,7 +59,7 @@ func encodeElement(p *extPoint) [32]byte {
 	u2.Multiply(&p.X, &p.Y)
 	tmp.Square(&u2)
 	tmp.Multiply(&tmp, &u1)
-	invsqrt.SqrtRatio(feOne, &tmp)
+	sqrtRatio(&invsqrt, feOne, &tmp)
 	den1.Multiply(&invsqrt, &u1)
 	den2.Multiply(&invsqrt, &u2)
 	zInv.Multiply(&den1, &den2)
@@ -136,7 +136,7 @@ func DecodeHint(b []byte) (hint [32]byte, ok bool) {
 	if !decodeStart(&s, &ss, &u1, &u2, &u2sq, &v, &tmp, b) {
 		return hint, false
 	}
-	_, wasSquare := invsqrt.SqrtRatio(feOne, &tmp)
+	wasSquare := sqrtRatio(&invsqrt, feOne, &tmp)
 	copy(hint[:], invsqrt.Bytes())
 	var p extPoint
 	return hint, decodeFinish(&p, &s, &u1, &u2, &v, &invsqrt, wasSquare)
@@ -181,7 +181,7 @@ func encodeDoubled(out [][32]byte, ps []extPoint, scratch []fe) {
 	if n == 0 {
 		return
 	}
-	inv.Invert(&acc[n-1])
+	invert(&inv, &acc[n-1])
 	var zInv, tInv, tmp, minusE, fSqrtA, magic, s, one fe
 	one.One()
 	for i := n - 1; i >= 0; i-- {
@@ -251,7 +251,7 @@ func decodeElementHint(p *extPoint, b, hint []byte) bool {
 	}
 	wasSquare := 1
 	if hint == nil || !checkHint(&invsqrt, &tmp, hint) {
-		_, wasSquare = invsqrt.SqrtRatio(feOne, &tmp)
+		wasSquare = sqrtRatio(&invsqrt, feOne, &tmp)
 	}
 	return decodeFinish(p, &s, &u1, &u2, &v, &invsqrt, wasSquare)
 }

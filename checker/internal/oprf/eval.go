@@ -199,11 +199,7 @@ func (k *Key) evaluateOn(blinded, hints []byte, r []byte, withProof, lanes bool)
 		}
 		// Eval, then d from its encoding, then the four products of C.
 		evaluated = make([]byte, ElementSize)
-		var tEval *r255.Scalar // t2 computed alongside Eval, unless taken from the pool
-		if t2 == nil {
-			tEval = &t
-		}
-		copy(evaluated, sc.r.EvalOne(k.ev, tEval, lanes)[:])
+		copy(evaluated, sc.r.EvalOne(k.ev, lanes)[:])
 		var ds [1]r255.Scalar
 		sc.composites(k, ds[:], blinded, evaluated)
 		pts := sc.r.ProveOne(k.ev, &ds[0], &t, t2)

@@ -110,7 +110,6 @@ type EvalScratch struct {
 	lanes   *evalLanes // the 8-way path's, made on first use
 	narrow  *narrowMul // the 4-lane path's, made on first use
 	path    evalPath   // the path EvalOne took
-	t2Done  bool       // EvalOne computed t2/2 (in pts[2])
 
 	in, half []extPoint // the decoded elements and Eval_i/2
 	encs     [][32]byte
@@ -212,12 +211,10 @@ const (
 )
 
 // EvalOne returns the encoding of Eval = k·C for the one decoded element
-// C, on the lane path if lanes and the CPU has it. t is the proof
-// randomness [EvalScratch.ProveOne] will be given, passed here so that
-// the lane path computes t2 = t·G alongside Eval; nil if ProveOne will be
-// given t2's encoding. Valid until the next call.
-func (sc *EvalScratch) EvalOne(ek *Key, t *Scalar, lanes bool) *[32]byte {
-	sc.evalOne(ek, t, lanes)
+// C, on the lane path if lanes and the CPU has it. Valid until the next
+// call.
+func (sc *EvalScratch) EvalOne(ek *Key, lanes bool) *[32]byte {
+	sc.evalOne(ek, lanes)
 	encodeDoubled(sc.enc[:1], sc.e[:], sc.scratch[:7])
 	return &sc.enc[0]
 }
@@ -232,9 +229,9 @@ func (sc *EvalScratch) evalOneGeneric(ek *Key) {
 
 // ProveOne returns, after [EvalScratch.EvalOne], the encodings of M, Z,
 // t2 and t3 for the halved composite weight dh = d/2 and the proof
-// randomness t (the one EvalOne was given, if any). t2enc, if not nil, is
-// the encoding of t2 = t·G computed ahead ([BaseEncodings]), which
-// ProveOne then neither computes nor encodes. Valid until the next call.
+// randomness t. t2enc, if not nil, is the encoding of t2 = t·G computed
+// ahead ([BaseEncodings]), which ProveOne then neither computes nor
+// encodes. Valid until the next call.
 func (sc *EvalScratch) ProveOne(ek *Key, dh, t *Scalar, t2enc *[32]byte) *[4][32]byte {
 	sc.proveOne(ek, dh, t, t2enc == nil)
 	if t2enc == nil {

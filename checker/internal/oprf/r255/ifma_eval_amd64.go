@@ -106,10 +106,9 @@ func (sc *EvalScratch) laneMul() *evalLanes {
 
 // evalOne is [EvalScratch.EvalOne]'s multiplication, on the lane path if
 // lanes.
-func (sc *EvalScratch) evalOne(ek *Key, t *Scalar, lanes bool) {
-	sc.t2Done = false
+func (sc *EvalScratch) evalOne(ek *Key, lanes bool) {
 	if lanes && useIFMA {
-		sc.evalOneNarrow(ek, t)
+		sc.evalOneNarrow(ek)
 		return
 	}
 	sc.evalOneGeneric(ek)
@@ -122,15 +121,7 @@ func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {
 		sc.proveOneGeneric(ek, dh, t, withT2)
 		return
 	}
-	sc.proveOneNarrow(ek, dh, t)
-	if withT2 && !sc.t2Done {
-		// EvalOne was not given t: t2/2 = (t/2)·G here, as the one-lane
-		// path computes it.
-		var th Scalar
-		th.Multiply(t, scalarHalf)
-		pointToExt(&sc.pts[2], new(edwards25519.Point).ScalarBaseMult(&th))
-		th = Scalar{}
-	}
+	sc.proveOneNarrow(ek, dh, t, withT2)
 }
 
 // evalHalves sets sc.half[i] = (k/2)·sc.in[i], on the 8-way path if
@@ -153,6 +144,18 @@ func (sc *EvalScratch) proofPoints(ek *Key, t *Scalar, lanes bool) {
 	}
 	sc.proofPointsGeneric(ek, t)
 }
+
+// generator is G, and generator8 G in lane 0.
+var (
+	generator = func() (p extPoint) {
+		pointToExt(&p, edwards25519.NewGeneratorPoint())
+		return p
+	}()
+	generator8 = func() (e ext8) {
+		setLanePoint(&e, 0, &generator)
+		return e
+	}()
+)
 
 // setLanePoint sets lane j of x to p.
 func setLanePoint(x *ext8, j int, p *extPoint) {

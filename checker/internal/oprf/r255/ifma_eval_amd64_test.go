@@ -56,10 +56,10 @@ func edgeScalars() []*big.Int {
 }
 
 // TestLaneDigits checks the recoding and the layouts of the two narrow
-// passes: every digit in range, and the lanes' scalars adding up to the
-// scalars exactly (as integers, not modulo l): pass 1's lane 0 is k/2,
-// lane 1 2^192, lane 2 t/2, lane 3 zero; in pass 2, lane p's chunks
-// (table m scaled by 2^(64m)) sum to scalar p; over edge and random
+// passes: every digit in range, and the chunks adding up to the scalars
+// exactly (as integers, not modulo l, table m scaled by 2^(64m)): in
+// pass 1's comb, bytes 0-3 to k/2 and bytes 4-7 to zero; in pass 2, lane
+// p to scalar p; over edge and random
 // scalars.
 func TestLaneDigits(t *testing.T) {
 	r := mrand.New(mrand.NewPCG(11, 12))
@@ -76,9 +76,9 @@ func TestLaneDigits(t *testing.T) {
 		}
 		scalars = append(scalars, new(big.Int).SetBytes(be))
 	}
-	for i := 0; i+3 <= len(scalars); i++ {
-		var ds [3][64]int8
-		for p := range 3 {
+	for i := 0; i+4 <= len(scalars); i++ {
+		var ds [4][64]int8
+		for p := range 4 {
 			ds[p] = radix16(scalarOf(scalars[i+p]))
 			for j, d := range ds[p] {
 				if d < -8 || d > 8 || (j < 63 && d == 8) {
@@ -101,24 +101,28 @@ func TestLaneDigits(t *testing.T) {
 				v := digitsValue(chunk[:])
 				sum.Add(sum, v.Lsh(v, uint(64*m)))
 			}
-			want := new(big.Int)
-			if l < 3 {
-				want = scalars[i+l]
-			}
-			if sum.Cmp(want) != 0 {
-				t.Fatalf("pass 2 lane %d: chunks sum to %x, want %x", l, sum, want)
+			if sum.Cmp(scalars[i+l]) != 0 {
+				t.Fatalf("pass 2 lane %d: chunks sum to %x, want %x", l, sum, scalars[i+l])
 			}
 		}
-		var dig1 [64 * 8]int8
-		narrowDigits1(&dig1, &ds[0], &ds[1])
-		for l := range 4 {
-			var d [64]int8
-			for w := range 64 {
-				d[w] = dig1[w*8+l]
+		var digC [16 * 4 * 8]int8
+		combDigits(&digC, &ds[0])
+		for l := range 8 {
+			sum := new(big.Int)
+			for m := range 4 {
+				var chunk [16]int8
+				for w := range 16 {
+					chunk[15-w] = digC[(w*4+m)*8+l]
+				}
+				v := digitsValue(chunk[:])
+				sum.Add(sum, v.Lsh(v, uint(64*m)))
 			}
-			want := []*big.Int{scalars[i], new(big.Int).Lsh(big.NewInt(1), 192), scalars[i+1], new(big.Int)}[l]
-			if digitsValue(d[:]).Cmp(want) != 0 {
-				t.Fatalf("pass 1 lane %d: %x, want %x", l, digitsValue(d[:]), want)
+			want := new(big.Int)
+			if l < 4 {
+				want = scalars[i]
+			}
+			if sum.Cmp(want) != 0 {
+				t.Fatalf("pass 1 byte %d: chunks sum to %x, want %x", l, sum, want)
 			}
 		}
 	}
@@ -232,7 +236,7 @@ func TestLaneMultMatchesOne(t *testing.T) {
 	t.Logf("%d lane products equal to the one-element code", cases)
 }
 
-// TestNarrowBases checks pass 1's snapshots: after
+// TestNarrowBases checks pass 1's bases: after
 // [EvalScratch.evalOneNarrow], the bases of pass 2 are 2^(64m)·C, m < 4,
 // computed by the one-element code, and Eval/2 and t2/2 are (k/2)·C and
 // (t/2)·G.
@@ -245,8 +249,8 @@ func TestNarrowBases(t *testing.T) {
 		if sc.Decode(elems) != -1 {
 			t.Fatal("valid element refused")
 		}
-		tt := randomScalar()
-		sc.evalOneNarrow(k, tt)
+		tt, dh := randomScalar(), randomScalar()
+		sc.evalOneNarrow(k)
 		c := sc.c[0]
 		var want, got extPoint
 		for m := range 4 {
@@ -267,6 +271,7 @@ func TestNarrowBases(t *testing.T) {
 		if !sameExt(&sc.e[0], &want) {
 			t.Fatalf("key %d: Eval/2 is not (k/2)·C", ki)
 		}
+		sc.proveOneNarrow(k, dh, tt, true)
 		var th Scalar
 		th.Multiply(tt, scalarHalf)
 		d := radix16(&th)
@@ -451,12 +456,12 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 	sc.Decode(elems)
 	b.Run("narrow-pass1", func(b *testing.B) {
 		for b.Loop() {
-			sc.evalOneNarrow(k, t)
+			sc.evalOneNarrow(k)
 		}
 	})
 	b.Run("narrow-pass2", func(b *testing.B) {
 		for b.Loop() {
-			sc.proveOneNarrow(k, dh, t)
+			sc.proveOneNarrow(k, dh, t, true)
 		}
 	})
 	var per [2][]float64 // us per query: narrow, one-lane
@@ -466,7 +471,7 @@ func BenchmarkEvalLaneParts(b *testing.B) {
 				start := time.Now()
 				for range 50 {
 					sc.Decode(elems)
-					sc.EvalOne(k, t, lanes)
+					sc.EvalOne(k, lanes)
 					sc.ProveOne(k, dh, t, nil)
 				}
 				per[i] = append(per[i], float64(time.Since(start).Microseconds())/50)

@@ -2,77 +2,93 @@
 
 package r255
 
-// The one-element evaluation with proof on 4 lanes: the kernel's narrow
-// (YMM) variants, which run the same instructions on lanes 0-3 of the
-// same memory layout. On CPUs that split a 512-bit operation in two (AMD
-// Zen 4, this project's machines) a narrow instruction costs half a wide
-// one, and one query fills 4 lanes, not 8: a pass of 64 windows takes
-// half the time on 4 lanes (BenchmarkEvalLaneParts), and a one-element
-// query's multiplications and encodings went from 75 to 51 us when the
-// 8-lane passes gave way to these.
+// The one-element evaluation with proof on 4 lanes of the narrow (YMM)
+// kernel, which runs the same instructions as the wide one on lanes 0-3
+// of the same memory layout: on CPUs that split a 512-bit operation in
+// two (AMD Zen 4, this project's machines) a narrow instruction costs
+// half a wide one.
 //
-// Pass 1 (64 windows, one table a lane):
-//   - lane 0: Eval/2 = (k/2)·C;
-//   - lane 1: C with the single digit 1 at window 48, so that after
-//     window 48-16m its accumulator is 2^(64m)·C: three snapshots of it
-//     (m = 1..3) are the bases B_m = 2^(64m)·C of pass 2 (B_0 = C);
-//   - lane 2: t2/2 = (t/2)·G, the proof's commitment to its randomness,
-//     which depends on nothing the client sends (the identity if t is not
-//     given: the caller has t2's encoding from a [NoncePool]);
-//   - lane 3: unused (C, digit 0).
+// Pass 1, in the parallel form (ifma_par_amd64.go: one point, its four
+// coordinates in the four lanes), on the one chain a query cannot share:
+//   - the bases B_m = 2^(64m)·C, m < 4: three times 64 doublings of C;
+//   - their tables, lane m the multiples of B_m ([ifmaTableY]), which
+//     pass 2 reads too, and the same in the parallel form;
+//   - Eval/2 = (k/2)·C = sum_m (chunk m of k/2)·B_m: a comb of 16
+//     windows of four doublings and four additions, chunk m the digits
+//     16m..16m+15 of k/2's signed radix-16 recoding (the recoding of the
+//     whole scalar carries between chunks, so s = sum_m 2^(64m)·(sum_{i<16}
+//     d[16m+i]·16^i) exactly).
+//
+// The lane-per-point pass it replaced (Eval/2 in lane 0, C doubled along
+// in lane 1, t2/2 in lane 2, 64 windows) took 24.7 us; this takes about
+// 12 (BenchmarkEvalLaneParts).
 //
 // Eval's encoding gives d; then pass 2 (16 windows, four tables a lane,
-// table m holding the multiples of B_m) computes the three products of C
-// the proof needs, one a lane, each as the sum over the four 64-bit
-// chunks of its scalar's signed radix-16 digits: M/2 (scalar d/2) in lane
-// 0, Z/2 (k·d/2) in lane 1, t3/2 (t·d/2) in lane 2. The recoding of the
-// whole scalar carries between chunks, so s = sum_m 2^(64m)·(sum_{i<16}
-// d[16m+i]·16^i) exactly. Pass 2's tables are one table build (the
-// multiples of B_0..B_3, lane by lane) and two lane broadcasts, each
-// packing two tables in one: B_0's in lanes 0-3 and B_1's in lanes 4-7,
-// B_2's and B_3's, read by [ifmaSelectLanesY] and [ifmaSelectLanesYHi].
-// Packed, the tables (20 KiB) stay in the L1 cache: eight unpacked
-// tables (80 KiB, 32-bit chunks) did not, and pass 2 took 21 us, not 13.
+// lane per point) computes the four products the proof needs, each as
+// the comb over the chunks of its scalar: M/2 (scalar d/2) in lane 0,
+// Z/2 (k·d/2) in lane 1, t3/2 (t·d/2) in lane 2, from the tables of the
+// B_m, and t2/2 (t/2) in lane 3, from constant tables of the bases
+// 2^(64m)·G. Pass 2's tables pack two tables in one: B_0's in lanes 0-2
+// and B_1's in lanes 4-6, G's bases in lanes 3 and 7, read by
+// [ifmaSelectLanesY] and [ifmaSelectLanesYHi]. Packed, the tables (20
+// KiB) stay in the L1 cache: eight unpacked tables (80 KiB, 32-bit
+// chunks) did not, and pass 2 took 21 us, not 13.
 //
-// Constant time: as the 8-lane passes (ifma_eval_amd64.go). Secret: k's
-// digits in lane 0 of pass 1 and k·d/2's in lane 1 of pass 2; t/2's in
-// lane 2 of pass 1 and t·d/2's in lane 2 of pass 2. Both passes are a
-// fixed sequence of calls; the snapshots are taken at fixed windows; each
-// lookup reads every entry through masks computed from the digits in
-// vector registers.
+// Constant time: a fixed sequence of calls; each lookup reads every
+// entry through masks computed from the digits in vector registers.
+// Secret: k's digits in pass 1's comb and k·d/2's in lane 1 of pass 2;
+// t·d/2's and t/2's in lanes 2 and 3 of pass 2. C, d, the bases and
+// their multiples are public.
 
-import "filippo.io/edwards25519"
+import (
+	"sync"
+
+	"filippo.io/edwards25519"
+)
 
 // narrowMul is the working memory of the narrow path, pooled in
 // [EvalScratch] (about 40 KiB).
 type narrowMul struct {
-	tab     [8]cached8    // pass 1's table; then pass 2's multiples of B_0..B_3
-	packed  [2][8]cached8 // pass 2's tables, two a table: B_0 | B_1, B_2 | B_3
+	tab     [8]cached8    // the multiples of B_0..B_3, lane by lane
+	packed  [2][8]cached8 // pass 2's tables: B_0 | B_1, B_2 | B_3, with G's bases
+	ptab    [4][8]fe8     // the multiples of B_m in the parallel form
 	bases   ext8          // B_0..B_3 in lanes 0-3
-	q       ext8          // pass 1's bases
-	snap    ext8
+	chain   fe8           // a point in the parallel form
+	ext     fe8
+	sel     fe8
 	acc     p1p18
 	r       ext8
 	scratch [8]fe8
-	dig1    [64 * 8]int8     // pass 1's digits, [window][lane]
+	digC    [16 * 4 * 8]int8 // pass 1's comb digits, [window][table][8]
 	dig2    [16 * 4 * 8]int8 // pass 2's, [window][table][lane]
 }
 
-// narrowPack[j] packs pass 2's tables 2j (lanes 0-3) and 2j+1 (lanes
-// 4-7) from the multiples of B_0..B_3: a lane broadcast (ifmaPermute).
-var narrowPack = [2][8]uint64{{0, 0, 0, 0, 1, 1, 1, 1}, {2, 2, 2, 2, 3, 3, 3, 3}}
+// narrowPack[j] packs pass 2's tables 2j (lanes 0-2) and 2j+1 (lanes
+// 4-6) from the multiples of B_0..B_3, and the multiples of G's bases
+// 2j and 2j+1 (lanes 3 and 7) from [narrowGTable]: indices of
+// [ifmaPermute], 8 and up for its second table.
+var narrowPack = [2][8]uint64{{0, 0, 0, 8, 1, 1, 1, 9}, {2, 2, 2, 10, 3, 3, 3, 11}}
 
-// generator is G, and generator8 G in lane 0.
-var (
-	generator = func() (p extPoint) {
-		pointToExt(&p, edwards25519.NewGeneratorPoint())
-		return p
-	}()
-	generator8 = func() (e ext8) {
-		setLanePoint(&e, 0, &generator)
-		return e
-	}()
-)
+// narrowGTable returns the multiples (e+1)·2^(64m)·G, e < 8, in lane m <
+// 4: pass 2's tables for t2/2, the same for every query.
+var narrowGTable = sync.OnceValue(func() *[8]cached8 {
+	var b ext8
+	for m := range 4 {
+		var e [32]byte
+		e[8*m] = 1 // 2^(64m)
+		s, err := new(Scalar).SetCanonicalBytes(e[:])
+		if err != nil {
+			panic(err)
+		}
+		var p extPoint
+		pointToExt(&p, new(edwards25519.Point).ScalarBaseMult(s))
+		setLanePoint(&b, m, &p)
+	}
+	t := new([8]cached8)
+	var scratch [8]fe8
+	ifmaTableY(t, &b, &scratch)
+	return t
+})
 
 func (sc *EvalScratch) narrowMul() *narrowMul {
 	if sc.narrow == nil {
@@ -81,71 +97,54 @@ func (sc *EvalScratch) narrowMul() *narrowMul {
 	return sc.narrow
 }
 
-// evalOneNarrow is pass 1, for the proof randomness t (nil: no t2); see
-// the file comment. Eval/2 goes to sc.e[0], t2/2 to sc.pts[2].
-func (sc *EvalScratch) evalOneNarrow(ek *Key, t *Scalar) {
+// evalOneNarrow is pass 1 (see the file comment): the bases and their
+// tables, and Eval/2 to sc.e[0].
+func (sc *EvalScratch) evalOneNarrow(ek *Key) {
 	sc.path = pathNarrow
 	l := sc.narrowMul()
 	c := &sc.c[0]
-	setLanePoint(&l.q, 0, c)
-	copyLane(&l.q, 1, &l.q, 0)
-	copyLane(&l.q, 2, &generator8, 0)
-	copyLane(&l.q, 3, &l.q, 0)
-	ifmaTableY(&l.tab, &l.q, &l.scratch)
-
-	var th [64]int8
-	sc.t2Done = t != nil
-	if t != nil {
-		var s Scalar
-		s.Multiply(t, scalarHalf)
-		th = radix16(&s)
-		s = Scalar{}
+	setLanePoint(&l.bases, 0, c)
+	parSetExt(&l.chain, 0, c)
+	for m := 1; m < 4; m++ {
+		ifmaDoublesPY(&l.chain, 64)
+		ifmaParToExtY(&l.ext, &l.chain)
+		parExtToLane(&l.bases, m, &l.ext, 0)
 	}
-	narrowDigits1(&l.dig1, &ek.half.digits, &th)
-	clear(th[:])
-
-	copyLane(&l.bases, 0, &l.q, 0) // B_0 = C
-	var sel cached8
-	l.acc = p1p18{Y: fe8One, Z: fe8One, T: fe8One}
-	for i := 63; i >= 0; i-- {
-		if i != 63 {
-			ifmaDouble4Y(&l.acc, &l.scratch)
-		}
-		ifmaSelectLanesY(&sel, &l.tab, (*[8]int8)(l.dig1[i*8:]))
-		ifmaAddCachedY(&l.acc, &sel, &l.scratch)
-		if i < 48 && i%16 == 0 {
-			m := (48 - i) / 16 // lane 1 holds 2^(64m)·C
-			l.snap.fromP1P1Y(&l.acc)
-			copyLane(&l.bases, m, &l.snap, 1)
-		}
+	ifmaTableY(&l.tab, &l.bases, &l.scratch)
+	for m := range 4 {
+		parTable(&l.ptab[m], 0, &l.tab, m)
 	}
-	l.r.fromP1P1Y(&l.acc)
-	extractLane(&sc.e[0], &l.r, 0)
-	if t != nil {
-		extractLane(&sc.pts[2], &l.r, 2)
-	}
-	clear(l.dig1[:])
+	combDigits(&l.digC, &ek.half.digits)
+	l.chain = fe8ParCompletedIdentity
+	ifmaCombPY(&l.chain, &l.ptab[0][0], &l.digC[0], 16, 4, &l.sel)
+	clear(l.digC[:])
+	ifmaParToExtY(&l.ext, &l.chain)
+	parExtract(&sc.e[0], &l.ext, 0)
 }
 
 // proveOneNarrow is pass 2, after [EvalScratch.evalOneNarrow], for the
-// halved composite weight dh = d/2 and the proof randomness t: M/2, Z/2
-// and t3/2 to sc.pts[0], [1] and [3].
-func (sc *EvalScratch) proveOneNarrow(ek *Key, dh, t *Scalar) {
+// halved composite weight dh = d/2 and the proof randomness t: M/2, Z/2,
+// t3/2 to sc.pts[0], [1] and [3], and t2/2 to sc.pts[2] if withT2.
+func (sc *EvalScratch) proveOneNarrow(ek *Key, dh, t *Scalar, withT2 bool) {
 	l := sc.narrowMul()
-	var digits [3][64]int8
+	var digits [4][64]int8
 	var s Scalar
 	digits[0] = radix16(dh) // d/2: public
 	s.Multiply(&ek.k, dh)
 	digits[1] = radix16(&s) // k·d/2
 	s.Multiply(t, dh)
 	digits[2] = radix16(&s) // t·d/2
+	if withT2 {
+		s.Multiply(t, scalarHalf)
+		digits[3] = radix16(&s) // t/2
+	}
 	s = Scalar{}
 	narrowDigits2(&l.dig2, &digits)
 	clear(digits[:])
 
-	ifmaTableY(&l.tab, &l.bases, &l.scratch)
-	ifmaPermute(&l.packed[0], &l.tab, &l.tab, &narrowPack[0])
-	ifmaPermute(&l.packed[1], &l.tab, &l.tab, &narrowPack[1])
+	g := narrowGTable()
+	ifmaPermute(&l.packed[0], &l.tab, g, &narrowPack[0])
+	ifmaPermute(&l.packed[1], &l.tab, g, &narrowPack[1])
 	var sel cached8
 	l.acc = p1p18{Y: fe8One, Z: fe8One, T: fe8One}
 	for i := 15; i >= 0; i-- {
@@ -164,26 +163,31 @@ func (sc *EvalScratch) proveOneNarrow(ek *Key, dh, t *Scalar) {
 	extractLane(&sc.pts[0], &l.r, 0) // M/2
 	extractLane(&sc.pts[1], &l.r, 1) // Z/2
 	extractLane(&sc.pts[3], &l.r, 2) // t3/2
+	if withT2 {
+		extractLane(&sc.pts[2], &l.r, 3) // t2/2
+	}
 }
 
-// narrowDigits1 lays out pass 1's digits, [window][lane]: lane 0 kd (the
-// digits of k/2), lane 1 the single digit 1 at window 48, lane 2 th (the
-// digits of t/2, or zeros), lane 3 zeros.
-func narrowDigits1(dig *[64 * 8]int8, kd, th *[64]int8) {
-	for i := range 64 {
-		d := dig[i*8 : i*8+4]
-		d[0], d[1], d[2], d[3] = kd[i], 0, th[i], 0
+// combDigits lays out pass 1's comb digits of kd (the digits of k/2),
+// [window][table][8], top window first: window w, table m holds digit
+// 16m+15-w in bytes 0-3 (the parallel form's half 0), zeros in 4-7.
+func combDigits(dig *[16 * 4 * 8]int8, kd *[64]int8) {
+	for w := range 16 {
+		for m := range 4 {
+			x := kd[16*m+15-w]
+			d := dig[(4*w+m)*8 : (4*w+m)*8+8]
+			d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = x, x, x, x, 0, 0, 0, 0
+		}
 	}
-	dig[48*8+1] = 1
 }
 
 // narrowDigits2 lays out pass 2's digits, [window][table][lane]: lane p,
-// table m, window i holds digit 16m+i of ds[p]; lane 3 zeros.
-func narrowDigits2(dig *[16 * 4 * 8]int8, ds *[3][64]int8) {
+// table m, window i holds digit 16m+i of ds[p].
+func narrowDigits2(dig *[16 * 4 * 8]int8, ds *[4][64]int8) {
 	for i := range 16 {
 		for m := range 4 {
 			d := dig[(i*4+m)*8 : (i*4+m)*8+4]
-			d[0], d[1], d[2], d[3] = ds[0][16*m+i], ds[1][16*m+i], ds[2][16*m+i], 0
+			d[0], d[1], d[2], d[3] = ds[0][16*m+i], ds[1][16*m+i], ds[2][16*m+i], ds[3][16*m+i]
 		}
 	}
 }

@@ -18,7 +18,7 @@ func (b *SealBatch) mult(n int) {}
 
 func (b *SealBatch) encode(n int) { encodeDoubled(b.enc[:n], b.pts[:n], b.scratch[:7*n]) }
 
-func (sc *EvalScratch) evalOne(ek *Key, t *Scalar, lanes bool) { sc.evalOneGeneric(ek) }
+func (sc *EvalScratch) evalOne(ek *Key, lanes bool) { sc.evalOneGeneric(ek) }
 
 func (sc *EvalScratch) proveOne(ek *Key, dh, t *Scalar, withT2 bool) {
 	sc.proveOneGeneric(ek, dh, t, withT2)

@@ -89,6 +89,29 @@ func ifmaCanon(z, x *fe8)
 //go:noescape
 func ifmaCmov(dst, src *fe8, n int, mask uint64)
 
+// ifmaCombP runs n windows of a multiplication on two points in the
+// parallel form (one point a half, its coordinates in the half's four
+// lanes): for each window, four doublings of acc, then, for each of the
+// ntab tables of 8 cached entries (Y+X, Y-X, Z, 2dT) at tables, acc +=
+// d·table in each half for that half's digit d in [-8, 8]: 8 bytes of
+// dig a table and window, bytes 0-3 half 0's digit, 4-7 half 1's. Every
+// entry is read whatever the digits. s is scratch.
+//
+//go:noescape
+func ifmaCombP(acc *fe8, tables *fe8, dig *int8, n int, ntab int, s *fe8)
+
+// ifmaDoublesP doubles the completed points of acc (one a half) n times,
+// n >= 1.
+//
+//go:noescape
+func ifmaDoublesP(acc *fe8, n int)
+
+// ifmaParToExt sets dst to the extended points (X·T, Y·Z, Z·T, X·Y) of
+// the completed points of acc, one a half.
+//
+//go:noescape
+func ifmaParToExt(dst, acc *fe8)
+
 // ifmaMulY is ifmaMul on lanes 0-3 only (YMM registers).
 //
 //go:noescape
@@ -118,6 +141,21 @@ func ifmaDouble4Y(v *p1p18, s *[8]fe8)
 //
 //go:noescape
 func ifmaAddCachedY(v *p1p18, m *cached8, s *[8]fe8)
+
+// ifmaCombPY is ifmaCombP on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaCombPY(acc *fe8, tables *fe8, dig *int8, n int, ntab int, s *fe8)
+
+// ifmaDoublesPY is ifmaDoublesP on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaDoublesPY(acc *fe8, n int)
+
+// ifmaParToExtY is ifmaParToExt on lanes 0-3 only (YMM registers).
+//
+//go:noescape
+func ifmaParToExtY(dst, acc *fe8)
 
 // ifmaSelectLanesYHi is ifmaSelectLanesY on lanes 4-7 of the table: lane
 // l < 4 of dst is lane l+4 of x_l·table, x = digits[0..3] (YMM

@@ -50,15 +50,14 @@ func TestProveOneWithBase(t *testing.T) {
 			if sc.Decode(elems) != -1 {
 				t.Fatal("valid element refused")
 			}
-			ev := *sc.EvalOne(k, tt, lanes)
+			ev := *sc.EvalOne(k, lanes)
 			want := *sc.ProveOne(k, dh, tt, nil)
-			// t2 given ahead, or computed by ProveOne when EvalOne was
-			// not given t.
+			// t2 given ahead, or computed by ProveOne.
 			for _, ahead := range []bool{true, false} {
 				if sc.Decode(elems) != -1 {
 					t.Fatal("valid element refused")
 				}
-				if *sc.EvalOne(k, nil, lanes) != ev {
+				if *sc.EvalOne(k, lanes) != ev {
 					t.Fatalf("key %d, lanes %v: EvalOne differs between two runs", ki, lanes)
 				}
 				t2enc := &t2[0]

@@ -33,6 +33,17 @@ s is scratch.`,
 others (m is all ones or zero in each lane).`,
 	"ifmaCanon": `ifmaCanon sets z to x reduced to [0, p) lane by lane, every limb below
 2^51: the limbs fe8.canon returns.`,
+	"ifmaCombP": `ifmaCombP runs n windows of a multiplication on two points in the
+parallel form (one point a half, its coordinates in the half's four
+lanes): for each window, four doublings of acc, then, for each of the
+ntab tables of 8 cached entries (Y+X, Y-X, Z, 2dT) at tables, acc +=
+d·table in each half for that half's digit d in [-8, 8]: 8 bytes of
+dig a table and window, bytes 0-3 half 0's digit, 4-7 half 1's. Every
+entry is read whatever the digits. s is scratch.`,
+	"ifmaDoublesP": `ifmaDoublesP doubles the completed points of acc (one a half) n times,
+n >= 1.`,
+	"ifmaParToExt": `ifmaParToExt sets dst to the extended points (X·T, Y·Z, Z·T, X·Y) of
+the completed points of acc, one a half.`,
 	"ifmaCmov": `ifmaCmov sets the n consecutive fe8 at dst to those at src if mask is
 all ones, and leaves them if it is zero.`,
 }

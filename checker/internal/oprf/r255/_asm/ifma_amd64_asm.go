@@ -49,7 +49,7 @@ func p(format string, args ...any) { fmt.Fprintf(&b, "\t"+format+"\n", args...) 
 // operations in two (AMD Zen 4), a YMM instruction costs half a ZMM
 // one: a computation that fills only 4 lanes (one query's products)
 // takes half the time.
-var narrowed = []string{"ifmaMul", "ifmaSquare", "ifmaSelectLanes", "ifmaTable", "ifmaDouble4", "ifmaAddCached"}
+var narrowed = []string{"ifmaMul", "ifmaSquare", "ifmaSelectLanes", "ifmaTable", "ifmaDouble4", "ifmaAddCached", "ifmaCombP", "ifmaDoublesP", "ifmaParToExt"}
 
 var (
 	zmmReg   = regexp.MustCompile(`\bZ([0-9]+)\b`)
@@ -474,6 +474,7 @@ func main() {
 	p("RET")
 
 	b.WriteString("\n")
+	genPar()
 	asm := b.String()
 	for _, name := range narrowed {
 		b.WriteString(narrow(asm, name, "Y", ""))

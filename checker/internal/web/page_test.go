@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/checker/internal/synth"
 	"github.com/phonecheck/phonecheck/checker/internal/web/browsertest"
 	"github.com/phonecheck/phonecheck/hashset"
@@ -343,8 +344,13 @@ func TestPagePrivate(t *testing.T) {
 	if want := fmt.Sprintf("%0*X", (bits+3)/4, prefix); b.Attr("#sent", "data-prefix") != want || b.Attr("#sent", "data-bits") != strconv.Itoa(bits) {
 		t.Errorf("panel says %s (%s bits), the query sent %s (%d bits)", b.Attr("#sent", "data-prefix"), b.Attr("#sent", "data-bits"), want, bits)
 	}
-	if n != 1 || len(body) != 3+pb+2+32 {
+	// One element and, as the server's document offers them, its decode
+	// hint: 32 bytes each.
+	if n != 1 || len(body) != 3+pb+2+32+32 {
 		t.Errorf("query: %d elements, %d bytes", n, len(body))
+	}
+	if req, err := wire.ParseRequest(body, 1); err != nil || len(req.Elements) != 32 || len(req.Hints) != 32 {
+		t.Errorf("query: not one element with its hint (%v)", err)
 	}
 	if !strings.Contains(b.Text("#sent-verified"), p.key.ID()) || b.Attr("#sent", "data-mode") != "private" || !strings.Contains(b.Text("#sent-blinded"), "blinded") {
 		t.Errorf("panel: %s", b.Text("#sent"))

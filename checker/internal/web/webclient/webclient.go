@@ -399,6 +399,9 @@ func (c *check) private(ctx context.Context, cfg *wire.Config, pub *oprf.PublicK
 		if err != nil {
 			return err
 		}
+		if cfg.DecodeHints {
+			q.AddDecodeHints()
+		}
 		ev := c.base
 		if cfg.EvaluateURL != "" {
 			ev = strings.TrimRight(cfg.EvaluateURL, "/")
@@ -418,6 +421,11 @@ func (c *check) private(ctx context.Context, cfg *wire.Config, pub *oprf.PublicK
 		q, err := wire.NewQuery(pub, p, prefix, []uint64{c.key})
 		if err != nil {
 			return err
+		}
+		if cfg.DecodeHints {
+			// The element's decode hint spares the server an
+			// exponentiation; it says nothing the element does not.
+			q.AddDecodeHints()
 		}
 		s.BlindedElements = 1
 		resp, err := c.post(ctx, c.base+wire.QueryPath, wire.AppendRequest(nil, &q.Request))

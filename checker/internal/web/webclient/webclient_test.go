@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/phonecheck/phonecheck/checker"
+	"github.com/phonecheck/phonecheck/checker/internal/private/wire"
 	"github.com/phonecheck/phonecheck/checker/internal/synth"
 	"github.com/phonecheck/phonecheck/checker/internal/web/webclient"
 	"github.com/phonecheck/phonecheck/checker/phone"
@@ -244,6 +245,27 @@ func TestSameAnswerAsTheCommand(t *testing.T) {
 			}
 			if srv.name == "private export" && got.Sent.Evaluator == "" {
 				t.Errorf("%s: no evaluator named", srv.name)
+			}
+			// The private server's document offers decode hints: the
+			// page's query carries one for its element, as the command's
+			// does. A static export's document does not offer them.
+			if srv.private {
+				hinted := 0
+				for _, r := range fe.sent {
+					if r.Method != "POST" {
+						continue
+					}
+					req, err := wire.ParseRequest(r.Body, 1)
+					if err != nil {
+						t.Fatalf("%s: the page sent a request the server cannot read: %v", srv.name, err)
+					}
+					if len(req.Elements) > 0 && len(req.Hints) == len(req.Elements) {
+						hinted++
+					}
+				}
+				if want := map[bool]int{true: 1, false: 0}[srv.name == "private server"]; hinted != want {
+					t.Errorf("%s: %d queries with decode hints, want %d", srv.name, hinted, want)
+				}
 			}
 		}
 	}

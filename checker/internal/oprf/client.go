@@ -158,7 +158,7 @@ func (st *BlindState) Finalize(evaluated, proof []byte) ([][]byte, error) {
 		// used unless the proof holds.
 		pts, unblinded[0] = r255.FinalizeOne(&st.elems[0], &ds[0], &st.pub.el, &ws[0], &c, &s, &rinv[0], evalLanes)
 	} else {
-		pts = r255.ProofPoints(st.elems, ds, ws, &st.pub.el, &c, &s)
+		pts = r255.ProofPoints(st.elems, ds, ws, &st.pub.el, &c, &s, evalLanes)
 	}
 	msg = appendLenPrefixed(msg[:0], st.pub.raw[:])
 	for i := range pts {

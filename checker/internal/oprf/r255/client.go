@@ -80,24 +80,38 @@ func mulHalvesGeneric(out, ps []extPoint, digits [][64]int8) {
 // 9497's batched DLEQ proof hashes (section 2.2.2): M = sum w_i·C_i,
 // Z = sum w_i·D_i, t2 = s·G + c·K and t3 = s·M + c·Z, for the blinded
 // elements cs, the evaluated ones ds, the composite weights ws, the
-// public key K and the proof (c, s). Variable time: all of it is public.
-func ProofPoints(cs, ds []Element, ws []Scalar, k *Element, c, s *Scalar) *[4][32]byte {
+// public key K and the proof (c, s). M and Z are sums on the lane kernel
+// if lanes and the CPU has it ([laneMSM]), else edwards25519's
+// variable-time multi-scalar multiplications. All of it is public.
+func ProofPoints(cs, ds []Element, ws []Scalar, k *Element, c, s *Scalar, lanes bool) *[4][32]byte {
 	n := len(cs)
 	// Every point is computed halved and encoded doubled: the four
 	// encodings share one inversion.
-	var hw = make([]Scalar, n)
-	scalars := make([]*Scalar, n)
-	cps, dps := make([]*edwards25519.Point, n), make([]*edwards25519.Point, n)
-	for i := range n {
-		Halve(&hw[i], &ws[i])
-		scalars[i] = &hw[i]
-		cps[i], dps[i] = extToPoint(&cs[i].p), extToPoint(&ds[i].p)
-	}
 	var pts [4]extPoint
-	m := new(edwards25519.Point).VarTimeMultiScalarMult(scalars, cps) // M/2
-	z := new(edwards25519.Point).VarTimeMultiScalarMult(scalars, dps) // Z/2
-	pointToExt(&pts[0], m)
-	pointToExt(&pts[1], z)
+	var m, z *edwards25519.Point
+	if lanes {
+		cps, dps := make([]extPoint, n), make([]extPoint, n)
+		for i := range n {
+			cps[i], dps[i] = cs[i].p, ds[i].p
+		}
+		if laneMSM(pts[:2], [][]extPoint{cps, dps}, halfDigits(ws)) {
+			m, z = extToPoint(&pts[0]), extToPoint(&pts[1]) // M/2, Z/2
+		}
+	}
+	if m == nil {
+		var hw = make([]Scalar, n)
+		scalars := make([]*Scalar, n)
+		cps, dps := make([]*edwards25519.Point, n), make([]*edwards25519.Point, n)
+		for i := range n {
+			Halve(&hw[i], &ws[i])
+			scalars[i] = &hw[i]
+			cps[i], dps[i] = extToPoint(&cs[i].p), extToPoint(&ds[i].p)
+		}
+		m = new(edwards25519.Point).VarTimeMultiScalarMult(scalars, cps) // M/2
+		z = new(edwards25519.Point).VarTimeMultiScalarMult(scalars, dps) // Z/2
+		pointToExt(&pts[0], m)
+		pointToExt(&pts[1], z)
+	}
 	var ch, sh Scalar
 	Halve(&ch, c)
 	Halve(&sh, s)
@@ -119,7 +133,7 @@ func ProofPoints(cs, ds []Element, ws []Scalar, k *Element, c, s *Scalar) *[4][3
 // computed as every other); the rest is public.
 func FinalizeOne(c, d, k *Element, w, ch, s, rinv *Scalar, lanes bool) (*[4][32]byte, [32]byte) {
 	if !lanes || !useIFMA {
-		pts := ProofPoints([]Element{*c}, []Element{*d}, []Scalar{*w}, k, ch, s)
+		pts := ProofPoints([]Element{*c}, []Element{*d}, []Scalar{*w}, k, ch, s, false)
 		var u [1][32]byte
 		Unblind(u[:], []Element{*d}, []Scalar{*rinv}, false)
 		return pts, u[0]

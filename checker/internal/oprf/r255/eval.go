@@ -174,14 +174,24 @@ func (sc *EvalScratch) evalHalvesGeneric(ek *Key) {
 // t2 = t·G and t3 = t·M. Valid until the next call.
 func (sc *EvalScratch) ProveBatch(ek *Key, ds []Scalar, t *Scalar, lanes bool) *[4][32]byte {
 	pts := &sc.pts
-	// M/2 = sum (d_i/2)·C_i, public: variable-time multi-scalar.
+	// M/2 = sum (d_i/2)·C_i, public: a sum on the lane kernel, or
+	// variable-time multi-scalar.
 	n := len(sc.in)
-	scalars := make([]*Scalar, n)
-	points := make([]*edwards25519.Point, n)
-	for i := range n {
-		scalars[i], points[i] = &ds[i], extToPoint(&sc.in[i])
+	digits := make([][64]int8, 0)
+	if lanes && useIFMA {
+		digits = make([][64]int8, n)
+		for i := range n {
+			digits[i] = radix16(&ds[i])
+		}
 	}
-	pointToExt(&pts[0], new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points))
+	if !lanes || !laneMSM(pts[:1], [][]extPoint{sc.in}, digits) {
+		scalars := make([]*Scalar, n)
+		points := make([]*edwards25519.Point, n)
+		for i := range n {
+			scalars[i], points[i] = &ds[i], extToPoint(&sc.in[i])
+		}
+		pointToExt(&pts[0], new(edwards25519.Point).VarTimeMultiScalarMult(scalars, points))
+	}
 	sc.proofPoints(ek, t, lanes)
 	encodeDoubled(sc.enc[:], sc.pts[:], sc.scratch[:])
 	return &sc.enc

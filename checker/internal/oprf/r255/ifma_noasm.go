@@ -33,3 +33,5 @@ func mulHalves(out, ps []extPoint, digits [][64]int8, lanes bool) { mulHalvesGen
 func invertLane(z, x *fe) { z.Invert(x) }
 
 func pow22523Lane(z, x *fe) { z.Pow22523(x) }
+
+func laneMSM(sums []extPoint, sets [][]extPoint, digits [][64]int8) bool { return false }

@@ -7,6 +7,8 @@ import (
 	mrand "math/rand/v2"
 	"testing"
 
+	"github.com/phonecheck/phonecheck/checker/internal/oprf/r255"
+
 	voprf "github.com/cloudflare/circl/oprf"
 	"github.com/cloudflare/circl/zk/dleq"
 )
@@ -233,4 +235,35 @@ func FuzzClientMatchesCircl(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestInvertAll checks the batch inversion of the blinds against one
+// inversion each, for one scalar and several, 1 among them.
+func TestInvertAll(t *testing.T) {
+	r := mrand.New(mrand.NewPCG(51, 52))
+	for _, n := range []int{1, 2, 3, 17} {
+		xs := make([]r255.Scalar, n)
+		for i := range xs {
+			var b [64]byte
+			for j := range b {
+				b[j] = byte(r.Uint32())
+			}
+			if _, err := xs[i].SetUniformBytes(b[:]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		one := [32]byte{1}
+		if _, err := xs[n/2].SetCanonicalBytes(one[:]); err != nil {
+			t.Fatal(err)
+		}
+		inv := make([]r255.Scalar, n)
+		invertAll(inv, xs)
+		for i := range xs {
+			var want r255.Scalar
+			want.Invert(&xs[i])
+			if inv[i].Equal(&want) != 1 {
+				t.Fatalf("n = %d: 1/x[%d] differs", n, i)
+			}
+		}
+	}
 }

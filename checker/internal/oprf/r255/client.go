@@ -19,6 +19,10 @@ func (e *Element) SetCanonicalBytes(b []byte) bool {
 	return len(b) == 32 && decodeElement(&e.p, b)
 }
 
+// hashLanesMin is the fewest inputs [Blind] maps 8 at a time on the lane
+// kernel: fewer are mapped one at a time.
+const hashLanesMin = 2
+
 // Blind sets cs[i] to r_i·MAP(u_i), the blinded element of the input
 // whose hash_to_field output is u_i (RFC 9496's one-way map of 64 uniform
 // bytes), and out[i] to its encoding, the encodings sharing one
@@ -26,8 +30,10 @@ func (e *Element) SetCanonicalBytes(b []byte) bool {
 // time in the r_i, which must not be zero.
 func Blind(cs []Element, out [][32]byte, us [][64]byte, rs []Scalar, lanes bool) {
 	ps := make([]extPoint, len(us))
-	for i := range us {
-		hashToGroup(&ps[i], &us[i])
+	if !lanes || len(us) < hashLanesMin || !hashToGroupLanes(ps, us) {
+		for i := range us {
+			hashToGroup(&ps[i], &us[i])
+		}
 	}
 	halves := halfDigits(rs)
 	mulHalves(ps, ps, halves, lanes) // (r_i/2)·P_i

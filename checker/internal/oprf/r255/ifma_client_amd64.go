@@ -40,3 +40,37 @@ func mulHalves(out, ps []extPoint, digits [][64]int8, lanes bool) {
 	}
 	clear(l.dig64[:])
 }
+
+// hashToGroupLanes sets ps[i] = [hashToGroup] of us[i] on the 8-way path,
+// 8 inputs a pass (the seal path's [elligator16], 16 maps a call), and
+// reports whether it did: false where the CPU has no lane kernel.
+// Variable time in nothing: every lane runs the same operations.
+func hashToGroupLanes(ps []extPoint, us [][64]byte) bool {
+	if !useIFMA {
+		return false
+	}
+	var t [2]fe8
+	var h [2]ext8
+	var hc cached8
+	var acc p1p18
+	var q ext8
+	for lo := 0; lo < len(us); lo += 8 {
+		n := min(8, len(us)-lo)
+		for j := range 8 {
+			u := &us[lo]
+			if j < n {
+				u = &us[lo+j]
+			}
+			t[0].setLaneBytes(j, u[:32])
+			t[1].setLaneBytes(j, u[32:])
+		}
+		elligator16(&h, &t)
+		hc.fromExt(&h[1])
+		acc.add(&h[0], &hc)
+		q.fromP1P1(&acc)
+		for j := range n {
+			extractLane(&ps[lo+j], &q, j)
+		}
+	}
+	return true
+}

@@ -35,3 +35,5 @@ func invertLane(z, x *fe) { z.Invert(x) }
 func pow22523Lane(z, x *fe) { z.Pow22523(x) }
 
 func laneMSM(sums []extPoint, sets [][]extPoint, digits [][64]int8) bool { return false }
+
+func hashToGroupLanes(ps []extPoint, us [][64]byte) bool { return false }

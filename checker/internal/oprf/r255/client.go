@@ -60,6 +60,15 @@ func Unblind(out [][32]byte, ds []Element, rinv []Scalar, lanes bool) {
 	clear(ps)
 }
 
+// digitsOf returns the signed radix-16 digits of every s_i.
+func digitsOf(ss []Scalar) [][64]int8 {
+	out := make([][64]int8, len(ss))
+	for i := range ss {
+		out[i] = radix16(&ss[i])
+	}
+	return out
+}
+
 // halfDigits returns the signed radix-16 digits of s_i/2 for every s_i,
 // in constant time.
 func halfDigits(ss []Scalar) [][64]int8 {

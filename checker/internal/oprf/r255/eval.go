@@ -174,17 +174,11 @@ func (sc *EvalScratch) evalHalvesGeneric(ek *Key) {
 // t2 = t·G and t3 = t·M. Valid until the next call.
 func (sc *EvalScratch) ProveBatch(ek *Key, ds []Scalar, t *Scalar, lanes bool) *[4][32]byte {
 	pts := &sc.pts
-	// M/2 = sum (d_i/2)·C_i, public: a sum on the lane kernel, or
-	// variable-time multi-scalar.
+	// M/2 = sum (d_i/2)·C_i, public: a sum on the lane kernel where the
+	// CPU has it ([laneMSM]), else a variable-time multi-scalar
+	// multiplication.
 	n := len(sc.in)
-	digits := make([][64]int8, 0)
-	if lanes && useIFMA {
-		digits = make([][64]int8, n)
-		for i := range n {
-			digits[i] = radix16(&ds[i])
-		}
-	}
-	if !lanes || !laneMSM(pts[:1], [][]extPoint{sc.in}, digits) {
+	if !lanes || !useIFMA || !laneMSM(pts[:1], [][]extPoint{sc.in}, digitsOf(ds)) {
 		scalars := make([]*Scalar, n)
 		points := make([]*edwards25519.Point, n)
 		for i := range n {

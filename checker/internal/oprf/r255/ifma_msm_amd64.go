@@ -10,11 +10,11 @@ import "sync"
 // j·L + l (L lanes a set), one table of 8 points (one a lane) for each
 // j; every window doubles the 8 accumulators once (4 doublings) and adds
 // one lookup of each table. For n points in one set that is 64 windows
-// of n/8 additions and 4 doublings, against a scalar multiplication (64
+// of n/8 additions and 4 doublings, against a whole multiplication (64
 // windows of 1 addition and 4 doublings) for every 8 products when each
-// product is computed on its own, and edwards25519's VarTimeMultiScalarMult,
-// which the lane kernel replaces here, took 9.1 us a point for 128
-// points (BenchmarkLaneMSM). Constant time in the digits, as
+// product is computed on its own. For the two sums of 128 points, 4.9 us
+// a point against 18.9 for edwards25519's VarTimeMultiScalarMult, which
+// this replaces (BenchmarkLaneMSM). Constant time in the digits, as
 // [laneMul.mult]: the weights are public, but the code does not need to
 // know it.
 

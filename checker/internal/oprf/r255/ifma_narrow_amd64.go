@@ -47,7 +47,7 @@ import (
 )
 
 // narrowMul is the working memory of the narrow path, pooled in
-// [EvalScratch] (about 40 KiB).
+// [EvalScratch] (about 50 KiB).
 type narrowMul struct {
 	tab     [8]cached8    // the multiples of B_0..B_3, lane by lane
 	packed  [2][8]cached8 // pass 2's tables: B_0 | B_1, B_2 | B_3, with G's bases

@@ -24,11 +24,12 @@ package r255
 // On CPUs with AVX-512 IFMA, a one-element query takes the lane path
 // instead (ifma_narrow_amd64.go): the same products as lanes of the seal
 // path's kernel, each lane with its own base and digits, on 4 lanes in
-// YMM registers. One pass of 64 windows computes Eval/2 = (k/2)·C in
-// lane 0, the comb's bases 2^(64m)·C as snapshots of lane 1, and t2/2 in
-// lane 2; once d is known, one pass of 16 windows with four tables a
-// lane computes M/2, Z/2 and t3/2, one a lane. Batches compute their
-// Eval_i 8 at a time, and Z, t3 and t2 as three lanes of one pass.
+// YMM registers. The comb's bases 2^(64m)·C come from doubling C alone,
+// its four coordinates in the four lanes (the parallel form), and Eval/2
+// = (k/2)·C is a comb over them; once d is known, one pass of 16 windows
+// with four tables a lane computes M/2, Z/2, t3/2 and t2/2, one a lane.
+// Batches compute their Eval_i 8 at a time, M as a sum on the lanes
+// ([laneMSM]), and Z, t3 and t2 as three lanes of one pass.
 //
 // Encodings. Every point is computed halved (the scalars are multiplied
 // by 1/2 mod l) and encoded doubled, which turns the encoding's inverse

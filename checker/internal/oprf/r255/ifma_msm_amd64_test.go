@@ -39,6 +39,30 @@ func msmInputs(r *mrand.Rand, n int) ([]extPoint, []Scalar) {
 	return ps, ss
 }
 
+// msmCase is two sets of n points sharing n scalars, in the forms of
+// both packages: points and digits for laneMSM, points and scalars for
+// edwards25519.
+type msmCase struct {
+	cs, ds   []extPoint
+	digits   [][64]int8
+	scalars  []*Scalar
+	cps, dps []*edwards25519.Point
+}
+
+func newMSMCase(r *mrand.Rand, n int) *msmCase {
+	c := &msmCase{digits: make([][64]int8, n), scalars: make([]*Scalar, n),
+		cps: make([]*edwards25519.Point, n), dps: make([]*edwards25519.Point, n)}
+	var ss []Scalar
+	c.cs, ss = msmInputs(r, n)
+	c.ds, _ = msmInputs(r, n)
+	for i := range n {
+		c.digits[i] = radix16(&ss[i])
+		c.scalars[i] = &ss[i]
+		c.cps[i], c.dps[i] = extToPoint(&c.cs[i]), extToPoint(&c.ds[i])
+	}
+	return c
+}
+
 // TestLaneMSMMatchesEdwards checks laneMSM against edwards25519's
 // VarTimeMultiScalarMult for one set (8 lanes) and two (4 lanes each,
 // the same scalars), over sizes that fill the lanes, leave some empty,
@@ -47,26 +71,17 @@ func TestLaneMSMMatchesEdwards(t *testing.T) {
 	needIFMA(t)
 	r := mrand.New(mrand.NewPCG(41, 42))
 	for _, n := range []int{1, 2, 3, 4, 5, 8, 9, 17, 33, 128} {
-		cs, ss := msmInputs(r, n)
-		ds, _ := msmInputs(r, n)
-		digits := make([][64]int8, n)
-		scalars := make([]*Scalar, n)
-		cps, dps := make([]*edwards25519.Point, n), make([]*edwards25519.Point, n)
-		for i := range n {
-			digits[i] = radix16(&ss[i])
-			scalars[i] = &ss[i]
-			cps[i], dps[i] = extToPoint(&cs[i]), extToPoint(&ds[i])
-		}
-		wantC := new(edwards25519.Point).VarTimeMultiScalarMult(scalars, cps)
-		wantD := new(edwards25519.Point).VarTimeMultiScalarMult(scalars, dps)
+		c := newMSMCase(r, n)
+		wantC := new(edwards25519.Point).VarTimeMultiScalarMult(c.scalars, c.cps)
+		wantD := new(edwards25519.Point).VarTimeMultiScalarMult(c.scalars, c.dps)
 		var sums [2]extPoint
-		if !laneMSM(sums[:1], [][]extPoint{cs}, digits) {
+		if !laneMSM(sums[:1], [][]extPoint{c.cs}, c.digits) {
 			t.Fatal("laneMSM refused")
 		}
 		if extToPoint(&sums[0]).Equal(wantC) != 1 {
 			t.Fatalf("n = %d, one set: the sum differs", n)
 		}
-		if !laneMSM(sums[:], [][]extPoint{cs, ds}, digits) {
+		if !laneMSM(sums[:], [][]extPoint{c.cs, c.ds}, c.digits) {
 			t.Fatal("laneMSM refused")
 		}
 		if extToPoint(&sums[0]).Equal(wantC) != 1 || extToPoint(&sums[1]).Equal(wantD) != 1 {
@@ -84,25 +99,16 @@ func BenchmarkLaneMSM(b *testing.B) {
 	needIFMA(b)
 	const n = 128
 	r := mrand.New(mrand.NewPCG(43, 44))
-	cs, ss := msmInputs(r, n)
-	ds, _ := msmInputs(r, n)
-	digits := make([][64]int8, n)
-	scalars := make([]*Scalar, n)
-	cps, dps := make([]*edwards25519.Point, n), make([]*edwards25519.Point, n)
-	for i := range n {
-		digits[i] = radix16(&ss[i])
-		scalars[i] = &ss[i]
-		cps[i], dps[i] = extToPoint(&cs[i]), extToPoint(&ds[i])
-	}
+	c := newMSMCase(r, n)
 	var sums [2]extPoint
 	var per [2][]float64 // us per point, for both sums: edwards25519, lanes
 	for b.Loop() {
 		start := time.Now()
-		new(edwards25519.Point).VarTimeMultiScalarMult(scalars, cps)
-		new(edwards25519.Point).VarTimeMultiScalarMult(scalars, dps)
+		new(edwards25519.Point).VarTimeMultiScalarMult(c.scalars, c.cps)
+		new(edwards25519.Point).VarTimeMultiScalarMult(c.scalars, c.dps)
 		per[0] = append(per[0], float64(time.Since(start).Nanoseconds())/1e3/n)
 		start = time.Now()
-		laneMSM(sums[:], [][]extPoint{cs, ds}, digits)
+		laneMSM(sums[:], [][]extPoint{c.cs, c.ds}, c.digits)
 		per[1] = append(per[1], float64(time.Since(start).Nanoseconds())/1e3/n)
 	}
 	b.ReportMetric(median(per[0]), "edwards-us/point")

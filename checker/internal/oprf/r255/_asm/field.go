@@ -316,6 +316,30 @@ func consts(mask, c19 int) {
 	p("VPBROADCASTQ R8, %s", z(c19))
 }
 
+// digitAbs loads the 8 signed digit bytes at src, one a lane, and leaves
+// |d| in Z30, all ones where d < 0 in Z29, and 1 in Z27: what digitMask
+// reads. The masks come from the digits by arithmetic alone (sign by
+// arithmetic shift, |d| = (d + sign) ^ sign): no comparison, no branch.
+func digitAbs(src string) {
+	p("VPMOVSXBQ %s, Z30", src)
+	p("VPSRAQ $63, Z30, Z29") // all ones where the digit is negative
+	p("VPADDQ Z29, Z30, Z30")
+	p("VPXORQ Z29, Z30, Z30") // |d|
+	p("MOVQ $1, R8")
+	p("VPBROADCASTQ R8, Z27")
+}
+
+// digitMask sets register dst to all ones in the lanes where |d| (Z30,
+// from digitAbs) is j+1, zero in the others: ((|d| ^ (j+1)) - 1) >> 63,
+// as |d| ^ (j+1) < 16. Z28 is scratch.
+func digitMask(j, dst int) {
+	p("MOVQ $%d, R8", j+1)
+	p("VPBROADCASTQ R8, Z28")
+	p("VPXORQ Z30, Z28, %s", z(dst))
+	p("VPSUBQ Z27, %s, %s", z(dst), z(dst))
+	p("VPSRAQ $63, %s, %s", z(dst), z(dst))
+}
+
 // selectTail ends ifmaSelect and ifmaSelectLanes: with the selected
 // entry in Z0-Z19 and the negation mask in Z31, YplusX and YminusX
 // swapped and T2d = 4p - T2d (carried) where negating, then stored.

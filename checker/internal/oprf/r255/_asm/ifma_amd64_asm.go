@@ -232,19 +232,10 @@ func main() {
 	p("MOVQ dst+0(FP), DI")
 	p("MOVQ table+8(FP), SI")
 	p("MOVQ digits+16(FP), DX")
-	p("VPMOVSXBQ (DX), Z30")
-	p("VPSRAQ $63, Z30, Z29") // all ones where the digit is negative
-	p("VPADDQ Z29, Z30, Z30")
-	p("VPXORQ Z29, Z30, Z30") // |x|
-	p("MOVQ $1, R8")
-	p("VPBROADCASTQ R8, Z27")
+	digitAbs("(DX)")
 	identityCached()
 	for j := range 8 {
-		p("MOVQ $%d, R8", j+1)
-		p("VPBROADCASTQ R8, Z28")
-		p("VPXORQ Z30, Z28, Z31")
-		p("VPSUBQ Z27, Z31, Z31")
-		p("VPSRAQ $63, Z31, Z31")
+		digitMask(j, 31)
 		// z_i = mask ? entry : z_i, bitwise (0xB8: B ? C : A, for
 		// A = z_i, B = the mask, C = the entry read in full).
 		for i := range 20 {

@@ -146,12 +146,7 @@ func parAddCached(acc, msel string) {
 // whatever the digits; the masks come from the digits by arithmetic, as
 // in ifmaSelectLanes.
 func parSelect(dst, table, digits string) {
-	p("VPMOVSXBQ %s, Z30", digits)
-	p("VPSRAQ $63, Z30, Z29") // all ones where negative
-	p("VPADDQ Z29, Z30, Z30")
-	p("VPXORQ Z29, Z30, Z30") // |d|
-	p("MOVQ $1, R8")
-	p("VPBROADCASTQ R8, Z27")
+	digitAbs(digits)
 	for i := range 5 {
 		p("VMOVDQU64 ·fe8ParIdentity+%d(SB), %s", 64*i, z(i))
 	}
@@ -159,11 +154,7 @@ func parSelect(dst, table, digits string) {
 	fmt.Sscanf(table, "%d(%s", &off, &reg)
 	reg = reg[:len(reg)-1]
 	for j := range 8 {
-		p("MOVQ $%d, R8", j+1)
-		p("VPBROADCASTQ R8, Z28")
-		p("VPXORQ Z30, Z28, Z26")
-		p("VPSUBQ Z27, Z26, Z26")
-		p("VPSRAQ $63, Z26, Z26")
+		digitMask(j, 26)
 		for i := range 5 {
 			p("VPTERNLOGQ $0xb8, %d(%s), Z26, %s", off+320*j+64*i, reg, z(i))
 		}
